@@ -1,0 +1,107 @@
+"""The manifest: one row per sample of a benchmark, the contract between readers and every stage.
+
+Readers turn a dataset root laid out as its maintainers distribute it into this table; loaders turn a
+row back into a tensor. Paths are stored relative to the dataset root and always re-resolved inside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from unibind_core.io import content_hash
+
+SPLITS = ("train", "eval", "test")
+
+MANIFEST_SCHEMA = pa.schema(
+    [
+        pa.field("sample_id", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),  # train | eval | test
+        pa.field("class_index", pa.int32(), nullable=False),
+        pa.field("class_key", pa.string(), nullable=False),  # stable key (ImageNet wnid, folder name)
+        pa.field("class_name", pa.string(), nullable=False),  # display name for prompts
+        pa.field("path", pa.string(), nullable=False),  # relative to the dataset root
+        pa.field("paired_path", pa.string()),  # relative to the paired benchmark's root
+        pa.field("box", pa.list_(pa.int32(), 4)),  # x0, y0, x1, y1 crop (detection-derived samples)
+        pa.field("caption", pa.string()),  # a caption shipped with the data (demo world), else null
+    ]
+)
+
+CLASSES_SCHEMA = pa.schema(
+    [
+        pa.field("class_index", pa.int32(), nullable=False),
+        pa.field("class_key", pa.string(), nullable=False),
+        pa.field("class_name", pa.string(), nullable=False),
+    ]
+)
+
+QUARANTINE_SCHEMA = pa.schema(
+    [pa.field("path", pa.string(), nullable=False), pa.field("reason", pa.string(), nullable=False)]
+)
+
+
+class DatasetLayoutError(ValueError):
+    """The dataset root is missing or not laid out as the benchmark is distributed."""
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    index: int
+    key: str
+    name: str
+
+
+@dataclass
+class ReadResult:
+    """What a reader returns: rows in MANIFEST_SCHEMA order, the class list, and what it refused."""
+
+    rows: list[dict] = field(default_factory=list)
+    classes: list[ClassInfo] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+
+    def manifest(self) -> pa.Table:
+        full = [{name: row.get(name) for name in MANIFEST_SCHEMA.names} for row in self.rows]
+        table = pa.Table.from_pylist(full, schema=MANIFEST_SCHEMA)
+        return table.sort_by([("sample_id", "ascending")])
+
+    def class_table(self) -> pa.Table:
+        rows = [{"class_index": c.index, "class_key": c.key, "class_name": c.name} for c in self.classes]
+        return pa.Table.from_pylist(rows, schema=CLASSES_SCHEMA).sort_by("class_index")
+
+    def quarantine_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.quarantine, schema=QUARANTINE_SCHEMA)
+
+
+def resolve_inside(root: Path, relative: str) -> Path:
+    """Resolve a manifest path inside `root`; refuse anything that escapes it (DESIGN.md contracts)."""
+    root = Path(root).resolve()
+    candidate = (root / relative).resolve()
+    if candidate != root and root not in candidate.parents:
+        raise ValueError(f"path {relative!r} escapes the dataset root {root}; refused")
+    return candidate
+
+
+def require_dir(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise DatasetLayoutError(f"expected {what} at {path}, found {'a file' if path.exists() else 'nothing'}")
+    return path
+
+
+def require_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise DatasetLayoutError(f"expected {what} at {path}, found {'a folder' if path.exists() else 'nothing'}")
+    return path
+
+
+def hashed_split(sample_id: str, eval_fraction: float, test_fraction: float = 0.0) -> str:
+    """Deterministic split for benchmarks without an official one: a stable hash of the sample id.
+
+    Stable under adding or removing other samples, unlike a shuffled index split.
+    """
+    u = int(content_hash("split", sample_id)[:8], 16) / 0xFFFFFFFF
+    if u < test_fraction:
+        return "test"
+    if u < test_fraction + eval_fraction:
+        return "eval"
+    return "train"

@@ -1,0 +1,25 @@
+"""Benchmark readers by format name. Each is `read(root: Path, **options) -> ReadResult`.
+
+Entries are imported lazily so a reader's optional dependency (PyAV for video) is only needed when
+that format is read.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from unibind_core.benchmarks.manifest import ReadResult
+from unibind_core.registry import Registry
+
+Reader = Callable[..., ReadResult]
+
+READERS: Registry[Reader] = Registry(
+    "benchmark reader",
+    {
+        "caltech101": "unibind_core.benchmarks.readers.caltech101:read",
+        "ncaltech101": "unibind_core.benchmarks.readers.ncaltech101:read",
+        "esc50": "unibind_core.benchmarks.readers.esc50:read",
+        "modelnet40_resampled": "unibind_core.benchmarks.readers.modelnet40:read",
+        "ucf101": "unibind_core.benchmarks.readers.ucf101:read",
+        "llvip": "unibind_core.benchmarks.readers.llvip:read",
+    },
+)

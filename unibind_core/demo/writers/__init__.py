@@ -1,0 +1,1 @@
+"""Demo writers: one module per real benchmark format."""

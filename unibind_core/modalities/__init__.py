@@ -1,0 +1,38 @@
+"""Per-modality loaders: a manifest row -> the tensor a backbone expects.
+
+A loader is `load(root: Path, row: dict, **loader_options) -> torch.Tensor`, where `root` is the
+dataset root and `row` a manifest row (MANIFEST_SCHEMA). Output shapes (float32):
+
+    image   (C, S, S) in [0, 1]            options: size, channels
+    event   (2, S, S) per-polarity counts  options: size (events binned from the sensor grid)
+    audio   (L,) mono in [-1, 1]           options: sample_rate, num_samples
+    point   (N, 3) centred, unit sphere    options: num_points
+    video   (T, C, S, S) in [0, 1]         options: frames, size, channels
+    thermal (C, S, S) crop of `box`        options: size, channels
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from unibind_core.registry import Registry
+
+Loader = Callable[..., torch.Tensor]
+
+LOADERS: Registry[Loader] = Registry(
+    "modality loader",
+    {
+        "image": "unibind_core.modalities.image:load",
+        "event": "unibind_core.modalities.event:load",
+        "audio": "unibind_core.modalities.audio:load",
+        "point": "unibind_core.modalities.point:load",
+        "video": "unibind_core.modalities.video:load",
+        "thermal": "unibind_core.modalities.thermal:load",
+    },
+)
+
+
+def load_sample(modality: str, root: Path, row: dict, **options: object) -> torch.Tensor:
+    return LOADERS[modality](root, row, **options)

@@ -1,0 +1,46 @@
+"""Name -> implementation registries, so backends are chosen by name from config (STYLE.md §2).
+
+Entries may be dotted paths ("pkg.module:attr") imported on first use, which keeps heavy optional
+dependencies (video decoding, LLM clients) out of the import of everything else.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Mapping[str, T], Generic[T]):
+    def __init__(self, kind: str, entries: Mapping[str, T | str] | None = None) -> None:
+        self.kind = kind
+        self._entries: dict[str, T | str] = dict(entries or {})
+
+    def register(self, name: str, entry: T | str) -> None:
+        self._entries[name] = entry
+
+    def __getitem__(self, name: str) -> T:
+        if name not in self._entries:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}")
+        entry = self._entries[name]
+        if isinstance(entry, str) and ":" in entry:
+            module, attr = entry.split(":", 1)
+            entry = getattr(importlib.import_module(module), attr)
+            self._entries[name] = entry
+        return entry  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {sorted(self._entries)})"
+
+
+def build(registry: Registry[Any], name: str, **kwargs: Any) -> Any:
+    """Instantiate a registered class by name with keyword config."""
+    return registry[name](**kwargs)
