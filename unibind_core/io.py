@@ -107,3 +107,31 @@ def file_hash(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:32]
+
+
+INPUTS_KEY = "unibind_inputs_key"
+
+
+def write_parquet_keyed(table: pa.Table, path: str | Path, inputs_key: str) -> Path:
+    """Write a table stamped with the key of the inputs it was computed from (see `current_key`)."""
+    meta = dict(table.schema.metadata or {})
+    meta[INPUTS_KEY.encode()] = inputs_key.encode()
+    return write_parquet(table.replace_schema_metadata(meta), path)
+
+
+def stored_inputs_key(path: str | Path) -> str | None:
+    """The inputs key a Parquet or safetensors output was stamped with, or None if absent/unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as f:
+                return (f.metadata() or {}).get(INPUTS_KEY)
+        meta = pq.read_schema(path).metadata or {}
+        value = meta.get(INPUTS_KEY.encode())
+        return value.decode() if value else None
+    except Exception:  # an unreadable output is simply not current: it gets recomputed
+        return None

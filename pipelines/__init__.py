@@ -1,0 +1,1 @@
+"""Definitions, resources, automation and the command line: the only layer that wires everything."""

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import numpy as np
+
+from unibind_core.embed import embed_texts
+
+
+def test_embeddings_are_real_unit_vectors_with_semantics(minilm):
+    v = minilm.encode(["a photo of a dog", "a picture of a puppy", "quarterly tax report"])
+    assert v.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+
+
+def test_unchanged_texts_are_never_embedded_twice(tmp_path, counting_encoder):
+    texts = ["one", "two", "two", "three"]
+    first, rep1 = embed_texts(texts, counting_encoder, tmp_path)
+    assert rep1.embedded == 3 and rep1.unique == 3
+    second, rep2 = embed_texts(["three", "four", "one"], counting_encoder, tmp_path)
+    assert rep2.embedded == 1
+    assert counting_encoder.calls[-1] == ["four"]
+    np.testing.assert_allclose(second[0], first[3], atol=1e-6)
+    np.testing.assert_allclose(second[2], first[0], atol=1e-6)

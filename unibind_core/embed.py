@@ -1,0 +1,62 @@
+"""Text embedding with a content-hash cache: an unchanged text is never embedded twice.
+
+The cache of one text encoder is a folder of append-only Parquet shards (text_hash, vector). New
+vectors go to a new shard written atomically, so concurrent partitions never write the same file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from unibind_core.io import arrow_to_vectors, content_hash, text_hash, vector_type, vectors_to_arrow, write_parquet
+from unibind_core.text import TextEncoder
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    texts: int
+    unique: int
+    embedded: int  # texts that were not in the cache
+
+    @property
+    def cache_hit_ratio(self) -> float:
+        return 1.0 - self.embedded / self.unique if self.unique else 1.0
+
+
+def cache_dir_for(cache_root: Path, encoder_name: str) -> Path:
+    return Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name)
+
+
+def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> dict[str, np.ndarray]:
+    shards = sorted(cache_dir.glob("*.parquet"))
+    if not shards:
+        return {}
+    table = ds.dataset(shards, format="parquet").to_table(
+        filter=ds.field("text_hash").isin(pa.array(sorted(wanted), pa.string())))
+    if table.num_rows and table.schema.field("vector").type.list_size != dim:
+        raise ValueError(f"embedding cache {cache_dir} holds vectors of another size than {dim}; "
+                         "it belongs to a different encoder")
+    vectors = arrow_to_vectors(table["vector"]) if table.num_rows else np.empty((0, dim), np.float32)
+    return dict(zip(table["text_hash"].to_pylist(), vectors))
+
+
+def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path) -> tuple[np.ndarray, EmbedReport]:
+    """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet."""
+    hashes = [text_hash(t) for t in texts]
+    cache_dir = cache_dir_for(cache_root, encoder.name)
+    cached = _load_cache(cache_dir, set(hashes), encoder.dim)
+    todo = {h: t for h, t in zip(hashes, texts) if h not in cached}
+    if todo:
+        new_hashes = sorted(todo)
+        vectors = encoder.encode([todo[h] for h in new_hashes])
+        shard = pa.table({"text_hash": new_hashes, "vector": vectors_to_arrow(vectors)},
+                         schema=pa.schema([("text_hash", pa.string()), ("vector", vector_type(encoder.dim))]))
+        write_parquet(shard, cache_dir / f"{content_hash(*new_hashes)}.parquet")
+        cached.update(zip(new_hashes, vectors))
+    out = np.stack([cached[h] for h in hashes]) if hashes else np.empty((0, encoder.dim), np.float32)
+    return out, EmbedReport(texts=len(texts), unique=len(set(hashes)), embedded=len(todo))

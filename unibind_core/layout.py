@@ -1,0 +1,70 @@
+"""Where every artifact lives under the data root: one place, so assets, CLI and tests agree."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    def manifest(self, bench: str) -> Path:
+        return self.root / "manifests" / f"{bench}.parquet"
+
+    def classes(self, bench: str) -> Path:
+        return self.root / "manifests" / "classes" / f"{bench}.parquet"
+
+    def quarantine(self, bench: str) -> Path:
+        return self.root / "manifests" / "quarantine" / f"{bench}.parquet"
+
+    def descriptions(self, bench: str) -> Path:
+        return self.root / "kb" / "descriptions" / f"{bench}.parquet"
+
+    def captions(self, bench: str) -> Path:
+        return self.root / "kb" / "captions" / f"{bench}.parquet"
+
+    def kb(self, bench: str) -> Path:
+        return self.root / "kb" / "tables" / f"{bench}.parquet"
+
+    def text_embeddings(self, bench: str) -> Path:
+        return self.root / "embeddings" / f"{bench}.parquet"
+
+    @property
+    def text_cache(self) -> Path:
+        return self.root / "cache" / "text"
+
+    @property
+    def input_cache(self) -> Path:
+        return self.root / "cache" / "inputs"
+
+    @property
+    def backbone(self) -> Path:
+        return self.root / "backbone" / "demo.safetensors"
+
+    def features(self, bench: str) -> Path:
+        return self.root / "features" / f"{bench}.parquet"
+
+    def centres(self, bench: str) -> Path:
+        return self.root / "centres" / f"{bench}.parquet"
+
+    def head(self, bench: str) -> Path:
+        return self.root / "heads" / f"{bench}.safetensors"
+
+    def head_history(self, bench: str) -> Path:
+        return self.root / "heads" / f"{bench}.history.parquet"
+
+    def evaluation(self, bench: str) -> Path:
+        return self.root / "eval" / f"{bench}.parquet"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def catalogue(self) -> Path:
+        return self.root / "catalogue.duckdb"

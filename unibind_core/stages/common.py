@@ -1,0 +1,45 @@
+"""Helpers shared by the stages: class lists, cached model construction, keyed reuse."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+
+from unibind_core.benchmarks.manifest import ClassInfo
+from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec
+from unibind_core.io import read_parquet, stored_inputs_key
+from unibind_core.settings import Settings
+from unibind_core.text import TEXT_ENCODERS, TextEncoder
+
+
+def spec_of(bench: str) -> BenchmarkSpec:
+    return BENCHMARKS[bench]
+
+
+def read_classes(settings: Settings, bench: str) -> list[ClassInfo]:
+    table = read_parquet(settings.layout.classes(bench), f"class list of {bench}")
+    return [ClassInfo(r["class_index"], r["class_key"], r["class_name"]) for r in table.to_pylist()]
+
+
+def read_manifest(settings: Settings, bench: str) -> pa.Table:
+    return read_parquet(settings.layout.manifest(bench), f"manifest of {bench}")
+
+
+@lru_cache(maxsize=4)
+def _text_encoder(name: str, model: str | None, device: str, dtype: str, batch_size: int,
+                  progress: bool) -> TextEncoder:
+    return TEXT_ENCODERS[name](model=model, device=device, dtype=dtype, batch_size=batch_size, progress=progress)
+
+
+def text_encoder(s: Settings) -> TextEncoder:
+    """One loaded text tower per process and configuration (loading costs seconds)."""
+    return _text_encoder(s.text_encoder, s.text_model, s.device, s.dtype, s.batch_size, s.progress)
+
+
+def text_encoder_id(s: Settings) -> str:
+    return f"{s.text_encoder}:{s.text_model or 'bundled'}"
+
+
+def is_current(path: Path, key: str) -> bool:
+    return stored_inputs_key(path) == key

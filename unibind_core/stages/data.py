@@ -1,0 +1,123 @@
+"""Data-side stages: the demo world, manifests, the demo backbone, frozen features."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+
+from unibind_core.backbone import BACKBONES
+from unibind_core.backbone.demo import save_encoders
+from unibind_core.backbone.pretrain import ModalityData, pretrain_demo_encoders
+from unibind_core.benchmarks.build import build_manifest, dataset_root
+from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.demo.world import CAPTIONS_FILE, build_dataset
+from unibind_core.embed import embed_texts
+from unibind_core.features import cached_inputs, embed_inputs, features_table
+from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes, write_parquet, write_parquet_keyed
+from unibind_core.settings import Settings
+from unibind_core.stages import StageResult
+from unibind_core.stages.common import is_current, read_manifest, spec_of, text_encoder, text_encoder_id
+from unibind_core.templates import single_template
+
+WORLD_VERSION = "1"  # bump when a demo writer changes what it writes
+WORLD_STAMP = "unibind_world.json"
+
+
+def _world_intact(root: Path, key: str) -> bool:
+    """The stamp matches and every file it lists still has its recorded hash (repairs lost files)."""
+    try:
+        stamp = json.loads((root / WORLD_STAMP).read_text())
+        return stamp["key"] == key and all(file_hash(root / p) == h for p, h in stamp["files"].items())
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _stamp_world(root: Path, key: str) -> int:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != WORLD_STAMP and not p.name.startswith("."))
+    record = {"key": key, "files": {str(p.relative_to(root)): file_hash(p) for p in files}}
+    write_bytes(json.dumps(record).encode(), root / WORLD_STAMP)
+    return len(files)
+
+
+def stage_world(s: Settings) -> StageResult:
+    """Write every demo dataset of the profile, skipping the ones already intact on disk."""
+    max_per_class = s.demo_max_per_class
+    built, counts = [], {}
+    for bench in profile_benchmarks(s.profile):
+        spec = spec_of(bench)
+        if spec.demo_writer is None:
+            continue
+        root = s.layout.datasets / spec.root
+        key = content_hash(WORLD_VERSION, spec.demo_writer, str(s.seed), str(max_per_class))
+        if not _world_intact(root, key):
+            build_dataset(spec.demo_writer, root, s.seed, max_per_class)
+            built.append(bench)
+        counts[bench] = _stamp_world(root, key)
+    version = content_hash(*(file_hash(s.layout.datasets / spec_of(b).root / WORLD_STAMP) for b in counts))
+    return StageResult(version, {"datasets": len(counts), "rebuilt": ", ".join(built) or "none", "files": counts},
+                       reused=not built)
+
+
+def stage_manifest(s: Settings, bench: str) -> StageResult:
+    spec = spec_of(bench)
+    manifest = build_manifest(spec, s.layout.datasets)
+    lay = s.layout
+    write_parquet(manifest.table, lay.manifest(bench))
+    write_parquet(manifest.classes, lay.classes(bench))
+    write_parquet(manifest.quarantine, lay.quarantine(bench))
+    version = content_hash(table_hash(manifest.table), table_hash(manifest.classes))
+    per_class = {r["values"]: r["counts"] for r in pc.value_counts(manifest.table["class_name"]).to_pylist()}
+    return StageResult(version, {"samples": manifest.table.num_rows, "classes": manifest.classes.num_rows,
+                                 "splits": manifest.split_counts(), "per_class": per_class,
+                                 "quarantined": manifest.quarantine.num_rows, "reader": spec.reader,
+                                 "root": str(dataset_root(spec, lay.datasets))})
+
+
+def _train_data(s: Settings, bench: str) -> tuple[str, ModalityData, str]:
+    spec, manifest = spec_of(bench), read_manifest(s, bench)
+    inputs = cached_inputs(spec, dataset_root(spec, s.layout.datasets), manifest, s.layout.input_cache, s.progress)
+    train = np.asarray(pc.equal(manifest["split"], "train"))
+    names = tuple(np.asarray(manifest["class_name"].to_pylist())[train])
+    return spec.modality, ModalityData(inputs[np.flatnonzero(train)], names), table_hash(manifest)
+
+
+def stage_backbone(s: Settings) -> StageResult:
+    """Pre-train the demo encoders image-centrically on the training splits of the profile's benchmarks."""
+    benches = [b for b in profile_benchmarks(s.profile) if spec_of(b).demo_writer]
+    manifest_hashes = [table_hash(read_manifest(s, b)) for b in benches]
+    key = content_hash(*manifest_hashes, text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
+    path = s.layout.backbone
+    if is_current(path, key):
+        return StageResult(file_hash(path), {"path": str(path), "inputs_key": key}, reused=True)
+    data = {}
+    for bench in benches:
+        modality, md, _ = _train_data(s, bench)
+        if modality in data:
+            raise ValueError(f"the demo backbone trains one encoder per modality; {modality} appears twice")
+        data[modality] = md
+    names = sorted(set(data["image"].class_names)) if "image" in data else []
+    prompts = [single_template("photo", n) for n in names]
+    vectors, _ = embed_texts(prompts, text_encoder(s), s.layout.text_cache)
+    model, losses = pretrain_demo_encoders(data, dict(zip(names, vectors)), s.pretrain, s.progress)
+    save_encoders(model, path, extra={INPUTS_KEY: key, "losses": json.dumps(losses)})
+    return StageResult(file_hash(path), {"path": str(path), "modalities": sorted(data), "final_losses": losses,
+                                         "train_samples": {m: len(d.class_names) for m, d in data.items()}})
+
+
+def stage_features(s: Settings, bench: str) -> StageResult:
+    """Frozen backbone features of every sample (train/eval/test), computed once per inputs."""
+    spec, manifest = spec_of(bench), read_manifest(s, bench)
+    weights = s.layout.backbone
+    key = content_hash(table_hash(manifest), file_hash(weights), s.backbone,
+                       json.dumps(dict(spec.loader_options), sort_keys=True))
+    out = s.layout.features(bench)
+    if is_current(out, key):
+        return StageResult(file_hash(out), {"path": str(out)}, reused=True)
+    inputs = cached_inputs(spec, dataset_root(spec, s.layout.datasets), manifest, s.layout.input_cache, s.progress)
+    backbone = BACKBONES[s.backbone](weights=str(weights))
+    vectors = embed_inputs(backbone, spec.modality, inputs, s.batch_size)
+    write_parquet_keyed(features_table(manifest, vectors), out, key)
+    return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
+                                        "backbone": backbone.name})

@@ -1,0 +1,111 @@
+"""Knowledge-side stages: category descriptions, data captions, the knowledge base, text embeddings."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from unibind_core.benchmarks.build import dataset_root
+from unibind_core.caption import CAPTIONERS, caption_prompt
+from unibind_core.checks import check_kb
+from unibind_core.describe import DESCRIBERS
+from unibind_core.embed import embed_texts
+from unibind_core.io import (content_hash, read_parquet, table_hash, text_hash, vector_type, vectors_to_arrow,
+                             write_parquet, write_parquet_keyed)
+from unibind_core.kb import (KB_SCHEMA, caption_table, carry_created_at, describe_categories, is_category_row,
+                             merge_kb, read_kb_or_none)
+from unibind_core.settings import Settings
+from unibind_core.stages import StageResult
+from unibind_core.stages.common import is_current, read_classes, read_manifest, spec_of, text_encoder, text_encoder_id
+from unibind_core.templates import single_template, template_texts
+
+_STABLE = [c for c in KB_SCHEMA.names if c != "created_at"]  # the data version ignores write times
+
+
+def _kb_version(table: pa.Table) -> str:
+    return table_hash(table.select(_STABLE))
+
+
+def stage_descriptions(s: Settings, bench: str, describer_options: dict | None = None) -> StageResult:
+    spec, classes = spec_of(bench), read_classes(s, bench)
+    describer = DESCRIBERS[s.describer](**(describer_options or {"seed": s.seed}))
+    table, dropped = describe_categories(describer, classes, spec.prompt_noun, s.descriptions_per_category,
+                                         bench, spec.modality)
+    empty = [c.key for c in classes if not dropped.get(c.key, 0) < s.descriptions_per_category]
+    if empty:
+        raise ValueError(f"{bench}: no usable descriptions for categories {empty[:5]} "
+                         f"(describer {s.describer!r}); nothing was written")
+    out = s.layout.descriptions(bench)
+    table = carry_created_at(table, read_kb_or_none(out))
+    write_parquet(table, out)
+    counts = pc.value_counts(table["Category"]).to_pylist()
+    return StageResult(_kb_version(table), {
+        "rows": table.num_rows, "describer": describer.source, "per_category": {c["values"]: c["counts"] for c in counts},
+        "dropped_over_long": sum(dropped.values()), "preview": table["Description"].to_pylist()[:3]})
+
+
+def stage_captions(s: Settings, bench: str) -> StageResult:
+    """One caption per training sample (METHOD.md §1: data descriptions of the training data)."""
+    spec, manifest = spec_of(bench), read_manifest(s, bench)
+    train = manifest.filter(pc.equal(manifest["split"], "train"))
+    captioner = CAPTIONERS[s.captioner]()
+    captions = captioner.caption(train, dataset_root(spec, s.layout.datasets), spec.prompt_noun)
+    table = caption_table(train["sample_id"].to_pylist(), train["class_key"].to_pylist(), captions,
+                          captioner.source, caption_prompt(spec.prompt_noun), bench, spec.modality)
+    out = s.layout.captions(bench)
+    table = carry_created_at(table, read_kb_or_none(out))
+    write_parquet(table, out)
+    return StageResult(_kb_version(table), {"rows": table.num_rows, "captioner": captioner.source,
+                                            "unique_captions": pc.count_distinct(table["Description"]).as_py(),
+                                            "preview": captions[:3]})
+
+
+def stage_kb(s: Settings, bench: str) -> StageResult:
+    lay = s.layout
+    kb = merge_kb(read_parquet(lay.descriptions(bench), f"descriptions of {bench}"),
+                  read_parquet(lay.captions(bench), f"captions of {bench}"))
+    outcome = check_kb(kb, [c.key for c in read_classes(s, bench)])
+    write_parquet(kb, lay.kb(bench))  # written even when invalid, for inspection; the blocking check stops downstream
+    n_cat = pc.sum(is_category_row(kb)).as_py() or 0
+    return StageResult(_kb_version(kb), {"rows": kb.num_rows, "category_rows": n_cat,
+                                         "caption_rows": kb.num_rows - n_cat, "path": str(lay.kb(bench))},
+                       checks={"kb_valid": outcome})
+
+
+EMBEDDINGS_KINDS = ("description", "caption", "template", "single_template")
+
+
+def _prompt_rows(s: Settings, bench: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Zero-shot prompts per class: the 80 CLIP templates and the single modality-aware template."""
+    noun = spec_of(bench).prompt_noun
+    ids, cats, kinds, texts = [], [], [], []
+    for c in read_classes(s, bench):
+        for i, t in enumerate(template_texts(c.name)):
+            ids.append(f"tpl:{c.key}:{i}"), cats.append(c.key), kinds.append("template"), texts.append(t)
+        ids.append(f"one:{c.key}"), cats.append(c.key), kinds.append("single_template")
+        texts.append(single_template(noun, c.name))
+    return ids, cats, kinds, texts
+
+
+def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
+    """Embed every knowledge-base text and zero-shot prompt; only texts never seen before hit the encoder."""
+    kb = read_parquet(s.layout.kb(bench), f"knowledge base of {bench}")
+    p_ids, p_cats, p_kinds, p_texts = _prompt_rows(s, bench)
+    kinds = np.where(np.asarray(is_category_row(kb)), "description", "caption").tolist()
+    ids, cats = kb["ID"].to_pylist() + p_ids, kb["Category"].to_pylist() + p_cats
+    texts = kb["Description"].to_pylist() + p_texts
+    key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s))
+    out = s.layout.text_embeddings(bench)
+    if is_current(out, key):
+        return StageResult(table_hash(read_parquet(out)), {"path": str(out), "embedded_new": 0}, reused=True)
+    vectors, report = embed_texts(texts, text_encoder(s), s.layout.text_cache)
+    table = pa.table({"ID": ids, "Category": cats, "kind": kinds + p_kinds, "text": texts,
+                      "text_hash": [text_hash(t) for t in texts], "vector": vectors_to_arrow(vectors)},
+                     schema=pa.schema([("ID", pa.string()), ("Category", pa.string()), ("kind", pa.string()),
+                                       ("text", pa.string()), ("text_hash", pa.string()),
+                                       ("vector", vector_type(vectors.shape[1]))]))
+    write_parquet_keyed(table, out, key)
+    return StageResult(table_hash(table), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
+                                           "embedded_new": report.embedded,
+                                           "cache_hit_ratio": round(report.cache_hit_ratio, 4),
+                                           "encoder": text_encoder(s).name, "dim": int(vectors.shape[1])})
