@@ -21,9 +21,9 @@ ANCHOR = "image"
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    epochs_anchor: int = 12  # image <-> text epochs
-    epochs_bind: int = 8  # other modality <-> image epochs
-    batch_size: int = 128
+    epochs_anchor: int = 15  # image <-> text epochs
+    epochs_bind: int = 20  # other modality <-> image epochs
+    batch_size: int = 64
     lr: float = 2e-3
     temperature: float = 0.1
     width: int = 256  # trunk output width before the projection

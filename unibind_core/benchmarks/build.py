@@ -55,8 +55,7 @@ def build_manifest(spec: BenchmarkSpec, datasets_dir: Path) -> Manifest:
     if not result.rows:
         raise DatasetLayoutError(f"{spec.name}: the {spec.reader} reader found no samples under {root}")
     captions = read_captions(root)
-    for row in result.rows:
-        row.setdefault("caption", captions.get(row["path"]))
-        if row["caption"] is None:
+    for row in result.rows:  # a reader that sets caption (even to None) has the last word
+        if "caption" not in row:
             row["caption"] = captions.get(row["path"])
     return Manifest(result.manifest(), result.class_table(), result.quarantine_table())

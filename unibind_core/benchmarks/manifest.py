@@ -5,6 +5,7 @@ row back into a tensor. Paths are stored relative to the dataset root and always
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,10 +75,14 @@ class ReadResult:
 
 
 def resolve_inside(root: Path, relative: str) -> Path:
-    """Resolve a manifest path inside `root`; refuse anything that escapes it (DESIGN.md contracts)."""
-    root = Path(root).resolve()
-    candidate = (root / relative).resolve()
-    if candidate != root and root not in candidate.parents:
+    """Join a manifest path to `root`; refuse anything that escapes it (DESIGN.md contracts).
+
+    The check is lexical (absolute paths and `..` that climb out are refused) so that a dataset root
+    laid out with symlinks to other disks, as large benchmarks often are, still works.
+    """
+    root = Path(os.path.abspath(root))
+    candidate = Path(os.path.normpath(root / relative))
+    if Path(relative).is_absolute() or (candidate != root and root not in candidate.parents):
         raise ValueError(f"path {relative!r} escapes the dataset root {root}; refused")
     return candidate
 

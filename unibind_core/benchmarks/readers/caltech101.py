@@ -1,0 +1,65 @@
+"""Caltech-101 as distributed: `101_ObjectCategories/<class folder>/image_NNNN.jpg`.
+
+There is no official split, so each sample's split is a stable hash of its id "<folder>/<stem>". The
+N-Caltech101 reader uses the same ids and helpers, so an image and its event recording always land in
+the same split.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from unibind_core.benchmarks.manifest import ClassInfo, ReadResult, hashed_split, require_dir
+
+ROOT_NAME = "101_ObjectCategories"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff")
+
+# (file name, size in bytes) -> None if the file is a sample, else the reason it is quarantined
+FileCheck = Callable[[str, int], str | None]
+
+
+def class_folders(top: Path, exclude: tuple[str, ...]) -> list[ClassInfo]:
+    """Sorted, visible sub-folders minus `exclude`; the index is the position in that list."""
+    names = sorted(e.name for e in os.scandir(top) if e.is_dir() and not e.name.startswith("."))
+    kept = [n for n in names if n not in set(exclude)]
+    return [ClassInfo(index=i, key=n, name=n.replace("_", " ").lower()) for i, n in enumerate(kept)]
+
+
+def image_check(name: str, size: int) -> str | None:
+    if os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
+        return "not an image file (unexpected suffix)"
+    if size == 0:
+        return "empty file (0 bytes)"
+    return None
+
+
+def scan_classes(root: Path, top_name: str, exclude: tuple[str, ...], check: FileCheck,
+                 eval_fraction: float, test_fraction: float) -> ReadResult:
+    """One row per accepted file of every class folder under `root/top_name`; the rest quarantined."""
+    top = require_dir(root / top_name, f"the {top_name}/ folder of class sub-folders")
+    result = ReadResult(classes=class_folders(top, exclude))
+    for entry in sorted(os.scandir(top), key=lambda e: e.name):
+        if not entry.name.startswith(".") and not entry.is_dir():
+            result.quarantine.append({"path": f"{top_name}/{entry.name}",
+                                      "reason": "stray file outside a class folder"})
+    for info in result.classes:
+        for entry in sorted(os.scandir(top / info.key), key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue
+            relative = f"{top_name}/{info.key}/{entry.name}"
+            reason = "not a regular file" if not entry.is_file() else check(entry.name, entry.stat().st_size)
+            if reason is not None:
+                result.quarantine.append({"path": relative, "reason": reason})
+                continue
+            sample_id = f"{info.key}/{os.path.splitext(entry.name)[0]}"
+            result.rows.append({"sample_id": sample_id, "split": hashed_split(sample_id, eval_fraction, test_fraction),
+                                "class_index": info.index, "class_key": info.key, "class_name": info.name,
+                                "path": relative})
+    return result
+
+
+def read(root: Path, exclude: tuple[str, ...] = ("BACKGROUND_Google",), eval_fraction: float = 0.1,
+         test_fraction: float = 0.3) -> ReadResult:
+    """Read Caltech-101 (or the demo world's copy) under `root`."""
+    return scan_classes(Path(root), ROOT_NAME, tuple(exclude), image_check, eval_fraction, test_fraction)

@@ -1,0 +1,98 @@
+"""ESC-50 as distributed: `audio/*.wav` and `meta/esc50.csv` (filename, fold, target, category, ...).
+
+The official protocol is 5-fold cross-validation; one run uses `test_folds` for test, `eval_folds` to
+select checkpoints and the rest for training. Classes come from the CSV's (target, category) pairs.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, require_dir, require_file
+
+META = "meta/esc50.csv"
+REQUIRED_COLUMNS = ("filename", "fold", "target", "category")
+
+
+def audio_sizes(folder: Path) -> dict[str, int]:
+    """{file name: size in bytes} for the audio folder, listed once instead of a stat per row."""
+    return {e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()}
+
+
+def parse_row(row: dict[str, str | None]) -> tuple[str, int, int, str]:
+    """-> (filename, fold, target, category); ValueError says which field is wrong."""
+    filename = (row.get("filename") or "").strip()
+    if not filename or "/" in filename or "\\" in filename or filename.startswith("."):
+        raise ValueError(f"bad filename {filename!r}")
+    category = (row.get("category") or "").strip()
+    if not category:
+        raise ValueError("empty category")
+    try:
+        fold, target = int(row.get("fold") or ""), int(row.get("target") or "")
+    except ValueError:
+        raise ValueError(f"fold {row.get('fold')!r} or target {row.get('target')!r} is not an integer") from None
+    if target < 0:
+        raise ValueError(f"negative target {target}")
+    return filename, fold, target, category
+
+
+def audio_problem(filename: str, sizes: dict[str, int], seen: set[str]) -> str | None:
+    """Why a listed clip cannot be a sample, or None."""
+    if filename in seen:
+        return f"listed more than once in {META}"
+    if filename not in sizes:
+        return f"listed in {META} but missing"
+    return "empty file (0 bytes)" if sizes[filename] == 0 else None
+
+
+def split_of(fold: int, test_folds: tuple[int, ...], eval_folds: tuple[int, ...]) -> str:
+    return "test" if fold in test_folds else ("eval" if fold in eval_folds else "train")
+
+
+def class_list(pairs: set[tuple[int, str]]) -> list[ClassInfo]:
+    """Classes from distinct (target, category) pairs; either side mapping to two is a layout error."""
+    by_target: dict[int, set[str]] = {}
+    by_category: dict[str, set[int]] = {}
+    for target, category in pairs:
+        by_target.setdefault(target, set()).add(category)
+        by_category.setdefault(category, set()).add(target)
+    clashes = [f"target {t} -> {sorted(c)}" for t, c in sorted(by_target.items()) if len(c) > 1]
+    clashes += [f"category {c!r} -> {sorted(t)}" for c, t in sorted(by_category.items()) if len(t) > 1]
+    if clashes:
+        raise DatasetLayoutError(f"{META} maps classes inconsistently: " + "; ".join(clashes))
+    return [ClassInfo(index=t, key=c, name=c.replace("_", " ")) for t, c in sorted(pairs)]
+
+
+def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, ...] = (4,)) -> ReadResult:
+    """Read ESC-50 (or the demo world's copy) under `root`."""
+    root = Path(root)
+    meta = require_file(root / META, "the ESC-50 metadata table")
+    sizes = audio_sizes(require_dir(root / "audio", "the ESC-50 audio/ folder"))
+    result, pairs, seen = ReadResult(), set(), set()
+    with open(meta, newline="", encoding="utf-8") as f:
+        table = csv.DictReader(f)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (table.fieldnames or [])]
+        if missing:
+            raise DatasetLayoutError(f"{meta} lacks the column(s) {', '.join(missing)}; found {table.fieldnames}")
+        for row in table:
+            where = f"{META}:{table.line_num}"
+            try:
+                filename, fold, target, category = parse_row(row)
+            except ValueError as exc:
+                result.quarantine.append({"path": where, "reason": f"bad metadata row: {exc}"})
+                continue
+            pairs.add((target, category))
+            relative = f"audio/{filename}"
+            reason = audio_problem(filename, sizes, seen)
+            if reason is not None:
+                result.quarantine.append({"path": relative, "reason": reason})
+            else:
+                seen.add(filename)
+                result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
+                                    "class_index": target, "class_key": category, "path": relative})
+    result.classes = class_list(pairs)
+    names = {c.index: c.name for c in result.classes}
+    for row in result.rows:
+        row["class_name"] = names[row["class_index"]]
+    return result
