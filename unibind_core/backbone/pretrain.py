@@ -22,7 +22,7 @@ ANCHOR = "image"
 @dataclass(frozen=True)
 class PretrainConfig:
     epochs_anchor: int = 15  # image <-> text epochs
-    epochs_bind: int = 20  # other modality <-> image epochs
+    epochs_bind: int = 15  # other modality <-> image epochs
     batch_size: int = 64
     lr: float = 2e-3
     temperature: float = 0.1

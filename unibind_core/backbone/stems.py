@@ -63,9 +63,8 @@ class PointNet(nn.Module):
 
     def __init__(self, width: int = 256) -> None:
         super().__init__()
-        self.point = nn.Sequential(nn.Linear(3, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU(),
-                                   nn.Linear(128, width), nn.ReLU())
-        self.out = nn.Sequential(nn.Linear(width, width), nn.ReLU())
+        self.point = nn.Sequential(nn.Linear(3, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU())
+        self.out = nn.Sequential(nn.Linear(128, width), nn.ReLU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.point(x).amax(dim=1))

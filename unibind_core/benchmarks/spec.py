@@ -55,7 +55,7 @@ BENCHMARKS: Registry[BenchmarkSpec] = Registry(
         "demo_pointcloud": _demo("demo_pointcloud", "point", "modelnet40_resampled", "modelnet40", "3D model",
                                  loader_options=MappingProxyType({"num_points": 256})),
         "demo_video": _demo("demo_video", "video", "ucf101", "ucf101", "video",
-                            loader_options=MappingProxyType({"frames": 8, "size": 16, "channels": 1})),
+                            loader_options=MappingProxyType({"frames": 4, "size": 16, "channels": 1})),
         "demo_thermal": _demo("demo_thermal", "thermal", "llvip", "llvip", "thermal image",
                               loader_options=MappingProxyType({"size": 16, "channels": 1})),
     },

@@ -21,7 +21,8 @@ SAMPLE_RATE = 8000
 CLIP_SECONDS = 0.5
 TONE_SECONDS = (0.2, 0.45)
 DETUNE = 0.02
-SNR_DB = (-3.0, 30.0)
+SNR_DB = (-12.0, 25.0)
+DISTRACTOR = (0.5, 0.2, 0.6)  # probability of a second, quieter key pressed over it, and its relative level
 NOISY_DB = 10.0  # below this SNR a caption mentions the hiss
 RAMP_SECONDS = 0.005  # fade in/out, so tone edges do not click
 CSV_HEADER = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
@@ -46,6 +47,10 @@ def tone(digit: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, fl
     freqs = np.array(dtmf_frequencies(digit)) * rng.uniform(1 - DETUNE, 1 + DETUNE, 2)
     phases = rng.uniform(0, 2 * np.pi, 2)
     signal = np.sin(2 * np.pi * freqs[:, None] * t + phases[:, None]).sum(axis=0) / 2
+    if rng.random() < DISTRACTOR[0]:  # crosstalk from another key makes the task less than trivial
+        other = np.array(dtmf_frequencies(int(rng.choice([d for d in KEYPAD if d != digit]))))
+        level = rng.uniform(*DISTRACTOR[1:])
+        signal = signal + level * np.sin(2 * np.pi * other[:, None] * t).sum(axis=0) / 2
     ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / RAMP_SECONDS)
     clip = np.zeros(n)
     clip[onset:onset + length] = amplitude * signal * ramp
