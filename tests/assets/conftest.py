@@ -10,8 +10,8 @@ from pipelines.definitions import make_definitions
 from pipelines.run_all import materialize_all
 from unibind_core.benchmarks.spec import profile_benchmarks
 
-SMALL = dict(demo_max_per_class=30, descriptions_per_category=40, k=10, head_epochs=3,
-             pretrain_epochs_anchor=6, pretrain_epochs_bind=4)
+SMALL = dict(demo_max_per_class=30, descriptions_per_category=40, k=10, head_epochs=5,
+             pretrain_epochs_anchor=20, pretrain_epochs_bind=25)
 
 
 @pytest.fixture(scope="session")
