@@ -1,0 +1,53 @@
+"""Bad input: a clear error naming the file or category, nothing half-written, and a rerun that completes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unibind_core.benchmarks.manifest import DatasetLayoutError
+from unibind_core.describe import DESCRIBERS, TemplateDescriber
+from unibind_core.settings import Settings
+from unibind_core.stages.data import stage_manifest, stage_world
+from unibind_core.stages.knowledge import stage_descriptions
+
+
+def _settings(tmp_path: Path, **kw) -> Settings:
+    return Settings(data_root=tmp_path, profile="demo", demo_max_per_class=3, descriptions_per_category=5, **kw)
+
+
+def test_a_data_root_that_does_not_exist_is_named(tmp_path):
+    with pytest.raises(DatasetLayoutError, match=r"dataset root of demo_audio does not exist: .*esc50"):
+        stage_manifest(_settings(tmp_path / "nowhere"), "demo_audio")
+    assert not (tmp_path / "nowhere" / "manifests").exists()
+
+
+def test_a_deleted_or_corrupted_demo_file_is_repaired_by_a_rerun(tmp_path):
+    s = _settings(tmp_path)
+    assert stage_world(s).metadata["rebuilt"] != "none"
+    assert stage_world(s).reused  # intact: nothing rewritten
+    root = s.layout.datasets / "demo" / "ncaltech101" / "Caltech101"
+    victim = sorted(root.rglob("*.bin"))[0]
+    victim.write_bytes(victim.read_bytes()[:7])  # truncated mid-event
+    result = stage_manifest(s, "demo_event")
+    assert result.metadata["quarantined"] == 1  # the reader names it and carries on
+    rerun = stage_world(s)
+    assert rerun.metadata["rebuilt"] == "demo_event"
+    assert stage_manifest(s, "demo_event").metadata["quarantined"] == 0
+
+
+class _Silent(TemplateDescriber):
+    def describe(self, category, noun, n):
+        return [] if category.index == 2 else super().describe(category, noun, n)
+
+
+def test_a_category_without_descriptions_is_named_and_nothing_is_written(tmp_path):
+    DESCRIBERS.register("silent_on_two", _Silent)
+    s = _settings(tmp_path)
+    stage_world(s)
+    stage_manifest(s, "demo_image")
+    bad = _settings(tmp_path, describer="silent_on_two")
+    with pytest.raises(ValueError, match=r"no usable descriptions for categories \['four'\]"):
+        stage_descriptions(bad, "demo_image")
+    assert not s.layout.descriptions("demo_image").exists()
+    assert stage_descriptions(s, "demo_image").metadata["rows"] == 50  # the rerun completes
