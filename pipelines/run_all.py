@@ -23,6 +23,10 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
 )
 
 
+# Dagster's console logger prints every engine event; the UI keeps them all, the terminal needs warnings.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def materialize_all(resource: UnibindResource, instance: dg.DagsterInstance, partitions: Sequence[str],
                     log: Callable[[str], None] = print) -> dict[str, float]:
     """Run every wave; returns wall seconds per run. Raises on the first failed run (it names the step)."""
@@ -31,7 +35,7 @@ def materialize_all(resource: UnibindResource, instance: dg.DagsterInstance, par
         for key in partitions if partitioned else (None,):
             label = f"{'+'.join(selection)}" + (f" [{key}]" if key else "")
             start = time.perf_counter()
-            result = dg.materialize(ALL_ASSETS, selection=list(selection), partition_key=key, instance=instance,
+            result = dg.materialize(ALL_ASSETS, selection=list(selection), partition_key=key, instance=instance, run_config=QUIET,
                                     resources={"unibind": resource}, raise_on_error=True)
             timings[label] = time.perf_counter() - start
             log(f"  {timings[label]:6.1f}s  {label}  (run {result.run_id[:8]})")
