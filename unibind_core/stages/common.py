@@ -41,5 +41,12 @@ def text_encoder_id(s: Settings) -> str:
     return f"{s.text_encoder}:{s.text_model or 'bundled'}"
 
 
+def require_artifact(path: Path, what: str) -> Path:
+    """An upstream stage's output, or an error naming the asset to materialize first."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{what} not found at {path}: materialize the asset that writes it first")
+    return Path(path)
+
+
 def is_current(path: Path, key: str) -> bool:
     return stored_inputs_key(path) == key

@@ -18,7 +18,7 @@ from unibind_core.features import cached_inputs, embed_inputs, features_table
 from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes, write_parquet, write_parquet_keyed
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, read_manifest, spec_of, text_encoder, text_encoder_id
+from unibind_core.stages.common import is_current, read_manifest, require_artifact, spec_of, text_encoder, text_encoder_id
 from unibind_core.templates import single_template
 
 WORLD_VERSION = "1"  # bump when a demo writer changes what it writes
@@ -109,7 +109,7 @@ def stage_backbone(s: Settings) -> StageResult:
 def stage_features(s: Settings, bench: str) -> StageResult:
     """Frozen backbone features of every sample (train/eval/test), computed once per inputs."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
-    weights = s.layout.backbone
+    weights = require_artifact(s.layout.backbone, "demo backbone weights (demo_backbone)")
     key = content_hash(table_hash(manifest), file_hash(weights), s.backbone,
                        json.dumps(dict(spec.loader_options), sort_keys=True))
     out = s.layout.features(bench)

@@ -18,7 +18,7 @@ from unibind_core.io import (INPUTS_KEY, arrow_to_vectors, atomic_path, content_
 from unibind_core.results import balance_table, plot_results, to_markdown, wide_table, write_catalogue
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, read_classes, spec_of
+from unibind_core.stages.common import is_current, read_classes, require_artifact, spec_of
 from unibind_core.templates import PROMPT_SETS
 
 
@@ -79,8 +79,9 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     """Fine-tune the benchmark's head on cached features against its captions; keep the best on eval."""
     cfg = _head_config(s, bench)
     lay = s.layout
-    key = content_hash(file_hash(lay.features(bench)), file_hash(lay.text_embeddings(bench)),
-                       file_hash(lay.centres(bench)), json.dumps(config_record(cfg), sort_keys=True))
+    inputs = [require_artifact(p, f"{what} of {bench}") for p, what in ((lay.features(bench), "features"),
+              (lay.text_embeddings(bench), "text embeddings"), (lay.centres(bench), "centres"))]
+    key = content_hash(*map(file_hash, inputs), json.dumps(config_record(cfg), sort_keys=True))
     out = lay.head(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out)}, reused=True)
@@ -123,7 +124,7 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
     feats, x = _features(s, bench)
     test_x, test_y, _ = _split(feats, x, "test")
     head = make_head(x.shape[1], identity_init=False)
-    head.load_state_dict(load_file(str(s.layout.head(bench))))
+    head.load_state_dict(load_file(str(require_artifact(s.layout.head(bench), f"head of {bench}"))))
     rows = evaluate({"zero-shot": test_x, "fine-tuned": apply_head(head, test_x)}, test_y, _classifiers(s, bench))
     for r in rows:
         r.update(benchmark=bench, modality=spec.modality, split="test",
