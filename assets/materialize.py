@@ -15,7 +15,7 @@ ON_UPSTREAM_DATA_CHANGE = (
 
 
 def _metadata_value(key: str, value: object) -> object:
-    if key == "markdown":
+    if key in ("markdown", "plot_preview"):
         return dg.MetadataValue.md(str(value))
     if key in ("path", "plot", "catalogue", "root"):
         return dg.MetadataValue.path(str(value))

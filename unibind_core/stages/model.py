@@ -1,6 +1,7 @@
 """Model-side stages: centre localization, head fine-tuning, evaluation, the results table."""
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -151,5 +152,6 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
              "evaluations": out / "evaluations.parquet", "results": out / "results.parquet",
              "balance": out / "balance.parquet"}
     write_catalogue(lay.catalogue, {n: str(p) for n, p in views.items() if list(Path(p).parent.glob(Path(p).name))})
-    return StageResult(table_hash(evals), {"markdown": md, "plot": str(plot), "catalogue": str(lay.catalogue),
+    preview = f"![results](data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode()})"
+    return StageResult(table_hash(evals), {"markdown": md, "plot": str(plot), "plot_preview": preview, "catalogue": str(lay.catalogue),
                                            "benchmarks": len(benches)})

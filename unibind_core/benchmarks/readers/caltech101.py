@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from unibind_core.benchmarks.classnames import apply_names, match_exactly
 from unibind_core.benchmarks.manifest import ClassInfo, ReadResult, hashed_split, require_dir
 
 ROOT_NAME = "101_ObjectCategories"
@@ -35,10 +36,15 @@ def image_check(name: str, size: int) -> str | None:
 
 
 def scan_classes(root: Path, top_name: str, exclude: tuple[str, ...], check: FileCheck,
-                 eval_fraction: float, test_fraction: float) -> ReadResult:
-    """One row per accepted file of every class folder under `root/top_name`; the rest quarantined."""
+                 eval_fraction: float, test_fraction: float, classnames: str | None = None) -> ReadResult:
+    """One row per accepted file of every class folder under `root/top_name`; the rest quarantined.
+
+    With `classnames`, the folders must be exactly the shipped list of that name (display names from it).
+    """
     top = require_dir(root / top_name, f"the {top_name}/ folder of class sub-folders")
     result = ReadResult(classes=class_folders(top, exclude))
+    if classnames is not None:
+        result.classes = match_exactly(result.classes, classnames, f"the class folders of {top}")
     for entry in sorted(os.scandir(top), key=lambda e: e.name):
         if not entry.name.startswith(".") and not entry.is_dir():
             result.quarantine.append({"path": f"{top_name}/{entry.name}",
@@ -56,10 +62,11 @@ def scan_classes(root: Path, top_name: str, exclude: tuple[str, ...], check: Fil
             result.rows.append({"sample_id": sample_id, "split": hashed_split(sample_id, eval_fraction, test_fraction),
                                 "class_index": info.index, "class_key": info.key, "class_name": info.name,
                                 "path": relative})
+    apply_names(result.rows, result.classes)
     return result
 
 
 def read(root: Path, exclude: tuple[str, ...] = ("BACKGROUND_Google",), eval_fraction: float = 0.1,
-         test_fraction: float = 0.3) -> ReadResult:
-    """Read Caltech-101 (or the demo world's copy) under `root`."""
-    return scan_classes(Path(root), ROOT_NAME, tuple(exclude), image_check, eval_fraction, test_fraction)
+         test_fraction: float = 0.3, classnames: str | None = None) -> ReadResult:
+    """Read Caltech-101 (or the demo world's copy) under `root`; `classnames` names a shipped list to check."""
+    return scan_classes(Path(root), ROOT_NAME, tuple(exclude), image_check, eval_fraction, test_fraction, classnames)

@@ -29,9 +29,10 @@ def event_check(name: str, size: int) -> str | None:
 
 def read(root: Path, paired_root_name: str = "101_ObjectCategories", paired_suffix: str = ".jpg",
          exclude: tuple[str, ...] = ("BACKGROUND_Google",), eval_fraction: float = 0.1,
-         test_fraction: float = 0.3) -> ReadResult:
+         test_fraction: float = 0.3, classnames: str | None = None) -> ReadResult:
     """Read N-Caltech101 under `root`; `paired_path` is relative to the paired Caltech-101 root."""
-    result = scan_classes(Path(root), ROOT_NAME, tuple(exclude), event_check, eval_fraction, test_fraction)
+    result = scan_classes(Path(root), ROOT_NAME, tuple(exclude), event_check, eval_fraction, test_fraction,
+                          classnames)
     for row in result.rows:
         row["paired_path"] = f"{paired_root_name}/{row['sample_id']}{paired_suffix}"
     return result

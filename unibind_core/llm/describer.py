@@ -1,0 +1,163 @@
+"""The chunked generation loop every LLM backend shares (METHOD.md §1: N unique descriptions per category).
+
+Per category, requests ask for `chunk_size` sentences with the paper prompt; answers are parsed, fitted
+to the CLIP limit and deduplicated in chunk order, and top-up rounds ask for more until N are unique.
+Every round sends the requests of all categories together, so a backend can run them concurrently.
+A request is identified by (backend, model, prompt, category, chunk index): answered ones come from the
+response cache, so a restarted run asks only what was never answered, and the result is the same.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from unibind_core.benchmarks.manifest import ClassInfo
+from unibind_core.describe import Description, paper_prompt
+from unibind_core.io import content_hash
+from unibind_core.llm.cache import Reply, RequestKey, ResponseCache
+from unibind_core.llm.config import LLMConfig
+from unibind_core.llm.parse import Judgement, judge, normalize
+from unibind_core.llm.stats import Accounting
+
+# [ours] The paper prompt alone; this system line only asks for a parseable shape.
+SYSTEM_PROMPT = "Answer with a numbered list, one sentence per line, and nothing else."
+
+
+@dataclass(frozen=True)
+class Request:
+    key: RequestKey
+    attempt: int = 0  # how many usable answers this request failed to get before
+
+    @property
+    def seed(self) -> int:
+        """Distinct per chunk and attempt, so a retried or top-up request is a new sample, reproducibly."""
+        return int(content_hash(self.key.digest, str(self.attempt))[:8], 16)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request: Request
+    judgement: Judgement
+    cached: bool = False
+
+
+Accept = Callable[[Request, Reply], Outcome]
+
+
+class Backend(Protocol):
+    name: str  # part of every cache key: "openai", "hf"
+    model: str
+    price_factor: float  # 0.5 for the Batch API's half price, else 1
+
+    def run(self, requests: Sequence[Request], accept: Accept) -> Iterator[Outcome]:
+        """Answer `requests` (in any order), passing each answer to `accept` in the thread that received it
+        (`accept` persists usable answers); yield the outcomes. Raises `LLMError` to stop the run."""
+        ...
+
+
+@dataclass
+class _Category:
+    info: ClassInfo
+    prompt: str
+    answers: dict[int, tuple[str, ...]] = field(default_factory=dict)  # chunk -> usable sentences
+    bad: dict[int, int] = field(default_factory=dict)  # chunk -> unusable answers so far (not yet answered)
+    next_chunk: int = 0
+    flag: str | None = None
+
+    def unique(self) -> list[str]:
+        seen: dict[str, str] = {}
+        for chunk in sorted(self.answers):
+            for s in self.answers[chunk]:
+                seen.setdefault(normalize(s), s)
+        return list(seen.values())
+
+    def requests(self, n: int, chunk_size: int, backend: str, model: str) -> list[Request]:
+        if self.flag is not None:
+            return []
+        missing = n - len(self.unique())
+        if missing <= 0:
+            return []
+        retries = [Request(self._key(c, backend, model), a) for c, a in sorted(self.bad.items())]
+        fresh = max(0, math.ceil(missing / chunk_size) - len(retries))
+        chunks = range(self.next_chunk, self.next_chunk + fresh)
+        self.next_chunk += fresh
+        return retries + [Request(self._key(c, backend, model)) for c in chunks]
+
+    def _key(self, chunk: int, backend: str, model: str) -> RequestKey:
+        return RequestKey(backend, model, self.prompt, self.info.key, chunk)
+
+
+class LLMDescriber:
+    """A `Describer` over any `Backend`: chunks, cache, dedup, flags and accounting (see module docstring)."""
+
+    def __init__(self, backend: Backend, cache: ResponseCache, config: LLMConfig, stats: Accounting) -> None:
+        self.backend, self.cache, self.config, self.stats = backend, cache, config, stats
+        self.source = f"llm:{backend.model.rstrip('/').rsplit('/', 1)[-1]}"
+
+    def describe(self, category: ClassInfo, noun: str, n: int) -> list[Description]:
+        return self.describe_many([category], noun, n)[category.key]
+
+    def describe_many(self, categories: Sequence[ClassInfo], noun: str, n: int) -> dict[str, list[Description]]:
+        """Up to `n` unique descriptions per category; categories that fall short are in `report()["flagged"]`."""
+        size = self.config.chunk_size
+        states = {c.key: _Category(c, paper_prompt(size, noun, c.name)) for c in categories}
+        for _ in range(self.config.max_rounds):
+            requests = [r for s in states.values() for r in s.requests(n, size, self.backend.name, self.backend.model)]
+            if not requests:
+                break
+            before = {k: len(s.unique()) for k, s in states.items()}
+            for outcome in self._answer(requests):
+                self._ingest(states[outcome.request.key.category], outcome)
+            for key, s in states.items():  # a round that adds nothing will not be followed by one that does
+                if s.flag is None and not s.bad and before[key] == len(s.unique()) < n:
+                    s.flag = f"stalled at {before[key]} unique descriptions of {n}"
+        for key, s in states.items():
+            have = len(s.unique())
+            self.stats.add(duplicates=sum(map(len, s.answers.values())) - have)
+            if s.flag is None and have < n:
+                s.flag = f"short: {have} unique descriptions of {n} after {self.config.max_rounds} rounds"
+            if s.flag is not None:
+                self.stats.flagged[key] = s.flag
+        return {k: [Description(t, s.prompt) for t in s.unique()[:n]] for k, s in states.items()}
+
+    def report(self) -> dict:
+        return {"backend": self.backend.name, "model": self.backend.model, **self.stats.report(),
+                "llm_options": self.config.public()}
+
+    def _answer(self, requests: list[Request]) -> Iterator[Outcome]:
+        """Cached answers first (no request), then the backend for the rest."""
+        stored = self.cache.get(r.key for r in requests)
+        missing = []
+        for r in requests:
+            reply = stored.get(r.key.digest)
+            verdict = judge(reply) if reply is not None else None
+            if verdict is None or verdict.reason is not None:  # never answered (or no longer parseable)
+                missing.append(r)
+                continue
+            self.stats.add(cache_hits=1)
+            yield Outcome(r, verdict, cached=True)
+        if missing:
+            yield from self.backend.run(missing, self.accept)
+
+    def accept(self, request: Request, reply: Reply) -> Outcome:
+        """Judge one fresh answer and, if usable, persist it before anything counts it."""
+        self.stats.add_answer(reply.tokens_in, reply.tokens_out, self.backend.price_factor)
+        verdict = judge(reply)
+        if verdict.reason is None:
+            self.cache.put(request.key, reply)
+        else:
+            self.stats.add_bad(verdict.reason)
+        return Outcome(request, verdict)
+
+    def _ingest(self, state: _Category, outcome: Outcome) -> None:
+        chunk, verdict = outcome.request.key.chunk, outcome.judgement
+        if verdict.reason is not None:
+            state.bad[chunk] = outcome.request.attempt + 1
+            if state.bad[chunk] >= self.config.max_bad_answers:
+                state.flag = f"{verdict.reason}: {state.bad[chunk]} unusable answers to chunk {chunk}"
+            return
+        state.bad.pop(chunk, None)
+        self.stats.add(shortened=verdict.shortened, dropped_over_long=verdict.dropped_over_long)
+        state.answers[chunk] = verdict.sentences
