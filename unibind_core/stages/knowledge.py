@@ -8,9 +8,9 @@ import pyarrow.compute as pc
 from unibind_core.benchmarks.build import dataset_root
 from unibind_core.caption import CAPTIONERS, caption_prompt
 from unibind_core.checks import check_kb
-from unibind_core.describe import DESCRIBERS
+from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
-from unibind_core.io import (content_hash, read_parquet, table_hash, text_hash, vector_type, vectors_to_arrow,
+from unibind_core.io import (content_hash, file_hash, read_parquet, table_hash, text_hash, vector_type, vectors_to_arrow,
                              write_parquet, write_parquet_keyed)
 from unibind_core.kb import (KB_SCHEMA, caption_table, carry_created_at, describe_categories, is_category_row,
                              merge_kb, read_kb_or_none)
@@ -27,21 +27,25 @@ def _kb_version(table: pa.Table) -> str:
 
 
 def stage_descriptions(s: Settings, bench: str, describer_options: dict | None = None) -> StageResult:
+    """Descriptions of every category; an LLM describer's accounting (requests, tokens, cost, cache hits,
+    flagged categories) joins the metadata. A category left with none stops the stage before writing."""
     spec, classes = spec_of(bench), read_classes(s, bench)
-    describer = DESCRIBERS[s.describer](**(describer_options or {"seed": s.seed}))
+    describer = build_describer(s, describer_options)
     table, dropped = describe_categories(describer, classes, spec.prompt_noun, s.descriptions_per_category,
                                          bench, spec.modality)
+    report = describer_report(describer)
     empty = [c.key for c in classes if not dropped.get(c.key, 0) < s.descriptions_per_category]
     if empty:
+        flags = {k: v for k, v in report.get("flagged", {}).items() if k in empty[:5]}
         raise ValueError(f"{bench}: no usable descriptions for categories {empty[:5]} "
-                         f"(describer {s.describer!r}); nothing was written")
+                         f"(describer {s.describer!r}{f'; flagged: {flags}' if flags else ''}); nothing was written")
     out = s.layout.descriptions(bench)
     table = carry_created_at(table, read_kb_or_none(out))
     write_parquet(table, out)
     counts = pc.value_counts(table["Category"]).to_pylist()
     return StageResult(_kb_version(table), {
         "rows": table.num_rows, "describer": describer.source, "per_category": {c["values"]: c["counts"] for c in counts},
-        "dropped_over_long": sum(dropped.values()), "preview": table["Description"].to_pylist()[:3]})
+        "missing": sum(dropped.values()), "preview": table["Description"].to_pylist()[:3], **report})
 
 
 def stage_captions(s: Settings, bench: str) -> StageResult:
@@ -97,7 +101,7 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s))
     out = s.layout.text_embeddings(bench)
     if is_current(out, key):
-        return StageResult(table_hash(read_parquet(out)), {"path": str(out), "embedded_new": 0}, reused=True)
+        return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True)
     vectors, report = embed_texts(texts, text_encoder(s), s.layout.text_cache)
     table = pa.table({"ID": ids, "Category": cats, "kind": kinds + p_kinds, "text": texts,
                       "text_hash": [text_hash(t) for t in texts], "vector": vectors_to_arrow(vectors)},
@@ -105,7 +109,7 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
                                        ("text", pa.string()), ("text_hash", pa.string()),
                                        ("vector", vector_type(vectors.shape[1]))]))
     write_parquet_keyed(table, out, key)
-    return StageResult(table_hash(table), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
+    return StageResult(file_hash(out), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
                                            "embedded_new": report.embedded,
                                            "cache_hit_ratio": round(report.cache_hit_ratio, 4),
                                            "encoder": text_encoder(s).name, "dim": int(vectors.shape[1])})

@@ -42,11 +42,11 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     emb = _embeddings(s, bench)
     vec = arrow_to_vectors(emb["vector"])
     kinds, cats = np.asarray(emb["kind"]), np.asarray(emb["Category"])
+    ids, texts = np.asarray(emb["ID"]), np.asarray(emb["text"])
     per_class = []
     for c in classes:
         m = (kinds == "description") & (cats == c.key)
-        per_class.append(ClassTexts(c.index, c.key, np.asarray(emb["ID"])[m].tolist(),
-                                    np.asarray(emb["text"])[m].tolist(), vec[m]))
+        per_class.append(ClassTexts(c.index, c.key, ids[m].tolist(), texts[m].tolist(), vec[m]))
     if s.centre_ranking == "label_free":
         m = kinds == "single_template"
         queries = {next(c.index for c in classes if c.key == k): v for k, v in zip(cats[m], vec[m])}
