@@ -40,9 +40,56 @@ def _demo(name: str, modality: str, fmt: str, root: str, noun: str, **kw: Any) -
                          prompt_noun=noun, train=TrainSpec(batch_size=128, lr=1e-3, epochs=15), **kw)
 
 
+def _paper(name: str, modality: str, reader: str, root: str, noun: str, train: TrainSpec, loader: dict[str, Any],
+           **reader_options: Any) -> BenchmarkSpec:
+    return BenchmarkSpec(name=name, modality=modality, reader=reader, root=root, prompt_noun=noun, train=train,
+                         reader_options=MappingProxyType(reader_options),
+                         loader_options=MappingProxyType(dict(loader)))
+
+
+# Loader options for ImageBind-class backbones: 224 px RGB, 16 kHz audio, 8 frames, 224 px event frames.
+IMAGE = {"size": 224, "channels": 3}
+VIDEO = {"frames": 8, "size": 224, "channels": 3}
+EVENT = {"size": 224}  # N-Caltech101: the sensor grid is taken from each recording's extent
+ESC50_AUDIO = {"sample_rate": 16000, "num_samples": 80000}  # ESC-50 clips are 5 s
+US8K_AUDIO = {"sample_rate": 16000, "num_samples": 64000}  # UrbanSound8K slices are at most 4 s
+
+# The 13 datasets of the paper (the 14th benchmark is Caltech-101 <-> N-Caltech101 retrieval, carried by
+# `ncaltech101.paired_benchmark`). TrainSpec: METHOD.md section 3 table (batch, lr, epochs).
+PAPER = {
+    "imagenet1k": _paper("imagenet1k", "image", "imagenet", "imagenet", "photo", TrainSpec(1024, 5e-4, 15), IMAGE),
+    "places365": _paper("places365", "image", "places365", "places365", "photo", TrainSpec(1024, 5e-5, 20), IMAGE),
+    "caltech101": _paper("caltech101", "image", "caltech101", "caltech101", "photo", TrainSpec(128, 1e-4, 20), IMAGE,
+                         classnames="caltech101"),
+    "modelnet40": _paper("modelnet40", "point", "modelnet40_resampled", "modelnet40_normal_resampled", "3D model",
+                         TrainSpec(128, 5e-5, 10), {"num_points": 8192}, variant="modelnet40",
+                         classnames="modelnet40"),
+    "shapenet_part": _paper("shapenet_part", "point", "shapenet_part",
+                            "shapenetcore_partanno_segmentation_benchmark_v0_normal", "3D model",
+                            TrainSpec(128, 5e-5, 10), {"num_points": 1024}),  # files hold ~2,500 points
+    "esc50": _paper("esc50", "audio", "esc50", "ESC-50-master", "sound", TrainSpec(64, 1e-4, 10), ESC50_AUDIO,
+                    classnames="esc50"),
+    "urbansound8k": _paper("urbansound8k", "audio", "urbansound8k", "UrbanSound8K", "sound", TrainSpec(64, 1e-4, 10),
+                           US8K_AUDIO),
+    "llvip": _paper("llvip", "thermal", "llvip", "LLVIP", "thermal image", TrainSpec(64, 1e-3, 20), IMAGE,
+                    background_crops=True, classnames="llvip"),
+    "rgbt": _paper("rgbt", "thermal", "kaist_rgbt", "kaist-rgbt", "thermal image", TrainSpec(64, 5e-3, 20), IMAGE,
+                   frame_stride=20),
+    "msrvtt": _paper("msrvtt", "video", "msrvtt", "MSRVTT", "video", TrainSpec(128, 5e-4, 20), VIDEO),
+    "ucf101": _paper("ucf101", "video", "ucf101", "ucf101", "video", TrainSpec(128, 5e-4, 20), VIDEO, split=1,
+                     classnames="ucf101"),
+    "ncaltech101": BenchmarkSpec(
+        name="ncaltech101", modality="event", reader="ncaltech101", root="ncaltech101",
+        prompt_noun="event camera recording", paired_benchmark="caltech101", train=TrainSpec(128, 1e-4, 20),
+        reader_options=MappingProxyType({"classnames": "ncaltech101"}), loader_options=MappingProxyType(EVENT)),
+    "nimagenet": _paper("nimagenet", "event", "nimagenet", "N_Imagenet", "event camera recording",
+                        TrainSpec(1024, 5e-4, 15), {**EVENT, "sensor_size": [640, 480]}),
+}
+
 BENCHMARKS: Registry[BenchmarkSpec] = Registry(
     "benchmark",
     {
+        **PAPER,
         # The demo world (DESIGN.md): digits in the formats of Caltech-101, N-Caltech101, ESC-50,
         # ModelNet40 (pre-sampled text variant), UCF-101 and LLVIP.
         "demo_image": _demo("demo_image", "image", "caltech101", "caltech101", "photo",
@@ -62,7 +109,8 @@ BENCHMARKS: Registry[BenchmarkSpec] = Registry(
 )
 
 PROFILES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"demo": ("demo_image", "demo_event", "demo_audio", "demo_pointcloud", "demo_video", "demo_thermal")}
+    {"demo": ("demo_image", "demo_event", "demo_audio", "demo_pointcloud", "demo_video", "demo_thermal"),
+     "paper": tuple(PAPER)}
 )
 
 

@@ -1,4 +1,7 @@
-"""Point cloud loader: a ModelNet-style `.txt` (x,y,z[,nx,ny,nz] per line) or `.off` mesh -> (N, 3).
+"""Point cloud loader: a `.txt` of point rows or an `.off` mesh -> (N, 3).
+
+Text rows may be comma-separated (ModelNet40 resampled: x,y,z,nx,ny,nz) or space-separated (ShapeNet-part:
+x y z nx ny nz part-label); only the first three columns are used.
 
 Subsampling is seeded from the sample's relative path, so a sample always yields the same points no
 matter which process, batch or order loads it.

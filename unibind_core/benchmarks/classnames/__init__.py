@@ -40,40 +40,39 @@ def shipped_classes(name: str) -> tuple[ClassInfo, ...]:
     return tuple(ClassInfo(i, key, display) for i, (key, display) in enumerate(rows))
 
 
-def _differences(found: dict[int, str], shipped: dict[int, str], indices: Sequence[int]) -> list[str]:
-    return [f"index {i}: {found.get(i)!r} on disk, {shipped.get(i)!r} shipped"
-            for i in indices if found.get(i) != shipped.get(i)]
+def _differences(on_disk: dict[int, str], shipped: dict[int, str], exact: bool) -> list[str]:
+    """Keys only on one side; only when there are none, keys at different indices (a re-ordered list):
+    a missing or extra class shifts every index after it, which would bury the one real difference."""
+    extra = sorted(set(on_disk.values()) - set(shipped.values()))
+    missing = sorted(set(shipped.values()) - set(on_disk.values())) if exact else []
+    if extra or missing:
+        return [f"not in the shipped list: {k!r}" for k in extra] + [f"missing on disk: {k!r}" for k in missing]
+    where = {key: i for i, key in shipped.items()}
+    return [f"{key!r} is class {i} on disk, {where[key]} shipped" for i, key in sorted(on_disk.items())
+            if where[key] != i]
 
 
-def _raise(source: str, name: str, differences: list[str]) -> None:
-    shown = "; ".join(differences[:SHOWN_DIFFERENCES])
-    more = f"; and {len(differences) - SHOWN_DIFFERENCES} more" if len(differences) > SHOWN_DIFFERENCES else ""
-    raise DatasetLayoutError(
-        f"{source} does not match the shipped {name!r} class list ({len(differences)} difference(s)): {shown}{more}. "
-        f"A different release or a re-ordered copy would mislabel every sample; if this copy is intended, set the "
-        f"reader option classnames=None to use it unchecked")
+def _check(found: Sequence[ClassInfo], name: str, source: str, exact: bool) -> list[ClassInfo]:
+    shipped = shipped_classes(name)
+    differences = _differences({c.index: c.key for c in found}, {c.index: c.key for c in shipped}, exact)
+    if differences:
+        shown = "; ".join(differences[:SHOWN_DIFFERENCES])
+        more = f"; and {len(differences) - SHOWN_DIFFERENCES} more" if len(differences) > SHOWN_DIFFERENCES else ""
+        raise DatasetLayoutError(
+            f"{source} does not match the shipped {name!r} class list ({len(differences)} difference(s)): "
+            f"{shown}{more}. A different release or a re-ordered copy would mislabel samples; if this copy is "
+            f"intended, set the reader option classnames=None to use it unchecked")
+    return list(shipped)
 
 
 def match_exactly(found: Sequence[ClassInfo], name: str, source: str) -> list[ClassInfo]:
     """The on-disk list `found` must equal the shipped list `name`; returns it with the shipped display names."""
-    shipped = shipped_classes(name)
-    on_disk = {c.index: c.key for c in found}
-    expected = {c.index: c.key for c in shipped}
-    differences = _differences(on_disk, expected, sorted(set(on_disk) | set(expected)))
-    if differences:
-        _raise(source, name, differences)
-    return list(shipped)
+    return _check(found, name, source, exact=True)
 
 
 def match_subset(found: Sequence[ClassInfo], name: str, source: str) -> list[ClassInfo]:
     """Every (index, key) in `found` must agree with the shipped list `name`; returns the whole shipped list."""
-    shipped = shipped_classes(name)
-    expected = {c.index: c.key for c in shipped}
-    on_disk = {c.index: c.key for c in found}
-    differences = _differences(on_disk, expected, sorted(on_disk))
-    if differences:
-        _raise(source, name, differences)
-    return list(shipped)
+    return _check(found, name, source, exact=False)
 
 
 def apply_names(rows: list[dict], classes: Sequence[ClassInfo]) -> None:

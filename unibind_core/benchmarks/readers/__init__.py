@@ -21,5 +21,12 @@ READERS: Registry[Reader] = Registry(
         "modelnet40_resampled": "unibind_core.benchmarks.readers.modelnet40:read",
         "ucf101": "unibind_core.benchmarks.readers.ucf101:read",
         "llvip": "unibind_core.benchmarks.readers.llvip:read",
+        "imagenet": "unibind_core.benchmarks.readers.imagenet:read",
+        "places365": "unibind_core.benchmarks.readers.places365:read",
+        "shapenet_part": "unibind_core.benchmarks.readers.shapenet_part:read",
+        "urbansound8k": "unibind_core.benchmarks.readers.urbansound8k:read",
+        "kaist_rgbt": "unibind_core.benchmarks.readers.kaist:read",
+        "msrvtt": "unibind_core.benchmarks.readers.msrvtt:read",
+        "nimagenet": "unibind_core.benchmarks.readers.nimagenet:read",
     },
 )

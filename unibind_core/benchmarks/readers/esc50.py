@@ -9,6 +9,7 @@ import csv
 import os
 from pathlib import Path
 
+from unibind_core.benchmarks.classnames import apply_names, match_subset
 from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, require_dir, require_file
 
 META = "meta/esc50.csv"
@@ -64,8 +65,10 @@ def class_list(pairs: set[tuple[int, str]]) -> list[ClassInfo]:
     return [ClassInfo(index=t, key=c, name=c.replace("_", " ")) for t, c in sorted(pairs)]
 
 
-def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, ...] = (4,)) -> ReadResult:
-    """Read ESC-50 (or the demo world's copy) under `root`."""
+def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, ...] = (4,),
+         classnames: str | None = None) -> ReadResult:
+    """Read ESC-50 (or the demo world's copy) under `root`; with `classnames` the CSV's (target, category)
+    pairs are checked against that shipped list, which then is the class table."""
     root = Path(root)
     meta = require_file(root / META, "the ESC-50 metadata table")
     sizes = audio_sizes(require_dir(root / "audio", "the ESC-50 audio/ folder"))
@@ -92,7 +95,7 @@ def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, 
                 result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
                                     "class_index": target, "class_key": category, "path": relative})
     result.classes = class_list(pairs)
-    names = {c.index: c.name for c in result.classes}
-    for row in result.rows:
-        row["class_name"] = names[row["class_index"]]
+    if classnames is not None:
+        result.classes = match_subset(result.classes, classnames, f"the (target, category) pairs of {meta}")
+    apply_names(result.rows, result.classes)
     return result

@@ -12,18 +12,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import parse as parse_xml
 from PIL import Image
 
+from unibind_core.benchmarks.classnames import apply_names, match_subset
 from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split, require_dir
+from unibind_core.benchmarks.readers.crops import BACKGROUND, add_crops, box_array
 from unibind_core.io import content_hash
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-BACKGROUND = "background"
-BACKGROUND_TRIES = 32  # drawn and tested in one batch, so generous is cheap; crowded frames still skip
 
 
 @dataclass(frozen=True)
@@ -86,32 +85,9 @@ def image_size(path: Path) -> tuple[int, int]:
         return image.size
 
 
-def box_problem(name: str | None, box: list[int] | None, width: int, height: int) -> str | None:
-    """Why an object cannot become a sample, or None if it can."""
-    if name is None:
-        return "has no <name>"
-    if box is None:
-        return "has no complete numeric <bndbox>"
-    x0, y0, x1, y1 = box
-    if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
-        return f"box {box} lies outside the {width}x{height} image or is empty"
-    return None
-
-
-def background_box(box: list[int], others: np.ndarray, width: int, height: int,
-                   rng: np.random.Generator) -> list[int] | None:
-    """A same-size box overlapping none of `others` (B, 4); up to BACKGROUND_TRIES draws, tested at once."""
-    w, h = box[2] - box[0], box[3] - box[1]
-    x0 = rng.integers(0, width - w + 1, BACKGROUND_TRIES)
-    y0 = rng.integers(0, height - h + 1, BACKGROUND_TRIES)
-    cand = np.stack([x0, y0, x0 + w, y0 + h], axis=1)  # (T, 4)
-    ix = np.minimum(cand[:, None, 2], others[None, :, 2]) - np.maximum(cand[:, None, 0], others[None, :, 0])
-    iy = np.minimum(cand[:, None, 3], others[None, :, 3]) - np.maximum(cand[:, None, 1], others[None, :, 1])
-    free = ~((ix > 0) & (iy > 0)).any(axis=1)  # (T,)
-    return [int(v) for v in cand[np.argmax(free)]] if free.any() else None
-
-
-def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False, seed: int = 0) -> ReadResult:
+def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False, seed: int = 0,
+         classnames: str | None = None) -> ReadResult:
+    """Read LLVIP under `root`; with `classnames` the classes found are checked against that shipped list."""
     root = require_dir(Path(root), "the LLVIP dataset folder")
     check_layout(root)
     infrared, visible = index_images(root / "infrared"), index_images(root / "visible")
@@ -124,6 +100,9 @@ def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False,
     result.classes = [ClassInfo(i, n, n) for i, n in enumerate(ordered)]
     for row in result.rows:
         row["class_index"] = index[row["class_key"]]
+    if classnames is not None:
+        result.classes = match_subset(result.classes, classnames, f"the object names of {root / 'Annotations'}")
+        apply_names(result.rows, result.classes)
     return result
 
 
@@ -142,17 +121,6 @@ def _add_image(result: ReadResult, root: Path, xml: Path, infrared: dict, visibl
         return
     split = "test" if official == "test" else hashed_split(stem, eval_fraction)
     base = {"split": split, "path": path, "paired_path": visible.get(stem, (None, None))[1]}
-    boxes = np.array([b for _, b in ann.objects if b is not None] or np.zeros((0, 4)), dtype=np.int64)
-    for k, (name, box) in enumerate(ann.objects):
-        problem = box_problem(name, box, width, height)
-        if problem:
-            result.quarantine.append({"path": rel_xml, "reason": f"object {k} {problem}"})
-            continue
-        result.rows.append({**base, "sample_id": f"{stem}_{k}", "class_key": name, "class_name": name, "box": box})
-        if background_crops:
-            rng = np.random.default_rng([seed, int(content_hash("llvip-bg", stem)[:8], 16), k])
-            bg = background_box(box, boxes, width, height, rng)
-            if bg is not None:
-                result.rows.append({**base, "sample_id": f"{stem}_bg{k}", "class_key": BACKGROUND,
-                                    "class_name": BACKGROUND, "box": bg,
-                                    "caption": None})  # the image's caption describes the object, not this crop
+    samples = [(k, name, box) for k, (name, box) in enumerate(ann.objects)]
+    bg_seed = [seed, int(content_hash("llvip-bg", stem)[:8], 16)] if background_crops else None
+    add_crops(result, base, stem, samples, box_array([b for _, b in ann.objects]), (width, height), rel_xml, bg_seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from unibind_core.benchmarks.classnames import apply_names, match_exactly
 from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
@@ -49,17 +50,23 @@ def class_of(sample_id: str) -> str:
     return _ID_SUFFIX.sub("", sample_id)
 
 
-def read(root: Path, eval_fraction: float = 0.1, variant: str | None = None) -> ReadResult:
+def read(root: Path, eval_fraction: float = 0.1, variant: str | None = None,
+         classnames: str | None = None) -> ReadResult:
+    """Read the pre-sampled ModelNet under `root`; `classnames` names a shipped list the class list must equal."""
     root = require_dir(Path(root), "the ModelNet pre-sampled dataset folder")
     prefix = find_prefix(root, variant)
-    names = read_list(root / f"{prefix}_shape_names.txt", "the class list")
+    names_file = root / f"{prefix}_shape_names.txt"
+    names = read_list(names_file, "the class list")
     if len(set(names)) != len(names):
-        raise DatasetLayoutError(f"{root / f'{prefix}_shape_names.txt'} lists a class twice")
+        raise DatasetLayoutError(f"{names_file} lists a class twice")
     index = {name: i for i, name in enumerate(names)}
     result = ReadResult(classes=[ClassInfo(i, n, n.replace("_", " ")) for i, n in enumerate(names)])
+    if classnames is not None:
+        result.classes = match_exactly(result.classes, classnames, str(names_file))
     for official in ("train", "test"):
         for sample_id in read_list(root / f"{prefix}_{official}.txt", f"the {official} list"):
             _add(result, root, sample_id, official, index, eval_fraction)
+    apply_names(result.rows, result.classes)
     return result
 
 

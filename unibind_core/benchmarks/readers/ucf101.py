@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from unibind_core.benchmarks.classnames import apply_names, match_exactly
 from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
@@ -56,17 +57,21 @@ def check_layout(root: Path, split: int) -> tuple[Path, Path]:
     return require_dir(root / "UCF-101", "the video folder"), lists
 
 
-def read(root: Path, split: int = 1, eval_fraction: float = 0.1) -> ReadResult:
+def read(root: Path, split: int = 1, eval_fraction: float = 0.1, classnames: str | None = None) -> ReadResult:
+    """Read UCF-101 under `root`; `classnames` names a shipped list that classInd.txt must equal."""
     root = require_dir(Path(root), "the UCF-101 dataset folder")
     if split not in (1, 2, 3):
         raise ValueError(f"UCF-101 has official splits 1, 2 and 3, not {split}")
     videos, lists = check_layout(root, split)
     classes = read_class_index(lists / "classInd.txt")
+    if classnames is not None:
+        classes = match_exactly(classes, classnames, str(lists / "classInd.txt"))
     by_key = {c.key: c for c in classes}
     result = ReadResult(classes=classes)
     for official in ("train", "test"):
         for line in read_lines(lists / f"{official}list0{split}.txt", f"the split-{split} {official} list"):
             _add(result, videos, line.split()[0], official, by_key, eval_fraction)
+    apply_names(result.rows, result.classes)
     return result
 
 
