@@ -6,14 +6,18 @@ backends (OpenAI, OpenAI-compatible servers, local transformers) plug into the s
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.io import content_hash
 from unibind_core.registry import Registry
+
+if TYPE_CHECKING:
+    from unibind_core.settings import Settings
 
 
 def article(word: str) -> str:
@@ -37,11 +41,42 @@ class Description:
 
 
 class Describer(Protocol):
+    """What the descriptions stage needs. Optional extras, used when a describer has them:
+
+    - `describe_many(categories, noun, n) -> dict[class_key, list[Description]]`: all categories at once,
+      so an LLM backend can keep requests of different categories in flight together;
+    - `report() -> dict`: accounting (requests, tokens, cost, cache hits, flagged categories) for metadata;
+    - classmethod `from_settings(settings)`: construction from the pipeline settings.
+    """
+
     source: str  # e.g. "template" or "llm:gpt-4o": the knowledge base's Source column
 
     def describe(self, category: ClassInfo, noun: str, n: int) -> list[Description]:
         """Up to `n` unique descriptions of `category` as seen through a `noun` ("photo", "sound"...)."""
         ...
+
+
+def describe_all(describer: Describer, categories: Sequence[ClassInfo], noun: str,
+                 n: int) -> dict[str, list[Description]]:
+    """Descriptions of every category: in one call when the describer can, else one category at a time."""
+    many = getattr(describer, "describe_many", None)
+    if many is not None:
+        return many(categories, noun, n)
+    return {c.key: describer.describe(c, noun, n) for c in categories}
+
+
+def describer_report(describer: Describer) -> dict:
+    report = getattr(describer, "report", None)
+    return report() if report is not None else {}
+
+
+def build_describer(settings: Settings, options: dict | None = None) -> Describer:
+    """The configured describer: `options` as keyword arguments when given, else from the settings."""
+    cls = DESCRIBERS[settings.describer]
+    if options is not None:
+        return cls(**options)
+    factory = getattr(cls, "from_settings", None)
+    return factory(settings) if factory is not None else cls(seed=settings.seed)
 
 
 # Parts of the template describer's sentences: enough variety that ranking them against data matters.
@@ -64,6 +99,10 @@ class TemplateDescriber:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TemplateDescriber:
+        return cls(seed=settings.seed)
+
     @staticmethod
     def capacity() -> int:
         return len(_OPENINGS) * len(_SUBJECTS) * len(_DETAILS)
@@ -81,4 +120,9 @@ class TemplateDescriber:
         return [Description((o + s + d).format(**fields) + ".", prompt) for o, s, d in picked]
 
 
-DESCRIBERS: Registry[type] = Registry("describer", {"template": TemplateDescriber})
+# LLM backends are imported on first use (unibind_core/llm): the template describer needs no client.
+DESCRIBERS: Registry[type] = Registry("describer", {
+    "template": TemplateDescriber,
+    "openai": "unibind_core.llm.openai_describer:OpenAIDescriber",  # OpenAI API or any compatible server
+    "hf": "unibind_core.llm.hf_describer:HFDescriber",  # a local transformers causal LM
+})

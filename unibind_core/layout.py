@@ -39,6 +39,11 @@ class Layout:
         return self.root / "cache" / "text"
 
     @property
+    def llm_cache(self) -> Path:
+        """Every answered LLM request and Batch API job (SQLite): what makes description runs resumable."""
+        return self.root / "cache" / "llm" / "responses.sqlite"
+
+    @property
     def input_cache(self) -> Path:
         return self.root / "cache" / "inputs"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from unibind_core.backbone.pretrain import PretrainConfig
 from unibind_core.layout import Layout
+from unibind_core.llm.config import LLMConfig
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Settings:
     demo_max_per_class: int | None = None  # None: all 1,797 digits; tests use a smaller demo world
     describer: str = "template"
     descriptions_per_category: int = 120  # paper: 1,000 (METHOD.md §1); the demo keeps it small
+    llm: LLMConfig = field(default_factory=LLMConfig)  # options of the openai / hf describers
     captioner: str = "manifest"
     text_encoder: str = "minilm"
     text_model: str | None = None  # model dir or hub id; None = the bundled all-MiniLM-L6-v2

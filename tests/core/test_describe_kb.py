@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import string
+
 import pyarrow as pa
 import pytest
 
@@ -7,7 +10,7 @@ from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.checks import check_kb
 from unibind_core.describe import TemplateDescriber, paper_prompt, seed_sentence
 from unibind_core.kb import (KB_SCHEMA, MAX_CLIP_BPE_TOKENS, caption_table, carry_created_at, clip_token_count,
-                             describe_categories, merge_kb)
+                             describe_categories, fits_clip, merge_kb)
 
 CLASSES = [ClassInfo(0, "c0", "seven"), ClassInfo(1, "c1", "eight")]
 
@@ -67,3 +70,19 @@ def test_kb_check_flags_duplicates_empties_and_missing_categories():
     good = merge_kb(*describe_categories(TemplateDescriber(), CLASSES, "photo", 3, "d", "image")[:1],
                     caption_table(["s1"], ["c0"], ["x"], "manifest", "p", "d", "image"))
     assert check_kb(good, ["c0", "c1"]).passed
+
+
+def test_the_fast_clip_count_and_limit_check_equal_the_tokenizer():
+    from unibind_core.kb import _clip_tokenizer
+
+    texts = ["A photo of a dog.", "It's 3:45pm -- the DOG's 2nd walk (of 10)!", "  spaces   and\ttabs  ",
+             "Numbers 12345 and symbols #$%^*{}[]|\\<>?~`", "don't won't they're I'll we've she'd",
+             "antidisestablishmentarianism pneumonoultramicroscopic", "x" * 200, "",
+             "café & crème", "Fish &amp; chips", "naïve résumé", "emoji 🐶 dog"]  # the last four: slow path
+    rng = random.Random(0)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + "    "
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 120))) for _ in range(300)]
+    for text in texts:
+        exact = len(_clip_tokenizer().encode(text))
+        assert clip_token_count(text) == exact, text
+        assert fits_clip(text) == (exact <= MAX_CLIP_BPE_TOKENS), text  # its shortcut never says yes wrongly

@@ -20,13 +20,13 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     digest TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL, prompt TEXT NOT NULL,
     category TEXT NOT NULL, chunk INTEGER NOT NULL, text TEXT NOT NULL, tokens_in INTEGER NOT NULL,
-    tokens_out INTEGER NOT NULL, finish_reason TEXT, created_at REAL NOT NULL);
+    tokens_out INTEGER NOT NULL, finish_reason TEXT, attempt INTEGER NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
     file_id TEXT PRIMARY KEY, backend TEXT NOT NULL, model TEXT NOT NULL, batch_id TEXT,
     state TEXT NOT NULL, n_requests INTEGER NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS batch_items (
     file_id TEXT NOT NULL, digest TEXT NOT NULL, backend TEXT NOT NULL, model TEXT NOT NULL, prompt TEXT NOT NULL,
-    category TEXT NOT NULL, chunk INTEGER NOT NULL, PRIMARY KEY (file_id, digest));
+    category TEXT NOT NULL, chunk INTEGER NOT NULL, attempt INTEGER NOT NULL, PRIMARY KEY (file_id, digest));
 """
 
 
@@ -53,14 +53,14 @@ class Reply:
     tokens_in: int = 0
     tokens_out: int = 0
     finish_reason: str | None = None
-    refusal: str | None = None  # the API's refusal field; never stored (refusals are not cached)
+    refusal: str | None = None  # the API's refusal field (not stored: a refusal is asked again anyway)
 
 
 @dataclass(frozen=True)
 class BatchRecord:
     file_id: str
     batch_id: str | None
-    keys: dict[str, RequestKey]  # digest (the request's custom_id) -> key
+    keys: dict[str, tuple[RequestKey, int]]  # digest (the request's custom_id) -> (key, attempt)
 
 
 class ResponseCache:
@@ -94,33 +94,34 @@ class ResponseCache:
             return self._db.execute(sql, args).fetchall()
 
     # -- responses -------------------------------------------------------------------------------------
-    def get(self, keys: Iterable[RequestKey]) -> dict[str, Reply]:
-        """Stored answers of `keys`, by digest (absent keys were never answered)."""
+    def get(self, keys: Iterable[RequestKey]) -> dict[str, tuple[Reply, int]]:
+        """Stored answers of `keys` and the attempt each answers, by digest (absent: never answered)."""
         digests = [k.digest for k in keys]
-        found: dict[str, Reply] = {}
+        found: dict[str, tuple[Reply, int]] = {}
         for start in range(0, len(digests), 500):  # SQLite's bound-parameter limit
             part = digests[start:start + 500]
-            rows = self._read(f"SELECT digest, text, tokens_in, tokens_out, finish_reason FROM responses "
+            rows = self._read(f"SELECT digest, text, tokens_in, tokens_out, finish_reason, attempt FROM responses "
                               f"WHERE digest IN ({','.join('?' * len(part))})", tuple(part))
-            found.update({d: Reply(t, i, o, f) for d, t, i, o, f in rows})
+            found.update({d: (Reply(t, i, o, f), a) for d, t, i, o, f, a in rows})
         return found
 
-    def put(self, key: RequestKey, reply: Reply) -> None:
-        """Commit one answer (an upsert: a request has exactly one row, whatever happens)."""
-        self._write("INSERT INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(digest) DO UPDATE SET "
+    def put(self, key: RequestKey, reply: Reply, attempt: int = 0) -> None:
+        """Commit one answer, usable or not (an upsert: a request has exactly one row, its latest answer;
+        `attempt` is remembered so a restart never asks the same attempt, with the same seed, twice)."""
+        self._write("INSERT INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(digest) DO UPDATE SET "
                     "text=excluded.text, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out, "
-                    "finish_reason=excluded.finish_reason, created_at=excluded.created_at",
+                    "finish_reason=excluded.finish_reason, attempt=excluded.attempt, created_at=excluded.created_at",
                     [(key.digest, key.backend, key.model, key.prompt, key.category, key.chunk, reply.text,
-                      reply.tokens_in, reply.tokens_out, reply.finish_reason, time.time())])
+                      reply.tokens_in, reply.tokens_out, reply.finish_reason, attempt, time.time())])
 
     def count(self) -> int:
         return self._read("SELECT COUNT(*) FROM responses")[0][0]
 
     # -- Batch API ledger ------------------------------------------------------------------------------
-    def record_upload(self, file_id: str, backend: str, model: str, keys: list[RequestKey]) -> None:
-        """Remember an uploaded input file and its requests *before* the batch is created (see batch.py)."""
-        self._write("INSERT OR IGNORE INTO batch_items VALUES (?,?,?,?,?,?,?)",
-                    [(file_id, k.digest, k.backend, k.model, k.prompt, k.category, k.chunk) for k in keys])
+    def record_upload(self, file_id: str, backend: str, model: str, keys: list[tuple[RequestKey, int]]) -> None:
+        """Remember an uploaded input file and its (request, attempt)s *before* its batch is created."""
+        self._write("INSERT OR IGNORE INTO batch_items VALUES (?,?,?,?,?,?,?,?)",
+                    [(file_id, k.digest, k.backend, k.model, k.prompt, k.category, k.chunk, a) for k, a in keys])
         self._write("INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?)",
                     [(file_id, backend, model, None, "uploaded", len(keys), time.time())])
 
@@ -137,7 +138,7 @@ class ResponseCache:
                            "ORDER BY created_at", (backend, model))
         records = []
         for file_id, batch_id in heads:
-            rows = self._read("SELECT digest, backend, model, prompt, category, chunk FROM batch_items "
+            rows = self._read("SELECT digest, backend, model, prompt, category, chunk, attempt FROM batch_items "
                               "WHERE file_id=?", (file_id,))
-            records.append(BatchRecord(file_id, batch_id, {d: RequestKey(*rest) for d, *rest in rows}))
+            records.append(BatchRecord(file_id, batch_id, {d: (RequestKey(*rest), a) for d, *rest, a in rows}))
         return records

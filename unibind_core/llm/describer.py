@@ -23,6 +23,7 @@ from unibind_core.llm.stats import Accounting
 
 # [ours] The paper prompt alone; this system line only asks for a parseable shape.
 SYSTEM_PROMPT = "Answer with a numbered list, one sentence per line, and nothing else."
+STALL_ROUNDS = 2  # [ours] one idle top-up round can be bad luck; two in a row mean the model is exhausted
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,21 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """What a backend got for one request: a reply, or why there is none (e.g. a Batch API error line)."""
+
+    request: Request
+    reply: Reply | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     request: Request
     judgement: Judgement
-    cached: bool = False
 
 
-Accept = Callable[[Request, Reply], Outcome]
+Persist = Callable[[Request, Reply], None]
 
 
 class Backend(Protocol):
@@ -51,9 +60,9 @@ class Backend(Protocol):
     model: str
     price_factor: float  # 0.5 for the Batch API's half price, else 1
 
-    def run(self, requests: Sequence[Request], accept: Accept) -> Iterator[Outcome]:
-        """Answer `requests` (in any order), passing each answer to `accept` in the thread that received it
-        (`accept` persists usable answers); yield the outcomes. Raises `LLMError` to stop the run."""
+    def run(self, requests: Sequence[Request], persist: Persist) -> Iterator[Answer]:
+        """Answer `requests` in any order. Each reply goes to `persist` in the thread that received it, the
+        moment it arrives, then is yielded. Raises `LLMError` to stop the run."""
         ...
 
 
@@ -64,14 +73,23 @@ class _Category:
     answers: dict[int, tuple[str, ...]] = field(default_factory=dict)  # chunk -> usable sentences
     bad: dict[int, int] = field(default_factory=dict)  # chunk -> unusable answers so far (not yet answered)
     next_chunk: int = 0
+    idle_rounds: int = 0  # consecutive rounds that added no unique description
     flag: str | None = None
+    _unique: list[str] | None = field(default=None, repr=False)  # memo of unique(), reset by add()
+
+    def add(self, chunk: int, sentences: tuple[str, ...]) -> None:
+        self.answers[chunk] = sentences
+        self._unique = None
 
     def unique(self) -> list[str]:
-        seen: dict[str, str] = {}
-        for chunk in sorted(self.answers):
-            for s in self.answers[chunk]:
-                seen.setdefault(normalize(s), s)
-        return list(seen.values())
+        """Distinct sentences (by normalized text) in chunk order: the same list whatever the arrival order."""
+        if self._unique is None:
+            seen: dict[str, str] = {}
+            for chunk in sorted(self.answers):
+                for s in self.answers[chunk]:
+                    seen.setdefault(normalize(s), s)
+            self._unique = list(seen.values())
+        return self._unique
 
     def requests(self, n: int, chunk_size: int, backend: str, model: str) -> list[Request]:
         if self.flag is not None:
@@ -110,9 +128,8 @@ class LLMDescriber:
             before = {k: len(s.unique()) for k, s in states.items()}
             for outcome in self._answer(requests):
                 self._ingest(states[outcome.request.key.category], outcome)
-            for key, s in states.items():  # a round that adds nothing will not be followed by one that does
-                if s.flag is None and not s.bad and before[key] == len(s.unique()) < n:
-                    s.flag = f"stalled at {before[key]} unique descriptions of {n}"
+            for key, s in states.items():
+                self._note_progress(s, before[key], n)
         for key, s in states.items():
             have = len(s.unique())
             self.stats.add(duplicates=sum(map(len, s.answers.values())) - have)
@@ -124,32 +141,45 @@ class LLMDescriber:
 
     def report(self) -> dict:
         return {"backend": self.backend.name, "model": self.backend.model, **self.stats.report(),
-                "llm_options": self.config.public()}
+                "llm_options": self.config.public(), "system_prompt": SYSTEM_PROMPT}
 
     def _answer(self, requests: list[Request]) -> Iterator[Outcome]:
-        """Cached answers first (no request), then the backend for the rest."""
+        """Stored answers first (no request), then the backend for the rest. A stored unusable answer counts
+        as the attempt it answered, so the next attempt (a new seed) is asked, never the same one again.
+        Answers are judged here, in the consuming thread: parsing is CPU work that would only contend for
+        the GIL in the I/O threads of a backend."""
         stored = self.cache.get(r.key for r in requests)
         missing = []
         for r in requests:
-            reply = stored.get(r.key.digest)
-            verdict = judge(reply) if reply is not None else None
-            if verdict is None or verdict.reason is not None:  # never answered (or no longer parseable)
+            reply, attempt = stored.get(r.key.digest, (None, -1))
+            if reply is None or attempt < r.attempt:  # never answered, or only an earlier attempt
                 missing.append(r)
                 continue
             self.stats.add(cache_hits=1)
-            yield Outcome(r, verdict, cached=True)
-        if missing:
-            yield from self.backend.run(missing, self.accept)
+            yield Outcome(Request(r.key, attempt), judge(reply))
+        if not missing:
+            return
+        for answer in self.backend.run(missing, self.persist):
+            verdict = judge(answer.reply) if answer.reply is not None else Judgement(reason=answer.failure)
+            if verdict.reason is not None:
+                self.stats.add_bad(verdict.reason)
+            yield Outcome(answer.request, verdict)
 
-    def accept(self, request: Request, reply: Reply) -> Outcome:
-        """Judge one fresh answer and, if usable, persist it before anything counts it."""
+    def persist(self, request: Request, reply: Reply) -> None:
+        """Store one fresh answer the moment it arrives, usable or not, before anything counts it: an
+        unusable one is read back as that attempt's answer, so the next attempt is asked instead."""
+        self.cache.put(request.key, reply, request.attempt)
         self.stats.add_answer(reply.tokens_in, reply.tokens_out, self.backend.price_factor)
-        verdict = judge(reply)
-        if verdict.reason is None:
-            self.cache.put(request.key, reply)
-        else:
-            self.stats.add_bad(verdict.reason)
-        return Outcome(request, verdict)
+
+    @staticmethod
+    def _note_progress(state: _Category, before: int, n: int) -> None:
+        """Two rounds in a row without a new description: the model has nothing new to say; stop paying."""
+        have = len(state.unique())
+        if state.flag is not None or have >= n or state.bad:
+            return
+        state.idle_rounds = state.idle_rounds + 1 if have == before else 0
+        if state.idle_rounds >= STALL_ROUNDS:
+            state.flag = f"stalled at {have} unique descriptions of {n}"
 
     def _ingest(self, state: _Category, outcome: Outcome) -> None:
         chunk, verdict = outcome.request.key.chunk, outcome.judgement
@@ -160,4 +190,4 @@ class LLMDescriber:
             return
         state.bad.pop(chunk, None)
         self.stats.add(shortened=verdict.shortened, dropped_over_long=verdict.dropped_over_long)
-        state.answers[chunk] = verdict.sentences
+        state.add(chunk, verdict.sentences)

@@ -17,8 +17,9 @@ import openai
 
 from unibind_core.llm.cache import Reply, ResponseCache
 from unibind_core.llm.config import LLMConfig
-from unibind_core.llm.describer import SYSTEM_PROMPT, Accept, LLMDescriber, Outcome, Request
-from unibind_core.llm.retry import Backoff, LLMError, QuotaExhausted, call_with_retry, retry_after_seconds
+from unibind_core.llm.describer import SYSTEM_PROMPT, Answer, LLMDescriber, Persist, Request
+from unibind_core.llm.retry import (Backoff, LLMError, QuotaExhausted, Stopped, call_with_retry,
+                                    retry_after_seconds)
 from unibind_core.llm.stats import Accounting
 
 if TYPE_CHECKING:
@@ -112,28 +113,38 @@ class OpenAIBackend:
             error = translate(exc, self._secrets)
         raise error  # outside the except block: no chained exception carries the request's headers
 
-    def run(self, requests: Sequence[Request], accept: Accept) -> Iterator[Outcome]:
+    def run(self, requests: Sequence[Request], persist: Persist) -> Iterator[Answer]:
         if self.config.mode == "batch":
             from unibind_core.llm.batch import BatchRunner
 
-            yield from BatchRunner(self, self.cache).run(requests, accept)
+            yield from BatchRunner(self, self.cache).run(requests, persist)
         else:
-            yield from self._run_sync(requests, accept)
+            yield from self._run_sync(requests, persist)
 
-    def _run_sync(self, requests: Sequence[Request], accept: Accept) -> Iterator[Outcome]:
+    def _run_sync(self, requests: Sequence[Request], persist: Persist) -> Iterator[Answer]:
         stop = threading.Event()
         pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="unibind-llm")
-        futures = [pool.submit(self._one, r, accept, stop) for r in requests]
+        futures = [pool.submit(self._one, r, persist, stop) for r in requests]
         try:
             for future in as_completed(futures):
-                yield future.result()  # the first fatal error propagates from here
+                error = future.exception()
+                if error is None:
+                    yield future.result()
+                elif not isinstance(error, Stopped):  # the cause, not a request that merely gave up after it
+                    raise error
         finally:  # on error or abandonment: start nothing new; running requests still persist their answers
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _one(self, request: Request, accept: Accept, stop: threading.Event) -> Outcome:
-        completion = self.call(lambda: self.client.chat.completions.create(**self.body(request)), stop)
-        return accept(request, reply_from_completion(completion))
+    def _one(self, request: Request, persist: Persist, stop: threading.Event) -> Answer:
+        try:
+            completion = self.call(lambda: self.client.chat.completions.create(**self.body(request)), stop)
+        except LLMError:
+            stop.set()  # at once, from this thread: no queued request may start after a fatal error
+            raise
+        reply = reply_from_completion(completion)
+        persist(request, reply)
+        return Answer(request, reply)
 
 
 class OpenAIDescriber(LLMDescriber):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from unibind_core.kb import MAX_CLIP_BPE_TOKENS, clip_token_count
+from unibind_core.kb import MAX_CLIP_BPE_TOKENS, fits_clip
 from unibind_core.llm.cache import Reply
 
 _MARKER = re.compile(r"^\s*(?:[-*•·–—+>]+|\(?\d{1,4}\s*[.):\]]|\d{1,4}\s+-|[a-z][.)])\s+", re.IGNORECASE)
@@ -22,6 +22,7 @@ _REFUSAL = re.compile(r"^\W*(i['’]m sorry|i am sorry|sorry,|i cannot|i can['�
                       r"i am unable|i['’]m unable|as an ai|unfortunately,? i)", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"\s*(?:[,;:]|\s[-–—]\s)\s*")
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"\s*[,\]]')  # a complete string item of a JSON array
 _MIN_WORDS = 3  # a shortened description keeps at least this many words, else it is dropped
 
 
@@ -45,6 +46,8 @@ def _json_items(text: str) -> list[str] | None:
             data = next((v for v in data.values() if isinstance(v, list)), None)
         if isinstance(data, list):
             return [str(x) for x in data if isinstance(x, (str, int, float))]
+    if text.lstrip()[:1] in "[{":  # a JSON array cut off by the token budget: its complete strings
+        return [json.loads(f'"{m}"') for m in _JSON_STRING.findall(text)]
     return None
 
 
@@ -61,6 +64,8 @@ def parse_sentences(text: str, truncated: bool = False) -> list[str]:
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if len(lines) == 1 and len(_INLINE_NUMBERS.findall(lines[0])) > 1:  # "1. a 2. b 3. c" on one line
             lines = [p for p in _INLINE_NUMBERS.split(lines[0]) if p.strip()]
+        elif len(lines) == 1:  # one paragraph of sentences
+            lines = _SENTENCE_END.split(lines[0])
         items = [ln for ln in lines if not _is_preamble(ln.strip())]
     out = [s for s in (_strip_item(x) for x in items) if re.search(r"[^\W\d_]", s)]
     return out[:-1] if truncated and len(out) > 1 else out
@@ -73,23 +78,23 @@ def is_refusal(reply: Reply) -> bool:
     return bool(lines) and len(lines) <= 2 and bool(_REFUSAL.match(lines[0]))
 
 
+@lru_cache(maxsize=1 << 18)
 def normalize(text: str) -> str:
     """Dedup key: case, accents' compatibility forms, punctuation and spacing do not make a new description."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
-def fit_clip(text: str, limit: int = MAX_CLIP_BPE_TOKENS,
-             count: Callable[[str], int] = clip_token_count) -> str | None:
+def fit_clip(text: str, limit: int = MAX_CLIP_BPE_TOKENS) -> str | None:
     """`text` if it fits the CLIP limit, else its longest prefix ending at a sentence, then at a clause,
     boundary that fits (METHOD.md §1: ≤ 75 BPE tokens), else None (the description is dropped)."""
-    if count(text) <= limit:
+    if fits_clip(text, limit):
         return text
     for boundary, closing in ((_SENTENCE_END, ""), (_CLAUSE_END, ".")):
         parts = [m.start() for m in boundary.finditer(text)]
         for cut in reversed(parts):
             head = text[:cut].rstrip(" ,;:-–—") + closing
-            if len(head.split()) >= _MIN_WORDS and count(head) <= limit:
+            if len(head.split()) >= _MIN_WORDS and fits_clip(head, limit):
                 return head
     return None
 

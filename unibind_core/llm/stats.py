@@ -46,7 +46,7 @@ class Accounting:
         return {"requests_sent": self.requests_sent, "cache_hits": self.cache_hits,
                 "cache_hit_ratio": round(self.cache_hits / answered, 4) if answered else 0.0,
                 "transport_retries": self.transport_retries, "tokens_in": self.tokens_in,
-                "tokens_out": self.tokens_out, "cost_usd_est": round(self.cost_usd, 6),
+                "tokens_out": self.tokens_out, "cost_usd_est": round(self.cost_usd, 8),
                 "price_per_1m_tokens": {"input": self.price_in_per_1m, "output": self.price_out_per_1m},
                 "bad_answers": dict(self.bad_answers), "shortened": self.shortened,
                 "dropped_over_long": self.dropped_over_long, "duplicates": self.duplicates,

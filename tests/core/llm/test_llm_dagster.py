@@ -1,0 +1,48 @@
+"""The describer through Dagster: UNIBIND_DESCRIBER picks the backend, llm_* resource fields become the
+describer options, the key comes from an EnvVar and never reaches the event log."""
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.knowledge import category_descriptions
+from assets.resources import UnibindResource
+from llm_testing import API_KEY, BENCH, write_classes
+from unibind_core.llm.config import Secret
+
+
+def test_the_describer_defaults_to_unibind_describer_then_template(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNIBIND_DESCRIBER", "openai")
+    monkeypatch.setenv("UNIBIND_DESCRIBER_MODEL", "llama-3-8b-instruct")
+    resource = UnibindResource(data_root=str(tmp_path))
+    assert resource.describer == "openai" and resource.settings().describer == "openai"
+    assert resource.settings().llm.model == "llama-3-8b-instruct"
+    assert UnibindResource(data_root=str(tmp_path), describer="hf").describer == "hf"  # explicit config wins
+    monkeypatch.delenv("UNIBIND_DESCRIBER")
+    assert UnibindResource(data_root=str(tmp_path)).settings().describer == "template"
+
+
+def test_llm_fields_become_the_frozen_describer_options(tmp_path):
+    resource = UnibindResource(data_root=str(tmp_path), llm_mode="batch", llm_chunk_size=40, llm_concurrency=16,
+                               llm_price_in_per_1m=2.5, llm_api_key=API_KEY)
+    cfg = resource.settings().llm
+    assert (cfg.mode, cfg.chunk_size, cfg.concurrency, cfg.price_in_per_1m) == ("batch", 40, 16, 2.5)
+    assert cfg.api_key == Secret(API_KEY) and API_KEY not in repr(resource.settings())
+
+
+def test_category_descriptions_with_the_key_from_an_env_var(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("UNIBIND_TEST_OPENAI_KEY", API_KEY)
+    resource = UnibindResource(data_root=str(tmp_path), describer="openai", descriptions_per_category=12,
+                               llm_base_url=server.base_url, llm_model="fake-gpt", llm_chunk_size=10,
+                               llm_api_key=dg.EnvVar("UNIBIND_TEST_OPENAI_KEY"), llm_price_out_per_1m=10.0)
+    write_classes(resource.settings())
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([category_descriptions], partition_key=BENCH, instance=instance,
+                                resources={"unibind": resource})
+        assert result.success
+        meta = result.asset_materializations_for_node("category_descriptions")[0].metadata
+        assert meta["requests_sent"].value == 6 and meta["cost_usd_est"].value > 0
+        assert meta["flagged"].value == {} and meta["describer"].value == "llm:fake-gpt"
+        events = instance.all_logs(result.run_id)
+        assert API_KEY not in str([e.dagster_event for e in events]) + str([e.user_message for e in events])
+        assert API_KEY not in str(instance.get_run_by_id(result.run_id).run_config)
+    assert {c.authorization for c in server.calls} == {f"Bearer {API_KEY}"}
