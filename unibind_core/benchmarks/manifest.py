@@ -5,7 +5,9 @@ row back into a tensor. Paths are stored relative to the dataset root and always
 """
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,3 +112,14 @@ def hashed_split(sample_id: str, eval_fraction: float, test_fraction: float = 0.
     if u < test_fraction + eval_fraction:
         return "eval"
     return "train"
+
+
+def csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a metadata CSV, after checking it has the columns a reader needs."""
+    with open(path, newline="", encoding="utf-8") as f:
+        table = csv.DictReader(f)
+        missing = [c for c in required if c not in (table.fieldnames or [])]
+        if missing:
+            raise DatasetLayoutError(f"{path} lacks the column(s) {', '.join(missing)}; found {table.fieldnames}")
+        for row in table:
+            yield table.line_num, row

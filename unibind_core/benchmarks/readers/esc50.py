@@ -5,12 +5,12 @@ select checkpoints and the rest for training. Classes come from the CSV's (targe
 """
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, match_subset
-from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, require_dir, require_file
+from unibind_core.benchmarks.manifest import (ClassInfo, DatasetLayoutError, ReadResult, csv_rows, require_dir,
+                                              require_file)
 
 META = "meta/esc50.csv"
 REQUIRED_COLUMNS = ("filename", "fold", "target", "category")
@@ -73,27 +73,22 @@ def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, 
     meta = require_file(root / META, "the ESC-50 metadata table")
     sizes = audio_sizes(require_dir(root / "audio", "the ESC-50 audio/ folder"))
     result, pairs, seen = ReadResult(), set(), set()
-    with open(meta, newline="", encoding="utf-8") as f:
-        table = csv.DictReader(f)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (table.fieldnames or [])]
-        if missing:
-            raise DatasetLayoutError(f"{meta} lacks the column(s) {', '.join(missing)}; found {table.fieldnames}")
-        for row in table:
-            where = f"{META}:{table.line_num}"
-            try:
-                filename, fold, target, category = parse_row(row)
-            except ValueError as exc:
-                result.quarantine.append({"path": where, "reason": f"bad metadata row: {exc}"})
-                continue
-            pairs.add((target, category))
-            relative = f"audio/{filename}"
-            reason = audio_problem(filename, sizes, seen)
-            if reason is not None:
-                result.quarantine.append({"path": relative, "reason": reason})
-            else:
-                seen.add(filename)
-                result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
-                                    "class_index": target, "class_key": category, "path": relative})
+    for line, row in csv_rows(meta, REQUIRED_COLUMNS):
+        where = f"{META}:{line}"
+        try:
+            filename, fold, target, category = parse_row(row)
+        except ValueError as exc:
+            result.quarantine.append({"path": where, "reason": f"bad metadata row: {exc}"})
+            continue
+        pairs.add((target, category))
+        relative = f"audio/{filename}"
+        reason = audio_problem(filename, sizes, seen)
+        if reason is not None:
+            result.quarantine.append({"path": relative, "reason": reason})
+        else:
+            seen.add(filename)
+            result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
+                                "class_index": target, "class_key": category, "path": relative})
     result.classes = class_list(pairs)
     if classnames is not None:
         result.classes = match_subset(result.classes, classnames, f"the (target, category) pairs of {meta}")

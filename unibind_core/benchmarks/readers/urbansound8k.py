@@ -8,12 +8,11 @@ chunk structure is checked when the manifest is built and broken ones are quaran
 """
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, match_subset
-from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult, require_dir, require_file
+from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult, csv_rows, require_dir, require_file
 from unibind_core.benchmarks.readers.esc50 import class_list, split_of
 from unibind_core.modalities.wav_format import wav_problem
 
@@ -50,20 +49,15 @@ def read(root: Path, test_folds: tuple[int, ...] = (10,), eval_folds: tuple[int,
     meta = require_file(root / META, "the UrbanSound8K metadata table")
     sizes = fold_sizes(require_dir(root / "audio", "the UrbanSound8K audio/ folder (fold1 .. fold10)"))
     result, pairs, seen = ReadResult(), set(), set()
-    with open(meta, newline="", encoding="utf-8") as f:
-        table = csv.DictReader(f)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (table.fieldnames or [])]
-        if missing:
-            raise DatasetLayoutError(f"{meta} lacks the column(s) {', '.join(missing)}; found {table.fieldnames}")
-        for row in table:
-            try:
-                name, fold, class_id, category = parse_row(row)
-            except ValueError as exc:
-                result.quarantine.append({"path": f"{META}:{table.line_num}", "reason": f"bad metadata row: {exc}"})
-                continue
-            pairs.add((class_id, category))
-            _add(result, root, name, fold, class_id, category, sizes, seen, verify_audio,
-                 split_of(fold, test_folds, eval_folds))
+    for line, row in csv_rows(meta, REQUIRED_COLUMNS):
+        try:
+            name, fold, class_id, category = parse_row(row)
+        except ValueError as exc:
+            result.quarantine.append({"path": f"{META}:{line}", "reason": f"bad metadata row: {exc}"})
+            continue
+        pairs.add((class_id, category))
+        _add(result, root, name, fold, class_id, category, sizes, seen, verify_audio,
+             split_of(fold, test_folds, eval_folds))
     result.classes = class_list(pairs)
     if classnames is not None:
         result.classes = match_subset(result.classes, classnames, f"the (classID, class) pairs of {meta}")
