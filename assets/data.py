@@ -5,7 +5,6 @@ import dagster as dg
 from assets.materialize import to_materialize_result
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
-from unibind_core.benchmarks.spec import profile_benchmarks
 from unibind_core.stages.data import stage_backbone, stage_features, stage_manifest, stage_world
 
 
@@ -32,7 +31,3 @@ def demo_backbone(unibind: UnibindResource) -> dg.MaterializeResult:
           description="Frozen backbone features of every sample, computed once per inputs.")
 def data_embeddings(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return to_materialize_result(stage_features(unibind.settings(), context.partition_key))
-
-
-def benchmarks_of(unibind: UnibindResource) -> list[str]:
-    return list(profile_benchmarks(unibind.profile))

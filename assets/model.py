@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from assets.data import benchmarks_of, data_embeddings
+from assets.data import data_embeddings
 from assets.knowledge import kb_text_embeddings
 from assets.materialize import ON_UPSTREAM_DATA_CHANGE, to_materialize_result
-from assets.partitions import BENCHMARK_PARTITIONS
+from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
 from assets.resources import UnibindResource
 from unibind_core.stages.model import stage_centres, stage_evaluation, stage_head, stage_results
 
@@ -38,4 +38,4 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
           automation_condition=ON_UPSTREAM_DATA_CHANGE, pool="catalogue",
           description="Results across benchmarks, balance across modalities, a plot, the DuckDB catalogue.")
 def results_table(unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_results(unibind.settings(), benchmarks_of(unibind)))
+    return to_materialize_result(stage_results(unibind.settings(), list(BENCHMARKS)))

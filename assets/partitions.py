@@ -1,11 +1,17 @@
-"""Benchmark partitions, keyed from the benchmark registry through the active profile."""
-from __future__ import annotations
+"""Benchmark partitions of the code location's profile: the one value every asset reads.
 
-import os
+The profile is chosen once, when the code location loads (`UNIBIND_PROFILE`, the `Settings.profile`
+option's environment variable; default `demo`): it decides the partitions, and the resource hands the
+same value to every stage, so the two cannot disagree.
+"""
+from __future__ import annotations
 
 import dagster as dg
 
 from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.options import default_of
+from unibind_core.settings import Settings
 
-PROFILE = os.environ.get("UNIBIND_PROFILE", "demo")
-BENCHMARK_PARTITIONS = dg.StaticPartitionsDefinition(list(profile_benchmarks(PROFILE)))
+PROFILE: str = default_of(Settings, "profile")
+BENCHMARKS: tuple[str, ...] = profile_benchmarks(PROFILE)
+BENCHMARK_PARTITIONS = dg.StaticPartitionsDefinition(list(BENCHMARKS))

@@ -11,24 +11,24 @@ app = typer.Typer(add_completion=False, help="UniBind pipeline: knowledge base, 
 
 
 @app.command()
-def demo(data_root: Path = typer.Option(None, help="Where datasets and artifacts go (default: ./data)."),
+def demo(data_root: Path = typer.Option(None, help="Where datasets and artifacts go (default: UNIBIND_DATA_ROOT, else ./data)."),
          max_per_class: int = typer.Option(None, help="Smaller demo world: this many digits per class.")) -> None:
     """Materialize every asset and every demo partition into the local instance, then print the results."""
     import dagster as dg
 
+    from assets.partitions import BENCHMARKS
     from assets.resources import UnibindResource
-    from pipelines.definitions import default_data_root
     from pipelines.run_all import materialize_all
-    from unibind_core.benchmarks.spec import profile_benchmarks
 
     if not os.environ.get("DAGSTER_HOME"):
         raise typer.BadParameter("set DAGSTER_HOME to an absolute path (the Makefile sets it to ./dagster_home)")
-    root = str((data_root or Path(default_data_root())).resolve())
-    resource = UnibindResource(data_root=root, demo_max_per_class=max_per_class, progress=True)
+    overrides = {"data_root": str(data_root.resolve())} if data_root else {}
+    resource = UnibindResource(**overrides, demo_max_per_class=max_per_class, progress=True)
+    root = str(resource.settings().data_root)
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         typer.echo(f"unibind demo: data in {root}, Dagster instance in {os.environ['DAGSTER_HOME']}")
-        materialize_all(resource, instance, profile_benchmarks(resource.profile), log=typer.echo)
+        materialize_all(resource, instance, BENCHMARKS, log=typer.echo)
     typer.echo(f"\nall assets materialized in {time.perf_counter() - start:.1f}s\n")
     typer.echo((Path(root) / "results" / "results.md").read_text())
 

@@ -1,4 +1,4 @@
-"""Category descriptions (METHOD.md §1): many short sentences per category from a `Describer`.
+"""Category descriptions (docs/method.md §1): many short sentences per category from a `Describer`.
 
 Backends are chosen by name from DESCRIBERS. The offline default is the template describer; LLM
 backends (OpenAI, OpenAI-compatible servers, local transformers) plug into the same Protocol.
@@ -30,7 +30,7 @@ def seed_sentence(noun: str, name: str) -> str:
 
 
 def paper_prompt(n: int, noun: str, name: str) -> str:
-    """METHOD.md §1: the prompt the paper sends to GPT-4 / LLaMA for one category."""
+    """docs/method.md §1: the prompt the paper sends to GPT-4 / LLaMA for one category."""
     return f"Please generate {n} sentences related to this sentence <{seed_sentence(noun, name)}>"
 
 
@@ -70,13 +70,9 @@ def describer_report(describer: Describer) -> dict:
     return report() if report is not None else {}
 
 
-def build_describer(settings: Settings, options: dict | None = None) -> Describer:
-    """The configured describer: `options` as keyword arguments when given, else from the settings."""
-    cls = DESCRIBERS[settings.describer]
-    if options is not None:
-        return cls(**options)
-    factory = getattr(cls, "from_settings", None)
-    return factory(settings) if factory is not None else cls(seed=settings.seed)
+def build_describer(settings: Settings) -> Describer:
+    """The configured describer, built from the settings (its `from_settings`)."""
+    return DESCRIBERS.from_settings(settings.describer, settings)
 
 
 # Parts of the template describer's sentences: enough variety that ranking them against data matters.

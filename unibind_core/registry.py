@@ -1,4 +1,4 @@
-"""Name -> implementation registries, so backends are chosen by name from config (STYLE.md §2).
+"""Name -> implementation registries, so backends are chosen by name from config (docs/architecture.md).
 
 Entries may be dotted paths ("pkg.module:attr") imported on first use, which keeps heavy optional
 dependencies (video decoding, LLM clients) out of the import of everything else.
@@ -31,6 +31,12 @@ class Registry(Mapping[str, T], Generic[T]):
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
+    def from_settings(self, name: str, settings: Any) -> Any:
+        """Construct entry `name` from the pipeline settings: its `from_settings` classmethod, else no arguments."""
+        cls = self[name]
+        factory = getattr(cls, "from_settings", None)
+        return factory(settings) if factory is not None else cls()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
 
@@ -39,8 +45,3 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {sorted(self._entries)})"
-
-
-def build(registry: Registry[Any], name: str, **kwargs: Any) -> Any:
-    """Instantiate a registered class by name with keyword config."""
-    return registry[name](**kwargs)

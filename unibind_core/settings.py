@@ -1,36 +1,55 @@
-"""Pipeline settings: one frozen dataclass passed explicitly (Dagster config converts to it at the edge)."""
+"""Pipeline settings: one frozen dataclass passed explicitly to every stage.
+
+Each field is the single declaration of an option (its default, a one-line doc, and the environment
+variable that may override the default): the Dagster resource and its launchpad schema are derived
+from these classes (assets/config.py), never written out a second time. docs/architecture.md lists them.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from unibind_core.backbone.pretrain import PretrainConfig
+from unibind_core.caption import CaptionConfig
 from unibind_core.layout import Layout
 from unibind_core.llm.config import LLMConfig
+from unibind_core.options import from_mapping, option
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_root: Path
-    profile: str = "demo"
-    seed: int = 0
-    demo_max_per_class: int | None = None  # None: all 1,797 digits; tests use a smaller demo world
-    describer: str = "template"
-    descriptions_per_category: int = 120  # paper: 1,000 (METHOD.md §1); the demo keeps it small
-    llm: LLMConfig = field(default_factory=LLMConfig)  # options of the openai / hf describers
-    captioner: str = "manifest"
-    text_encoder: str = "minilm"
-    text_model: str | None = None  # model dir or hub id; None = the bundled all-MiniLM-L6-v2
-    backbone: str = "demo"
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_size: int = 256  # inference batch for text and backbone
-    k: int = 50  # centres per class (paper)
-    centre_ranking: str = "data_mean"  # or "label_free" (METHOD.md §2)
-    temperature: float = 0.07
-    head_epochs: int | None = None  # None: the benchmark's TrainSpec
-    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    progress: bool = False
+    data_root: Path = option(doc="where datasets and every artifact live (default ./data)", env="UNIBIND_DATA_ROOT")
+    profile: str = option("demo", "benchmark set: demo | paper; fixed per code location (the partitions)",
+                          env="UNIBIND_PROFILE")
+    seed: int = option(0, "seed of the demo world, the template describer and demo pre-training")
+    demo_max_per_class: int | None = option(None, "smaller demo world: digits per class (None: all 1,797)")
+    describer: str = option("template", "who writes category descriptions: template | openai | hf",
+                            env="UNIBIND_DESCRIBER")
+    descriptions_per_category: int = option(120, "descriptions per category (paper: 1,000; docs/method.md §1)")
+    llm: LLMConfig = option(doc="options of the openai / hf describers", factory=LLMConfig)
+    captioner: str = option("manifest", "who writes one caption per training sample (CAPTIONERS)",
+                            env="UNIBIND_CAPTIONER")
+    caption: CaptionConfig = option(doc="options of the captioner", factory=CaptionConfig)
+    text_encoder: str = option("minilm", "text tower (TEXT_ENCODERS)")
+    text_model: str | None = option(None, "text tower model dir or hub id; None: the bundled all-MiniLM-L6-v2")
+    backbone: str = option("demo", "frozen data encoders (BACKBONES)")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N (auto: CUDA when present)")
+    dtype: str = option("auto", "auto | fp32 | fp16 | bf16 (auto: bf16/fp16 on CUDA, fp32 on CPU)")
+    batch_size: int = option(256, "inference batch of the text tower and the backbone")
+    k: int = option(50, "embedding centres per class (paper: 50)")
+    centre_ranking: str = option("data_mean", "how descriptions are ranked into centres (CENTRE_RANKINGS)")
+    temperature: float = option(0.07, "contrastive temperature of head fine-tuning (the released code: 1.0)")
+    head_epochs: int | None = option(None, "head fine-tuning epochs; None: the benchmark's TrainSpec")
+    pretrain: PretrainConfig = option(doc="image-centric pre-training of the demo encoders", factory=PretrainConfig)
+    progress: bool = option(False, "progress bars on stderr (the CLI turns them on)")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from plain values (nested dicts for llm/caption/pretrain); unset options take their
+        environment override, else their default."""
+        return from_mapping(cls, values, environ)
 
     @property
     def layout(self) -> Layout:

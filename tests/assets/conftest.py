@@ -11,7 +11,7 @@ from pipelines.run_all import materialize_all
 from unibind_core.benchmarks.spec import profile_benchmarks
 
 SMALL = dict(demo_max_per_class=30, descriptions_per_category=40, k=10, head_epochs=5,
-             pretrain_epochs_anchor=20, pretrain_epochs_bind=25)
+             pretrain={"epochs_anchor": 20, "epochs_bind": 25})
 
 
 @pytest.fixture(scope="session")

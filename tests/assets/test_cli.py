@@ -24,7 +24,7 @@ def _env(tmp_path: Path) -> dict:
 
 
 def _materialize(env: dict, select: str, partition: str | None = None) -> subprocess.CompletedProcess:
-    config = {"resources": {"unibind": {"config": {"data_root": env["UNIBIND_DATA_ROOT"], "demo_max_per_class": 5,
+    config = {"resources": {"unibind": {"config": {"demo_max_per_class": 5,  # data_root: UNIBIND_DATA_ROOT
                                                    "descriptions_per_category": 20}}}}
     cmd = [str(BIN / "dagster"), "asset", "materialize", "-m", "pipelines.definitions", "--select", select,
            "--config-json", json.dumps(config)] + (["--partition", partition] if partition else [])

@@ -15,19 +15,20 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from unibind_core.backbone.demo import DemoEncoders
+from unibind_core.options import option
 
 ANCHOR = "image"
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    epochs_anchor: int = 15  # image <-> text epochs
-    epochs_bind: int = 15  # other modality <-> image epochs
-    batch_size: int = 64
-    lr: float = 2e-3
-    temperature: float = 0.1
-    width: int = 256  # trunk output width before the projection
-    seed: int = 0
+    epochs_anchor: int = option(15, "image <-> text epochs")
+    epochs_bind: int = option(15, "other modality <-> image epochs")
+    batch_size: int = option(64, "pre-training batch size")
+    lr: float = option(2e-3, "AdamW learning rate")
+    temperature: float = option(0.1, "InfoNCE temperature")
+    width: int = option(256, "trunk output width before the projection")
+    seed: int = option(0, "pre-training seed")
 
 
 @dataclass(frozen=True)

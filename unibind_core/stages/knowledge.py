@@ -26,11 +26,11 @@ def _kb_version(table: pa.Table) -> str:
     return table_hash(table.select(_STABLE))
 
 
-def stage_descriptions(s: Settings, bench: str, describer_options: dict | None = None) -> StageResult:
+def stage_descriptions(s: Settings, bench: str) -> StageResult:
     """Descriptions of every category; an LLM describer's accounting (requests, tokens, cost, cache hits,
     flagged categories) joins the metadata. A category left with none stops the stage before writing."""
     spec, classes = spec_of(bench), read_classes(s, bench)
-    describer = build_describer(s, describer_options)
+    describer = build_describer(s)
     table, dropped = describe_categories(describer, classes, spec.prompt_noun, s.descriptions_per_category,
                                          bench, spec.modality)
     report = describer_report(describer)
@@ -52,10 +52,10 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
     """One caption per training sample (METHOD.md §1: data descriptions of the training data)."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
     train = manifest.filter(pc.equal(manifest["split"], "train"))
-    captioner = CAPTIONERS[s.captioner]()
+    captioner = CAPTIONERS.from_settings(s.captioner, s)
     captions = captioner.caption(train, dataset_root(spec, s.layout.datasets), spec.prompt_noun)
     table = caption_table(train["sample_id"].to_pylist(), train["class_key"].to_pylist(), captions,
-                          captioner.source, caption_prompt(spec.prompt_noun), bench, spec.modality)
+                          captioner.source, caption_prompt(spec.prompt_noun, s.caption.prompt), bench, spec.modality)
     out = s.layout.captions(bench)
     table = carry_created_at(table, read_kb_or_none(out))
     write_parquet(table, out)

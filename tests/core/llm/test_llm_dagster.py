@@ -1,4 +1,4 @@
-"""The describer through Dagster: UNIBIND_DESCRIBER picks the backend, llm_* resource fields become the
+"""The describer through Dagster: UNIBIND_DESCRIBER picks the backend, the nested `llm` config becomes the
 describer options, the key comes from an EnvVar and never reaches the event log."""
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def test_the_describer_defaults_to_unibind_describer_then_template(tmp_path, mon
     assert UnibindResource(data_root=str(tmp_path)).settings().describer == "template"
 
 
-def test_llm_fields_become_the_frozen_describer_options(tmp_path):
-    resource = UnibindResource(data_root=str(tmp_path), llm_mode="batch", llm_chunk_size=40, llm_concurrency=16,
-                               llm_price_in_per_1m=2.5, llm_api_key=API_KEY)
+def test_llm_options_become_the_frozen_describer_options(tmp_path):
+    resource = UnibindResource(data_root=str(tmp_path), llm={"mode": "batch", "chunk_size": 40, "concurrency": 16,
+                                                             "price_in_per_1m": 2.5, "api_key": API_KEY})
     cfg = resource.settings().llm
     assert (cfg.mode, cfg.chunk_size, cfg.concurrency, cfg.price_in_per_1m) == ("batch", 40, 16, 2.5)
     assert cfg.api_key == Secret(API_KEY) and API_KEY not in repr(resource.settings())
@@ -32,8 +32,8 @@ def test_llm_fields_become_the_frozen_describer_options(tmp_path):
 def test_category_descriptions_with_the_key_from_an_env_var(server, tmp_path, monkeypatch):
     monkeypatch.setenv("UNIBIND_TEST_OPENAI_KEY", API_KEY)
     resource = UnibindResource(data_root=str(tmp_path), describer="openai", descriptions_per_category=12,
-                               llm_base_url=server.base_url, llm_model="fake-gpt", llm_chunk_size=10,
-                               llm_api_key=dg.EnvVar("UNIBIND_TEST_OPENAI_KEY"), llm_price_out_per_1m=10.0)
+                               llm={"base_url": server.base_url, "model": "fake-gpt", "chunk_size": 10,
+                                    "api_key": dg.EnvVar("UNIBIND_TEST_OPENAI_KEY"), "price_out_per_1m": 10.0})
     write_classes(resource.settings())
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize([category_descriptions], partition_key=BENCH, instance=instance,
