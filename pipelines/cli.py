@@ -41,7 +41,7 @@ def manifest(benchmark: str, root: Path, out: Path = typer.Option(..., help="Par
     from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult
     from unibind_core.benchmarks.readers import READERS
     from unibind_core.benchmarks.spec import BENCHMARKS
-    from unibind_core.io import write_parquet
+    from unibind_core.tables import MANIFEST
 
     spec = BENCHMARKS[benchmark]
     if not root.is_dir():
@@ -52,7 +52,7 @@ def manifest(benchmark: str, root: Path, out: Path = typer.Option(..., help="Par
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     table = result.manifest()
-    write_parquet(table, out)
+    MANIFEST.write(table, out)
     typer.echo(f"{benchmark}: {table.num_rows} samples, {len(result.classes)} classes, "
                f"{len(result.quarantine)} quarantined -> {out}")
     for row in pc.value_counts(table["split"]).to_pylist():

@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from unibind_core.io import arrow_to_vectors, content_hash, text_hash, vector_type, vectors_to_arrow, write_parquet
+from unibind_core.io import arrow_to_vectors, content_hash, text_hash
+from unibind_core.tables import TEXT_CACHE_SHARD
 from unibind_core.text import TextEncoder
 
 
@@ -54,9 +55,8 @@ def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path) -> tup
     if todo:
         new_hashes = sorted(todo)
         vectors = encoder.encode([todo[h] for h in new_hashes])
-        shard = pa.table({"text_hash": new_hashes, "vector": vectors_to_arrow(vectors)},
-                         schema=pa.schema([("text_hash", pa.string()), ("vector", vector_type(encoder.dim))]))
-        write_parquet(shard, cache_dir / f"{content_hash(*new_hashes)}.parquet")
+        TEXT_CACHE_SHARD.write(TEXT_CACHE_SHARD.table({"text_hash": new_hashes}, vectors),
+                               cache_dir / f"{content_hash(*new_hashes)}.parquet")
         cached.update(zip(new_hashes, vectors))
     out = np.stack([cached[h] for h in hashes]) if hashes else np.empty((0, encoder.dim), np.float32)
     return out, EmbedReport(texts=len(texts), unique=len(set(hashes)), embedded=len(todo))

@@ -1,4 +1,4 @@
-"""Per-benchmark evaluation (METHOD.md §4): top-1 accuracy of one feature set under several classifiers.
+"""Per-benchmark evaluation (docs/method.md §5): top-1 accuracy of one feature set under several classifiers.
 
 Classifiers: CLIP templates (80, averaged and re-normalized), a single template, UniBind centres
 (arg-max over all C x K centres); each on frozen features (zero-shot) and on fine-tuned head features.
@@ -8,15 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from unibind_core.centres import normalize, predict_with_centres
-
-EVAL_SCHEMA = pa.schema([
-    ("benchmark", pa.string()), ("modality", pa.string()), ("setting", pa.string()),  # zero-shot | fine-tuned
-    ("classifier", pa.string()),  # templates | single_template | centres
-    ("accuracy", pa.float64()), ("n", pa.int64()), ("split", pa.string()), ("prompt_set", pa.string()),
-])
+from unibind_core.tables import Classifier, Setting
 
 
 @dataclass(frozen=True)
@@ -25,6 +19,13 @@ class Classifiers:
     single_template: np.ndarray  # (C, D)
     centres: np.ndarray  # (M, D)
     centre_class: np.ndarray  # (M,)
+
+    def predict(self, x: np.ndarray, which: Classifier) -> np.ndarray:
+        """(N, D) unit vectors -> (N,) predicted class indices."""
+        if which is Classifier.CENTRES:
+            return predict_with_centres(x, self.centres, self.centre_class)
+        weights = self.templates if which is Classifier.TEMPLATES else self.single_template
+        return (x @ weights.T).argmax(1)
 
 
 def template_classifier(vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int) -> np.ndarray:
@@ -41,13 +42,7 @@ def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean()) if len(y) else float("nan")
 
 
-def classify(x: np.ndarray, clf: Classifiers, which: str) -> np.ndarray:
-    if which == "centres":
-        return predict_with_centres(x, clf.centres, clf.centre_class)
-    return (x @ getattr(clf, which).T).argmax(1)
-
-
-def evaluate(features: dict[str, np.ndarray], y: np.ndarray, clf: Classifiers) -> list[dict]:
+def evaluate(features: dict[Setting, np.ndarray], y: np.ndarray, clf: Classifiers) -> list[dict]:
     """features: setting -> (N, D) test features; returns one row per (setting, classifier)."""
-    return [{"setting": setting, "classifier": which, "accuracy": accuracy(classify(x, clf, which), y), "n": len(y)}
-            for setting, x in features.items() for which in ("templates", "single_template", "centres")]
+    return [{"setting": str(setting), "classifier": str(which), "accuracy": accuracy(clf.predict(x, which), y),
+             "n": len(y)} for setting, x in features.items() for which in Classifier]

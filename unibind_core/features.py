@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 
 from unibind_core.backbone import Backbone
 from unibind_core.benchmarks.spec import BenchmarkSpec
-from unibind_core.io import atomic_path, content_hash, table_hash, vector_type, vectors_to_arrow
+from unibind_core.io import atomic_path, content_hash, table_hash
+from unibind_core.tables import FEATURES
 from unibind_core.modalities import load_sample
 
 
@@ -56,10 +57,6 @@ def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_
     return torch.cat(out).numpy().astype(np.float32)
 
 
-FEATURES_COLUMNS = ("sample_id", "split", "class_index")
-
-
 def features_table(manifest: pa.Table, vectors: np.ndarray) -> pa.Table:
-    cols = {c: manifest[c] for c in FEATURES_COLUMNS}
-    schema = pa.schema([manifest.schema.field(c) for c in FEATURES_COLUMNS] + [("vector", vector_type(vectors.shape[1]))])
-    return pa.table({**cols, "vector": vectors_to_arrow(vectors)}, schema=schema)
+    """FEATURES table: the manifest's (sample_id, split, class_index) beside each sample's (D,) vector."""
+    return FEATURES.table({c: manifest[c] for c in ("sample_id", "split", "class_index")}, vectors)

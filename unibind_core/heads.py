@@ -1,4 +1,4 @@
-"""LLM-augmented contrastive fine-tuning (METHOD.md §3) on cached frozen-backbone features.
+"""LLM-augmented contrastive fine-tuning (docs/method.md §4) on cached frozen-backbone features.
 
 One Linear(D, D) head per modality and dataset. Positive pair: a sample and its own caption (joined by
 ID); in-batch negatives; cross-entropy data -> text. Because the backbone is frozen and nothing is
@@ -60,13 +60,16 @@ def _centre_loss(z: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, centre
 
 def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,
                eval_y: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, cfg: HeadConfig,
-               progress: bool = False) -> tuple[nn.Linear, list[dict]]:
-    """Train on (N, D) features with (N, D) caption embeddings; keep the head that is best on eval.
+               progress: bool = False, text_index: np.ndarray | None = None) -> tuple[nn.Linear, list[dict]]:
+    """Train on (N, D) features against caption embeddings; keep the head that is best on eval.
 
+    `train_text` is (N, D), row i the caption of sample i, or (T, D) with `text_index` (N,) naming each
+    sample's row (so a large caption table is used in place, not copied into sample order).
     Returns the best head and one history row per epoch (loss, eval accuracy with centres).
     """
     torch.manual_seed(cfg.seed)
     x, t = torch.from_numpy(train_x), torch.from_numpy(train_text)
+    t_of = torch.from_numpy(text_index) if text_index is not None else torch.arange(len(x))
     y = torch.from_numpy(train_y.astype(np.int64))
     c, cc = torch.from_numpy(centres), torch.from_numpy(centre_class.astype(np.int64))
     n_classes = int(max(centre_class.max(), train_y.max())) + 1
@@ -88,7 +91,7 @@ def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray,
         for start in range(0, len(x), cfg.batch_size):
             idx = perm[start : start + cfg.batch_size]
             z = nn.functional.normalize(head(x[idx]), dim=-1)  # (B, D)
-            logits = z @ nn.functional.normalize(t[idx], dim=-1).T / cfg.temperature  # (B, B)
+            logits = z @ nn.functional.normalize(t[t_of[idx]], dim=-1).T / cfg.temperature  # (B, B)
             loss = contrastive_loss(logits)
             if cfg.symmetric:
                 loss = (loss + contrastive_loss(logits.T)) / 2

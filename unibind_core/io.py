@@ -32,27 +32,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_parquet(table: pa.Table, path: str | Path) -> Path:
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-    return Path(path)
-
-
 def write_bytes(data: bytes, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
-
-
-def read_parquet(path: str | Path, what: str = "table") -> pa.Table:
-    """Read a Parquet file, naming the file and what produces it when it is missing or corrupt."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found at {path}: materialize the asset that writes it first")
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValueError(f"{what} at {path} is unreadable ({exc}); delete it and re-materialize") from exc
 
 
 def vector_type(dim: int) -> pa.DataType:
@@ -95,9 +78,9 @@ def content_hash(*parts: str | bytes) -> str:
 
 def table_hash(table: pa.Table) -> str:
     """Hash of a table's content and schema (its data version): identical tables hash identically."""
-    sink = pa.BufferOutputStream()
+    sink = pa.BufferOutputStream()  # one chunk per column: the hash must not depend on how a reader chunked it
     with pa.ipc.new_stream(sink, table.schema.remove_metadata()) as writer:
-        writer.write_table(table.replace_schema_metadata(None))
+        writer.write_table(table.replace_schema_metadata(None).combine_chunks())
     return content_hash(sink.getvalue().to_pybytes())
 
 
@@ -110,13 +93,6 @@ def file_hash(path: str | Path) -> str:
 
 
 INPUTS_KEY = "unibind_inputs_key"
-
-
-def write_parquet_keyed(table: pa.Table, path: str | Path, inputs_key: str) -> Path:
-    """Write a table stamped with the key of the inputs it was computed from (see `current_key`)."""
-    meta = dict(table.schema.metadata or {})
-    meta[INPUTS_KEY.encode()] = inputs_key.encode()
-    return write_parquet(table.replace_schema_metadata(meta), path)
 
 
 def stored_inputs_key(path: str | Path) -> str | None:

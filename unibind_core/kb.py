@@ -1,4 +1,4 @@
-"""The knowledge base (METHOD.md §1): one table per dataset with the paper's keys and our provenance.
+"""The knowledge base (docs/method.md §1): one table per dataset with the paper's keys and our provenance.
 
 Rows: category descriptions (`ID = cat:<class_key>:<n>`) and data captions (`ID = <sample_id>`).
 Tables are rebuilt idempotently: a row whose ID and text are unchanged keeps its `created_at`, so
@@ -18,22 +18,10 @@ import pyarrow.compute as pc
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.describe import Describer, describe_all
 from unibind_core.io import text_hash
+from unibind_core.tables import KB_SCHEMA, KNOWLEDGE_BASE
 
-KB_SCHEMA = pa.schema(
-    [
-        pa.field("ID", pa.string(), nullable=False),
-        pa.field("Category", pa.string(), nullable=False),  # class key, never the display name
-        pa.field("Description", pa.string(), nullable=False),
-        pa.field("Source", pa.string(), nullable=False),  # template | llm:<model> | mllm:<model> | manifest
-        pa.field("dataset", pa.string(), nullable=False),
-        pa.field("modality", pa.string(), nullable=False),
-        pa.field("prompt", pa.string(), nullable=False),
-        pa.field("text_hash", pa.string(), nullable=False),
-        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    ]
-)
 CATEGORY_ID_PREFIX = "cat:"
-MAX_CLIP_BPE_TOKENS = 75  # 77 positions minus start/end tokens (METHOD.md §1)
+MAX_CLIP_BPE_TOKENS = 75  # 77 positions minus start/end tokens (docs/method.md §1)
 
 
 @lru_cache(maxsize=1)
@@ -135,9 +123,9 @@ def is_category_row(table: pa.Table) -> pa.ChunkedArray:
 
 
 def read_kb_or_none(path: Path) -> pa.Table | None:
-    import pyarrow.parquet as pq
-
+    """The previous rows at `path`, or None when absent or unreadable (a corrupt previous table only
+    costs us its created_at values)."""
     try:
-        return pq.read_table(path) if path.is_file() else None
-    except (pa.ArrowInvalid, OSError):
-        return None  # a corrupt previous table only costs us its created_at values
+        return KNOWLEDGE_BASE.read(path)
+    except (FileNotFoundError, ValueError):
+        return None

@@ -79,7 +79,12 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], environ: Mapping[str, 
     kwargs = {}
     for f in dataclasses.fields(cls):
         tp, _ = strip_optional(hints[f.name])
-        value = values[f.name] if f.name in values else env_default(f, environ)
+        if f.name in values:
+            value = values[f.name]
+        elif dataclasses.is_dataclass(tp):
+            value = {}  # a nested block left out: its own options still take their environment overrides
+        else:
+            value = env_default(f, environ)
         if value is dataclasses.MISSING:
             raise ValueError(f"{cls.__name__} option {f.name!r} is required ({doc_of(f)})")
         if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):

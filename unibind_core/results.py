@@ -7,32 +7,35 @@ import duckdb
 import pyarrow as pa
 
 from unibind_core.io import atomic_path
+from unibind_core.tables import BALANCE, RESULTS, Classifier, Setting
 
-BALANCE_SCHEMA = pa.schema([("setting", pa.string()), ("classifier", pa.string()), ("mean_accuracy", pa.float64()),
-                            ("min_accuracy", pa.float64()), ("std_accuracy", pa.float64()),
-                            ("balance", pa.float64())])
+# The headline columns of the results table: (column, setting, classifier, plot label).
+HEADLINE = (("zs_templates", Setting.ZERO_SHOT, Classifier.TEMPLATES, "zero-shot, CLIP templates"),
+            ("zs_single", Setting.ZERO_SHOT, Classifier.SINGLE_TEMPLATE, "zero-shot, single template"),
+            ("zs_centres", Setting.ZERO_SHOT, Classifier.CENTRES, "zero-shot, UniBind centres"),
+            ("ft_centres", Setting.FINE_TUNED, Classifier.CENTRES, "fine-tuned, UniBind centres"))
+PLOTTED = ("zs_templates", "zs_centres", "ft_centres")
 
 
 def wide_table(evals: pa.Table) -> pa.Table:
-    """One row per benchmark: zero-shot templates vs centres, fine-tuned with centres (the headline)."""
-    return duckdb.sql("""
-        SELECT benchmark, modality,
-          max(accuracy) FILTER (WHERE setting='zero-shot' AND classifier='templates') AS zs_templates,
-          max(accuracy) FILTER (WHERE setting='zero-shot' AND classifier='single_template') AS zs_single,
-          max(accuracy) FILTER (WHERE setting='zero-shot' AND classifier='centres') AS zs_centres,
-          max(accuracy) FILTER (WHERE setting='fine-tuned' AND classifier='centres') AS ft_centres,
-          max(n) AS n_test
+    """One row per benchmark (RESULTS_SCHEMA): zero-shot templates vs centres, fine-tuned with centres."""
+    columns = ",\n".join(f"max(accuracy) FILTER (WHERE setting = '{setting}' AND classifier = '{clf}') AS {col}"
+                          for col, setting, clf, _ in HEADLINE)
+    table = duckdb.sql(f"""
+        SELECT benchmark, modality, {columns}, max(n) AS n_test
         FROM evals GROUP BY benchmark, modality ORDER BY modality, benchmark""").arrow().read_all()
+    return RESULTS.conform(table)
 
 
 def balance_table(evals: pa.Table) -> pa.Table:
-    """Per classifier across modalities: balance = min / max accuracy (1 = perfectly balanced)."""
-    return duckdb.sql("""
+    """Per classifier across modalities (BALANCE_SCHEMA): balance = min / max accuracy (1 = balanced)."""
+    table = duckdb.sql("""
         WITH per_modality AS (
           SELECT setting, classifier, modality, avg(accuracy) AS acc FROM evals GROUP BY ALL)
         SELECT setting, classifier, avg(acc) AS mean_accuracy, min(acc) AS min_accuracy,
                coalesce(stddev_pop(acc), 0) AS std_accuracy, min(acc) / nullif(max(acc), 0) AS balance
         FROM per_modality GROUP BY setting, classifier ORDER BY setting DESC, classifier""").arrow().read_all()
+    return BALANCE.conform(table)
 
 
 def to_markdown(table: pa.Table, digits: int = 3) -> str:
@@ -52,8 +55,7 @@ def plot_results(wide: pa.Table, path: Path) -> Path:
     import numpy as np
 
     rows = wide.to_pylist()
-    series = [("zs_templates", "zero-shot, CLIP templates"), ("zs_centres", "zero-shot, UniBind centres"),
-              ("ft_centres", "fine-tuned, UniBind centres")]
+    series = [(col, label) for col, _, _, label in HEADLINE if col in PLOTTED]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4))
     for i, (col, label) in enumerate(series):
@@ -76,6 +78,7 @@ def write_catalogue(db_path: Path, views: dict[str, str]) -> None:
         con = duckdb.connect(str(tmp))
         try:
             for name, glob in views.items():
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)")
+                quoted = "'" + glob.replace("'", "''") + "'"  # a data root may contain a quote
+                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({quoted}, union_by_name=true)')
         finally:
             con.close()

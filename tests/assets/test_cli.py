@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -51,7 +52,8 @@ def test_a_missing_upstream_names_what_to_materialize_first(tmp_path):
     env = _env(tmp_path)
     out = _materialize(env, "kb_text_embeddings", "demo_image")
     assert out.returncode != 0
-    assert "knowledge base of demo_image not found" in out.stdout + out.stderr
+    assert re.search(r"knowledge base not found at \S+/demo_image.parquet: materialize knowledge_base first",
+                     out.stdout + out.stderr)
 
 
 def test_unibind_manifest_prints_counts_and_names_a_wrong_layout(tmp_path):

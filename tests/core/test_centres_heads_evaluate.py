@@ -8,6 +8,7 @@ from unibind_core.checks import check_centres
 from unibind_core.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.heads import HeadConfig, apply_head, train_head
 from unibind_core.io import arrow_to_vectors
+from unibind_core.tables import Setting
 
 
 def _toy(seed=0, n_classes=3, per_class=40, dim=16):
@@ -26,7 +27,7 @@ def test_centres_are_the_top_k_descriptions_nearest_the_data_mean():
         far = normalize(rng.normal(size=(10, 16)))
         classes.append(ClassTexts(c, f"k{c}", [f"n{i}" for i in range(5)] + [f"f{i}" for i in range(10)],
                                   ["t"] * 15, np.concatenate([near, far])))
-    table = localize_centres(classes, class_queries(x, y), k=5, ranking="data_mean")
+    table = localize_centres(classes, class_queries(x, y), k=5)
     assert table.num_rows == 15
     assert all(i.startswith("n") for i in table["ID"].to_pylist())
     scores = table["score"].to_pylist()
@@ -39,7 +40,7 @@ def test_k_is_clipped_to_what_exists_and_stored_per_class():
     rng, _, x, y = _toy()
     classes = [ClassTexts(c, f"k{c}", [f"d{i}" for i in range(2 + c)], ["t"] * (2 + c),
                           normalize(rng.normal(size=(2 + c, 16)))) for c in range(3)]
-    table = localize_centres(classes, class_queries(x, y), k=50, ranking="data_mean")
+    table = localize_centres(classes, class_queries(x, y), k=50)
     assert dict(zip(table["class_index"].to_pylist(), table["k"].to_pylist())) == {0: 2, 1: 3, 2: 4}
 
 
@@ -47,7 +48,7 @@ def test_a_class_without_descriptions_is_named():
     _, _, x, y = _toy()
     empty = ClassTexts(0, "lonely", [], [], np.zeros((0, 16), np.float32))
     with pytest.raises(ValueError, match="'lonely' has no descriptions"):
-        localize_centres([empty], class_queries(x, y), 5, "data_mean")
+        localize_centres([empty], class_queries(x, y), 5)
 
 
 def test_centre_check_catches_nan_and_wrong_counts():
@@ -83,7 +84,7 @@ def test_evaluate_reports_each_setting_and_classifier():
     _, means, x, y = _toy()
     tpl = template_classifier(np.concatenate([means, means]), np.array([0, 1, 2, 0, 1, 2]), 3)
     clf = Classifiers(tpl, tpl, means, np.arange(3))
-    rows = evaluate({"zero-shot": x}, y, clf)
+    rows = evaluate({Setting.ZERO_SHOT: x}, y, clf)
     assert {(r["setting"], r["classifier"]) for r in rows} == {("zero-shot", c) for c in
                                                                ("templates", "single_template", "centres")}
     assert all(r["accuracy"] > 0.9 for r in rows)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import random
 import string
 
-import pyarrow as pa
 import pytest
 
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.checks import check_kb
 from unibind_core.describe import TemplateDescriber, paper_prompt, seed_sentence
-from unibind_core.kb import (KB_SCHEMA, MAX_CLIP_BPE_TOKENS, caption_table, carry_created_at, clip_token_count,
+from unibind_core.tables import KB_SCHEMA
+from unibind_core.kb import (MAX_CLIP_BPE_TOKENS, caption_table, carry_created_at, clip_token_count,
                              describe_categories, fits_clip, merge_kb)
 
 CLASSES = [ClassInfo(0, "c0", "seven"), ClassInfo(1, "c1", "eight")]

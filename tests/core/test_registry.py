@@ -14,3 +14,20 @@ def test_dotted_entries_import_lazily():
     import os.path
 
     assert reg["join"] is os.path.join
+
+
+def test_from_settings_uses_the_classmethod_else_no_arguments():
+    class Plain:
+        pass
+
+    class Configured:
+        def __init__(self, k: int) -> None:
+            self.k = k
+
+        @classmethod
+        def from_settings(cls, settings):
+            return cls(settings["k"])
+
+    reg = Registry("backend", {"plain": Plain, "configured": Configured})
+    assert isinstance(reg.from_settings("plain", {}), Plain)
+    assert reg.from_settings("configured", {"k": 7}).k == 7

@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from unibind_core.evaluate import EVAL_SCHEMA
+from unibind_core.tables import EVAL_SCHEMA
 from unibind_core.results import balance_table, to_markdown, wide_table, write_catalogue
 
 

@@ -14,35 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from unibind_core.io import content_hash
-
-SPLITS = ("train", "eval", "test")
-
-MANIFEST_SCHEMA = pa.schema(
-    [
-        pa.field("sample_id", pa.string(), nullable=False),
-        pa.field("split", pa.string(), nullable=False),  # train | eval | test
-        pa.field("class_index", pa.int32(), nullable=False),
-        pa.field("class_key", pa.string(), nullable=False),  # stable key (ImageNet wnid, folder name)
-        pa.field("class_name", pa.string(), nullable=False),  # display name for prompts
-        pa.field("path", pa.string(), nullable=False),  # relative to the dataset root
-        pa.field("paired_path", pa.string()),  # relative to the paired benchmark's root
-        pa.field("box", pa.list_(pa.int32(), 4)),  # x0, y0, x1, y1 crop (detection-derived samples)
-        pa.field("caption", pa.string()),  # a caption shipped with the data (demo world), else null
-    ]
-)
-
-CLASSES_SCHEMA = pa.schema(
-    [
-        pa.field("class_index", pa.int32(), nullable=False),
-        pa.field("class_key", pa.string(), nullable=False),
-        pa.field("class_name", pa.string(), nullable=False),
-    ]
-)
-
-QUARANTINE_SCHEMA = pa.schema(
-    [pa.field("path", pa.string(), nullable=False), pa.field("reason", pa.string(), nullable=False)]
-)
-
+from unibind_core.tables import CLASSES_SCHEMA, MANIFEST_SCHEMA, QUARANTINE_SCHEMA, Split
 
 class DatasetLayoutError(ValueError):
     """The dataset root is missing or not laid out as the benchmark is distributed."""
@@ -77,7 +49,7 @@ class ReadResult:
 
 
 def resolve_inside(root: Path, relative: str) -> Path:
-    """Join a manifest path to `root`; refuse anything that escapes it (DESIGN.md contracts).
+    """Join a manifest path to `root`; refuse anything that escapes it (docs/architecture.md, Tables).
 
     The check is lexical (absolute paths and `..` that climb out are refused) so that a dataset root
     laid out with symlinks to other disks, as large benchmarks often are, still works.
@@ -101,17 +73,23 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
-def hashed_split(sample_id: str, eval_fraction: float, test_fraction: float = 0.0) -> str:
+def read_lines(path: Path, what: str) -> list[str]:
+    """The non-blank, stripped lines of a list file a benchmark ships (class lists, split lists)."""
+    require_file(path, what)
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def hashed_split(sample_id: str, eval_fraction: float, test_fraction: float = 0.0) -> Split:
     """Deterministic split for benchmarks without an official one: a stable hash of the sample id.
 
     Stable under adding or removing other samples, unlike a shuffled index split.
     """
     u = int(content_hash("split", sample_id)[:8], 16) / 0xFFFFFFFF
     if u < test_fraction:
-        return "test"
+        return Split.TEST
     if u < test_fraction + eval_fraction:
-        return "eval"
-    return "train"
+        return Split.EVAL
+    return Split.TRAIN
 
 
 def csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:

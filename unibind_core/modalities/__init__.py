@@ -29,7 +29,7 @@ LOADERS: Registry[Loader] = Registry(
         "audio": "unibind_core.modalities.audio:load",
         "point": "unibind_core.modalities.point:load",
         "video": "unibind_core.modalities.video:load",
-        "thermal": "unibind_core.modalities.thermal:load",
+        "thermal": "unibind_core.modalities.image:load",  # an infrared image: the row's box cropped, then resized
     },
 )
 

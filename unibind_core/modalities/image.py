@@ -1,6 +1,7 @@
-"""Image loader: a manifest row -> (C, S, S) float32 in [0, 1].
+"""Image loader, also the thermal loader: a manifest row -> (C, S, S) float32 in [0, 1].
 
-`load_image` is shared with the thermal loader (crop a detection box, then resize). Pillow's
+Detection-derived benchmarks (LLVIP, RGB-T) classify crops, not whole frames (docs/method.md §5): the
+row's `box` is cropped out before resizing; 16-bit infrared images keep their full range. Pillow's
 decompression-bomb guard stays on: an absurdly large image is refused, not decoded.
 """
 from __future__ import annotations

@@ -8,8 +8,9 @@ import pyarrow as pa
 
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec
-from unibind_core.io import read_parquet, stored_inputs_key
+from unibind_core.io import file_hash, stored_inputs_key
 from unibind_core.settings import Settings
+from unibind_core.tables import CLASSES, MANIFEST
 from unibind_core.text import TEXT_ENCODERS, TextEncoder
 
 
@@ -18,12 +19,12 @@ def spec_of(bench: str) -> BenchmarkSpec:
 
 
 def read_classes(settings: Settings, bench: str) -> list[ClassInfo]:
-    table = read_parquet(settings.layout.classes(bench), f"class list of {bench}")
+    table = CLASSES.read(settings.layout.classes(bench))
     return [ClassInfo(r["class_index"], r["class_key"], r["class_name"]) for r in table.to_pylist()]
 
 
 def read_manifest(settings: Settings, bench: str) -> pa.Table:
-    return read_parquet(settings.layout.manifest(bench), f"manifest of {bench}")
+    return MANIFEST.read(settings.layout.manifest(bench))
 
 
 @lru_cache(maxsize=4)
@@ -41,11 +42,17 @@ def text_encoder_id(s: Settings) -> str:
     return f"{s.text_encoder}:{s.text_model or 'bundled'}"
 
 
-def require_artifact(path: Path, what: str) -> Path:
-    """An upstream stage's output, or an error naming the asset to materialize first."""
+def require_artifact(path: Path, what: str, asset: str) -> Path:
+    """An upstream stage's output that is not a table (weights), or an error naming the asset to materialize."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{what} not found at {path}: materialize the asset that writes it first")
+        raise FileNotFoundError(f"{what} not found at {path}: materialize {asset} first")
     return Path(path)
+
+
+def artifact_version(path: Path) -> str:
+    """What identifies an upstream output's content: the inputs key it was stamped with (computed
+    deterministically from those inputs), else the hash of its bytes."""
+    return stored_inputs_key(path) or file_hash(path)
 
 
 def is_current(path: Path, key: str) -> bool:

@@ -12,13 +12,14 @@ from unibind_core.backbone.demo import save_encoders
 from unibind_core.backbone.pretrain import ModalityData, pretrain_demo_encoders
 from unibind_core.benchmarks.build import build_manifest, dataset_root
 from unibind_core.benchmarks.spec import profile_benchmarks
-from unibind_core.demo.world import CAPTIONS_FILE, build_dataset
+from unibind_core.demo.world import build_dataset
 from unibind_core.embed import embed_texts
 from unibind_core.features import cached_inputs, embed_inputs, features_table
-from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes, write_parquet, write_parquet_keyed
+from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import is_current, read_manifest, require_artifact, spec_of, text_encoder, text_encoder_id
+from unibind_core.tables import CLASSES, FEATURES, MANIFEST, QUARANTINE, Split
 from unibind_core.templates import single_template
 
 WORLD_VERSION = "1"  # bump when a demo writer changes what it writes
@@ -64,9 +65,9 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
     spec = spec_of(bench)
     manifest = build_manifest(spec, s.layout.datasets)
     lay = s.layout
-    write_parquet(manifest.table, lay.manifest(bench))
-    write_parquet(manifest.classes, lay.classes(bench))
-    write_parquet(manifest.quarantine, lay.quarantine(bench))
+    MANIFEST.write(manifest.table, lay.manifest(bench))
+    CLASSES.write(manifest.classes, lay.classes(bench))
+    QUARANTINE.write(manifest.quarantine, lay.quarantine(bench))
     version = content_hash(table_hash(manifest.table), table_hash(manifest.classes))
     per_class = {r["values"]: r["counts"] for r in pc.value_counts(manifest.table["class_name"]).to_pylist()}
     return StageResult(version, {"samples": manifest.table.num_rows, "classes": manifest.classes.num_rows,
@@ -78,7 +79,7 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
 def _train_data(s: Settings, bench: str) -> tuple[str, ModalityData, str]:
     spec, manifest = spec_of(bench), read_manifest(s, bench)
     inputs = cached_inputs(spec, dataset_root(spec, s.layout.datasets), manifest, s.layout.input_cache, s.progress)
-    train = np.asarray(pc.equal(manifest["split"], "train"))
+    train = np.asarray(pc.equal(manifest["split"], Split.TRAIN.value))
     names = tuple(np.asarray(manifest["class_name"].to_pylist())[train])
     return spec.modality, ModalityData(inputs[np.flatnonzero(train)], names), table_hash(manifest)
 
@@ -109,7 +110,7 @@ def stage_backbone(s: Settings) -> StageResult:
 def stage_features(s: Settings, bench: str) -> StageResult:
     """Frozen backbone features of every sample (train/eval/test), computed once per inputs."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
-    weights = require_artifact(s.layout.backbone, "demo backbone weights (demo_backbone)")
+    weights = require_artifact(s.layout.backbone, "demo backbone weights", "demo_backbone")
     key = content_hash(table_hash(manifest), file_hash(weights), s.backbone,
                        json.dumps(dict(spec.loader_options), sort_keys=True))
     out = s.layout.features(bench)
@@ -118,6 +119,6 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     inputs = cached_inputs(spec, dataset_root(spec, s.layout.datasets), manifest, s.layout.input_cache, s.progress)
     backbone = BACKBONES[s.backbone](weights=str(weights))
     vectors = embed_inputs(backbone, spec.modality, inputs, s.batch_size)
-    write_parquet_keyed(features_table(manifest, vectors), out, key)
+    FEATURES.write(features_table(manifest, vectors), out, inputs_key=key)
     return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
                                         "backbone": backbone.name})

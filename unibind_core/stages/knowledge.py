@@ -10,13 +10,13 @@ from unibind_core.caption import CAPTIONERS, caption_prompt
 from unibind_core.checks import check_kb
 from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
-from unibind_core.io import (content_hash, file_hash, read_parquet, table_hash, text_hash, vector_type, vectors_to_arrow,
-                             write_parquet, write_parquet_keyed)
-from unibind_core.kb import (KB_SCHEMA, caption_table, carry_created_at, describe_categories, is_category_row,
-                             merge_kb, read_kb_or_none)
+from unibind_core.io import content_hash, file_hash, table_hash, text_hash
+from unibind_core.kb import caption_table, carry_created_at, describe_categories, is_category_row, merge_kb, read_kb_or_none
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import is_current, read_classes, read_manifest, spec_of, text_encoder, text_encoder_id
+from unibind_core.tables import (CAPTIONS, DESCRIPTIONS, KB_SCHEMA, KNOWLEDGE_BASE, TEXT_EMBEDDINGS, RowKind,
+                                 Split)
 from unibind_core.templates import single_template, template_texts
 
 _STABLE = [c for c in KB_SCHEMA.names if c != "created_at"]  # the data version ignores write times
@@ -41,7 +41,7 @@ def stage_descriptions(s: Settings, bench: str) -> StageResult:
                          f"(describer {s.describer!r}{f'; flagged: {flags}' if flags else ''}); nothing was written")
     out = s.layout.descriptions(bench)
     table = carry_created_at(table, read_kb_or_none(out))
-    write_parquet(table, out)
+    DESCRIPTIONS.write(table, out)
     counts = pc.value_counts(table["Category"]).to_pylist()
     return StageResult(_kb_version(table), {
         "rows": table.num_rows, "describer": describer.source, "per_category": {c["values"]: c["counts"] for c in counts},
@@ -49,16 +49,16 @@ def stage_descriptions(s: Settings, bench: str) -> StageResult:
 
 
 def stage_captions(s: Settings, bench: str) -> StageResult:
-    """One caption per training sample (METHOD.md §1: data descriptions of the training data)."""
+    """One caption per training sample (docs/method.md §1: data descriptions of the training data)."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
-    train = manifest.filter(pc.equal(manifest["split"], "train"))
+    train = manifest.filter(pc.equal(manifest["split"], Split.TRAIN.value))
     captioner = CAPTIONERS.from_settings(s.captioner, s)
     captions = captioner.caption(train, dataset_root(spec, s.layout.datasets), spec.prompt_noun)
     table = caption_table(train["sample_id"].to_pylist(), train["class_key"].to_pylist(), captions,
                           captioner.source, caption_prompt(spec.prompt_noun, s.caption.prompt), bench, spec.modality)
     out = s.layout.captions(bench)
     table = carry_created_at(table, read_kb_or_none(out))
-    write_parquet(table, out)
+    CAPTIONS.write(table, out)
     return StageResult(_kb_version(table), {"rows": table.num_rows, "captioner": captioner.source,
                                             "unique_captions": pc.count_distinct(table["Description"]).as_py(),
                                             "preview": captions[:3]})
@@ -66,36 +66,32 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
 
 def stage_kb(s: Settings, bench: str) -> StageResult:
     lay = s.layout
-    kb = merge_kb(read_parquet(lay.descriptions(bench), f"descriptions of {bench}"),
-                  read_parquet(lay.captions(bench), f"captions of {bench}"))
+    kb = merge_kb(DESCRIPTIONS.read(lay.descriptions(bench)), CAPTIONS.read(lay.captions(bench)))
     outcome = check_kb(kb, [c.key for c in read_classes(s, bench)])
-    write_parquet(kb, lay.kb(bench))  # written even when invalid, for inspection; the blocking check stops downstream
+    KNOWLEDGE_BASE.write(kb, lay.kb(bench))  # written even when invalid, for inspection; the blocking check stops downstream
     n_cat = pc.sum(is_category_row(kb)).as_py() or 0
     return StageResult(_kb_version(kb), {"rows": kb.num_rows, "category_rows": n_cat,
                                          "caption_rows": kb.num_rows - n_cat, "path": str(lay.kb(bench))},
                        checks={"kb_valid": outcome})
 
 
-EMBEDDINGS_KINDS = ("description", "caption", "template", "single_template")
-
-
-def _prompt_rows(s: Settings, bench: str) -> tuple[list[str], list[str], list[str], list[str]]:
+def _prompt_rows(s: Settings, bench: str) -> tuple[list[str], list[str], list[RowKind], list[str]]:
     """Zero-shot prompts per class: the 80 CLIP templates and the single modality-aware template."""
     noun = spec_of(bench).prompt_noun
     ids, cats, kinds, texts = [], [], [], []
     for c in read_classes(s, bench):
         for i, t in enumerate(template_texts(c.name)):
-            ids.append(f"tpl:{c.key}:{i}"), cats.append(c.key), kinds.append("template"), texts.append(t)
-        ids.append(f"one:{c.key}"), cats.append(c.key), kinds.append("single_template")
+            ids.append(f"tpl:{c.key}:{i}"), cats.append(c.key), kinds.append(RowKind.TEMPLATE), texts.append(t)
+        ids.append(f"one:{c.key}"), cats.append(c.key), kinds.append(RowKind.SINGLE_TEMPLATE)
         texts.append(single_template(noun, c.name))
     return ids, cats, kinds, texts
 
 
 def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     """Embed every knowledge-base text and zero-shot prompt; only texts never seen before hit the encoder."""
-    kb = read_parquet(s.layout.kb(bench), f"knowledge base of {bench}")
+    kb = KNOWLEDGE_BASE.read(s.layout.kb(bench))
     p_ids, p_cats, p_kinds, p_texts = _prompt_rows(s, bench)
-    kinds = np.where(np.asarray(is_category_row(kb)), "description", "caption").tolist()
+    kinds = np.where(np.asarray(is_category_row(kb)), RowKind.DESCRIPTION, RowKind.CAPTION).tolist()
     ids, cats = kb["ID"].to_pylist() + p_ids, kb["Category"].to_pylist() + p_cats
     texts = kb["Description"].to_pylist() + p_texts
     key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s))
@@ -103,13 +99,10 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True)
     vectors, report = embed_texts(texts, text_encoder(s), s.layout.text_cache)
-    table = pa.table({"ID": ids, "Category": cats, "kind": kinds + p_kinds, "text": texts,
-                      "text_hash": [text_hash(t) for t in texts], "vector": vectors_to_arrow(vectors)},
-                     schema=pa.schema([("ID", pa.string()), ("Category", pa.string()), ("kind", pa.string()),
-                                       ("text", pa.string()), ("text_hash", pa.string()),
-                                       ("vector", vector_type(vectors.shape[1]))]))
-    write_parquet_keyed(table, out, key)
+    table = TEXT_EMBEDDINGS.table({"ID": ids, "Category": cats, "kind": [str(k) for k in kinds + p_kinds],
+                                   "text": texts, "text_hash": [text_hash(t) for t in texts]}, vectors)
+    TEXT_EMBEDDINGS.write(table, out, inputs_key=key)
     return StageResult(file_hash(out), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
-                                           "embedded_new": report.embedded,
-                                           "cache_hit_ratio": round(report.cache_hit_ratio, 4),
-                                           "encoder": text_encoder(s).name, "dim": int(vectors.shape[1])})
+                                        "embedded_new": report.embedded,
+                                        "cache_hit_ratio": round(report.cache_hit_ratio, 4),
+                                        "encoder": text_encoder(s).name, "dim": int(vectors.shape[1])})

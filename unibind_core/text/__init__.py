@@ -21,6 +21,5 @@ TEXT_ENCODERS: Registry[type] = Registry(
     "text encoder",
     {
         "minilm": "unibind_core.text.minilm:MiniLMEncoder",
-        "hf_mean_pool": "unibind_core.text.minilm:MiniLMEncoder",
     },
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from unibind_core.benchmarks.manifest import CLASSES_SCHEMA, ClassInfo
-from unibind_core.io import write_parquet
+from unibind_core.tables import CLASSES as CLASS_LIST
 from unibind_core.llm.config import LLMConfig, Secret
 from unibind_core.settings import Settings
 
@@ -27,4 +27,4 @@ def write_classes(settings: Settings, bench: str = BENCH, classes: list[ClassInf
     """The class list the descriptions stage reads, without building a dataset."""
     table = pa.table({"class_index": [c.index for c in classes], "class_key": [c.key for c in classes],
                       "class_name": [c.name for c in classes]}, schema=CLASSES_SCHEMA)
-    write_parquet(table, settings.layout.classes(bench))
+    CLASS_LIST.write(table, settings.layout.classes(bench))

@@ -11,7 +11,9 @@ import torch
 from PIL import Image
 
 from unibind_core.demo.writers.ucf101 import encode_avi
-from unibind_core.modalities import point, thermal, video
+from unibind_core.modalities import LOADERS, point, video
+
+THERMAL = LOADERS["thermal"]
 
 CUBE_OFF = """OFF8 12 0
 0 0 0
@@ -84,7 +86,7 @@ def test_point_corrupt_files_raise_naming_the_file(tmp_path, text):
         point.load(tmp_path, {"path": "bad_0001.txt"})
 
 
-@pytest.mark.parametrize("loader", [point.load, video.load, thermal.load])
+@pytest.mark.parametrize("loader", [point.load, video.load, THERMAL])
 def test_loaders_refuse_paths_escaping_the_root(tmp_path, loader):
     (tmp_path / "root").mkdir()
     (tmp_path / "secret.txt").write_text("0,0,0\n")
@@ -142,11 +144,11 @@ def test_thermal_crops_the_box_before_resizing(tmp_path):
     (tmp_path / "infrared" / "train").mkdir(parents=True)
     Image.fromarray(image).save(tmp_path / "infrared" / "train" / "010001.png")
     row = {"path": "infrared/train/010001.png", "box": [40, 10, 60, 30]}
-    crop = thermal.load(tmp_path, row, size=16, channels=1)
+    crop = THERMAL(tmp_path, row, size=16, channels=1)
     assert crop.shape == (1, 16, 16) and crop.dtype == torch.float32
     assert torch.allclose(crop, torch.full_like(crop, 220 / 255), atol=0.02)
-    rgb = thermal.load(tmp_path, row, size=8, channels=3)
+    rgb = THERMAL(tmp_path, row, size=8, channels=3)
     assert rgb.shape == (3, 8, 8)
-    whole = thermal.load(tmp_path, {**row, "box": None}, size=16, channels=1)
+    whole = THERMAL(tmp_path, {**row, "box": None}, size=16, channels=1)
     assert whole.mean() < 0.5 < crop.mean()
-    assert torch.equal(crop, thermal.load(tmp_path, row, size=16, channels=1))
+    assert torch.equal(crop, THERMAL(tmp_path, row, size=16, channels=1))

@@ -16,6 +16,7 @@ from unibind_core.benchmarks.manifest import (
     DatasetLayoutError,
     ReadResult,
     hashed_split,
+    read_lines,
     require_dir,
     require_file,
 )
@@ -40,11 +41,6 @@ def find_prefix(root: Path, variant: str | None = None) -> str:
     return prefixes[0]
 
 
-def read_list(path: Path, what: str) -> list[str]:
-    require_file(path, what)
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def class_of(sample_id: str) -> str:
     """`night_stand_0001` -> `night_stand` (the class folder is the id minus its trailing number)."""
     return _ID_SUFFIX.sub("", sample_id)
@@ -56,7 +52,7 @@ def read(root: Path, eval_fraction: float = 0.1, variant: str | None = None,
     root = require_dir(Path(root), "the ModelNet pre-sampled dataset folder")
     prefix = find_prefix(root, variant)
     names_file = root / f"{prefix}_shape_names.txt"
-    names = read_list(names_file, "the class list")
+    names = read_lines(names_file, "the class list")
     if len(set(names)) != len(names):
         raise DatasetLayoutError(f"{names_file} lists a class twice")
     index = {name: i for i, name in enumerate(names)}
@@ -64,7 +60,7 @@ def read(root: Path, eval_fraction: float = 0.1, variant: str | None = None,
     if classnames is not None:
         result.classes = match_exactly(result.classes, classnames, str(names_file))
     for official in ("train", "test"):
-        for sample_id in read_list(root / f"{prefix}_{official}.txt", f"the {official} list"):
+        for sample_id in read_lines(root / f"{prefix}_{official}.txt", f"the {official} list"):
             _add(result, root, sample_id, official, index, eval_fraction)
     apply_names(result.rows, result.classes)
     return result

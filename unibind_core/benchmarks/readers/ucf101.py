@@ -15,8 +15,8 @@ from unibind_core.benchmarks.manifest import (
     DatasetLayoutError,
     ReadResult,
     hashed_split,
+    read_lines,
     require_dir,
-    require_file,
     resolve_inside,
 )
 
@@ -27,11 +27,6 @@ _GROUP = re.compile(r"_g(\d+)_c\d+$")
 def display_name(class_key: str) -> str:
     """CamelCase class -> lower-case words: `ApplyEyeMakeup` -> `apply eye makeup`, `YoYo` -> `yo yo`."""
     return " ".join(w.lower() for w in _WORDS.findall(class_key)) or class_key.lower()
-
-
-def read_lines(path: Path, what: str) -> list[str]:
-    require_file(path, what)
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def read_class_index(path: Path) -> list[ClassInfo]:

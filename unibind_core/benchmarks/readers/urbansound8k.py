@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, match_subset
-from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult, csv_rows, require_dir, require_file
+from unibind_core.benchmarks.manifest import ReadResult, csv_rows, require_dir, require_file
 from unibind_core.benchmarks.readers.esc50 import class_list, split_of
 from unibind_core.modalities.wav_format import wav_problem
 
