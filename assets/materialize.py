@@ -7,7 +7,7 @@ from unibind_core.stages import StageResult
 
 AC = dg.AutomationCondition
 
-# DAGSTER.md: fire only when upstream data really changed and upstream blocking checks passed.
+# docs/architecture.md (Automation): fire only when upstream data really changed and upstream blocking checks passed.
 ON_UPSTREAM_DATA_CHANGE = (
     AC.eager().replace("any_deps_updated", AC.any_deps_match(AC.data_version_changed() | AC.will_be_requested()))
     & AC.all_deps_blocking_checks_passed()

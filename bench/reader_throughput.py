@@ -16,7 +16,6 @@ import argparse
 import shutil
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from unibind_core.benchmarks.readers import READERS
 from unibind_core.benchmarks.spec import BENCHMARKS
 from unibind_core.modalities import load_sample
 from unibind_core.modalities.events_format import encode_events
+from unibind_core.modalities.wav_format import write_pcm24
 
 AUTHORS = "/home/jhkim/Datasets/N_Imagenet"
 
@@ -64,16 +64,6 @@ def write_nimagenet(root: Path, n: int, events: int, rng: np.random.Generator) -
 
 def noise(rng: np.random.Generator, rate: int, seconds: float, channels: int) -> np.ndarray:
     return np.clip(rng.normal(0, 0.2, (int(rate * seconds), channels)), -1, 1)
-
-
-def write_pcm24(path: Path, rate: int, signal: np.ndarray) -> None:
-    ints = np.round(signal * (2**23 - 1)).astype(np.int32)
-    raw = np.stack([ints & 0xFF, (ints >> 8) & 0xFF, (ints >> 16) & 0xFF], axis=-1).astype(np.uint8)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(signal.shape[1])
-        w.setsampwidth(3)
-        w.setframerate(rate)
-        w.writeframes(raw.tobytes())
 
 
 def write_esc50(root: Path, n: int, rng: np.random.Generator) -> None:

@@ -1,4 +1,4 @@
-"""The one-way layering of DESIGN.md: pipelines -> assets -> unibind_core, and no dagster in the library."""
+"""The one-way layering of docs/architecture.md: pipelines -> assets -> unibind_core, and no dagster in the library."""
 from __future__ import annotations
 
 import ast

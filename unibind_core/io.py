@@ -39,7 +39,7 @@ def write_bytes(data: bytes, path: str | Path) -> Path:
 
 
 def vector_type(dim: int) -> pa.DataType:
-    """Vectors are stored as fixed_size_list<float32>[dim] (DESIGN.md data contracts)."""
+    """Vectors are stored as fixed_size_list<float32>[dim] (docs/architecture.md, Tables)."""
     return pa.list_(pa.float32(), dim)
 
 
@@ -60,7 +60,7 @@ def arrow_to_vectors(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
     dim = column.type.list_size
-    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim)
+    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
 
 
 def text_hash(text: str) -> str:

@@ -116,6 +116,20 @@ def iter_options(cls: type, prefix: str = "") -> Iterator[tuple[str, Any, Any, s
         yield f"{prefix}{f.name}", hints[f.name], default, doc_of(f), env_of(f)
 
 
+def options_markdown(cls: type) -> str:
+    """The options of `cls` as a Markdown table (docs/architecture.md embeds it; a test keeps it current)."""
+    def type_name(tp: Any) -> str:
+        return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+    lines = ["| option | type | default | environment | what it sets |", "|---|---|---|---|---|"]
+    for name, tp, default, doc, env in iter_options(cls):
+        inner, optional = strip_optional(tp)
+        shown = "required" if default is None and not optional else repr(default)
+        lines.append(f"| `{name}` | {type_name(inner)}{' or None' if optional else ''} | `{shown}` | "
+                     f"{f'`{env}`' if env else ''} | {doc} |")
+    return "\n".join(lines)
+
+
 def to_plain(value: Any) -> Any:
     """A settings dataclass -> JSON-ready values (paths as strings, secrets left out)."""
     if dataclasses.is_dataclass(value):

@@ -21,11 +21,11 @@ from unibind_core.options import from_mapping, option
 @dataclass(frozen=True)
 class Settings:
     data_root: Path = option(doc="where datasets and every artifact live (default ./data)", env="UNIBIND_DATA_ROOT")
-    profile: str = option("demo", "benchmark set: demo | paper; fixed per code location (the partitions)",
+    profile: str = option("demo", "benchmark set, demo or paper; fixed per code location (the partitions)",
                           env="UNIBIND_PROFILE")
     seed: int = option(0, "seed of the demo world, the template describer and demo pre-training")
     demo_max_per_class: int | None = option(None, "smaller demo world: digits per class (None: all 1,797)")
-    describer: str = option("template", "who writes category descriptions: template | openai | hf",
+    describer: str = option("template", "who writes category descriptions: template, openai or hf (DESCRIBERS)",
                             env="UNIBIND_DESCRIBER")
     descriptions_per_category: int = option(120, "descriptions per category (paper: 1,000; docs/method.md §1)")
     llm: LLMConfig = option(doc="options of the openai / hf describers", factory=LLMConfig)
@@ -35,8 +35,8 @@ class Settings:
     text_encoder: str = option("minilm", "text tower (TEXT_ENCODERS)")
     text_model: str | None = option(None, "text tower model dir or hub id; None: the bundled all-MiniLM-L6-v2")
     backbone: str = option("demo", "frozen data encoders (BACKBONES)")
-    device: str = option("auto", "auto | cpu | cuda | cuda:N (auto: CUDA when present)")
-    dtype: str = option("auto", "auto | fp32 | fp16 | bf16 (auto: bf16/fp16 on CUDA, fp32 on CPU)")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N (auto: CUDA when present)")
+    dtype: str = option("auto", "auto, fp32, fp16 or bf16 (auto: bf16, else fp16, on CUDA; fp32 on CPU)")
     batch_size: int = option(256, "inference batch of the text tower and the backbone")
     k: int = option(50, "embedding centres per class (paper: 50)")
     centre_ranking: str = option("data_mean", "how descriptions are ranked into centres (CENTRE_RANKINGS)")
@@ -44,6 +44,17 @@ class Settings:
     head_epochs: int | None = option(None, "head fine-tuning epochs; None: the benchmark's TrainSpec")
     pretrain: PretrainConfig = option(doc="image-centric pre-training of the demo encoders", factory=PretrainConfig)
     progress: bool = option(False, "progress bars on stderr (the CLI turns them on)")
+
+    def __post_init__(self) -> None:
+        """Refuse values no stage can run with, naming the option (before any work starts)."""
+        positive = {"k": self.k, "batch_size": self.batch_size, "descriptions_per_category":
+                    self.descriptions_per_category, "head_epochs": self.head_epochs,
+                    "demo_max_per_class": self.demo_max_per_class}
+        for name, value in positive.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"option {name} must be a whole number of at least 1, got {value!r}")
+        if not self.temperature > 0:  # also refuses NaN
+            raise ValueError(f"option temperature must be > 0, got {self.temperature!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:

@@ -49,6 +49,10 @@ class Setting(StrEnum):
 
 
 VECTOR = "vector"
+# Streaming reads: Parquet pre-buffering and deep read-ahead would fetch every selected row group up
+# front (measured: 5 GiB resident to stream 4 GiB of descriptions, against 0.7 GiB with these).
+_STREAM = {"fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False), "batch_readahead": 2,
+           "fragment_readahead": 1}
 _ANY_VECTOR = pa.list_(pa.float32())  # placeholder: sized as fixed_size_list<float32>[D] at write time
 
 
@@ -132,7 +136,9 @@ class TableContract:
         dim = table.schema.field(VECTOR).type.list_size if self.has_vectors else None
         table = table.select(self.schema.names).cast(self.schema_for(dim))
         if self.sort_by and table.num_rows:
-            table = table.take(pc.sort_indices(table, [(k, "ascending") for k in self.sort_by]))  # stable
+            order = pc.sort_indices(table, [(k, "ascending") for k in self.sort_by])  # stable
+            if not np.array_equal(order.to_numpy(), np.arange(table.num_rows)):  # already sorted: no copy
+                table = table.take(order)
         return table
 
     def table(self, columns: dict, vectors: np.ndarray | None = None) -> pa.Table:
@@ -187,7 +193,8 @@ class TableContract:
         n, dim = dataset.count_rows(filter=filter), self.dim(path)
         out = np.empty((n, dim), np.float32)
         batches, i = [], 0
-        for batch in dataset.to_batches(columns=[*columns, VECTOR], filter=filter, batch_size=self.row_group_rows):
+        for batch in dataset.to_batches(columns=[*columns, VECTOR], filter=filter, batch_size=self.row_group_rows,
+                                        **_STREAM):
             m = batch.num_rows
             out[i:i + m] = batch.column(VECTOR).flatten().to_numpy(zero_copy_only=False).reshape(m, dim)
             batches.append(batch.select(list(columns)))
@@ -213,7 +220,8 @@ class TableContract:
             vec = table[VECTOR].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
             return value, table.select(cols), vec
 
-        for batch in dataset.to_batches(columns=[*cols, VECTOR], filter=filter, batch_size=self.row_group_rows):
+        for batch in dataset.to_batches(columns=[*cols, VECTOR], filter=filter, batch_size=self.row_group_rows,
+                                        **_STREAM):
             if batch.num_rows == 0:
                 continue
             keys = batch.column(key).to_numpy(zero_copy_only=False)

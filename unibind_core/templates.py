@@ -1,4 +1,4 @@
-"""Zero-shot prompt sets for the baseline (METHOD.md §4): CLIP's 80 ImageNet templates and one template."""
+"""Zero-shot prompt sets for the baseline (docs/method.md §5): CLIP's 80 ImageNet templates and one template."""
 from __future__ import annotations
 
 from functools import lru_cache

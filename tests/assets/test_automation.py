@@ -1,4 +1,4 @@
-"""Reruns when the knowledge base changes (DAGSTER.md): only real data changes propagate, and only the
+"""Reruns when the knowledge base changes (docs/architecture.md, Automation): only real data changes propagate, and only the
 texts that changed are embedded again."""
 from __future__ import annotations
 

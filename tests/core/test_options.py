@@ -57,3 +57,11 @@ def test_captioners_are_built_from_the_settings(tmp_path):
     s = Settings(data_root=tmp_path, caption=dataclasses.replace(CaptionConfig(), prompt="Describe this {noun}"))
     captioner = CAPTIONERS.from_settings(s.captioner, s)
     assert isinstance(captioner, ManifestCaptioner) and captioner.prompt == "Describe this {noun}"
+
+
+@pytest.mark.parametrize("option,value", [("k", 0), ("k", -1), ("batch_size", 0), ("head_epochs", 0),
+                                          ("demo_max_per_class", -1), ("temperature", 0.0),
+                                          ("temperature", float("nan"))])
+def test_values_no_stage_can_run_with_are_refused_by_name(tmp_path, option, value):
+    with pytest.raises(ValueError, match=f"option {option} must be"):
+        Settings(data_root=tmp_path, **{option: value})

@@ -14,7 +14,7 @@ from unibind_core.registry import Registry
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Head fine-tuning hyper-parameters (METHOD.md §3 lists the paper's per-dataset values)."""
+    """Head fine-tuning hyper-parameters (docs/method.md §4 lists the paper's per-dataset values)."""
 
     batch_size: int = 128
     lr: float = 1e-3
@@ -55,7 +55,7 @@ ESC50_AUDIO = {"sample_rate": 16000, "num_samples": 80000}  # ESC-50 clips are 5
 US8K_AUDIO = {"sample_rate": 16000, "num_samples": 64000}  # UrbanSound8K slices are at most 4 s
 
 # The 13 datasets of the paper (the 14th benchmark is Caltech-101 <-> N-Caltech101 retrieval, carried by
-# `ncaltech101.paired_benchmark`). TrainSpec: METHOD.md section 3 table (batch, lr, epochs).
+# `ncaltech101.paired_benchmark`). TrainSpec: docs/method.md §4 table (batch, lr, epochs).
 PAPER = {
     "imagenet1k": _paper("imagenet1k", "image", "imagenet", "imagenet", "photo", TrainSpec(1024, 5e-4, 15), IMAGE),
     "places365": _paper("places365", "image", "places365", "places365", "photo", TrainSpec(1024, 5e-5, 20), IMAGE),
@@ -90,7 +90,7 @@ BENCHMARKS: Registry[BenchmarkSpec] = Registry(
     "benchmark",
     {
         **PAPER,
-        # The demo world (DESIGN.md): digits in the formats of Caltech-101, N-Caltech101, ESC-50,
+        # The demo world (docs/method.md §6): digits in the formats of Caltech-101, N-Caltech101, ESC-50,
         # ModelNet40 (pre-sampled text variant), UCF-101 and LLVIP.
         "demo_image": _demo("demo_image", "image", "caltech101", "caltech101", "photo",
                             loader_options=MappingProxyType({"size": 16, "channels": 1})),

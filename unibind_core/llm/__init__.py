@@ -1,4 +1,4 @@
-"""LLM category describers at paper scale (METHOD.md §1, issue 3).
+"""LLM category describers at paper scale (docs/method.md §1, issue 3).
 
 Layout, one job per module:
   config   LLMConfig (every option, recorded in run metadata) and Secret (an API key that never prints)

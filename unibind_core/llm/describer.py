@@ -1,4 +1,4 @@
-"""The chunked generation loop every LLM backend shares (METHOD.md §1: N unique descriptions per category).
+"""The chunked generation loop every LLM backend shares (docs/method.md §1: N unique descriptions per category).
 
 Per category, requests ask for `chunk_size` sentences with the paper prompt; answers are parsed, fitted
 to the CLIP limit and deduplicated in chunk order, and top-up rounds ask for more until N are unique.

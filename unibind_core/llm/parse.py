@@ -1,4 +1,4 @@
-"""From a model's answer to clean, CLIP-sized, deduplicable sentences (METHOD.md §1).
+"""From a model's answer to clean, CLIP-sized, deduplicable sentences (docs/method.md §1).
 
 Models answer the paper prompt as numbered lists, bullets, JSON arrays, with preambles ("Here are 50
 sentences:") and, when cut off by the token budget, a half sentence at the end. Refusals are told apart
@@ -87,7 +87,7 @@ def normalize(text: str) -> str:
 
 def fit_clip(text: str, limit: int = MAX_CLIP_BPE_TOKENS) -> str | None:
     """`text` if it fits the CLIP limit, else its longest prefix ending at a sentence, then at a clause,
-    boundary that fits (METHOD.md §1: ≤ 75 BPE tokens), else None (the description is dropped)."""
+    boundary that fits (docs/method.md §1: ≤ 75 BPE tokens), else None (the description is dropped)."""
     if fits_clip(text, limit):
         return text
     for boundary, closing in ((_SENTENCE_END, ""), (_CLAUSE_END, ".")):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import struct
+import wave
 from pathlib import Path
+
+import numpy as np
 
 MAX_CHUNKS = 64  # a valid WAV has a handful; more means garbage, not a reason to read the whole file
 
@@ -52,3 +55,15 @@ def wav_problem(path: str | Path) -> str | None:
     if start + length > size:
         return f"truncated: the data chunk declares {length} bytes, the file holds {size - start}"
     return None
+
+
+def write_pcm24(path: Path, rate: int, signal: np.ndarray) -> None:
+    """(T, channels) float signal in [-1, 1] -> 24-bit PCM WAV, 3 little-endian bytes a sample (the
+    UrbanSound8K format scipy cannot write; tests and bench/reader_throughput.py make such clips)."""
+    ints = np.round(signal * (2**23 - 1)).astype(np.int32)
+    raw = np.stack([ints & 0xFF, (ints >> 8) & 0xFF, (ints >> 16) & 0xFF], axis=-1).astype(np.uint8)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(signal.shape[1])
+        w.setsampwidth(3)
+        w.setframerate(rate)
+        w.writeframes(raw.tobytes())

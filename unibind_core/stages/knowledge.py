@@ -92,15 +92,17 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     kb = KNOWLEDGE_BASE.read(s.layout.kb(bench))
     p_ids, p_cats, p_kinds, p_texts = _prompt_rows(s, bench)
     kinds = np.where(np.asarray(is_category_row(kb)), RowKind.DESCRIPTION, RowKind.CAPTION).tolist()
-    ids, cats = kb["ID"].to_pylist() + p_ids, kb["Category"].to_pylist() + p_cats
-    texts = kb["Description"].to_pylist() + p_texts
     key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s))
     out = s.layout.text_embeddings(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True)
+    rows = pa.table({"ID": kb["ID"].to_pylist() + p_ids, "Category": kb["Category"].to_pylist() + p_cats,
+                     "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
+    rows = rows.take(pc.sort_indices(rows, [(k, "ascending") for k in TEXT_EMBEDDINGS.sort_by]))  # the table's order
+    texts = rows["text"].to_pylist()
     vectors, report = embed_texts(texts, text_encoder(s), s.layout.text_cache)
-    table = TEXT_EMBEDDINGS.table({"ID": ids, "Category": cats, "kind": [str(k) for k in kinds + p_kinds],
-                                   "text": texts, "text_hash": [text_hash(t) for t in texts]}, vectors)
+    table = TEXT_EMBEDDINGS.table({**{c: rows[c] for c in rows.column_names},
+                                   "text_hash": [text_hash(t) for t in texts]}, vectors)
     TEXT_EMBEDDINGS.write(table, out, inputs_key=key)
     return StageResult(file_hash(out), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
                                         "embedded_new": report.embedded,

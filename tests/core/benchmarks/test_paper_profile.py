@@ -15,7 +15,7 @@ from unibind_core.benchmarks.spec import BENCHMARKS, PROFILES, profile_benchmark
 from unibind_core.modalities import LOADERS
 
 PAPER = profile_benchmarks("paper")
-METHOD_TABLE = {  # METHOD.md section 3: batch, lr, epochs
+METHOD_TABLE = {  # docs/method.md §4: batch, lr, epochs
     "imagenet1k": (1024, 5e-4, 15), "places365": (1024, 5e-5, 20), "caltech101": (128, 1e-4, 20),
     "modelnet40": (128, 5e-5, 10), "shapenet_part": (128, 5e-5, 10), "esc50": (64, 1e-4, 10),
     "urbansound8k": (64, 1e-4, 10), "llvip": (64, 1e-3, 20), "rgbt": (64, 5e-3, 20), "msrvtt": (128, 5e-4, 20),

@@ -9,7 +9,7 @@ from PIL import Image
 
 from unibind_core.benchmarks.manifest import DatasetLayoutError, hashed_split
 from unibind_core.benchmarks.readers.kaist import parse_bbgt, read
-from unibind_core.modalities.thermal import load
+from unibind_core.modalities.image import load  # the thermal loader
 
 W, H = 160, 128
 HEADER = "% bbGt version=3\n"

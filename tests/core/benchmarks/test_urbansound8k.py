@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import wave
 from pathlib import Path
 
 import av
@@ -15,6 +14,7 @@ from unibind_core.benchmarks.manifest import DatasetLayoutError
 from unibind_core.benchmarks.readers.urbansound8k import read
 from unibind_core.modalities.audio import load
 from unibind_core.modalities.wav_format import wav_problem
+from unibind_core.modalities.wav_format import write_pcm24
 
 HEADER = "slice_file_name,fsID,start,end,salience,fold,classID,class\n"
 TONE_HZ, SECONDS = 440.0, 0.5
@@ -24,17 +24,6 @@ def tone(rate: int, channels: int, amplitude: float = 0.5) -> np.ndarray:
     """(N, C) float in [-1, 1]: a 440 Hz sine, the same on every channel."""
     t = np.arange(int(rate * SECONDS)) / rate
     return np.repeat((amplitude * np.sin(2 * np.pi * TONE_HZ * t))[:, None], channels, axis=1)
-
-
-def write_pcm24(path: Path, rate: int, signal: np.ndarray) -> None:
-    """24-bit PCM through the standard library (scipy cannot write it): 3 little-endian bytes a sample."""
-    ints = np.round(signal * (2**23 - 1)).astype(np.int32)
-    raw = np.stack([ints & 0xFF, (ints >> 8) & 0xFF, (ints >> 16) & 0xFF], axis=-1).astype(np.uint8)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(signal.shape[1])
-        w.setsampwidth(3)
-        w.setframerate(rate)
-        w.writeframes(raw.tobytes())
 
 
 def write_adpcm(path: Path, rate: int, signal: np.ndarray) -> None:

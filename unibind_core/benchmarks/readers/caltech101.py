@@ -11,7 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, match_exactly
-from unibind_core.benchmarks.manifest import ClassInfo, ReadResult, hashed_split, require_dir
+from unibind_core.benchmarks.manifest import (
+    ClassInfo,
+    ReadResult,
+    hashed_split,
+    require_dir,
+)
 
 ROOT_NAME = "101_ObjectCategories"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff")
@@ -35,6 +40,23 @@ def image_check(name: str, size: int) -> str | None:
     return None
 
 
+def scan_class_folder(result: ReadResult, folder: Path, relative: str, info: ClassInfo, check: FileCheck,
+                      sample_id_of: Callable[[str], str], split_of: Callable[[str], str]) -> None:
+    """One row per accepted file of one class folder (`relative`: its path from the dataset root); files
+    that are not regular or fail `check` are quarantined with the reason. Hidden files are skipped."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        path = f"{relative}/{entry.name}"
+        reason = "not a regular file" if not entry.is_file() else check(entry.name, entry.stat().st_size)
+        if reason is not None:
+            result.quarantine.append({"path": path, "reason": reason})
+            continue
+        sample_id = sample_id_of(os.path.splitext(entry.name)[0])
+        result.rows.append({"sample_id": sample_id, "split": split_of(sample_id), "class_index": info.index,
+                            "class_key": info.key, "class_name": info.name, "path": path})
+
+
 def scan_classes(root: Path, top_name: str, exclude: tuple[str, ...], check: FileCheck,
                  eval_fraction: float, test_fraction: float, classnames: str | None = None) -> ReadResult:
     """One row per accepted file of every class folder under `root/top_name`; the rest quarantined.
@@ -50,18 +72,9 @@ def scan_classes(root: Path, top_name: str, exclude: tuple[str, ...], check: Fil
             result.quarantine.append({"path": f"{top_name}/{entry.name}",
                                       "reason": "stray file outside a class folder"})
     for info in result.classes:
-        for entry in sorted(os.scandir(top / info.key), key=lambda e: e.name):
-            if entry.name.startswith("."):
-                continue
-            relative = f"{top_name}/{info.key}/{entry.name}"
-            reason = "not a regular file" if not entry.is_file() else check(entry.name, entry.stat().st_size)
-            if reason is not None:
-                result.quarantine.append({"path": relative, "reason": reason})
-                continue
-            sample_id = f"{info.key}/{os.path.splitext(entry.name)[0]}"
-            result.rows.append({"sample_id": sample_id, "split": hashed_split(sample_id, eval_fraction, test_fraction),
-                                "class_index": info.index, "class_key": info.key, "class_name": info.name,
-                                "path": relative})
+        scan_class_folder(result, top / info.key, f"{top_name}/{info.key}", info, check,
+                          sample_id_of=lambda stem, key=info.key: f"{key}/{stem}",
+                          split_of=lambda sample_id: hashed_split(sample_id, eval_fraction, test_fraction))
     apply_names(result.rows, result.classes)
     return result
 

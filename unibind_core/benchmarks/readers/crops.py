@@ -1,6 +1,6 @@
 """Detection boxes -> crop samples, shared by the thermal benchmarks (LLVIP, RGB-T).
 
-METHOD.md section 4 (following ImageBind): every annotated object box becomes one crop sample and,
+docs/method.md §5 (following ImageBind): every annotated object box becomes one crop sample and,
 for the balanced person-vs-background task, each gets one same-size random box that overlaps no
 annotated object of the frame, labelled `background`. A frame too crowded for a free box loses that
 background crop, so the balance is approximate by exactly the number of such frames.

@@ -11,6 +11,7 @@ from pathlib import Path
 from unibind_core.benchmarks.classnames import apply_names, match_subset
 from unibind_core.benchmarks.manifest import (ClassInfo, DatasetLayoutError, ReadResult, csv_rows, require_dir,
                                               require_file)
+from unibind_core.tables import Split
 
 META = "meta/esc50.csv"
 REQUIRED_COLUMNS = ("filename", "fold", "target", "category")
@@ -48,7 +49,7 @@ def audio_problem(filename: str, sizes: dict[str, int], seen: set[str]) -> str |
 
 
 def split_of(fold: int, test_folds: tuple[int, ...], eval_folds: tuple[int, ...]) -> str:
-    return "test" if fold in test_folds else ("eval" if fold in eval_folds else "train")
+    return Split.TEST if fold in test_folds else (Split.EVAL if fold in eval_folds else Split.TRAIN)
 
 
 def class_list(pairs: set[tuple[int, str]]) -> list[ClassInfo]:

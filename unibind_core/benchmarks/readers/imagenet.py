@@ -7,7 +7,7 @@ are NOT the class index: the index is the wnid's position in sorted wnid order (
 ImageFolder and open_clip's IMAGENET_CLASSNAMES order), taken from the shipped `imagenet1k` list.
 Classes are keyed by wnid, never by display name ("sunglasses" names two classes).
 
-Splits: official val is `test`; `eval` is a stable-hash slice of train (METHOD.md section 4).
+Splits: official val is `test`; `eval` is a stable-hash slice of train (docs/method.md §5).
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from unibind_core.benchmarks.manifest import (
     require_dir,
     require_file,
 )
-from unibind_core.benchmarks.readers.caltech101 import image_check
+from unibind_core.benchmarks.readers.caltech101 import image_check, scan_class_folder
+from unibind_core.tables import Split
 
 DEVKIT = "ILSVRC2012_devkit_t12"
 GROUND_TRUTH = "data/ILSVRC2012_validation_ground_truth.txt"
@@ -77,22 +78,8 @@ def scan_wnid_folders(result: ReadResult, root: Path, top: str, index: dict[str,
             result.quarantine.append({"path": f"{top}/{entry.name}",
                                       "reason": "class folder is not one of the ILSVRC-2012 wnids; skipped"})
         else:
-            _scan_folder(result, top, entry, index[entry.name], split_of)
-
-
-def _scan_folder(result: ReadResult, top: str, folder: os.DirEntry, info: ClassInfo,
-                 split_of: Callable[[str], str]) -> None:
-    for entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
-        if entry.name.startswith("."):
-            continue
-        relative = f"{top}/{folder.name}/{entry.name}"
-        reason = "not a regular file" if not entry.is_file() else image_check(entry.name, entry.stat().st_size)
-        if reason is not None:
-            result.quarantine.append({"path": relative, "reason": reason})
-            continue
-        sample_id = os.path.splitext(entry.name)[0]
-        result.rows.append({"sample_id": sample_id, "split": split_of(sample_id), "class_index": info.index,
-                            "class_key": info.key, "class_name": info.name, "path": relative})
+            scan_class_folder(result, Path(entry.path), f"{top}/{entry.name}", index[entry.name], image_check,
+                              sample_id_of=lambda stem: stem, split_of=split_of)
 
 
 def read_ground_truth(path: Path, result: ReadResult) -> list[tuple[int, int]]:
@@ -131,7 +118,7 @@ def read_flat_val(result: ReadResult, root: Path, devkit: str, index: dict[str, 
             result.quarantine.append({"path": f"val/{entry.name if entry else stem}", "reason": reason})
             continue
         info = index[wnid]
-        result.rows.append({"sample_id": stem, "split": "test", "class_index": info.index, "class_key": info.key,
+        result.rows.append({"sample_id": stem, "split": Split.TEST, "class_index": info.index, "class_key": info.key,
                             "class_name": info.name, "path": f"val/{entry.name}"})
     for stem in sorted(set(files) - labelled):
         result.quarantine.append({"path": f"val/{files[stem].name}", "reason": "no line in the devkit ground truth"})
@@ -147,7 +134,7 @@ def read(root: Path, eval_fraction: float = 0.01, devkit: str = DEVKIT, classnam
     scan_wnid_folders(result, root, "train", index, lambda sid: hashed_split(sid, eval_fraction))
     sorted_val = any(e.is_dir() and WNID.fullmatch(e.name) for e in os.scandir(root / "val"))
     if sorted_val:
-        scan_wnid_folders(result, root, "val", index, lambda sid: "test")
+        scan_wnid_folders(result, root, "val", index, lambda sid: Split.TEST)
     elif not (root / devkit / GROUND_TRUTH).is_file():
         raise DatasetLayoutError(
             f"val/ at {root / 'val'} is flat, so its labels must come from the devkit: expected "

@@ -9,7 +9,7 @@ Layout (the official `kaist-rgbt` tree; the `images/` level is optional):
         person 286 218 27 66 0 0 0 0 0 0 0   (label, left, top, width, height, occlusion, visible box, ...)
 
 Every box labelled `person` becomes a crop of the thermal frame; `people` (groups), `cyclist` and
-`person?` are not samples but background boxes avoid them (METHOD.md section 4, shared crop machinery
+`person?` are not samples but background boxes avoid them (docs/method.md §5, shared crop machinery
 with LLVIP). Boxes of people entering the frame run past its border and are clipped to it.
 
 Splits [ours]: the official KAIST split (set00-05 train, set06-11 test); `eval` is carved from train
@@ -25,9 +25,15 @@ from pathlib import Path
 from PIL import Image
 
 from unibind_core.benchmarks.classnames import apply_names, shipped_classes
-from unibind_core.benchmarks.manifest import ClassInfo, ReadResult, hashed_split, require_dir
+from unibind_core.benchmarks.manifest import (
+    ClassInfo,
+    ReadResult,
+    hashed_split,
+    require_dir,
+)
 from unibind_core.benchmarks.readers.crops import BACKGROUND, Box, add_crops, box_array
 from unibind_core.io import content_hash
+from unibind_core.tables import Split
 
 TEST_SETS = tuple(f"set{i:02d}" for i in range(6, 12))
 PERSON = "person"
@@ -87,7 +93,7 @@ def read(root: Path, eval_fraction: float = 0.1, frame_stride: int = 1, backgrou
     result, listings = ReadResult(), {}
     for set_name, video, frame in annotation_files(annotations, max(1, int(frame_stride))):
         frame_id = (set_name, video, frame)
-        split = "test" if set_name in test_sets else hashed_split(f"{set_name}/{video}", eval_fraction)
+        split = Split.TEST if set_name in test_sets else hashed_split(f"{set_name}/{video}", eval_fraction)
         _add_frame(result, root, images, frame_id, split, listings, set(person_labels),
                    [seed, int(content_hash("rgbt-bg", *frame_id)[:8], 16)] if background_crops else None)
     # The task fixes the classes (person = 1 with or without background crops); nothing on disk lists them.

@@ -1,7 +1,7 @@
 """LLVIP as distributed: `infrared/{train,test}/<n>.jpg`, the aligned `visible/{train,test}/<n>.jpg`,
 and Pascal VOC `Annotations/<n>.xml`. Every annotated object becomes one thermal crop sample.
 
-With `background_crops` it follows the ImageBind protocol UniBind reports (METHOD.md §4): per object
+With `background_crops` it follows the ImageBind protocol UniBind reports (docs/method.md §5): per object
 one same-size random box overlapping no annotated object, labelled `background`, so the task becomes
 balanced person-vs-background. The eval slice is carved per *image*, keeping all crops of one frame
 on the same side.
@@ -18,9 +18,16 @@ from defusedxml.ElementTree import parse as parse_xml
 from PIL import Image
 
 from unibind_core.benchmarks.classnames import apply_names, match_subset
-from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split, require_dir
+from unibind_core.benchmarks.manifest import (
+    ClassInfo,
+    DatasetLayoutError,
+    ReadResult,
+    hashed_split,
+    require_dir,
+)
 from unibind_core.benchmarks.readers.crops import BACKGROUND, add_crops, box_array
 from unibind_core.io import content_hash
+from unibind_core.tables import Split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -119,7 +126,7 @@ def _add_image(result: ReadResult, root: Path, xml: Path, infrared: dict, visibl
     except (ValueError, OSError) as exc:
         result.quarantine.append({"path": rel_xml, "reason": str(exc)})
         return
-    split = "test" if official == "test" else hashed_split(stem, eval_fraction)
+    split = Split.TEST if official == "test" else hashed_split(stem, eval_fraction)
     base = {"split": split, "path": path, "paired_path": visible.get(stem, (None, None))[1]}
     samples = [(k, name, box) for k, (name, box) in enumerate(ann.objects)]
     bg_seed = [seed, int(content_hash("llvip-bg", stem)[:8], 16)] if background_crops else None

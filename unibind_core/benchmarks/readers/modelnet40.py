@@ -20,6 +20,7 @@ from unibind_core.benchmarks.manifest import (
     require_dir,
     require_file,
 )
+from unibind_core.tables import Split
 
 _ID_SUFFIX = re.compile(r"_\d+$")
 
@@ -78,6 +79,6 @@ def _add(result: ReadResult, root: Path, sample_id: str, official: str, index: d
         reason = "listed but missing on disk" if not file.is_file() else "empty file"
         result.quarantine.append({"path": rel, "reason": reason})
         return
-    split = "test" if official == "test" else hashed_split(sample_id, eval_fraction)
+    split = Split.TEST if official == "test" else hashed_split(sample_id, eval_fraction)
     result.rows.append({"sample_id": sample_id, "split": split, "class_index": index[key], "class_key": key,
                         "class_name": key.replace("_", " "), "path": rel})

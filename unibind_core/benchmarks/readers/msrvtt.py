@@ -4,7 +4,7 @@
 and `TestVideo/` as `<video_id>.mp4`.
 
 The `split` field gives the standard 6,513 / 497 / 2,990 split (train / validate as `eval` / test,
-METHOD.md section 4). The json holds category integers only; the 20 names ship with the project.
+docs/method.md §5). The json holds category integers only; the 20 names ship with the project.
 A clip is looked up in its own split's folder first, then in the other (some copies merge them).
 """
 from __future__ import annotations
@@ -16,9 +16,10 @@ from pathlib import Path
 
 from unibind_core.benchmarks.classnames import shipped_classes
 from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult, require_dir
+from unibind_core.tables import Split
 
 INFO_FILES = {"train_val_videodatainfo.json": "TrainValVideo", "test_videodatainfo.json": "TestVideo"}
-SPLITS = {"train": "train", "validate": "eval", "test": "test"}
+SPLITS = {"train": Split.TRAIN, "validate": Split.EVAL, "test": Split.TEST}  # json split -> manifest split
 _VIDEO_ID = re.compile(r"video\d+")
 
 

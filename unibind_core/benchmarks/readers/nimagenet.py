@@ -25,8 +25,9 @@ from unibind_core.benchmarks.manifest import (
     resolve_inside,
 )
 from unibind_core.modalities.events_format import npz_problem
+from unibind_core.tables import Split
 
-LISTS = (("train_list.txt", "extracted_train", "train"), ("val_list.txt", "extracted_val", "test"))
+LISTS = (("train_list.txt", "extracted_train", Split.TRAIN), ("val_list.txt", "extracted_val", Split.TEST))
 _TAIL = re.compile(r"(n\d{8})/([^/\\]+\.npz)")
 
 
@@ -99,6 +100,6 @@ def _add(result: ReadResult, root: Path, where: str, line: str, folder: str, spl
         return
     seen.add(relative)
     sample_id = name[: -len(".npz")]
-    split = split if split == "test" else hashed_split(sample_id, eval_fraction)
+    split = split if split == Split.TEST else hashed_split(sample_id, eval_fraction)
     result.rows.append({"sample_id": sample_id, "split": split, "class_index": -1, "class_key": wnid,
                         "path": relative})

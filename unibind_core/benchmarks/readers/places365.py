@@ -23,6 +23,7 @@ from unibind_core.benchmarks.manifest import (
     resolve_inside,
 )
 from unibind_core.benchmarks.readers.caltech101 import image_check
+from unibind_core.tables import Split
 
 CATEGORIES = "categories_places365.txt"
 TRAIN_LIST = "places365_train_standard.txt"
@@ -126,6 +127,6 @@ def _add(result: ReadResult, listing: Listing, where: str, relative: str, label:
         result.quarantine.append({"path": relative, "reason": problem})
         return
     sample_id = os.path.splitext(inner)[0]
-    split = "test" if eval_fraction is None else hashed_split(sample_id, eval_fraction)
+    split = Split.TEST if eval_fraction is None else hashed_split(sample_id, eval_fraction)
     result.rows.append({"sample_id": sample_id, "split": split, "class_index": info.index, "class_key": info.key,
                         "path": relative})

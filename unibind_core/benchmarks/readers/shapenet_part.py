@@ -15,11 +15,18 @@ import re
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, match_exactly
-from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, require_dir, require_file
+from unibind_core.benchmarks.manifest import (
+    ClassInfo,
+    DatasetLayoutError,
+    ReadResult,
+    require_dir,
+    require_file,
+)
+from unibind_core.tables import Split
 
 RELEASE = "shapenetcore_partanno_segmentation_benchmark_v0_normal"
 CATEGORIES = "synsetoffset2category.txt"
-SPLITS = (("train", "train"), ("val", "eval"), ("test", "test"))  # list name -> manifest split
+SPLITS = (("train", Split.TRAIN), ("val", Split.EVAL), ("test", Split.TEST))  # list name -> manifest split
 _ENTRY = re.compile(r"shape_data/(\d{8})/([0-9a-zA-Z_-]+)")
 
 

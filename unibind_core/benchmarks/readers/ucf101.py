@@ -19,6 +19,7 @@ from unibind_core.benchmarks.manifest import (
     require_dir,
     resolve_inside,
 )
+from unibind_core.tables import Split
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _GROUP = re.compile(r"_g(\d+)_c\d+$")
@@ -89,7 +90,7 @@ def _add(result: ReadResult, videos: Path, entry: str, official: str, by_key: di
         result.quarantine.append({"path": rel, "reason": reason})
         return
     group = _GROUP.search(stem)
-    split = "test" if official == "test" else hashed_split(f"{key}_g{group[1] if group else stem}", eval_fraction)
+    split = Split.TEST if official == "test" else hashed_split(f"{key}_g{group[1] if group else stem}", eval_fraction)
     info = by_key[key]
     result.rows.append({"sample_id": stem, "split": split, "class_index": info.index, "class_key": info.key,
                         "class_name": info.name, "path": rel})

@@ -2,7 +2,7 @@
 fold, classID, class) and `audio/fold1` .. `audio/fold10`.
 
 The authors' protocol is 10-fold cross-validation over the predefined folds (slices of one recording
-share a fold); one run here uses the official folds as METHOD.md section 4 fixes them: train 1-8,
+share a fold); one run here uses the official folds as docs/method.md §5 fixes them: train 1-8,
 eval 9, test 10. Clips keep their Freesound format (rate, bit depth, channels vary), so every WAV's
 chunk structure is checked when the manifest is built and broken ones are quarantined with the reason.
 """
@@ -12,7 +12,12 @@ import os
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, match_subset
-from unibind_core.benchmarks.manifest import ReadResult, csv_rows, require_dir, require_file
+from unibind_core.benchmarks.manifest import (
+    ReadResult,
+    csv_rows,
+    require_dir,
+    require_file,
+)
 from unibind_core.benchmarks.readers.esc50 import class_list, split_of
 from unibind_core.modalities.wav_format import wav_problem
 
