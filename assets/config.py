@@ -8,18 +8,43 @@ environment variable is set takes that value as its default when the resource is
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from pydantic import Field, create_model
+from pydantic import Field, create_model, field_validator
 
+from unibind_core.errors import ConfigError
 from unibind_core.llm.config import Secret
 from unibind_core.options import doc_of, env_default, field_types, strip_optional
 
-_AS_STRING = (Path, Secret)  # stored in config as plain strings (a Secret may be a dg.EnvVar)
+_AS_STRING = (Path,)  # stored in config as plain strings
+
+
+class EnvRef(dg.Config):
+    """A secret option's value in config: the *name* of an environment variable, never the secret, so
+    no key is ever stored in the run database or shown in the UI."""
+
+    env: str
+
+    def resolve(self) -> str:
+        value = os.environ.get(self.env)
+        if not value:
+            raise ConfigError(f"environment variable {self.env} (a secret option) is not set")
+        return value
+
+
+def _env_ref_only(cls: type, value: Any) -> Any:
+    """dg.EnvVar("X") -> {"env": "X"}; a literal secret is refused before anything stores it."""
+    if isinstance(value, dg.EnvVar):
+        return {"env": value.env_var_name}
+    if isinstance(value, str):
+        raise ValueError('pass secrets as an environment reference, dg.EnvVar("OPENAI_API_KEY") in Python or '
+                         '{"env": "OPENAI_API_KEY"} in run config: a literal would be stored in the run database')
+    return value
 
 
 def config_fields(cls: type, exclude: Collection[str] = (),
@@ -30,6 +55,10 @@ def config_fields(cls: type, exclude: Collection[str] = (),
         if f.name in exclude:
             continue
         tp, optional = strip_optional(hints[f.name])
+        if tp is Secret:
+            fields[f.name] = (typing.Optional[EnvRef], Field(default=None, description=f"{doc_of(f)} "
+                                                             "(an environment reference only)"))
+            continue
         if dataclasses.is_dataclass(tp):
             nested = config_class(tp)
             fields[f.name] = (nested, Field(default_factory=nested, description=doc_of(f)))
@@ -58,9 +87,32 @@ def _default_factory(f: dataclasses.Field, fallback: Callable[[], Any] | None) -
 _CACHE: dict[type, type[dg.Config]] = {}
 
 
+def secret_validators(cls: type) -> dict[str, Any]:
+    """pydantic validators that keep literal secrets out of the config of `cls`'s Secret fields."""
+    hints = field_types(cls)
+    names = [f.name for f in dataclasses.fields(cls) if strip_optional(hints[f.name])[0] is Secret]
+    return {f"_secret_{n}": field_validator(n, mode="before")(_env_ref_only) for n in names}
+
+
 def config_class(cls: type) -> type[dg.Config]:
     """The nested `dg.Config` class of a settings dataclass, e.g. LLMConfig -> LLMConfigOptions."""
     if cls not in _CACHE:
-        _CACHE[cls] = create_model(f"{cls.__name__}Options", __base__=dg.Config,
+        _CACHE[cls] = create_model(f"{cls.__name__}Options", __base__=dg.Config, __validators__=secret_validators(cls),
                                    __doc__=(cls.__doc__ or "").strip(), **config_fields(cls))
     return _CACHE[cls]
+
+
+def plain_values(model: dg.Config) -> dict[str, Any]:
+    """A config object as the plain values `Settings.from_mapping` takes: nested blocks as dicts,
+    environment references resolved (at run time, never stored)."""
+    out = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, dg.EnvVar):  # a resource built in Python and used directly
+            value = EnvRef(env=value.env_var_name).resolve()
+        elif isinstance(value, EnvRef):
+            value = value.resolve()
+        elif isinstance(value, dg.Config):
+            value = plain_values(value)
+        out[name] = value
+    return out

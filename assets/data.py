@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.materialize import to_materialize_result
+from assets.materialize import run_stage
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
 from unibind_core.stages.data import stage_backbone, stage_features, stage_manifest, stage_world
@@ -11,23 +11,25 @@ from unibind_core.stages.data import stage_backbone, stage_features, stage_manif
 @dg.asset(group_name="data", kinds={"python"}, code_version="1",
           description="Demo world: sklearn digits written as six modalities in real benchmarks' formats.")
 def demo_world(unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_world(unibind.settings()))
+    return run_stage(stage_world, unibind)
 
 
 @dg.asset(group_name="data", kinds={"parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
           deps=[demo_world], description="One manifest per benchmark: samples, splits, classes, quarantine.")
 def benchmark_manifest(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_manifest(unibind.settings(), context.partition_key))
+    return run_stage(stage_manifest, unibind, context.partition_key)
 
 
 @dg.asset(group_name="data", kinds={"pytorch", "safetensors"}, code_version="1", deps=[benchmark_manifest],
           description="Demo encoders pre-trained image-centrically (image<->text, other modalities<->image).")
 def demo_backbone(unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_backbone(unibind.settings()))
+    return run_stage(stage_backbone, unibind)
 
 
 @dg.asset(group_name="data", kinds={"pytorch", "parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
           deps=[benchmark_manifest, demo_backbone],
+          check_specs=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,
+                                         description="Every feature vector finite, unit norm, of the backbone's size.")],
           description="Frozen backbone features of every sample, computed once per inputs.")
 def data_embeddings(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_features(unibind.settings(), context.partition_key))
+    return run_stage(stage_features, unibind, context.partition_key)

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from collections.abc import Callable
+from typing import Any
+
+from assets.resources import UnibindResource
+from unibind_core.errors import ConfigError
 from unibind_core.stages import StageResult
+from unibind_core.stages.common import check_settings
 
 AC = dg.AutomationCondition
 
@@ -26,6 +32,15 @@ def _metadata_value(key: str, value: object) -> object:
 
 def to_metadata(meta: dict) -> dict:
     return {k: _metadata_value(k, v) for k, v in meta.items()}
+
+
+def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any) -> dg.MaterializeResult:
+    """Settings from the resource (validated), the stage, its result as Dagster's. A configuration
+    error fails the step without retries: a typo is not fixed by waiting."""
+    try:
+        return to_materialize_result(stage(check_settings(unibind.settings()), *args))
+    except ConfigError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
 def to_materialize_result(res: StageResult) -> dg.MaterializeResult:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.data import data_embeddings
 from assets.knowledge import kb_text_embeddings
-from assets.materialize import ON_UPSTREAM_DATA_CHANGE, to_materialize_result
+from assets.materialize import ON_UPSTREAM_DATA_CHANGE, run_stage
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
 from assets.resources import UnibindResource
 from unibind_core.stages.model import stage_centres, stage_evaluation, stage_head, stage_results
@@ -16,7 +16,7 @@ from unibind_core.stages.model import stage_centres, stage_evaluation, stage_hea
                                          description="Shape, stored K per class, finite unit vectors.")],
           description="Per class, the top-K descriptions (FAISS inner product) kept as its embedding centres.")
 def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_centres(unibind.settings(), context.partition_key))
+    return run_stage(stage_centres, unibind, context.partition_key)
 
 
 @dg.asset(group_name="heads", kinds={"pytorch", "safetensors"}, code_version="1",
@@ -24,18 +24,18 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="LLM-augmented contrastive head on cached features; best checkpoint on the eval split.")
 def aligned_heads(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_head(unibind.settings(), context.partition_key))
+    return run_stage(stage_head, unibind, context.partition_key)
 
 
 @dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
           deps=[aligned_heads, embedding_centres], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Top-1 on the test split: templates vs centres, zero-shot and fine-tuned.")
 def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_evaluation(unibind.settings(), context.partition_key))
+    return run_stage(stage_evaluation, unibind, context.partition_key)
 
 
 @dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="1", deps=[benchmark_evaluation],
-          automation_condition=ON_UPSTREAM_DATA_CHANGE, pool="catalogue",
+          automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Results across benchmarks, balance across modalities, a plot, the DuckDB catalogue.")
 def results_table(unibind: UnibindResource) -> dg.MaterializeResult:
-    return to_materialize_result(stage_results(unibind.settings(), list(BENCHMARKS)))
+    return run_stage(stage_results, unibind, list(BENCHMARKS))

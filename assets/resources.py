@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import create_model
 
-from assets.config import config_fields
+from assets.config import config_fields, plain_values
 from assets.partitions import PROFILE
 from unibind_core.settings import Settings
 
@@ -27,6 +27,6 @@ class UnibindResource(_Fields):
 
     def settings(self) -> Settings:
         """The frozen library settings (paths resolved, the API key wrapped in a Secret that never prints)."""
-        values = self.model_dump()
+        values = plain_values(self)
         values["data_root"] = Path(values["data_root"]).resolve()
         return Settings.from_mapping({**values, "profile": PROFILE})

@@ -3,9 +3,13 @@
 Runs in-process (one Python process, models loaded once) as a handful of ordinary Dagster runs, so
 everything shows in the UI of the same instance. Stage order follows the asset graph: partitioned
 assets upstream of the backbone, the backbone, partitioned assets downstream of it, then results.
+Each run is tagged with this process's id; a run left STARTED by a killed driver is marked failed
+when the next driver starts (`fail_orphaned_runs`), so nothing waits on it.
 """
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 
@@ -22,21 +26,48 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("results_table",), False),
 )
 
-
 # Dagster's console logger prints every engine event; the UI keeps them all, the terminal needs warnings.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+PID_TAG, HOST_TAG = "unibind/driver_pid", "unibind/driver_host"
+_UNFINISHED = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the unfinished runs of drivers on this host whose process is gone; returns their ids."""
+    orphans = []
+    runs = instance.get_runs(dg.RunsFilter(statuses=_UNFINISHED, tags={HOST_TAG: socket.gethostname()}))
+    for run in runs:
+        pid = int(run.tags.get(PID_TAG, "0") or 0)
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(run, message=f"the unibind driver (pid {pid}) running it is gone")
+            orphans.append(run.run_id)
+    return orphans
 
 
 def materialize_all(resource: UnibindResource, instance: dg.DagsterInstance, partitions: Sequence[str],
                     log: Callable[[str], None] = print) -> dict[str, float]:
     """Run every wave; returns wall seconds per run. Raises on the first failed run (it names the step)."""
+    for run_id in fail_orphaned_runs(instance):
+        log(f"  marked run {run_id[:8]} failed: its driver process was killed")
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     timings: dict[str, float] = {}
     for selection, partitioned in WAVES:
         for key in partitions if partitioned else (None,):
             label = f"{'+'.join(selection)}" + (f" [{key}]" if key else "")
             start = time.perf_counter()
-            result = dg.materialize(ALL_ASSETS, selection=list(selection), partition_key=key, instance=instance, run_config=QUIET,
-                                    resources={"unibind": resource}, raise_on_error=True)
+            result = dg.materialize(ALL_ASSETS, selection=list(selection), partition_key=key, instance=instance,
+                                    run_config=QUIET, resources={"unibind": resource}, raise_on_error=True,
+                                    tags=tags)
             timings[label] = time.perf_counter() - start
             log(f"  {timings[label]:6.1f}s  {label}  (run {result.run_id[:8]})")
     return timings

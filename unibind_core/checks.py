@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from unibind_core.kb import MAX_CLIP_BPE_TOKENS, clip_token_count, is_category_row
+from unibind_core.tables import VECTOR, TableContract
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,20 @@ def check_centres(vectors: np.ndarray, class_index: np.ndarray, k_per_class: dic
     meta = {"centres": int(len(vectors)), "classes": n_classes, "min_k": int(counts.min()) if counts.size else 0,
             "max_k": int(counts.max()) if counts.size else 0}
     return CheckOutcome(not problems, "; ".join(problems) or "centres are valid", meta)
+
+
+def check_vectors(contract: TableContract, path: Path, expected_dim: int | None = None) -> CheckOutcome:
+    """Every stored vector finite with unit norm, of the expected size: streamed through the file."""
+    problems, rows = [], 0
+    dim = contract.dim(path)
+    if expected_dim is not None and dim != expected_dim:
+        problems.append(f"vectors have {dim} dimensions, expected {expected_dim}")
+    try:
+        for batch in contract.dataset(path).to_batches(columns=[VECTOR], batch_size=contract.row_group_rows):
+            vectors = batch.column(VECTOR).flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+            contract.check_vectors(path, vectors, None, rows)
+            rows += batch.num_rows
+    except ValueError as exc:
+        problems.append(str(exc))
+    return CheckOutcome(not problems, "; ".join(problems) or f"{rows} finite unit vectors of size {dim}",
+                        {"rows_checked": rows, "dim": dim})

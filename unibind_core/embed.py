@@ -5,15 +5,16 @@ vectors go to a new shard written atomically, so concurrent partitions never wri
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.compute as pc
 
-from unibind_core.io import arrow_to_vectors, content_hash, text_hash
+from unibind_core.io import content_hash, text_hash
 from unibind_core.tables import TEXT_CACHE_SHARD
 from unibind_core.text import TextEncoder
 
@@ -23,6 +24,7 @@ class EmbedReport:
     texts: int
     unique: int
     embedded: int  # texts that were not in the cache
+    set_aside: tuple[str, ...] = ()  # unreadable cache shards renamed *.corrupt (name: reason)
 
     @property
     def cache_hit_ratio(self) -> float:
@@ -33,24 +35,32 @@ def cache_dir_for(cache_root: Path, encoder_name: str) -> Path:
     return Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name)
 
 
-def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> dict[str, np.ndarray]:
-    shards = sorted(cache_dir.glob("*.parquet"))
-    if not shards:
-        return {}
-    table = ds.dataset(shards, format="parquet").to_table(
-        filter=ds.field("text_hash").isin(pa.array(sorted(wanted), pa.string())))
-    if table.num_rows and table.schema.field("vector").type.list_size != dim:
-        raise ValueError(f"embedding cache {cache_dir} holds vectors of another size than {dim}; "
-                         "it belongs to a different encoder")
-    vectors = arrow_to_vectors(table["vector"]) if table.num_rows else np.empty((0, dim), np.float32)
-    return dict(zip(table["text_hash"].to_pylist(), vectors))
+def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Cached vectors of the wanted hashes, and the shards set aside: a shard that cannot be read, holds
+    vectors of another size or non-unit vectors is renamed `*.corrupt` (kept for inspection) and its
+    texts are simply embedded again, never a permanent failure."""
+    found: dict[str, np.ndarray] = {}
+    set_aside = []
+    want = pc.field("text_hash").isin(pa.array(sorted(wanted), pa.string()))
+    for shard in sorted(cache_dir.glob("*.parquet")):
+        try:
+            if TEXT_CACHE_SHARD.dim(shard) != dim:
+                raise ValueError(f"vectors of size {TEXT_CACHE_SHARD.dim(shard)}, not {dim}")
+            rows, vectors = TEXT_CACHE_SHARD.read_vectors(shard, ("text_hash",), want)
+        except (ValueError, OSError) as exc:
+            aside = shard.with_suffix(".corrupt")
+            os.replace(shard, aside)
+            set_aside.append(f"{shard.name}: {str(exc)[:200]}")
+            continue
+        found.update(zip(rows["text_hash"].to_pylist(), vectors))
+    return found, set_aside
 
 
 def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path) -> tuple[np.ndarray, EmbedReport]:
     """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet."""
     hashes = [text_hash(t) for t in texts]
     cache_dir = cache_dir_for(cache_root, encoder.name)
-    cached = _load_cache(cache_dir, set(hashes), encoder.dim)
+    cached, set_aside = _load_cache(cache_dir, set(hashes), encoder.dim)
     todo = {h: t for h, t in zip(hashes, texts) if h not in cached}
     if todo:
         new_hashes = sorted(todo)
@@ -59,4 +69,4 @@ def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path) -> tup
                                cache_dir / f"{content_hash(*new_hashes)}.parquet")
         cached.update(zip(new_hashes, vectors))
     out = np.stack([cached[h] for h in hashes]) if hashes else np.empty((0, encoder.dim), np.float32)
-    return out, EmbedReport(texts=len(texts), unique=len(set(hashes)), embedded=len(todo))
+    return out, EmbedReport(texts=len(texts), unique=len(set(hashes)), embedded=len(todo), set_aside=tuple(set_aside))

@@ -5,49 +5,90 @@ data side; both are keyed by what produced them so an unchanged benchmark is nev
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from unibind_core.backbone import Backbone
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.io import atomic_path, content_hash, table_hash
-from unibind_core.tables import FEATURES
+from unibind_core.benchmarks.manifest import resolve_inside
 from unibind_core.modalities import load_sample
+from unibind_core.tables import FEATURES
 
 
-def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, progress: bool = False) -> torch.Tensor:
-    """Every manifest row through its modality loader: (N, *loader shape)."""
+@dataclass(frozen=True)
+class DecodedInputs:
+    """The manifest rows that decoded, as one tensor, and why the others did not."""
+
+    inputs: torch.Tensor  # (M, *loader shape): rows where `ok`
+    ok: np.ndarray  # (N,) bool over the manifest's rows
+    failures: list[dict]  # QUARANTINE rows (path, reason) of the rows that did not decode
+
+    def rows(self, manifest: pa.Table) -> pa.Table:
+        return manifest.filter(pa.array(self.ok))
+
+
+def inputs_key(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> str:
+    """What decoded inputs depend on: the manifest, the loader options, and each file's size and mtime,
+    so a file replaced or damaged after the manifest was written is decoded again (one stat per file)."""
+    h = hashlib.sha256()
+    for relative in manifest["path"].to_pylist():
+        try:
+            st = os.stat(resolve_inside(root, relative))
+            h.update(f"{relative}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except (OSError, ValueError):
+            h.update(f"{relative}\0missing\n".encode())
+    return content_hash(table_hash(manifest), spec.modality, json.dumps(dict(spec.loader_options), sort_keys=True),
+                        h.hexdigest())
+
+
+def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, progress: bool = False) -> DecodedInputs:
+    """Every manifest row through its modality loader; a row that fails is set aside with its reason."""
     options = dict(spec.loader_options)
-    rows = manifest.to_pylist()
-    tensors = []
-    for row in tqdm(rows, desc=f"decode {spec.name}", disable=not progress, unit="sample"):
+    tensors, ok, failures = [], [], []
+    for row in tqdm(manifest.to_pylist(), desc=f"decode {spec.name}", disable=not progress, unit="sample"):
         try:
             tensors.append(load_sample(spec.modality, root, row, **options))
-        except Exception as exc:  # name the sample: a bare decoder error is useless in a 10k-file run
-            raise ValueError(f"{spec.name}: cannot load sample {row['sample_id']!r} ({row['path']}): {exc}") from exc
-    return torch.stack(tensors)
+            ok.append(True)
+        except Exception as exc:  # noqa: BLE001  (any decoder error quarantines one sample, not the partition)
+            failures.append({"path": row["path"], "reason": f"cannot decode: {exc}"[:500]})
+            ok.append(False)
+    if not tensors:
+        first = failures[0] if failures else {"path": "-", "reason": "the manifest is empty"}
+        raise ValueError(f"{spec.name}: no sample could be decoded (first {first['path']}: {first['reason']})")
+    return DecodedInputs(torch.stack(tensors), np.array(ok, dtype=bool), failures)
 
 
 def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir: Path,
-                  progress: bool = False) -> torch.Tensor:
-    """decode_inputs, cached in safetensors under a key of (manifest content, loader, options)."""
-    key = content_hash(table_hash(manifest), spec.modality, json.dumps(dict(spec.loader_options), sort_keys=True))
+                  progress: bool = False, key: str | None = None) -> DecodedInputs:
+    """decode_inputs, cached in safetensors under `inputs_key`; an unreadable cache file is decoded again."""
+    key = key or inputs_key(spec, root, manifest)
     path = Path(cache_dir) / f"{spec.name}-{key}.safetensors"
     if path.is_file():
-        return load_file(str(path))["inputs"]
-    inputs = decode_inputs(spec, root, manifest, progress)
+        try:
+            with safe_open(str(path), "pt") as f:
+                failures = json.loads((f.metadata() or {})["failures"])
+                return DecodedInputs(f.get_tensor("inputs"), f.get_tensor("ok").numpy().astype(bool), failures)
+        except Exception:  # noqa: BLE001  (a damaged cache entry costs a re-decode, never the run)
+            path.unlink(missing_ok=True)
+    decoded = decode_inputs(spec, root, manifest, progress)
     with atomic_path(path) as tmp:
-        save_file({"inputs": inputs.contiguous()}, str(tmp))
+        save_file({"inputs": decoded.inputs.contiguous(), "ok": torch.from_numpy(decoded.ok.astype(np.uint8))},
+                  str(tmp), metadata={"failures": json.dumps(decoded.failures)})
     for stale in Path(cache_dir).glob(f"{spec.name}-*.safetensors"):
         if stale != path:
             stale.unlink(missing_ok=True)
-    return inputs
+    return decoded
 
 
 @torch.inference_mode()

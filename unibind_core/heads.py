@@ -60,7 +60,8 @@ def _centre_loss(z: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, centre
 
 def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,
                eval_y: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, cfg: HeadConfig,
-               progress: bool = False, text_index: np.ndarray | None = None) -> tuple[nn.Linear, list[dict]]:
+               progress: bool = False, text_index: np.ndarray | None = None, label: str = "head"
+               ) -> tuple[nn.Linear, list[dict]]:
     """Train on (N, D) features against caption embeddings; keep the head that is best on eval.
 
     `train_text` is (N, D), row i the caption of sample i, or (T, D) with `text_index` (N,) naming each
@@ -97,6 +98,10 @@ def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray,
                 loss = (loss + contrastive_loss(logits.T)) / 2
             if cfg.centre_weight:
                 loss = loss + cfg.centre_weight * _centre_loss(z, y[idx], c, cc, n_classes, cfg.temperature)
+            if not torch.isfinite(loss):
+                raise ValueError(f"{label}: the loss is {loss.item()} at epoch {epoch}, step {start // cfg.batch_size + 1}"
+                                 f" of {steps_per_epoch}; training stopped (check the features, captions and "
+                                 f"temperature {cfg.temperature})")
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(head.parameters(), cfg.grad_clip)

@@ -54,6 +54,10 @@ class Layout:
     def features(self, bench: str) -> Path:
         return self.root / "features" / f"{bench}.parquet"
 
+    def decode_quarantine(self, bench: str) -> Path:
+        """Samples the manifest listed but whose files failed to decode (the features stage's quarantine)."""
+        return self.root / "features" / f"{bench}.quarantine.parquet"
+
     def centres(self, bench: str) -> Path:
         return self.root / "centres" / f"{bench}.parquet"
 

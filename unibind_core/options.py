@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from unibind_core.errors import ConfigError
+
 T = TypeVar("T")
 
 DOC, ENV = "doc", "env"
@@ -75,7 +77,7 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], environ: Mapping[str, 
     hints = field_types(cls)
     unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} option(s) {sorted(unknown)}")
+        raise ConfigError(f"unknown {cls.__name__} option(s) {sorted(unknown)}")
     kwargs = {}
     for f in dataclasses.fields(cls):
         tp, _ = strip_optional(hints[f.name])
@@ -86,7 +88,7 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], environ: Mapping[str, 
         else:
             value = env_default(f, environ)
         if value is dataclasses.MISSING:
-            raise ValueError(f"{cls.__name__} option {f.name!r} is required ({doc_of(f)})")
+            raise ConfigError(f"{cls.__name__} option {f.name!r} is required ({doc_of(f)})")
         if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
             value = from_mapping(tp, value, environ)
         elif value is not None and isinstance(tp, type) and not isinstance(value, tp):
@@ -100,7 +102,7 @@ def _coerce(tp: type, value: Any) -> Any:
     if tp is bool and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     if tp in (int, float) and isinstance(value, bool):
-        raise ValueError(f"expected a number, got {value!r}")
+        raise ConfigError(f"expected a number, got {value!r}")
     return tp(value)
 
 

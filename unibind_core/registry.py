@@ -9,6 +9,8 @@ import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from unibind_core.errors import UnknownNameError
+
 T = TypeVar("T")
 
 
@@ -23,7 +25,7 @@ class Registry(Mapping[str, T], Generic[T]):
     def __getitem__(self, name: str) -> T:
         if name not in self._entries:
             known = ", ".join(sorted(self._entries)) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}")
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}")
         entry = self._entries[name]
         if isinstance(entry, str) and ":" in entry:
             module, attr = entry.split(":", 1)

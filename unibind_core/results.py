@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from unibind_core.io import atomic_path
+from unibind_core.io import atomic_path, file_lock
 from unibind_core.tables import BALANCE, RESULTS, Classifier, Setting
 
 # The headline columns of the results table: (column, setting, classifier, plot label).
@@ -72,8 +72,11 @@ def plot_results(wide: pa.Table, path: Path) -> Path:
 
 
 def write_catalogue(db_path: Path, views: dict[str, str]) -> None:
-    """The DuckDB catalogue: views over Parquet globs (name -> glob), rebuilt atomically by one writer."""
-    with atomic_path(db_path) as tmp:
+    """The DuckDB catalogue: views over Parquet globs (name -> glob), rebuilt atomically by one writer.
+
+    One writer at a time through an OS file lock (not a Dagster pool): the kernel releases it when the
+    holder dies, so a killed run can never leave the next one waiting."""
+    with file_lock(db_path.with_name(db_path.name + ".lock")), atomic_path(db_path) as tmp:
         tmp.unlink()
         con = duckdb.connect(str(tmp))
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from unibind_core.backbone.pretrain import PretrainConfig
 from unibind_core.caption import CaptionConfig
+from unibind_core.errors import ConfigError
 from unibind_core.layout import Layout
 from unibind_core.llm.config import LLMConfig
 from unibind_core.options import from_mapping, option
@@ -52,9 +53,9 @@ class Settings:
                     "demo_max_per_class": self.demo_max_per_class}
         for name, value in positive.items():
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"option {name} must be a whole number of at least 1, got {value!r}")
+                raise ConfigError(f"option {name} must be a whole number of at least 1, got {value!r}")
         if not self.temperature > 0:  # also refuses NaN
-            raise ValueError(f"option temperature must be > 0, got {self.temperature!r}")
+            raise ConfigError(f"option temperature must be > 0, got {self.temperature!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:

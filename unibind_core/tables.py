@@ -49,6 +49,7 @@ class Setting(StrEnum):
 
 
 VECTOR = "vector"
+UNIT_TOLERANCE = 1e-3  # |norm - 1| allowed for a stored unit vector (float32 round-off is ~1e-7)
 # Streaming reads: Parquet pre-buffering and deep read-ahead would fetch every selected row group up
 # front (measured: 5 GiB resident to stream 4 GiB of descriptions, against 0.7 GiB with these).
 _STREAM = {"fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False), "batch_readahead": 2,
@@ -115,6 +116,19 @@ class TableContract:
     written_by: str  # the asset (and stage) that writes it: named when the table is missing
     sort_by: tuple[str, ...] = ()  # stable sort at write time: the keys readers filter or group on
     row_group_rows: int = 1 << 20  # vector tables use small groups so filters skip what they do not need
+    unit_vectors: bool = False  # every vector is finite with norm 1: checked on every read
+
+    def check_vectors(self, path: str | Path, vectors: np.ndarray, ids: pa.Array | None, offset: int = 0) -> None:
+        """Refuse a batch holding a non-finite or non-unit vector, naming the table, file and row."""
+        if not self.unit_vectors or not len(vectors):
+            return
+        norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+        bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > UNIT_TOLERANCE))
+        if len(bad):
+            i = int(bad[0])
+            which = f"{ids[i].as_py()!r}" if ids is not None else f"row {offset + i}"
+            raise ValueError(f"{self.name} at {path}: {len(bad)} vectors of a batch are not finite unit vectors "
+                             f"(first {which}, norm {norms[i]:.4g}); re-materialize {self.written_by}")
 
     @property
     def has_vectors(self) -> bool:
@@ -151,6 +165,10 @@ class TableContract:
     def write(self, table: pa.Table, path: str | Path, inputs_key: str | None = None) -> Path:
         """Conform and write atomically; `inputs_key` stamps what the table was computed from."""
         table = self.conform(table)
+        if self.unit_vectors:  # chunk by chunk, without copying the vectors
+            dim = table.schema.field(VECTOR).type.list_size
+            for chunk in table[VECTOR].chunks:
+                self.check_vectors(path, chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim), None)
         if inputs_key is not None:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), INPUTS_KEY.encode(): inputs_key})
         with atomic_path(path) as tmp:
@@ -197,6 +215,7 @@ class TableContract:
                                         **_STREAM):
             m = batch.num_rows
             out[i:i + m] = batch.column(VECTOR).flatten().to_numpy(zero_copy_only=False).reshape(m, dim)
+            self.check_vectors(path, out[i:i + m], None, i)
             batches.append(batch.select(list(columns)))
             i += m
         schema = pa.schema([dataset.schema.field(c) for c in columns])
@@ -218,6 +237,7 @@ class TableContract:
                 raise ValueError(f"{self.name} at {path} is not sorted by {key!r}; re-materialize it")
             seen.add(value)
             vec = table[VECTOR].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+            self.check_vectors(path, vec, None)
             return value, table.select(cols), vec
 
         for batch in dataset.to_batches(columns=[*cols, VECTOR], filter=filter, batch_size=self.row_group_rows,
@@ -248,16 +268,18 @@ def split_is(split: Split) -> pc.Expression:
 
 MANIFEST = TableContract("manifest", MANIFEST_SCHEMA, "benchmark_manifest", sort_by=("sample_id",))
 CLASSES = TableContract("class list", CLASSES_SCHEMA, "benchmark_manifest", sort_by=("class_index",))
-QUARANTINE = TableContract("quarantine", QUARANTINE_SCHEMA, "benchmark_manifest")
+QUARANTINE = TableContract("quarantine", QUARANTINE_SCHEMA, "benchmark_manifest")  # refused by the reader
+DECODE_QUARANTINE = TableContract("decode quarantine", QUARANTINE_SCHEMA, "data_embeddings")  # failed to decode
 DESCRIPTIONS = TableContract("category descriptions", KB_SCHEMA, "category_descriptions")  # describer order
 CAPTIONS = TableContract("data captions", KB_SCHEMA, "data_captions")  # training-sample order
 KNOWLEDGE_BASE = TableContract("knowledge base", KB_SCHEMA, "knowledge_base", sort_by=("ID",))  # both kinds of rows
-TEXT_EMBEDDINGS = TableContract("text embeddings", TEXT_EMBEDDINGS_SCHEMA, "kb_text_embeddings", sort_by=("kind", "Category"),
-                                row_group_rows=8192)  # 32 MiB per group at D = 1024
-TEXT_CACHE_SHARD = TableContract("text-embedding cache shard", TEXT_CACHE_SCHEMA, "kb_text_embeddings", sort_by=("text_hash",),
-                                 row_group_rows=8192)
-FEATURES = TableContract("features", FEATURES_SCHEMA, "data_embeddings", row_group_rows=8192)  # manifest (sample_id) order
-CENTRES = TableContract("centres", CENTRES_SCHEMA, "embedding_centres", sort_by=("class_index", "rank"), row_group_rows=8192)
+_VECTORS = {"row_group_rows": 8192, "unit_vectors": True}  # 32 MiB per row group at D = 1024
+TEXT_EMBEDDINGS = TableContract("text embeddings", TEXT_EMBEDDINGS_SCHEMA, "kb_text_embeddings",
+                                sort_by=("kind", "Category"), **_VECTORS)
+TEXT_CACHE_SHARD = TableContract("text-embedding cache shard", TEXT_CACHE_SCHEMA, "kb_text_embeddings",
+                                 sort_by=("text_hash",), **_VECTORS)
+FEATURES = TableContract("features", FEATURES_SCHEMA, "data_embeddings", **_VECTORS)  # manifest (sample_id) order
+CENTRES = TableContract("centres", CENTRES_SCHEMA, "embedding_centres", sort_by=("class_index", "rank"), **_VECTORS)
 HEAD_HISTORY = TableContract("head history", HEAD_HISTORY_SCHEMA, "aligned_heads")
 EVALUATIONS = TableContract("evaluations", EVAL_SCHEMA, "benchmark_evaluation")
 RESULTS = TableContract("results", RESULTS_SCHEMA, "results_table")

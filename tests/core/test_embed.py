@@ -21,3 +21,16 @@ def test_unchanged_texts_are_never_embedded_twice(tmp_path, counting_encoder):
     assert counting_encoder.calls[-1] == ["four"]
     np.testing.assert_allclose(second[0], first[3], atol=1e-6)
     np.testing.assert_allclose(second[2], first[0], atol=1e-6)
+
+
+def test_an_unreadable_cache_shard_is_set_aside_and_its_texts_embedded_again(tmp_path, counting_encoder):
+    texts = ["one", "two", "three"]
+    first, _ = embed_texts(texts, counting_encoder, tmp_path)
+    (shard,) = list(tmp_path.rglob("*.parquet"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])  # a copy cut short
+    again, report = embed_texts(texts, counting_encoder, tmp_path)
+    assert report.embedded == 3 and len(report.set_aside) == 1 and shard.name in report.set_aside[0]
+    assert shard.with_suffix(".corrupt").is_file()
+    np.testing.assert_allclose(again, first, atol=1e-6)
+    _, third = embed_texts(texts, counting_encoder, tmp_path)
+    assert third.embedded == 0 and not third.set_aside  # the new shard serves the next run

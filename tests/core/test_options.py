@@ -8,7 +8,7 @@ import pytest
 
 from unibind_core.caption import CAPTIONERS, CaptionConfig, ManifestCaptioner
 from unibind_core.llm.config import LLMConfig, Secret
-from unibind_core.options import default_of, from_mapping, iter_options, to_plain
+from unibind_core.options import default_of, iter_options, to_plain
 from unibind_core.settings import Settings
 
 

@@ -19,6 +19,7 @@ def _embeddings(n_per_kind: int = 300, dim: int = 8) -> tuple[pa.Table, np.ndarr
     kinds = [k for k in (RowKind.CAPTION, RowKind.DESCRIPTION, RowKind.TEMPLATE) for _ in range(n_per_kind)]
     cats = [f"c{i % 7}" for i in range(len(kinds))]
     vectors = rng.normal(size=(len(kinds), dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     table = TEXT_EMBEDDINGS.table({"ID": [f"id{i:04d}" for i in range(len(kinds))], "Category": cats,
                                    "kind": [str(k) for k in kinds], "text": [f"t{i}" for i in range(len(kinds))],
                                    "text_hash": [f"h{i}" for i in range(len(kinds))]}, vectors)
@@ -106,3 +107,20 @@ def test_missing_and_corrupt_tables_name_the_file(tmp_path):
     bad.write_bytes(b"not parquet")
     with pytest.raises(ValueError, match="evaluations at .*bad.parquet is unreadable"):
         EVALUATIONS.read(bad)
+
+
+def test_vectors_that_are_not_finite_unit_vectors_are_refused_on_write_and_on_read(tmp_path):
+    v = np.eye(3, dtype=np.float32)
+    cols = {"sample_id": ["a", "b", "c"], "split": ["train"] * 3, "class_index": [0, 1, 2]}
+    with pytest.raises(ValueError, match=r"features at .*f.parquet: 1 vectors .* not finite unit vectors"):
+        FEATURES.write(FEATURES.table(cols, v * np.array([[1], [2], [1]], np.float32)), tmp_path / "f.parquet")
+    assert not (tmp_path / "f.parquet").exists()
+    path = tmp_path / "g.parquet"
+    bad = FEATURES.conform(FEATURES.table(cols, v))
+    broken = v.copy()
+    broken[1, 1] = np.nan  # as if the file had been damaged after it was written
+    flat = pa.array(broken.reshape(-1), pa.float32())
+    bad = bad.set_column(3, bad.schema.field(3), pa.FixedSizeListArray.from_arrays(flat, 3))
+    pq.write_table(bad, path)
+    with pytest.raises(ValueError, match="not finite unit vectors .* re-materialize data_embeddings"):
+        FEATURES.read_vectors(path, ("sample_id",))

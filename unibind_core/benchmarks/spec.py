@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from unibind_core.errors import UnknownNameError
 from unibind_core.registry import Registry
 
 
@@ -116,5 +117,5 @@ PROFILES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 def profile_benchmarks(profile: str) -> tuple[str, ...]:
     if profile not in PROFILES:
-        raise KeyError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
+        raise UnknownNameError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
     return PROFILES[profile]

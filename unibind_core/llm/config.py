@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from unibind_core.errors import ConfigError
 from unibind_core.options import option
 
 MODES = ("sync", "batch")
@@ -62,22 +63,22 @@ class LLMConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown describer mode {self.mode!r}; use one of {', '.join(MODES)}")
+            raise ConfigError(f"unknown describer mode {self.mode!r}; use one of {', '.join(MODES)}")
         for name in ("chunk_size", "concurrency", "max_bad_answers", "max_rounds", "max_tokens",
                      "batch_max_requests", "batch_max_bytes"):
             if getattr(self, name) < 1:
-                raise ValueError(f"describer option {name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"describer option {name} must be at least 1, got {getattr(self, name)}")
         if self.max_retries < 0:
-            raise ValueError(f"describer option max_retries must be ≥ 0, got {self.max_retries}")
+            raise ConfigError(f"describer option max_retries must be ≥ 0, got {self.max_retries}")
 
     def public(self) -> dict:
         """Options for run metadata: everything except the key (and credentials inside the base URL)."""
         out = {k: v for k, v in asdict(self).items() if k != "api_key"}
-        out["base_url"] = _strip_userinfo(self.base_url)
+        out["base_url"] = strip_userinfo(self.base_url)
         return out
 
 
-def _strip_userinfo(url: str | None) -> str | None:
+def strip_userinfo(url: str | None) -> str | None:
     if not url or "@" not in url.split("//", 1)[-1].split("/", 1)[0]:
         return url
     scheme, rest = url.split("//", 1) if "//" in url else ("", url)

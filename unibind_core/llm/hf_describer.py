@@ -45,7 +45,7 @@ class HFBackend:
     def __init__(self, config: LLMConfig, device: str = "auto", dtype: str = "auto") -> None:
         if not config.model:
             raise ValueError("the hf describer needs a model: a hub id or a local directory with a causal LM "
-                             "(the resource's llm_model, or UNIBIND_DESCRIBER_MODEL)")
+                             "(the option llm.model, or UNIBIND_DESCRIBER_MODEL)")
         self.config = config
         self.model = str(config.model)
         self.tokenizer, self.lm, self.device = load_causal_lm(self.model, device, dtype)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from unibind_core.llm.cache import Reply, ResponseCache
-from unibind_core.llm.config import LLMConfig
+from unibind_core.errors import ConfigError
+from unibind_core.llm.config import LLMConfig, strip_userinfo
 from unibind_core.llm.describer import SYSTEM_PROMPT, Answer, LLMDescriber, Persist, Request
 from unibind_core.llm.retry import (Backoff, LLMError, QuotaExhausted, Stopped, call_with_retry,
                                     retry_after_seconds)
@@ -41,9 +42,20 @@ def is_quota_error(exc: Exception) -> bool:
     return isinstance(exc, openai.RateLimitError) and "insufficient_quota" in (exc.code or "", exc.type or "")
 
 
+def connection_refused(exc: BaseException) -> bool:
+    """Nothing listens at the endpoint (as opposed to a timeout or a dropped connection)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def transient_wait(exc: Exception) -> float | None:
-    """Seconds the server asked us to wait if `exc` is worth retrying (429, 5xx, timeout), else None."""
-    if is_quota_error(exc):
+    """Seconds the server asked us to wait if `exc` is worth retrying (429, 5xx, timeout), else None.
+    A refused connection is not retried: no server is there, and waiting minutes will not start one."""
+    if is_quota_error(exc) or connection_refused(exc):
         return None
     if isinstance(exc, (openai.RateLimitError, openai.InternalServerError)):
         return retry_after_seconds(exc.response.headers) or 0.0
@@ -54,8 +66,15 @@ def transient_wait(exc: Exception) -> float | None:
     return None
 
 
-def translate(exc: Exception, secrets: Sequence[str]) -> LLMError:
+class EndpointUnreachable(LLMError, ConfigError):
+    """Nothing answers at the configured URL: a configuration problem, so Dagster does not retry it."""
+
+
+def translate(exc: Exception, secrets: Sequence[str], endpoint: str = "") -> LLMError:
     """A safe, actionable error for a failure that will not be retried."""
+    if connection_refused(exc):
+        return EndpointUnreachable(f"cannot connect to the LLM endpoint {endpoint} (connection refused): is the "
+                                   "server running, and is llm.base_url (or OPENAI_BASE_URL) right?")
     if is_quota_error(exc):
         return QuotaExhausted("the OpenAI account has no quota left (HTTP 429 insufficient_quota): add credit or "
                               "raise the limit, then re-materialize; every answer received so far is cached")
@@ -87,7 +106,7 @@ class OpenAIBackend:
         key = config.api_key.reveal() if config.api_key else os.environ.get("OPENAI_API_KEY", "")
         if not key and not base_url:
             raise LLMError("the openai describer needs an API key: set OPENAI_API_KEY (or the resource's "
-                           "llm_api_key, e.g. dg.EnvVar('OPENAI_API_KEY')), or a base_url of a local server")
+                           "llm.api_key, e.g. dg.EnvVar('OPENAI_API_KEY')), or a base_url of a local server")
         self._secrets = (key,)
         self._official = base_url is None
         self.client = openai.OpenAI(api_key=key or "unused", base_url=base_url, timeout=config.timeout_s,
@@ -110,7 +129,7 @@ class OpenAIBackend:
             return call_with_retry(fn, self._backoff, transient_wait, stop,
                                    on_retry=lambda _: self.stats.add(transport_retries=1))
         except openai.OpenAIError as exc:
-            error = translate(exc, self._secrets)
+            error = translate(exc, self._secrets, strip_userinfo(str(self.client.base_url)) or "")
         raise error  # outside the except block: no chained exception carries the request's headers
 
     def run(self, requests: Sequence[Request], persist: Persist) -> Iterator[Answer]:

@@ -7,11 +7,28 @@ from pathlib import Path
 import pyarrow as pa
 
 from unibind_core.benchmarks.manifest import ClassInfo
-from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec
+from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec, profile_benchmarks
+from unibind_core.errors import UnknownNameError
 from unibind_core.io import file_hash, stored_inputs_key
 from unibind_core.settings import Settings
 from unibind_core.tables import CLASSES, MANIFEST
 from unibind_core.text import TEXT_ENCODERS, TextEncoder
+
+
+def check_settings(s: Settings) -> Settings:
+    """Every backend the settings name exists (the numeric options are checked by Settings itself):
+    one clear error before any work starts."""
+    from unibind_core.backbone import BACKBONES
+    from unibind_core.caption import CAPTIONERS
+    from unibind_core.centres import CENTRE_RANKINGS
+    from unibind_core.describe import DESCRIBERS
+
+    for registry, name in ((DESCRIBERS, s.describer), (CAPTIONERS, s.captioner), (TEXT_ENCODERS, s.text_encoder),
+                           (BACKBONES, s.backbone), (CENTRE_RANKINGS, s.centre_ranking)):
+        if name not in registry:
+            raise UnknownNameError(f"unknown {registry.kind} {name!r}; known: {', '.join(sorted(registry))}")
+    profile_benchmarks(s.profile)
+    return s
 
 
 def spec_of(bench: str) -> BenchmarkSpec:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from unibind_core.backbone import BACKBONES
@@ -12,14 +13,15 @@ from unibind_core.backbone.demo import save_encoders
 from unibind_core.backbone.pretrain import ModalityData, pretrain_demo_encoders
 from unibind_core.benchmarks.build import build_manifest, dataset_root
 from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.checks import check_vectors
 from unibind_core.demo.world import build_dataset
 from unibind_core.embed import embed_texts
-from unibind_core.features import cached_inputs, embed_inputs, features_table
+from unibind_core.features import DecodedInputs, cached_inputs, embed_inputs, features_table, inputs_key
 from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import is_current, read_manifest, require_artifact, spec_of, text_encoder, text_encoder_id
-from unibind_core.tables import CLASSES, FEATURES, MANIFEST, QUARANTINE, Split
+from unibind_core.tables import CLASSES, DECODE_QUARANTINE, FEATURES, MANIFEST, QUARANTINE, Split
 from unibind_core.templates import single_template
 
 WORLD_VERSION = "1"  # bump when a demo writer changes what it writes
@@ -76,25 +78,34 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
                                  "root": str(dataset_root(spec, lay.datasets))})
 
 
-def _train_data(s: Settings, bench: str) -> tuple[str, ModalityData, str]:
+def _decoded(s: Settings, bench: str) -> tuple[pa.Table, DecodedInputs, str]:
+    """(manifest, its decoded inputs, their key): the key covers each file's size and mtime."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
-    inputs = cached_inputs(spec, dataset_root(spec, s.layout.datasets), manifest, s.layout.input_cache, s.progress)
-    train = np.asarray(pc.equal(manifest["split"], Split.TRAIN.value))
-    names = tuple(np.asarray(manifest["class_name"].to_pylist())[train])
-    return spec.modality, ModalityData(inputs[np.flatnonzero(train)], names), table_hash(manifest)
+    root = dataset_root(spec, s.layout.datasets)
+    key = inputs_key(spec, root, manifest)
+    return manifest, cached_inputs(spec, root, manifest, s.layout.input_cache, s.progress, key=key), key
+
+
+def _train_data(s: Settings, bench: str) -> tuple[str, ModalityData]:
+    manifest, decoded, _ = _decoded(s, bench)
+    rows = decoded.rows(manifest)
+    train = np.asarray(pc.equal(rows["split"], Split.TRAIN.value))
+    names = tuple(np.asarray(rows["class_name"].to_pylist())[train])
+    return spec_of(bench).modality, ModalityData(decoded.inputs[np.flatnonzero(train)], names)
 
 
 def stage_backbone(s: Settings) -> StageResult:
     """Pre-train the demo encoders image-centrically on the training splits of the profile's benchmarks."""
     benches = [b for b in profile_benchmarks(s.profile) if spec_of(b).demo_writer]
-    manifest_hashes = [table_hash(read_manifest(s, b)) for b in benches]
-    key = content_hash(*manifest_hashes, text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
+    input_keys = [inputs_key(spec_of(b), dataset_root(spec_of(b), s.layout.datasets), read_manifest(s, b))
+                  for b in benches]
+    key = content_hash(*input_keys, text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
     path = s.layout.backbone
     if is_current(path, key):
         return StageResult(file_hash(path), {"path": str(path), "inputs_key": key}, reused=True)
     data = {}
     for bench in benches:
-        modality, md, _ = _train_data(s, bench)
+        modality, md = _train_data(s, bench)
         if modality in data:
             raise ValueError(f"the demo backbone trains one encoder per modality; {modality} appears twice")
         data[modality] = md
@@ -111,14 +122,20 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     """Frozen backbone features of every sample (train/eval/test), computed once per inputs."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
     weights = require_artifact(s.layout.backbone, "demo backbone weights", "demo_backbone")
-    key = content_hash(table_hash(manifest), file_hash(weights), s.backbone,
-                       json.dumps(dict(spec.loader_options), sort_keys=True))
+    data_key = inputs_key(spec, dataset_root(spec, s.layout.datasets), manifest)
+    key = content_hash(data_key, file_hash(weights), s.backbone)
     out = s.layout.features(bench)
     if is_current(out, key):
-        return StageResult(file_hash(out), {"path": str(out)}, reused=True)
-    inputs = cached_inputs(spec, dataset_root(spec, s.layout.datasets), manifest, s.layout.input_cache, s.progress)
+        return StageResult(file_hash(out), {"path": str(out)}, reused=True,
+                           checks={"vectors_valid": check_vectors(FEATURES, out)})
+    manifest, decoded, _ = _decoded(s, bench)
     backbone = BACKBONES[s.backbone](weights=str(weights))
-    vectors = embed_inputs(backbone, spec.modality, inputs, s.batch_size)
-    FEATURES.write(features_table(manifest, vectors), out, inputs_key=key)
+    vectors = embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size)
+    FEATURES.write(features_table(decoded.rows(manifest), vectors), out, inputs_key=key)
+    DECODE_QUARANTINE.write(DECODE_QUARANTINE.table(
+        {"path": [f["path"] for f in decoded.failures], "reason": [f["reason"] for f in decoded.failures]}),
+        s.layout.decode_quarantine(bench))
     return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
-                                        "backbone": backbone.name})
+                                        "backbone": backbone.name, "decode_failures": len(decoded.failures),
+                                        "first_decode_failures": decoded.failures[:5]},
+                       checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim)})

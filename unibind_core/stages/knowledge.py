@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 
 from unibind_core.benchmarks.build import dataset_root
 from unibind_core.caption import CAPTIONERS, caption_prompt
-from unibind_core.checks import check_kb
+from unibind_core.checks import check_kb, check_vectors
 from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
 from unibind_core.io import content_hash, file_hash, table_hash, text_hash
@@ -95,7 +95,8 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s))
     out = s.layout.text_embeddings(bench)
     if is_current(out, key):
-        return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True)
+        return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True,
+                           checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out)})
     rows = pa.table({"ID": kb["ID"].to_pylist() + p_ids, "Category": kb["Category"].to_pylist() + p_cats,
                      "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
     rows = rows.take(pc.sort_indices(rows, [(k, "ascending") for k in TEXT_EMBEDDINGS.sort_by]))  # the table's order
@@ -107,4 +108,6 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     return StageResult(file_hash(out), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
                                         "embedded_new": report.embedded,
                                         "cache_hit_ratio": round(report.cache_hit_ratio, 4),
-                                        "encoder": text_encoder(s).name, "dim": int(vectors.shape[1])})
+                                        "encoder": text_encoder(s).name, "dim": int(vectors.shape[1]),
+                                        "cache_shards_set_aside": list(report.set_aside)},
+                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim)})

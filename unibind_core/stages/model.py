@@ -64,7 +64,19 @@ def _description_stream(s: Settings, bench: str, index: dict[str, int], seen: se
             yield ClassTexts(index[key], key, rows["ID"].to_pylist(), rows["text"].to_pylist(), vectors)
 
 
+def require_one_space(s: Settings, bench: str) -> int:
+    """Data features and text embeddings must come from one embedding space: same size at least."""
+    data_dim = FEATURES.dim(s.layout.features(bench))
+    text_dim = TEXT_EMBEDDINGS.dim(s.layout.text_embeddings(bench))
+    if data_dim != text_dim:
+        raise ValueError(f"{bench}: data features have {data_dim} dimensions (backbone {s.backbone!r}) but text "
+                         f"embeddings {text_dim} (text encoder {s.text_encoder!r}): they are not one embedding "
+                         "space; configure a text tower of the backbone's space and re-materialize kb_text_embeddings")
+    return data_dim
+
+
 def stage_centres(s: Settings, bench: str) -> StageResult:
+    require_one_space(s, bench)
     classes = read_classes(s, bench)
     inputs = _StoredInputs(s, bench, classes)
     queries = CENTRE_RANKINGS[s.centre_ranking](inputs)
@@ -79,7 +91,7 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     vectors = arrow_to_vectors(table["vector"])
     k_per_class = {r["class_index"]: r["k"] for r in table.select(["class_index", "k"]).to_pylist()}
     outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k,
-                            TEXT_EMBEDDINGS.dim(s.layout.text_embeddings(bench)))
+                            require_one_space(s, bench))
     return StageResult(table_hash(table), {"centres": table.num_rows, "k": s.k, "ranking": s.centre_ranking,
                                            "mean_score": float(pc.mean(table["score"]).as_py()),
                                            "top_centre_per_class": {r["class_key"]: r["text"] for r in
@@ -109,6 +121,7 @@ def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.Chun
 def stage_head(s: Settings, bench: str) -> StageResult:
     """Fine-tune the benchmark's head on cached features against its captions; keep the best on eval."""
     cfg = _head_config(s, bench)
+    require_one_space(s, bench)
     lay = s.layout
     inputs = [contract.require(path) for contract, path in ((FEATURES, lay.features(bench)),
               (TEXT_EMBEDDINGS, lay.text_embeddings(bench)), (CENTRES, lay.centres(bench)))]
@@ -123,7 +136,7 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     centres, centre_class = _centre_arrays(s, bench)
     head, history = train_head(train_x, caption_vectors, train_rows["class_index"].to_numpy(), eval_x,
                                eval_rows["class_index"].to_numpy(), centres, centre_class, cfg, s.progress,
-                               text_index=text_index)
+                               text_index=text_index, label=bench)
     with atomic_path(out) as tmp:
         save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(tmp),
                   metadata={INPUTS_KEY: key, "config": json.dumps(config_record(cfg))})

@@ -3,6 +3,7 @@ describer options, the key comes from an EnvVar and never reaches the event log.
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from assets.knowledge import category_descriptions
 from assets.resources import UnibindResource
@@ -21,12 +22,30 @@ def test_the_describer_defaults_to_unibind_describer_then_template(tmp_path, mon
     assert UnibindResource(data_root=str(tmp_path)).settings().describer == "template"
 
 
-def test_llm_options_become_the_frozen_describer_options(tmp_path):
+def test_llm_options_become_the_frozen_describer_options(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNIBIND_TEST_OPENAI_KEY", API_KEY)
     resource = UnibindResource(data_root=str(tmp_path), llm={"mode": "batch", "chunk_size": 40, "concurrency": 16,
-                                                             "price_in_per_1m": 2.5, "api_key": API_KEY})
+                                                             "price_in_per_1m": 2.5,
+                                                             "api_key": dg.EnvVar("UNIBIND_TEST_OPENAI_KEY")})
     cfg = resource.settings().llm
     assert (cfg.mode, cfg.chunk_size, cfg.concurrency, cfg.price_in_per_1m) == ("batch", 40, 16, 2.5)
     assert cfg.api_key == Secret(API_KEY) and API_KEY not in repr(resource.settings())
+
+
+def test_a_literal_key_is_refused_before_anything_stores_it(tmp_path):
+    with pytest.raises(Exception, match=r"pass secrets as an environment reference, dg.EnvVar"):
+        UnibindResource(data_root=str(tmp_path), llm={"api_key": API_KEY})
+
+    @dg.asset
+    def probe(unibind: UnibindResource) -> None:
+        unibind.settings()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        with pytest.raises(dg.DagsterInvalidConfigError, match=r"api_key must be dict. Expected: .*env"):
+            dg.materialize([probe], resources={"unibind": UnibindResource(data_root=str(tmp_path))},
+                           instance=instance,
+                           run_config={"resources": {"unibind": {"config": {"llm": {"api_key": API_KEY}}}}})
+        assert not instance.get_runs()  # refused before a run (and its config) was stored
 
 
 def test_category_descriptions_with_the_key_from_an_env_var(server, tmp_path, monkeypatch):
@@ -46,3 +65,26 @@ def test_category_descriptions_with_the_key_from_an_env_var(server, tmp_path, mo
         assert API_KEY not in str([e.dagster_event for e in events]) + str([e.user_message for e in events])
         assert API_KEY not in str(instance.get_run_by_id(result.run_id).run_config)
     assert {c.authorization for c in server.calls} == {f"Bearer {API_KEY}"}
+
+
+def test_a_closed_port_fails_in_seconds_naming_the_endpoint_without_step_retries(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    resource = UnibindResource(data_root=str(tmp_path), describer="openai", descriptions_per_category=5,
+                               llm={"base_url": f"http://127.0.0.1:{port}/v1", "model": "m"})
+    write_classes(resource.settings())
+    start = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([category_descriptions], partition_key=BENCH, instance=instance,
+                                resources={"unibind": resource}, raise_on_error=False)
+        assert not result.success
+        failure = result.get_step_failure_events()[0].step_failure_data.error
+        assert f"127.0.0.1:{port}" in str(failure) and "connection refused" in str(failure)
+        restarts = [e for e in instance.all_logs(result.run_id) if e.dagster_event
+                    and e.dagster_event.event_type_value == "STEP_RESTARTED"]
+        assert not restarts  # a configuration error is not retried by the asset's retry policy
+    assert time.perf_counter() - start < 30
