@@ -60,10 +60,11 @@ def _demo(data_root: Path | None, max_per_class: int | None) -> None:
     from assets.partitions import BENCHMARKS
     from assets.resources import UnibindResource
     from pipelines.run_all import materialize_all
+    from unibind_core.stages.common import check_settings
 
     overrides = {"data_root": str(data_root.resolve())} if data_root else {}
     resource = UnibindResource(**overrides, demo_max_per_class=max_per_class, progress=True)
-    root = str(resource.settings().data_root)  # validates every option before any work starts
+    root = str(check_settings(resource.settings()).data_root)  # every option and name, before any work
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         typer.echo(f"unibind demo: data in {root}, Dagster instance in {os.environ['DAGSTER_HOME']}")

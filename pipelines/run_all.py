@@ -26,8 +26,9 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("results_table",), False),
 )
 
-# Dagster's console logger prints every engine event; the UI keeps them all, the terminal needs warnings.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger prints every engine event and failure traceback; the UI keeps them all, the
+# terminal gets the driver's own lines (one per run, one per error).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 PID_TAG, HOST_TAG = "unibind/driver_pid", "unibind/driver_host"
 _UNFINISHED = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
 

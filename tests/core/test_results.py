@@ -35,3 +35,15 @@ def test_catalogue_views_read_parquet(tmp_path):
     write_catalogue(tmp_path / "c.duckdb", {"evaluations": str(tmp_path / "*.parquet")})
     con = duckdb.connect(str(tmp_path / "c.duckdb"), read_only=True)
     assert con.execute("select count(*) from evaluations").fetchone()[0] == 8
+
+
+def test_catalogue_paths_with_quotes_are_quoted_not_pasted(tmp_path):
+    import duckdb
+    import pyarrow.parquet as pq
+
+    odd = tmp_path / "it's here"
+    odd.mkdir()
+    pq.write_table(_evals(), odd / "e.parquet")
+    write_catalogue(odd / "c.duckdb", {"evaluations": str(odd / "*.parquet")})
+    con = duckdb.connect(str(odd / "c.duckdb"), read_only=True)
+    assert con.execute("select count(*) from evaluations").fetchone()[0] == 8

@@ -1,6 +1,7 @@
 """Bad input: a clear error naming the file or category, nothing half-written, and a rerun that completes."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -53,28 +54,35 @@ def test_a_category_without_descriptions_is_named_and_nothing_is_written(tmp_pat
     assert stage_descriptions(s, "demo_image").metadata["rows"] == 50  # the rerun completes
 
 
-def test_a_file_damaged_after_the_manifest_is_quarantined_and_a_changed_file_decoded_again(tmp_path):
+DAMAGE = {"demo_image": lambda p: p.write_bytes(b"\x00garbage, not an image" * 10),  # overwritten in place
+          "demo_audio": lambda p: p.write_bytes(p.read_bytes()[:30]),  # a WAV cut inside its header
+          "demo_pointcloud": lambda p: p.write_text("0.1,0.2\nnot,a,point\n")}  # a damaged point list
+
+
+@pytest.mark.parametrize("bench", sorted(DAMAGE))
+def test_a_file_damaged_after_the_manifest_is_quarantined_and_a_changed_file_decoded_again(tmp_path, bench):
     from unibind_core.benchmarks.build import dataset_root
     from unibind_core.features import cached_inputs, inputs_key
     from unibind_core.stages.common import read_manifest, spec_of
 
     s = _settings(tmp_path)
     stage_world(s)
-    stage_manifest(s, "demo_image")
-    spec, manifest = spec_of("demo_image"), read_manifest(s, "demo_image")
+    stage_manifest(s, bench)
+    spec, manifest = spec_of(bench), read_manifest(s, bench)
     root = dataset_root(spec, s.layout.datasets)
     first = cached_inputs(spec, root, manifest, s.layout.input_cache)
     assert first.ok.all() and not first.failures
     victim = root / manifest["path"][3].as_py()
     key = inputs_key(spec, root, manifest)
-    victim.write_bytes(b"\x00garbage, not an image" * 10)  # overwritten in place: the manifest cannot tell
+    time.sleep(0.01)  # a distinct mtime even on coarse clocks
+    DAMAGE[bench](victim)  # the manifest cannot tell
     assert inputs_key(spec, root, manifest) != key  # size and mtime are part of the key
     second = cached_inputs(spec, root, manifest, s.layout.input_cache)
     assert second.ok.sum() == len(manifest) - 1 and not second.ok[3]
     assert second.failures[0]["path"] == manifest["path"][3].as_py()
     assert "cannot decode" in second.failures[0]["reason"]
     assert len(second.inputs) == len(manifest) - 1
-    cache_file = next(s.layout.input_cache.glob("demo_image-*.safetensors"))
+    cache_file = next(s.layout.input_cache.glob(f"{bench}-*.safetensors"))
     cache_file.write_bytes(b"damaged")  # a damaged cache entry is decoded again, not fatal
     third = cached_inputs(spec, root, manifest, s.layout.input_cache)
-    assert (third.ok == second.ok).all() and len(list(s.layout.input_cache.glob("demo_image-*"))) == 1
+    assert (third.ok == second.ok).all() and len(list(s.layout.input_cache.glob(f"{bench}-*"))) == 1
