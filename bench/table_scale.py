@@ -2,7 +2,7 @@
 
 Synthetic inputs in the stages' own formats (docs/architecture.md, Tables): C classes x M descriptions,
 N training captions, a test and an eval split, D-dimensional unit vectors. Each stage runs in a fresh
-subprocess (peak RSS = ru_maxrss of that process, imports included), first with this tree's code, then,
+subprocess (peak RSS = that process's VmHWM, imports included), first with this tree's code, then,
 with --baseline TREE, with another checkout's (e.g. a `git worktree` of an older commit), side by side.
 
     .venv/bin/python bench/table_scale.py                       # 1,000 x 1,000 + 100k captions, D = 1024
@@ -93,7 +93,7 @@ def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
 
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {tree!r})
 from pathlib import Path
 from unibind_core.settings import Settings
@@ -101,8 +101,9 @@ import unibind_core.stages.model as m
 s = Settings(data_root=Path({root!r}), k={k}, head_epochs=1)
 start = time.perf_counter()
 getattr(m, {stage!r})(s, {bench!r})
-print(json.dumps({{"s": time.perf_counter() - start,
-                  "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+# VmHWM: this process's own peak RSS (ru_maxrss would carry over the parent's peak across fork + exec)
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({{"s": time.perf_counter() - start, "peak_gib": hwm / 2**20}}))
 """
 
 

@@ -73,9 +73,9 @@ def check_vectors(contract: TableContract, path: Path, expected_dim: int | None 
     if expected_dim is not None and dim != expected_dim:
         problems.append(f"vectors have {dim} dimensions, expected {expected_dim}")
     try:
-        for batch in contract.dataset(path).to_batches(columns=[VECTOR], batch_size=contract.row_group_rows):
+        for batch in contract.batches(path, [VECTOR]):
             vectors = batch.column(VECTOR).flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
-            contract.check_vectors(path, vectors, None, rows)
+            contract.check_vectors(path, vectors, rows)
             rows += batch.num_rows
     except ValueError as exc:
         problems.append(str(exc))

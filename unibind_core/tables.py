@@ -118,17 +118,17 @@ class TableContract:
     row_group_rows: int = 1 << 20  # vector tables use small groups so filters skip what they do not need
     unit_vectors: bool = False  # every vector is finite with norm 1: checked on every read
 
-    def check_vectors(self, path: str | Path, vectors: np.ndarray, ids: pa.Array | None, offset: int = 0) -> None:
-        """Refuse a batch holding a non-finite or non-unit vector, naming the table, file and row."""
+    def check_vectors(self, path: str | Path, vectors: np.ndarray, offset: int = 0) -> None:
+        """Refuse (B, D) vectors holding a non-finite or non-unit one, naming the table, file and row
+        (`offset`: the batch's first row in the file or read)."""
         if not self.unit_vectors or not len(vectors):
             return
         norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
         bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > UNIT_TOLERANCE))
         if len(bad):
             i = int(bad[0])
-            which = f"{ids[i].as_py()!r}" if ids is not None else f"row {offset + i}"
             raise ValueError(f"{self.name} at {path}: {len(bad)} vectors of a batch are not finite unit vectors "
-                             f"(first {which}, norm {norms[i]:.4g}); re-materialize {self.written_by}")
+                             f"(first: row {offset + i}, norm {norms[i]:.4g}); re-materialize {self.written_by}")
 
     @property
     def has_vectors(self) -> bool:
@@ -168,7 +168,7 @@ class TableContract:
         if self.unit_vectors:  # chunk by chunk, without copying the vectors
             dim = table.schema.field(VECTOR).type.list_size
             for chunk in table[VECTOR].chunks:
-                self.check_vectors(path, chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim), None)
+                self.check_vectors(path, chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim))
         if inputs_key is not None:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), INPUTS_KEY.encode(): inputs_key})
         with atomic_path(path) as tmp:
@@ -198,6 +198,12 @@ class TableContract:
         except (pa.ArrowInvalid, OSError) as exc:
             raise ValueError(f"{self.name} at {path} is unreadable ({exc}); delete it and re-materialize") from exc
 
+    def batches(self, path: str | Path, columns: Sequence[str], filter: pc.Expression | None = None
+                ) -> Iterator[pa.RecordBatch]:
+        """The matching rows as record batches, streamed (one row group at a time, not pre-buffered)."""
+        return self.dataset(path).to_batches(columns=list(columns), filter=filter, batch_size=self.row_group_rows,
+                                             **_STREAM)
+
     def dim(self, path: str | Path) -> int:
         return self.dataset(path).schema.field(VECTOR).type.list_size
 
@@ -211,11 +217,10 @@ class TableContract:
         n, dim = dataset.count_rows(filter=filter), self.dim(path)
         out = np.empty((n, dim), np.float32)
         batches, i = [], 0
-        for batch in dataset.to_batches(columns=[*columns, VECTOR], filter=filter, batch_size=self.row_group_rows,
-                                        **_STREAM):
+        for batch in self.batches(path, [*columns, VECTOR], filter):
             m = batch.num_rows
             out[i:i + m] = batch.column(VECTOR).flatten().to_numpy(zero_copy_only=False).reshape(m, dim)
-            self.check_vectors(path, out[i:i + m], None, i)
+            self.check_vectors(path, out[i:i + m], i)
             batches.append(batch.select(list(columns)))
             i += m
         schema = pa.schema([dataset.schema.field(c) for c in columns])
@@ -226,7 +231,7 @@ class TableContract:
         """(key value, rows, (M, D) vectors) per run of equal `key`, streamed: one group in memory at a time.
         The table must be sorted by `key` among the filtered rows (the contract's sort order)."""
         cols = list(dict.fromkeys([key, *columns]))
-        dataset, dim = self.dataset(path), self.dim(path)
+        dim = self.dim(path)
         pending: list[pa.RecordBatch] = []
         seen: set[str] = set()
 
@@ -237,11 +242,10 @@ class TableContract:
                 raise ValueError(f"{self.name} at {path} is not sorted by {key!r}; re-materialize it")
             seen.add(value)
             vec = table[VECTOR].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
-            self.check_vectors(path, vec, None)
+            self.check_vectors(path, vec)
             return value, table.select(cols), vec
 
-        for batch in dataset.to_batches(columns=[*cols, VECTOR], filter=filter, batch_size=self.row_group_rows,
-                                        **_STREAM):
+        for batch in self.batches(path, [*cols, VECTOR], filter):
             if batch.num_rows == 0:
                 continue
             keys = batch.column(key).to_numpy(zero_copy_only=False)

@@ -86,3 +86,23 @@ def test_a_file_damaged_after_the_manifest_is_quarantined_and_a_changed_file_dec
     cache_file.write_bytes(b"damaged")  # a damaged cache entry is decoded again, not fatal
     third = cached_inputs(spec, root, manifest, s.layout.input_cache)
     assert (third.ok == second.ok).all() and len(list(s.layout.input_cache.glob(f"{bench}-*"))) == 1
+
+
+def test_features_and_text_embeddings_of_different_sizes_are_named_as_two_spaces(tmp_path):
+    import numpy as np
+
+    from unibind_core.stages.model import stage_centres
+    from unibind_core.tables import CLASSES, FEATURES, TEXT_EMBEDDINGS
+
+    s = _settings(tmp_path)
+    CLASSES.write(CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"]}),
+                  s.layout.classes("demo_image"))
+    FEATURES.write(FEATURES.table({"sample_id": ["x"], "split": ["train"], "class_index": [0]},
+                                  np.eye(1, 4, dtype=np.float32)), s.layout.features("demo_image"))
+    TEXT_EMBEDDINGS.write(TEXT_EMBEDDINGS.table({"ID": ["cat:a:0"], "Category": ["a"], "kind": ["description"],
+                                                 "text": ["t"], "text_hash": ["h"]}, np.eye(1, 3, dtype=np.float32)),
+                          s.layout.text_embeddings("demo_image"))
+    with pytest.raises(ValueError, match=r"data features have 4 dimensions \(backbone 'demo'\) but text "
+                                         r"embeddings 3 \(text encoder 'minilm'\): they are not one embedding space"):
+        stage_centres(s, "demo_image")
+    assert not s.layout.centres("demo_image").exists()

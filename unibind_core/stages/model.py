@@ -76,7 +76,7 @@ def require_one_space(s: Settings, bench: str) -> int:
 
 
 def stage_centres(s: Settings, bench: str) -> StageResult:
-    require_one_space(s, bench)
+    dim = require_one_space(s, bench)
     classes = read_classes(s, bench)
     inputs = _StoredInputs(s, bench, classes)
     queries = CENTRE_RANKINGS[s.centre_ranking](inputs)
@@ -87,11 +87,9 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
         raise ValueError(f"{bench}: classes {missing[:5]} have no descriptions to localize centres from; nothing "
                          "was written")
     CENTRES.write(table, s.layout.centres(bench))
-    table = CENTRES.conform(table)
     vectors = arrow_to_vectors(table["vector"])
     k_per_class = {r["class_index"]: r["k"] for r in table.select(["class_index", "k"]).to_pylist()}
-    outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k,
-                            require_one_space(s, bench))
+    outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k, dim)
     return StageResult(table_hash(table), {"centres": table.num_rows, "k": s.k, "ranking": s.centre_ranking,
                                            "mean_score": float(pc.mean(table["score"]).as_py()),
                                            "top_centre_per_class": {r["class_key"]: r["text"] for r in

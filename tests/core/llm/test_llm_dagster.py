@@ -2,6 +2,8 @@
 describer options, the key comes from an EnvVar and never reaches the event log."""
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import pytest
 
@@ -88,3 +90,20 @@ def test_a_closed_port_fails_in_seconds_naming_the_endpoint_without_step_retries
                     and e.dagster_event.event_type_value == "STEP_RESTARTED"]
         assert not restarts  # a configuration error is not retried by the asset's retry policy
     assert time.perf_counter() - start < 30
+
+
+def test_an_unknown_describer_fails_at_once_without_step_retries(tmp_path):
+    import time
+
+    resource = UnibindResource(data_root=str(tmp_path), describer="gpt5-magic")
+    write_classes(resource.settings())
+    start = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([category_descriptions], partition_key=BENCH, instance=instance,
+                                resources={"unibind": resource}, raise_on_error=False)
+        assert not result.success
+        error = str(result.get_step_failure_events()[0].step_failure_data.error)
+        assert re.search(r"unknown describer 'gpt5-magic'; known: .*openai.*template", error)  # others may register
+        assert not [e for e in instance.all_logs(result.run_id)
+                    if e.dagster_event and e.dagster_event.event_type_value == "STEP_RESTARTED"]
+    assert time.perf_counter() - start < 20  # the retry policy's 10 s + 20 s + 40 s never apply
