@@ -31,3 +31,4 @@ def materialized(small_resource):
 @pytest.fixture(scope="session")
 def defs_small(small_resource) -> dg.Definitions:
     return make_definitions(small_resource)
+

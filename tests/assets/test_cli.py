@@ -3,25 +3,20 @@ from __future__ import annotations
 
 import json
 import re
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+from instance_testing import instance_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
 def _env(tmp_path: Path) -> dict:
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    return {**os.environ, "DAGSTER_HOME": str(home), "UNIBIND_DATA_ROOT": str(tmp_path / "data"),
-            "HF_HUB_OFFLINE": "1"}
+    return instance_env(tmp_path)
 
 
 def _materialize(env: dict, select: str, partition: str | None = None) -> subprocess.CompletedProcess:

@@ -2,8 +2,6 @@
 runs, a failing command. Each must end in completion or one clear line, within a time bound."""
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from instance_testing import instance_env
 from pipelines.run_all import fail_orphaned_runs
 from unibind_core.io import file_lock
 from unibind_core.results import write_catalogue
@@ -22,15 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def _home(tmp_path: Path) -> Path:
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    return home
-
-
 def _env(tmp_path: Path) -> dict:
-    return {**os.environ, "DAGSTER_HOME": str(_home(tmp_path)), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return instance_env(tmp_path)
 
 
 def _wait_for(proc: subprocess.Popen, needle: str, timeout: float) -> str:
