@@ -2,10 +2,16 @@
 
 import dagster as dg
 
-from assets.materialize import run_stage
+from assets.materialize import column_schema, run_partition_stage, run_stage
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
-from unibind_core.stages.data import stage_backbone, stage_features, stage_manifest, stage_world
+from unibind_core.stages.data import (
+    stage_backbone,
+    stage_features,
+    stage_manifest,
+    stage_world,
+)
+from unibind_core.tables import FEATURES, MANIFEST
 
 
 @dg.asset(group_name="data", kinds={"python"}, code_version="1",
@@ -14,10 +20,11 @@ def demo_world(unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_world, unibind)
 
 
-@dg.asset(group_name="data", kinds={"parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
+@dg.asset(group_name="data", kinds={"parquet"}, code_version="1", metadata=column_schema(MANIFEST),
+          partitions_def=BENCHMARK_PARTITIONS,
           deps=[demo_world], description="One manifest per benchmark: samples, splits, classes, quarantine.")
 def benchmark_manifest(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_manifest, unibind, context.partition_key)
+    return run_partition_stage(stage_manifest, unibind, context)
 
 
 @dg.asset(group_name="data", kinds={"pytorch", "safetensors"}, code_version="1", deps=[benchmark_manifest],
@@ -26,10 +33,11 @@ def demo_backbone(unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_backbone, unibind)
 
 
-@dg.asset(group_name="data", kinds={"pytorch", "parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
+@dg.asset(group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
+          partitions_def=BENCHMARK_PARTITIONS,
           deps=[benchmark_manifest, demo_backbone],
           check_specs=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,
                                          description="Every feature vector finite, unit norm, of the backbone's size.")],
           description="Frozen backbone features of every sample, computed once per inputs.")
 def data_embeddings(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_features, unibind, context.partition_key)
+    return run_partition_stage(stage_features, unibind, context)

@@ -3,29 +3,41 @@
 import dagster as dg
 
 from assets.data import benchmark_manifest
-from assets.materialize import ON_UPSTREAM_DATA_CHANGE, run_stage
+from assets.materialize import (
+    ON_UPSTREAM_DATA_CHANGE,
+    column_schema,
+    run_partition_stage,
+)
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
-from unibind_core.stages.knowledge import stage_captions, stage_descriptions, stage_kb, stage_text_embeddings
+from unibind_core.stages.knowledge import (
+    stage_captions,
+    stage_descriptions,
+    stage_kb,
+    stage_text_embeddings,
+)
+from unibind_core.tables import CAPTIONS, DESCRIPTIONS, KNOWLEDGE_BASE, TEXT_EMBEDDINGS
 
 API_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
-@dg.asset(group_name="knowledge", kinds={"parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
+@dg.asset(group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(DESCRIPTIONS),
+          partitions_def=BENCHMARK_PARTITIONS,
           deps=[benchmark_manifest], retry_policy=API_RETRY,
           description="Many short descriptions per category from the configured Describer (paper prompt).")
 def category_descriptions(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_descriptions, unibind, context.partition_key)
+    return run_partition_stage(stage_descriptions, unibind, context)
 
 
-@dg.asset(group_name="knowledge", kinds={"parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
+@dg.asset(group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(CAPTIONS),
+          partitions_def=BENCHMARK_PARTITIONS,
           deps=[benchmark_manifest], retry_policy=API_RETRY,
           description="One caption per training sample from the configured Captioner.")
 def data_captions(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_captions, unibind, context.partition_key)
+    return run_partition_stage(stage_captions, unibind, context)
 
 
-@dg.asset(group_name="knowledge", kinds={"parquet", "duckdb"}, code_version="1",
+@dg.asset(group_name="knowledge", kinds={"parquet", "duckdb"}, code_version="1", metadata=column_schema(KNOWLEDGE_BASE),
           partitions_def=BENCHMARK_PARTITIONS, deps=[category_descriptions, data_captions],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("kb_valid", asset="knowledge_base", blocking=True,
@@ -33,13 +45,13 @@ def data_captions(context: dg.AssetExecutionContext, unibind: UnibindResource) -
                                                      "every category described.")],
           description="The knowledge base: ID, Category, Description, Source (+ provenance), one table per dataset.")
 def knowledge_base(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_kb, unibind, context.partition_key)
+    return run_partition_stage(stage_kb, unibind, context)
 
 
-@dg.asset(group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1",
+@dg.asset(group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
           partitions_def=BENCHMARK_PARTITIONS, deps=[knowledge_base], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("vectors_valid", asset="kb_text_embeddings", blocking=True,
                                          description="Every text vector finite, unit norm, of the text tower's size.")],
           description="Text-tower embeddings of every KB text and zero-shot prompt, cached by content hash.")
 def kb_text_embeddings(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_text_embeddings, unibind, context.partition_key)
+    return run_partition_stage(stage_text_embeddings, unibind, context)

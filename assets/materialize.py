@@ -1,15 +1,16 @@
 """StageResult -> MaterializeResult: data version, metadata types, asset check results."""
 from __future__ import annotations
 
-import dagster as dg
-
 from collections.abc import Callable
 from typing import Any
+
+import dagster as dg
 
 from assets.resources import UnibindResource
 from unibind_core.errors import ConfigError
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
+from unibind_core.tables import VECTOR, TableContract
 
 AC = dg.AutomationCondition
 
@@ -34,19 +35,39 @@ def to_metadata(meta: dict) -> dict:
     return {k: _metadata_value(k, v) for k, v in meta.items()}
 
 
-def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any) -> dg.MaterializeResult:
+def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any,
+              partition: str | None = None) -> dg.MaterializeResult:
     """Settings from the resource (validated), the stage, its result as Dagster's. A configuration
     error fails the step without retries: a typo is not fixed by waiting."""
     try:
-        return to_materialize_result(stage(check_settings(unibind.settings()), *args))
+        return to_materialize_result(stage(check_settings(unibind.settings()), *args), partition)
     except ConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
-def to_materialize_result(res: StageResult) -> dg.MaterializeResult:
-    checks = [dg.AssetCheckResult(check_name=name, passed=o.passed, description=o.description,
-                                  metadata=to_metadata(o.metadata),
-                                  severity=dg.AssetCheckSeverity.ERROR)
+def run_partition_stage(stage: Callable[..., StageResult], unibind: UnibindResource,
+                        context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """`run_stage` for a per-benchmark stage: the partition key is the benchmark."""
+    return run_stage(stage, unibind, context.partition_key, partition=context.partition_key)
+
+
+def to_materialize_result(res: StageResult, partition: str | None = None) -> dg.MaterializeResult:
+    """Metadata with one numeric entry per metric (the UI plots them across partitions and runs), the
+    row count of the written table, and check results that name the partition they checked."""
+    where = {"partition": partition} if partition else {}
+    checks = [dg.AssetCheckResult(check_name=name, passed=o.passed,
+                                  description=f"[{partition}] {o.description}" if partition else o.description,
+                                  metadata=to_metadata({**where, **o.metadata}), severity=dg.AssetCheckSeverity.ERROR)
               for name, o in res.checks.items()]
-    return dg.MaterializeResult(metadata=to_metadata({**res.metadata, "reused_previous_output": res.reused}),
-                                data_version=dg.DataVersion(res.data_version), check_results=checks)
+    meta = to_metadata({**res.metadata, "reused_previous_output": res.reused})
+    meta.update({k: dg.MetadataValue.float(float(v)) for k, v in res.metrics.items()})
+    if res.row_count is not None:
+        meta["dagster/row_count"] = dg.MetadataValue.int(res.row_count)
+    return dg.MaterializeResult(metadata=meta, data_version=dg.DataVersion(res.data_version), check_results=checks)
+
+
+def column_schema(contract: TableContract) -> dict[str, dg.TableSchema]:
+    """Static asset metadata: the columns of the table an asset writes (its contract's schema)."""
+    columns = [dg.TableColumn(f.name, "fixed_size_list<float>[D]" if f.name == VECTOR else str(f.type))
+               for f in contract.schema]
+    return {"dagster/column_schema": dg.TableSchema(columns=columns)}

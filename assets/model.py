@@ -4,19 +4,31 @@ import dagster as dg
 
 from assets.data import data_embeddings
 from assets.knowledge import kb_text_embeddings
-from assets.materialize import ON_UPSTREAM_DATA_CHANGE, run_stage
+from assets.materialize import (
+    ON_UPSTREAM_DATA_CHANGE,
+    column_schema,
+    run_partition_stage,
+    run_stage,
+)
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
 from assets.resources import UnibindResource
-from unibind_core.stages.model import stage_centres, stage_evaluation, stage_head, stage_results
+from unibind_core.stages.model import (
+    stage_centres,
+    stage_evaluation,
+    stage_head,
+    stage_results,
+)
+from unibind_core.tables import CENTRES, EVALUATIONS, RESULTS
 
 
-@dg.asset(group_name="centres", kinds={"faiss", "parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
+@dg.asset(group_name="centres", kinds={"faiss", "parquet"}, code_version="1", metadata=column_schema(CENTRES),
+          partitions_def=BENCHMARK_PARTITIONS,
           deps=[kb_text_embeddings, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("centres_valid", asset="embedding_centres", blocking=True,
                                          description="Shape, stored K per class, finite unit vectors.")],
           description="Per class, the top-K descriptions (FAISS inner product) kept as its embedding centres.")
 def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_centres, unibind, context.partition_key)
+    return run_partition_stage(stage_centres, unibind, context)
 
 
 @dg.asset(group_name="heads", kinds={"pytorch", "safetensors"}, code_version="1",
@@ -24,17 +36,19 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="LLM-augmented contrastive head on cached features; best checkpoint on the eval split.")
 def aligned_heads(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_head, unibind, context.partition_key)
+    return run_partition_stage(stage_head, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", partitions_def=BENCHMARK_PARTITIONS,
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", metadata=column_schema(EVALUATIONS),
+          partitions_def=BENCHMARK_PARTITIONS,
           deps=[aligned_heads, embedding_centres], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Top-1 on the test split: templates vs centres, zero-shot and fine-tuned.")
 def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_evaluation, unibind, context.partition_key)
+    return run_partition_stage(stage_evaluation, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="1", deps=[benchmark_evaluation],
+@dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="1", metadata=column_schema(RESULTS),
+          deps=[benchmark_evaluation],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Results across benchmarks, balance across modalities, a plot, the DuckDB catalogue.")
 def results_table(unibind: UnibindResource) -> dg.MaterializeResult:

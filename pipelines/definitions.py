@@ -1,21 +1,47 @@
-"""The one code location: every asset and check, the resource, the automation sensor."""
+"""The one code location: every asset and check, the resource, named jobs, a schedule, the sensor."""
 from __future__ import annotations
 
 import dagster as dg
 
 from assets import data, knowledge, model
+from assets.partitions import BENCHMARKS
 from assets.resources import UnibindResource
 
 ALL_ASSETS = dg.load_assets_from_modules([data, knowledge, model])
+GROUPS = ("data", "knowledge", "centres", "heads", "evaluation")  # the stage groups, in graph order
+
+# One job per stage group and one for the whole graph, so runs have names in the UI (not the ephemeral
+# `__ephemeral_asset_job__`). Each is partitioned by benchmark; a run targets one benchmark, and the
+# group's unpartitioned assets (demo world, demo backbone, results table) run with it.
+JOBS = [dg.define_asset_job(f"{group}_job", selection=dg.AssetSelection.groups(group),
+                            description=f"Materialize the {group} stage of one benchmark.") for group in GROUPS]
+ALL_JOB = dg.define_asset_job("unibind_all", selection=dg.AssetSelection.all(),
+                              description="Every asset of one benchmark, upstream first.")
+KNOWLEDGE_JOB = JOBS[GROUPS.index("knowledge")]
+
+
+@dg.schedule(job=KNOWLEDGE_JOB, cron_schedule="0 3 * * 1", default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="Weekly (Monday 03:00) refresh of the knowledge base of every benchmark: descriptions, "
+                         "captions, table, text embeddings. Off by default: an LLM describer costs money. Unchanged "
+                         "answers come from the response cache, and unchanged data versions trigger nothing "
+                         "downstream.")
+def refresh_knowledge_base(context: dg.ScheduleEvaluationContext):
+    stamp = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    for bench in BENCHMARKS:
+        yield dg.RunRequest(run_key=f"{bench}:{stamp}", partition_key=bench)
+
+
+AUTOMATION = dg.AutomationConditionSensorDefinition(
+    "unibind_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Re-runs what depends on the knowledge base when, and only when, its data really changed "
+                "(new data version) and the upstream blocking checks passed: edit one benchmark's knowledge "
+                "base and only that benchmark's text embeddings, centres, head and evaluation re-run. Needs "
+                "the daemon (dagster dev runs one). LLM generation itself is never started by it.")
 
 
 def make_definitions(resource: UnibindResource | None = None) -> dg.Definitions:
-    return dg.Definitions(
-        assets=ALL_ASSETS,
-        resources={"unibind": resource or UnibindResource()},
-        sensors=[dg.AutomationConditionSensorDefinition("unibind_automation", target=dg.AssetSelection.all(),
-                                                        default_status=dg.DefaultSensorStatus.STOPPED)],
-    )
+    return dg.Definitions(assets=ALL_ASSETS, jobs=[*JOBS, ALL_JOB], schedules=[refresh_knowledge_base],
+                          sensors=[AUTOMATION], resources={"unibind": resource or UnibindResource()})
 
 
 defs = make_definitions()

@@ -204,6 +204,11 @@ class TableContract:
         return self.dataset(path).to_batches(columns=list(columns), filter=filter, batch_size=self.row_group_rows,
                                              **_STREAM)
 
+    def num_rows(self, path: str | Path) -> int:
+        """Rows of the stored table, from the Parquet footer (no data read)."""
+        self.dataset(path)
+        return pq.read_metadata(path).num_rows
+
     def dim(self, path: str | Path) -> int:
         return self.dataset(path).schema.field(VECTOR).type.list_size
 

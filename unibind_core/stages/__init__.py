@@ -17,3 +17,5 @@ class StageResult:
     metadata: dict = field(default_factory=dict)
     checks: dict[str, CheckOutcome] = field(default_factory=dict)
     reused: bool = False  # True when the inputs were unchanged and the stored output was kept
+    metrics: dict[str, float] = field(default_factory=dict)  # numbers to plot across partitions and runs
+    row_count: int | None = None  # rows of the table the stage wrote (None: not a table)

@@ -75,7 +75,7 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
     return StageResult(version, {"samples": manifest.table.num_rows, "classes": manifest.classes.num_rows,
                                  "splits": manifest.split_counts(), "per_class": per_class,
                                  "quarantined": manifest.quarantine.num_rows, "reader": spec.reader,
-                                 "root": str(dataset_root(spec, lay.datasets))})
+                                 "root": str(dataset_root(spec, lay.datasets))}, row_count=manifest.table.num_rows)
 
 
 def _decoded(s: Settings, bench: str) -> tuple[pa.Table, DecodedInputs, str]:
@@ -126,7 +126,7 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     key = content_hash(data_key, file_hash(weights), s.backbone)
     out = s.layout.features(bench)
     if is_current(out, key):
-        return StageResult(file_hash(out), {"path": str(out)}, reused=True,
+        return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
                            checks={"vectors_valid": check_vectors(FEATURES, out)})
     manifest, decoded, _ = _decoded(s, bench)
     backbone = BACKBONES[s.backbone](weights=str(weights))
@@ -138,4 +138,4 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
                                         "backbone": backbone.name, "decode_failures": len(decoded.failures),
                                         "first_decode_failures": decoded.failures[:5]},
-                       checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim)})
+                       checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim)}, row_count=len(vectors))

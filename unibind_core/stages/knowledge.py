@@ -45,7 +45,8 @@ def stage_descriptions(s: Settings, bench: str) -> StageResult:
     counts = pc.value_counts(table["Category"]).to_pylist()
     return StageResult(_kb_version(table), {
         "rows": table.num_rows, "describer": describer.source, "per_category": {c["values"]: c["counts"] for c in counts},
-        "missing": sum(dropped.values()), "preview": table["Description"].to_pylist()[:3], **report})
+        "missing": sum(dropped.values()), "preview": table["Description"].to_pylist()[:3], **report},
+        row_count=table.num_rows)
 
 
 def stage_captions(s: Settings, bench: str) -> StageResult:
@@ -61,7 +62,7 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
     CAPTIONS.write(table, out)
     return StageResult(_kb_version(table), {"rows": table.num_rows, "captioner": captioner.source,
                                             "unique_captions": pc.count_distinct(table["Description"]).as_py(),
-                                            "preview": captions[:3]})
+                                            "preview": captions[:3]}, row_count=table.num_rows)
 
 
 def stage_kb(s: Settings, bench: str) -> StageResult:
@@ -72,7 +73,7 @@ def stage_kb(s: Settings, bench: str) -> StageResult:
     n_cat = pc.sum(is_category_row(kb)).as_py() or 0
     return StageResult(_kb_version(kb), {"rows": kb.num_rows, "category_rows": n_cat,
                                          "caption_rows": kb.num_rows - n_cat, "path": str(lay.kb(bench))},
-                       checks={"kb_valid": outcome})
+                       checks={"kb_valid": outcome}, row_count=kb.num_rows)
 
 
 def _prompt_rows(s: Settings, bench: str) -> tuple[list[str], list[str], list[RowKind], list[str]]:
@@ -96,6 +97,7 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     out = s.layout.text_embeddings(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True,
+                           row_count=TEXT_EMBEDDINGS.num_rows(out),
                            checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out)})
     rows = pa.table({"ID": kb["ID"].to_pylist() + p_ids, "Category": kb["Category"].to_pylist() + p_cats,
                      "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
@@ -110,4 +112,5 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
                                         "cache_hit_ratio": round(report.cache_hit_ratio, 4),
                                         "encoder": text_encoder(s).name, "dim": int(vectors.shape[1]),
                                         "cache_shards_set_aside": list(report.set_aside)},
-                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim)})
+                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim)},
+                       row_count=table.num_rows)

@@ -91,10 +91,10 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     k_per_class = {r["class_index"]: r["k"] for r in table.select(["class_index", "k"]).to_pylist()}
     outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k, dim)
     return StageResult(table_hash(table), {"centres": table.num_rows, "k": s.k, "ranking": s.centre_ranking,
-                                           "mean_score": float(pc.mean(table["score"]).as_py()),
                                            "top_centre_per_class": {r["class_key"]: r["text"] for r in
                                                                     table.filter(pc.equal(table["rank"], 0)).to_pylist()}},
-                       checks={"centres_valid": outcome})
+                       checks={"centres_valid": outcome}, row_count=table.num_rows,
+                       metrics={"mean_score": float(pc.mean(table["score"]).as_py())})
 
 
 def _centre_arrays(s: Settings, bench: str) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +141,9 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     HEAD_HISTORY.write(pa.Table.from_pylist(history), lay.head_history(bench))
     best = max(history, key=lambda r: r["eval_accuracy"])
     return StageResult(file_hash(out), {"path": str(out), "train_samples": len(train_x), "best_epoch": best["epoch"],
-                                        "eval_accuracy_best": best["eval_accuracy"],
-                                        "eval_accuracy_step0": history[0]["eval_accuracy"], "config": config_record(cfg)})
+                                        "config": config_record(cfg)},
+                       metrics={"eval_accuracy_best": best["eval_accuracy"],
+                                "eval_accuracy_step0": history[0]["eval_accuracy"], "final_loss": history[-1]["loss"]})
 
 
 def _classifiers(s: Settings, bench: str) -> Classifiers:
@@ -169,8 +170,8 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
                  prompt_set=PROMPT_SETS.get(Classifier(r["classifier"]), f"centres:k={s.k}:{s.centre_ranking}"))
     table = EVALUATIONS.conform(pa.Table.from_pylist(rows))
     EVALUATIONS.write(table, s.layout.evaluation(bench))
-    return StageResult(table_hash(table), {"accuracy": {f"{r['setting']}/{r['classifier']}": round(r["accuracy"], 4)
-                                                        for r in rows}, "n_test": len(test_y)})
+    accuracy = {f"accuracy/{r['setting']}/{r['classifier']}": r["accuracy"] for r in rows}
+    return StageResult(table_hash(table), {"n_test": len(test_y)}, metrics=accuracy, row_count=table.num_rows)
 
 
 def stage_results(s: Settings, benches: list[str]) -> StageResult:

@@ -1,0 +1,54 @@
+"""The code location as a user meets it: named jobs, a knowledge-base schedule, a described sensor,
+numeric metadata, row counts, column schemas, check results that name their partition."""
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.materialize import to_materialize_result
+from assets.partitions import BENCHMARKS
+from pipelines.definitions import GROUPS, defs, refresh_knowledge_base
+from unibind_core.checks import CheckOutcome
+from unibind_core.stages import StageResult
+from unibind_core.tables import KB_SCHEMA
+
+
+def test_every_stage_group_has_a_named_job_and_the_whole_graph_one_more():
+    names = {job.name for job in defs.resolve_all_job_defs()}
+    assert {f"{g}_job" for g in GROUPS} | {"unibind_all"} <= names
+    job = defs.resolve_job_def("knowledge_job")
+    assert job.partitions_def is not None and set(job.partitions_def.get_partition_keys()) == set(BENCHMARKS)
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {"category_descriptions", "knowledge_base", "kb_text_embeddings"} <= keys and "aligned_heads" not in keys
+
+
+def test_the_knowledge_base_schedule_is_off_and_asks_for_every_benchmark():
+    assert refresh_knowledge_base.default_status == dg.DefaultScheduleStatus.STOPPED
+    import datetime as dt
+
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 12, 7, 3, tzinfo=dt.timezone.utc),
+                                        repository_def=defs.get_repository_def())
+    requests = list(refresh_knowledge_base.evaluate_tick(context).run_requests)
+    assert [r.partition_key for r in requests] == list(BENCHMARKS)
+    assert {r.run_key for r in requests} == {f"{b}:2026-12-07" for b in BENCHMARKS}  # one run per benchmark a week
+
+
+def test_the_automation_sensor_says_what_it_does():
+    sensor = defs.resolve_sensor_def("unibind_automation")
+    assert "only when" in sensor.description and sensor.default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def test_metrics_are_numeric_entries_and_checks_name_their_partition():
+    res = StageResult("v1", {"n_test": 20}, checks={"kb_valid": CheckOutcome(False, "3 empty descriptions")},
+                      metrics={"accuracy/zero-shot/centres": 0.91}, row_count=1234)
+    out = to_materialize_result(res, partition="demo_audio")
+    assert out.metadata["accuracy/zero-shot/centres"] == dg.MetadataValue.float(0.91)
+    assert out.metadata["dagster/row_count"] == dg.MetadataValue.int(1234)
+    (check,) = out.check_results
+    assert check.description == "[demo_audio] 3 empty descriptions" and not check.passed
+    assert check.metadata["partition"] == dg.MetadataValue.text("demo_audio")
+
+
+def test_table_assets_declare_their_column_schema():
+    spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey("knowledge_base"))
+    schema = spec.metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns] == KB_SCHEMA.names
