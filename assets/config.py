@@ -8,6 +8,7 @@ environment variable is set takes that value as its default when the resource is
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import typing
 from collections.abc import Callable, Collection, Mapping
@@ -84,9 +85,6 @@ def _default_factory(f: dataclasses.Field, fallback: Callable[[], Any] | None) -
     return default
 
 
-_CACHE: dict[type, type[dg.Config]] = {}
-
-
 def secret_validators(cls: type) -> dict[str, Any]:
     """pydantic validators that keep literal secrets out of the config of `cls`'s Secret fields."""
     hints = field_types(cls)
@@ -94,12 +92,11 @@ def secret_validators(cls: type) -> dict[str, Any]:
     return {f"_secret_{n}": field_validator(n, mode="before")(_env_ref_only) for n in names}
 
 
+@functools.cache  # one class per dataclass: pydantic and Dagster compare config types by identity
 def config_class(cls: type) -> type[dg.Config]:
     """The nested `dg.Config` class of a settings dataclass, e.g. LLMConfig -> LLMConfigOptions."""
-    if cls not in _CACHE:
-        _CACHE[cls] = create_model(f"{cls.__name__}Options", __base__=dg.Config, __validators__=secret_validators(cls),
-                                   __doc__=(cls.__doc__ or "").strip(), **config_fields(cls))
-    return _CACHE[cls]
+    return create_model(f"{cls.__name__}Options", __base__=dg.Config, __validators__=secret_validators(cls),
+                        __doc__=(cls.__doc__ or "").strip(), **config_fields(cls))
 
 
 def plain_values(model: dg.Config) -> dict[str, Any]:

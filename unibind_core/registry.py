@@ -22,11 +22,15 @@ class Registry(Mapping[str, T], Generic[T]):
     def register(self, name: str, entry: T | str) -> None:
         self._entries[name] = entry
 
-    def __getitem__(self, name: str) -> T:
+    def require(self, name: str) -> str:
+        """`name` if registered, without importing its entry; else an error listing the known names."""
         if name not in self._entries:
             known = ", ".join(sorted(self._entries)) or "none"
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}")
-        entry = self._entries[name]
+        return name
+
+    def __getitem__(self, name: str) -> T:
+        entry = self._entries[self.require(name)]
         if isinstance(entry, str) and ":" in entry:
             module, attr = entry.split(":", 1)
             entry = getattr(importlib.import_module(module), attr)

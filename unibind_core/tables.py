@@ -109,6 +109,17 @@ BALANCE_SCHEMA = pa.schema([_s("setting", True), _s("classifier", True), pa.fiel
                             pa.field("balance", pa.float64())])  # min / max accuracy across modalities
 
 
+def _vectors(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A fixed_size_list<float32>[D] column (one chunk) -> (N, D) float32, without copying."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+
+
+def _unreadable(name: str, path: str | Path, exc: Exception) -> ValueError:
+    return ValueError(f"{name} at {path} is unreadable ({exc}); delete it and re-materialize")
+
+
 @dataclass(frozen=True)
 class TableContract:
     name: str  # for messages: "text embeddings"
@@ -166,9 +177,8 @@ class TableContract:
         """Conform and write atomically; `inputs_key` stamps what the table was computed from."""
         table = self.conform(table)
         if self.unit_vectors:  # chunk by chunk, without copying the vectors
-            dim = table.schema.field(VECTOR).type.list_size
             for chunk in table[VECTOR].chunks:
-                self.check_vectors(path, chunk.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim))
+                self.check_vectors(path, _vectors(chunk))
         if inputs_key is not None:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), INPUTS_KEY.encode(): inputs_key})
         with atomic_path(path) as tmp:
@@ -187,7 +197,7 @@ class TableContract:
         try:
             return ds.dataset(path, format="parquet")
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(f"{self.name} at {path} is unreadable ({exc}); delete it and re-materialize") from exc
+            raise _unreadable(self.name, path, exc) from exc
 
     def read(self, path: str | Path, columns: Sequence[str] | None = None, filter: pc.Expression | None = None
              ) -> pa.Table:
@@ -196,7 +206,7 @@ class TableContract:
         try:
             return dataset.to_table(columns=list(columns) if columns is not None else None, filter=filter)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(f"{self.name} at {path} is unreadable ({exc}); delete it and re-materialize") from exc
+            raise _unreadable(self.name, path, exc) from exc
 
     def batches(self, path: str | Path, columns: Sequence[str], filter: pc.Expression | None = None
                 ) -> Iterator[pa.RecordBatch]:
@@ -208,6 +218,14 @@ class TableContract:
         """Rows of the stored table, from the Parquet footer (no data read)."""
         self.dataset(path)
         return pq.read_metadata(path).num_rows
+
+    def verify(self, path: str | Path) -> int:
+        """Stream every stored vector through `check_vectors` (raises on the first bad batch); -> rows."""
+        rows = 0
+        for batch in self.batches(path, [VECTOR]):
+            self.check_vectors(path, _vectors(batch.column(VECTOR)), rows)
+            rows += batch.num_rows
+        return rows
 
     def dim(self, path: str | Path) -> int:
         return self.dataset(path).schema.field(VECTOR).type.list_size
@@ -224,7 +242,7 @@ class TableContract:
         batches, i = [], 0
         for batch in self.batches(path, [*columns, VECTOR], filter):
             m = batch.num_rows
-            out[i:i + m] = batch.column(VECTOR).flatten().to_numpy(zero_copy_only=False).reshape(m, dim)
+            out[i:i + m] = _vectors(batch.column(VECTOR))
             self.check_vectors(path, out[i:i + m], i)
             batches.append(batch.select(list(columns)))
             i += m
@@ -236,7 +254,6 @@ class TableContract:
         """(key value, rows, (M, D) vectors) per run of equal `key`, streamed: one group in memory at a time.
         The table must be sorted by `key` among the filtered rows (the contract's sort order)."""
         cols = list(dict.fromkeys([key, *columns]))
-        dim = self.dim(path)
         pending: list[pa.RecordBatch] = []
         seen: set[str] = set()
 
@@ -246,7 +263,7 @@ class TableContract:
             if value in seen:
                 raise ValueError(f"{self.name} at {path} is not sorted by {key!r}; re-materialize it")
             seen.add(value)
-            vec = table[VECTOR].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+            vec = _vectors(table[VECTOR])
             self.check_vectors(path, vec)
             return value, table.select(cols), vec
 

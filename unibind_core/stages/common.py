@@ -8,7 +8,6 @@ import pyarrow as pa
 
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec, profile_benchmarks
-from unibind_core.errors import UnknownNameError
 from unibind_core.io import file_hash, stored_inputs_key
 from unibind_core.settings import Settings
 from unibind_core.tables import CLASSES, MANIFEST
@@ -25,8 +24,7 @@ def check_settings(s: Settings) -> Settings:
 
     for registry, name in ((DESCRIBERS, s.describer), (CAPTIONERS, s.captioner), (TEXT_ENCODERS, s.text_encoder),
                            (BACKBONES, s.backbone), (CENTRE_RANKINGS, s.centre_ranking)):
-        if name not in registry:
-            raise UnknownNameError(f"unknown {registry.kind} {name!r}; known: {', '.join(sorted(registry))}")
+        registry.require(name)
     profile_benchmarks(s.profile)
     return s
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -78,34 +79,45 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
                                  "root": str(dataset_root(spec, lay.datasets))}, row_count=manifest.table.num_rows)
 
 
-def _decoded(s: Settings, bench: str) -> tuple[pa.Table, DecodedInputs, str]:
-    """(manifest, its decoded inputs, their key): the key covers each file's size and mtime."""
-    spec, manifest = spec_of(bench), read_manifest(s, bench)
-    root = dataset_root(spec, s.layout.datasets)
-    key = inputs_key(spec, root, manifest)
-    return manifest, cached_inputs(spec, root, manifest, s.layout.input_cache, s.progress, key=key), key
+@dataclass(frozen=True)
+class _Inputs:
+    """A benchmark's manifest and the key of its decoded inputs (one stat per file, taken once)."""
+
+    bench: str
+    root: Path
+    manifest: pa.Table
+    key: str
+
+    @classmethod
+    def of(cls, s: Settings, bench: str) -> _Inputs:
+        spec, manifest = spec_of(bench), read_manifest(s, bench)
+        root = dataset_root(spec, s.layout.datasets)
+        return cls(bench, root, manifest, inputs_key(spec, root, manifest))
+
+    def decode(self, s: Settings) -> DecodedInputs:
+        return cached_inputs(spec_of(self.bench), self.root, self.manifest, s.layout.input_cache, s.progress,
+                             key=self.key)
 
 
-def _train_data(s: Settings, bench: str) -> tuple[str, ModalityData]:
-    manifest, decoded, _ = _decoded(s, bench)
-    rows = decoded.rows(manifest)
+def _train_data(s: Settings, inputs: _Inputs) -> tuple[str, ModalityData]:
+    decoded = inputs.decode(s)
+    rows = decoded.rows(inputs.manifest)
     train = np.asarray(pc.equal(rows["split"], Split.TRAIN.value))
     names = tuple(np.asarray(rows["class_name"].to_pylist())[train])
-    return spec_of(bench).modality, ModalityData(decoded.inputs[np.flatnonzero(train)], names)
+    return spec_of(inputs.bench).modality, ModalityData(decoded.inputs[np.flatnonzero(train)], names)
 
 
 def stage_backbone(s: Settings) -> StageResult:
     """Pre-train the demo encoders image-centrically on the training splits of the profile's benchmarks."""
     benches = [b for b in profile_benchmarks(s.profile) if spec_of(b).demo_writer]
-    input_keys = [inputs_key(spec_of(b), dataset_root(spec_of(b), s.layout.datasets), read_manifest(s, b))
-                  for b in benches]
-    key = content_hash(*input_keys, text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
+    inputs = [_Inputs.of(s, b) for b in benches]
+    key = content_hash(*(i.key for i in inputs), text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
     path = s.layout.backbone
     if is_current(path, key):
         return StageResult(file_hash(path), {"path": str(path), "inputs_key": key}, reused=True)
     data = {}
-    for bench in benches:
-        modality, md = _train_data(s, bench)
+    for bench_inputs in inputs:
+        modality, md = _train_data(s, bench_inputs)
         if modality in data:
             raise ValueError(f"the demo backbone trains one encoder per modality; {modality} appears twice")
         data[modality] = md
@@ -120,22 +132,21 @@ def stage_backbone(s: Settings) -> StageResult:
 
 def stage_features(s: Settings, bench: str) -> StageResult:
     """Frozen backbone features of every sample (train/eval/test), computed once per inputs."""
-    spec, manifest = spec_of(bench), read_manifest(s, bench)
+    spec, inputs = spec_of(bench), _Inputs.of(s, bench)
     weights = require_artifact(s.layout.backbone, "demo backbone weights", "demo_backbone")
-    data_key = inputs_key(spec, dataset_root(spec, s.layout.datasets), manifest)
-    key = content_hash(data_key, file_hash(weights), s.backbone)
+    key = content_hash(inputs.key, file_hash(weights), s.backbone)
     out = s.layout.features(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
                            checks={"vectors_valid": check_vectors(FEATURES, out)})
-    manifest, decoded, _ = _decoded(s, bench)
+    decoded = inputs.decode(s)
     backbone = BACKBONES[s.backbone](weights=str(weights))
     vectors = embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size)
-    FEATURES.write(features_table(decoded.rows(manifest), vectors), out, inputs_key=key)
+    FEATURES.write(features_table(decoded.rows(inputs.manifest), vectors), out, inputs_key=key)
     DECODE_QUARANTINE.write(DECODE_QUARANTINE.table(
         {"path": [f["path"] for f in decoded.failures], "reason": [f["reason"] for f in decoded.failures]}),
         s.layout.decode_quarantine(bench))
     return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
                                         "backbone": backbone.name, "decode_failures": len(decoded.failures),
                                         "first_decode_failures": decoded.failures[:5]},
-                       checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim)}, row_count=len(vectors))
+                       checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim, just_written=True)}, row_count=len(vectors))

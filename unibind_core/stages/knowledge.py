@@ -112,5 +112,5 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
                                         "cache_hit_ratio": round(report.cache_hit_ratio, 4),
                                         "encoder": text_encoder(s).name, "dim": int(vectors.shape[1]),
                                         "cache_shards_set_aside": list(report.set_aside)},
-                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim)},
+                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim, just_written=True)},
                        row_count=table.num_rows)
