@@ -16,8 +16,8 @@ from unibind_core.tables import FEATURES, MANIFEST
 
 @dg.asset(group_name="data", kinds={"python"}, code_version="1",
           description="Demo world: sklearn digits written as six modalities in real benchmarks' formats.")
-def demo_world(unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_world, unibind)
+def demo_world(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
+    return run_stage(stage_world, unibind, context=context)
 
 
 @dg.asset(group_name="data", kinds={"parquet"}, code_version="1", metadata=column_schema(MANIFEST),
@@ -29,8 +29,8 @@ def benchmark_manifest(context: dg.AssetExecutionContext, unibind: UnibindResour
 
 @dg.asset(group_name="data", kinds={"pytorch", "safetensors"}, code_version="1", deps=[benchmark_manifest],
           description="Demo encoders pre-trained image-centrically (image<->text, other modalities<->image).")
-def demo_backbone(unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_backbone, unibind)
+def demo_backbone(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
+    return run_stage(stage_backbone, unibind, context=context)
 
 
 @dg.asset(group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),

@@ -8,6 +8,7 @@ import dagster as dg
 
 from assets.resources import UnibindResource
 from unibind_core.errors import ConfigError
+from unibind_core.progress import ProgressCallback, reporting
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
 from unibind_core.tables import VECTOR, TableContract
@@ -35,12 +36,22 @@ def to_metadata(meta: dict) -> dict:
     return {k: _metadata_value(k, v) for k, v in meta.items()}
 
 
+def log_progress(context: dg.AssetExecutionContext | None) -> ProgressCallback | None:
+    """The library's progress events as lines of the run's event log (per epoch, per batch of texts…)."""
+    if context is None:
+        return None
+    return lambda event: context.log.info(event.line())
+
+
 def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any,
-              partition: str | None = None) -> dg.MaterializeResult:
-    """Settings from the resource (validated), the stage, its result as Dagster's. A configuration
-    error fails the step without retries: a typo is not fixed by waiting."""
+              partition: str | None = None, context: dg.AssetExecutionContext | None = None) -> dg.MaterializeResult:
+    """Settings from the resource (validated), the stage, its result as Dagster's; the stage's progress
+    goes to the run log. A configuration error fails the step without retries: a typo is not fixed by
+    waiting."""
     try:
-        return to_materialize_result(stage(check_settings(unibind.settings()), *args), partition)
+        settings = check_settings(unibind.settings())
+        with reporting(log_progress(context), bars=settings.progress):
+            return to_materialize_result(stage(settings, *args), partition)
     except ConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
@@ -48,7 +59,7 @@ def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args
 def run_partition_stage(stage: Callable[..., StageResult], unibind: UnibindResource,
                         context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """`run_stage` for a per-benchmark stage: the partition key is the benchmark."""
-    return run_stage(stage, unibind, context.partition_key, partition=context.partition_key)
+    return run_stage(stage, unibind, context.partition_key, partition=context.partition_key, context=context)
 
 
 def to_materialize_result(res: StageResult, partition: str | None = None) -> dg.MaterializeResult:

@@ -51,5 +51,5 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
           deps=[benchmark_evaluation],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Results across benchmarks, balance across modalities, a plot, the DuckDB catalogue.")
-def results_table(unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_results, unibind, list(BENCHMARKS))
+def results_table(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
+    return run_stage(stage_results, unibind, list(BENCHMARKS), context=context)

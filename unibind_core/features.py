@@ -16,13 +16,13 @@ import pyarrow as pa
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from tqdm.auto import tqdm
 
 from unibind_core.backbone import Backbone
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.io import atomic_path, content_hash, table_hash
 from unibind_core.benchmarks.manifest import resolve_inside
 from unibind_core.modalities import load_sample
+from unibind_core.progress import track
 from unibind_core.tables import FEATURES
 
 
@@ -52,11 +52,11 @@ def inputs_key(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> str:
                         h.hexdigest())
 
 
-def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, progress: bool = False) -> DecodedInputs:
+def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedInputs:
     """Every manifest row through its modality loader; a row that fails is set aside with its reason."""
     options = dict(spec.loader_options)
     tensors, ok, failures = [], [], []
-    for row in tqdm(manifest.to_pylist(), desc=f"decode {spec.name}", disable=not progress, unit="sample"):
+    for row in track(manifest.to_pylist(), f"decode {spec.name}", unit="sample"):
         try:
             tensors.append(load_sample(spec.modality, root, row, **options))
             ok.append(True)
@@ -70,7 +70,7 @@ def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, progress:
 
 
 def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir: Path,
-                  progress: bool = False, key: str | None = None) -> DecodedInputs:
+                  key: str | None = None) -> DecodedInputs:
     """decode_inputs, cached in safetensors under `inputs_key`; an unreadable cache file is decoded again."""
     key = key or inputs_key(spec, root, manifest)
     path = Path(cache_dir) / f"{spec.name}-{key}.safetensors"
@@ -81,7 +81,7 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
                 return DecodedInputs(f.get_tensor("inputs"), f.get_tensor("ok").numpy().astype(bool), failures)
         except Exception:  # noqa: BLE001  (a damaged cache entry costs a re-decode, never the run)
             path.unlink(missing_ok=True)
-    decoded = decode_inputs(spec, root, manifest, progress)
+    decoded = decode_inputs(spec, root, manifest)
     with atomic_path(path) as tmp:
         save_file({"inputs": decoded.inputs.contiguous(), "ok": torch.from_numpy(decoded.ok.astype(np.uint8))},
                   str(tmp), metadata={"failures": json.dumps(decoded.failures)})
@@ -94,7 +94,8 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
 @torch.inference_mode()
 def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_size: int = 256) -> np.ndarray:
     """(N, *shape) -> (N, D) unit vectors from the frozen backbone."""
-    out = [backbone.embed(modality, chunk) for chunk in inputs.split(batch_size)]
+    chunks = inputs.split(batch_size)
+    out = [backbone.embed(modality, chunk) for chunk in track(chunks, f"embed {modality}", unit="batch")]
     return torch.cat(out).numpy().astype(np.float32)
 
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from unibind_core.centres import predict_with_centres
+from unibind_core.progress import Tracker
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _centre_loss(z: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, centre
 
 def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,
                eval_y: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, cfg: HeadConfig,
-               progress: bool = False, text_index: np.ndarray | None = None, label: str = "head"
+               text_index: np.ndarray | None = None, label: str = "head"
                ) -> tuple[nn.Linear, list[dict]]:
     """Train on (N, D) features against caption embeddings; keep the head that is best on eval.
 
@@ -87,7 +87,8 @@ def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray,
     best = {"epoch": 0, "eval_accuracy": eval_acc(), "loss": float("nan")}
     best_state, history = copy.deepcopy(head.state_dict()), [dict(best)]
     gen = torch.Generator().manual_seed(cfg.seed)
-    for epoch in tqdm(range(1, cfg.epochs + 1), desc="fine-tune head", disable=not progress, unit="epoch"):
+    epochs = Tracker(f"fine-tune {label}", cfg.epochs, unit="epoch", min_interval=0)
+    for epoch in range(1, cfg.epochs + 1):
         perm, losses = torch.randperm(len(x), generator=gen), []
         for start in range(0, len(x), cfg.batch_size):
             idx = perm[start : start + cfg.batch_size]
@@ -110,8 +111,10 @@ def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray,
             losses.append(loss.item())
         row = {"epoch": epoch, "eval_accuracy": eval_acc(), "loss": float(np.mean(losses))}
         history.append(row)
+        epochs.advance(loss=row["loss"], eval_accuracy=row["eval_accuracy"])
         if row["eval_accuracy"] > best["eval_accuracy"]:
             best, best_state = row, copy.deepcopy(head.state_dict())
+    epochs.close()
     head.load_state_dict(best_state)
     return head.eval(), history
 

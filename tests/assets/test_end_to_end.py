@@ -80,3 +80,19 @@ def test_rerun_with_nothing_changed_reuses_everything_expensive(materialized):
         mat = instance.get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization
         assert mat.metadata["reused_previous_output"].value is True, asset
     assert before == {a: _data_version(instance, a, bench) for a in before}
+
+
+def test_progress_reaches_the_run_log(materialized):
+    """Per-epoch loss and eval accuracy of head training, and the text tower's batches, as run-log lines."""
+    instance, resource, _ = materialized
+    messages = []
+    for run in instance.get_runs():
+        messages += [e.user_message for e in instance.all_logs(run.run_id) if e.dagster_event is None]
+    epochs = resource.head_epochs
+    for bench in BENCHES:
+        lines = [m for m in messages if m.startswith(f"fine-tune {bench}: ")]
+        assert len(lines) == epochs, (bench, lines)
+        assert lines[-1].startswith(f"fine-tune {bench}: {epochs}/{epochs} epoch (100%)")
+        assert "loss=" in lines[-1] and "eval_accuracy=" in lines[-1]
+    assert any(m.startswith("embed texts: ") for m in messages)
+    assert any(m.startswith("pretrain image: ") for m in messages)

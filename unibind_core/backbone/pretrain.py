@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from unibind_core.backbone.demo import DemoEncoders
 from unibind_core.options import option
+from unibind_core.progress import Tracker
 
 ANCHOR = "image"
 
@@ -38,7 +38,7 @@ class ModalityData:
 
 
 def _fit(model: DemoEncoders, modality: str, data: ModalityData, targets: torch.Tensor, names: list[str],
-         epochs: int, cfg: PretrainConfig, progress: bool) -> float:
+         epochs: int, cfg: PretrainConfig) -> float:
     """InfoNCE of each sample against all class targets (C, D); returns the last epoch's mean loss."""
     index = {n: i for i, n in enumerate(names)}
     missing = sorted(set(data.class_names) - index.keys())
@@ -50,7 +50,8 @@ def _fit(model: DemoEncoders, modality: str, data: ModalityData, targets: torch.
     gen = torch.Generator().manual_seed(cfg.seed)
     model.train()
     loss_sum = torch.tensor(0.0)
-    for _ in tqdm(range(epochs), desc=f"pretrain {modality}", disable=not progress, unit="epoch"):
+    epochs_done = Tracker(f"pretrain {modality}", epochs, unit="epoch", min_interval=0)
+    for _ in range(epochs):
         perm = torch.randperm(len(labels), generator=gen)
         loss_sum, steps = torch.tensor(0.0), 0
         for start in range(0, len(perm), cfg.batch_size):
@@ -61,6 +62,8 @@ def _fit(model: DemoEncoders, modality: str, data: ModalityData, targets: torch.
             loss.backward()
             opt.step()
             loss_sum, steps = loss_sum + loss.detach(), steps + 1
+        epochs_done.advance(loss=float(loss_sum / max(steps, 1)))
+    epochs_done.close()
     model.eval()
     return float(loss_sum / max(steps, 1))
 
@@ -74,7 +77,7 @@ def _class_means(model: DemoEncoders, data: ModalityData, names: list[str]) -> t
 
 
 def pretrain_demo_encoders(data: dict[str, ModalityData], class_text: dict[str, np.ndarray],
-                           cfg: PretrainConfig = PretrainConfig(), progress: bool = False
+                           cfg: PretrainConfig = PretrainConfig()
                            ) -> tuple[DemoEncoders, dict[str, float]]:
     """Train encoders for every modality in `data`; `class_text` maps class name -> (D,) prompt embedding."""
     if ANCHOR not in data:
@@ -84,10 +87,10 @@ def pretrain_demo_encoders(data: dict[str, ModalityData], class_text: dict[str, 
     dim = len(next(iter(class_text.values())))
     model = DemoEncoders(sorted(data), dim=dim, width=cfg.width)
     text = torch.from_numpy(np.stack([class_text[n] for n in names])).float()
-    losses = {ANCHOR: _fit(model, ANCHOR, data[ANCHOR], text, names, cfg.epochs_anchor, cfg, progress)}
+    losses = {ANCHOR: _fit(model, ANCHOR, data[ANCHOR], text, names, cfg.epochs_anchor, cfg)}
     prototypes = _class_means(model, data[ANCHOR], names)
     for modality in sorted(set(data) - {ANCHOR}):
-        losses[modality] = _fit(model, modality, data[modality], prototypes, names, cfg.epochs_bind, cfg, progress)
+        losses[modality] = _fit(model, modality, data[modality], prototypes, names, cfg.epochs_bind, cfg)
     for p in model.parameters():
         p.requires_grad_(False)
     return model, losses

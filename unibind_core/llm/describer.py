@@ -20,6 +20,7 @@ from unibind_core.llm.cache import Reply, RequestKey, ResponseCache
 from unibind_core.llm.config import LLMConfig
 from unibind_core.llm.parse import Judgement, judge, normalize
 from unibind_core.llm.stats import Accounting
+from unibind_core.progress import Tracker
 
 # [ours] The paper prompt alone; this system line only asks for a parseable shape.
 SYSTEM_PROMPT = "Answer with a numbered list, one sentence per line, and nothing else."
@@ -159,7 +160,9 @@ class LLMDescriber:
             yield Outcome(Request(r.key, attempt), judge(reply))
         if not missing:
             return
+        answered = Tracker(f"describe via {self.backend.name}", len(missing), unit="request")
         for answer in self.backend.run(missing, self.persist):
+            answered.advance(tokens_out=self.stats.tokens_out, cost_usd=round(self.stats.cost_usd, 6))
             verdict = judge(answer.reply) if answer.reply is not None else Judgement(reason=answer.failure)
             if verdict.reason is not None:
                 self.stats.add_bad(verdict.reason)

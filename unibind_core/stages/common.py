@@ -43,14 +43,13 @@ def read_manifest(settings: Settings, bench: str) -> pa.Table:
 
 
 @lru_cache(maxsize=4)
-def _text_encoder(name: str, model: str | None, device: str, dtype: str, batch_size: int,
-                  progress: bool) -> TextEncoder:
-    return TEXT_ENCODERS[name](model=model, device=device, dtype=dtype, batch_size=batch_size, progress=progress)
+def _text_encoder(name: str, model: str | None, device: str, dtype: str, batch_size: int) -> TextEncoder:
+    return TEXT_ENCODERS[name](model=model, device=device, dtype=dtype, batch_size=batch_size)
 
 
 def text_encoder(s: Settings) -> TextEncoder:
     """One loaded text tower per process and configuration (loading costs seconds)."""
-    return _text_encoder(s.text_encoder, s.text_model, s.device, s.dtype, s.batch_size, s.progress)
+    return _text_encoder(s.text_encoder, s.text_model, s.device, s.dtype, s.batch_size)
 
 
 def text_encoder_id(s: Settings) -> str:

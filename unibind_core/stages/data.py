@@ -95,7 +95,7 @@ class _Inputs:
         return cls(bench, root, manifest, inputs_key(spec, root, manifest))
 
     def decode(self, s: Settings) -> DecodedInputs:
-        return cached_inputs(spec_of(self.bench), self.root, self.manifest, s.layout.input_cache, s.progress,
+        return cached_inputs(spec_of(self.bench), self.root, self.manifest, s.layout.input_cache,
                              key=self.key)
 
 
@@ -124,7 +124,7 @@ def stage_backbone(s: Settings) -> StageResult:
     names = sorted(set(data["image"].class_names)) if "image" in data else []
     prompts = [single_template("photo", n) for n in names]
     vectors, _ = embed_texts(prompts, text_encoder(s), s.layout.text_cache)
-    model, losses = pretrain_demo_encoders(data, dict(zip(names, vectors)), s.pretrain, s.progress)
+    model, losses = pretrain_demo_encoders(data, dict(zip(names, vectors)), s.pretrain)
     save_encoders(model, path, extra={INPUTS_KEY: key, "losses": json.dumps(losses)})
     return StageResult(file_hash(path), {"path": str(path), "modalities": sorted(data), "final_losses": losses,
                                          "train_samples": {m: len(d.class_names) for m, d in data.items()}})

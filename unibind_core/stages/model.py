@@ -133,7 +133,7 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     eval_rows, eval_x = split_features(s, bench, Split.EVAL)
     centres, centre_class = _centre_arrays(s, bench)
     head, history = train_head(train_x, caption_vectors, train_rows["class_index"].to_numpy(), eval_x,
-                               eval_rows["class_index"].to_numpy(), centres, centre_class, cfg, s.progress,
+                               eval_rows["class_index"].to_numpy(), centres, centre_class, cfg,
                                text_index=text_index, label=bench)
     with atomic_path(out) as tmp:
         save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(tmp),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer
 
+from unibind_core.progress import track
 from unibind_core.torch_setup import resolve_device, resolve_dtype
 
 
@@ -23,7 +23,7 @@ def bundled_minilm_path() -> Path:
 
 class MiniLMEncoder:
     def __init__(self, model: str | None = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 256, max_length: int = 128, progress: bool = False) -> None:
+                 batch_size: int = 256, max_length: int = 128) -> None:
         path = model or str(bundled_minilm_path())
         self.name = f"meanpool:{Path(path).name if model is None else model}"
         self.device = resolve_device(device)
@@ -33,7 +33,6 @@ class MiniLMEncoder:
         self.dim = int(self.model.config.hidden_size)
         self.batch_size = batch_size
         self.max_length = max_length
-        self.progress = progress
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -41,7 +40,7 @@ class MiniLMEncoder:
         # Sorting by length keeps padding per batch small (same results, fewer FLOPs).
         order = np.argsort([len(t) for t in texts], kind="stable")
         starts = range(0, len(texts), self.batch_size)
-        for start in tqdm(starts, desc="embed texts", disable=not self.progress, unit="batch"):
+        for start in track(starts, "embed texts", unit="batch"):
             idx = order[start : start + self.batch_size]
             batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt").to(self.device)
