@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.curated import curated_descriptions, curated_prompts
 from assets.data import benchmark_manifest
 from assets.materialize import (
     ON_UPSTREAM_DATA_CHANGE,
@@ -38,7 +39,7 @@ def data_captions(context: dg.AssetExecutionContext, unibind: UnibindResource) -
 
 
 @dg.asset(group_name="knowledge", kinds={"parquet", "duckdb"}, code_version="1", metadata=column_schema(KNOWLEDGE_BASE),
-          partitions_def=BENCHMARK_PARTITIONS, deps=[category_descriptions, data_captions],
+          partitions_def=BENCHMARK_PARTITIONS, deps=[category_descriptions, data_captions, curated_descriptions],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("kb_valid", asset="knowledge_base", blocking=True,
                                          description="Unique IDs; no empty or >75-BPE-token descriptions; "
@@ -49,7 +50,7 @@ def knowledge_base(context: dg.AssetExecutionContext, unibind: UnibindResource) 
 
 
 @dg.asset(group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
-          partitions_def=BENCHMARK_PARTITIONS, deps=[knowledge_base], automation_condition=ON_UPSTREAM_DATA_CHANGE,
+          partitions_def=BENCHMARK_PARTITIONS, deps=[knowledge_base, curated_prompts], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("vectors_valid", asset="kb_text_embeddings", blocking=True,
                                          description="Every text vector finite, unit norm, of the text tower's size.")],
           description="Text-tower embeddings of every KB text and zero-shot prompt, cached by content hash.")

@@ -15,9 +15,15 @@ from unibind_core.tables import VECTOR, TableContract
 
 AC = dg.AutomationCondition
 
+# Curated inputs (assets/curated.py) are observed only once a curator writes a file: one never observed
+# is "no curation", not a missing dependency that would hold everything below it back.
+CURATED_SOURCES = dg.AssetSelection.assets("curated_descriptions", "curated_prompts")
+
 # docs/architecture.md (Automation): fire only when upstream data really changed and upstream blocking checks passed.
 ON_UPSTREAM_DATA_CHANGE = (
-    AC.eager().replace("any_deps_updated", AC.any_deps_match(AC.data_version_changed() | AC.will_be_requested()))
+    AC.eager()
+    .replace("any_deps_updated", AC.any_deps_match(AC.data_version_changed() | AC.will_be_requested()))
+    .replace("any_deps_missing", AC.any_deps_missing().ignore(CURATED_SOURCES))
     & AC.all_deps_blocking_checks_passed()
 ).with_label("on_upstream_data_change")
 

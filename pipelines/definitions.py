@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import data, knowledge, model
+from assets import curated, data, knowledge, model
 from assets.partitions import BENCHMARKS
 from assets.resources import UnibindResource
 
-ALL_ASSETS = dg.load_assets_from_modules([data, knowledge, model])
+ALL_ASSETS = dg.load_assets_from_modules([curated, data, knowledge, model])
 GROUPS = ("data", "knowledge", "centres", "heads", "evaluation")  # the stage groups, in graph order
 
 # One job per stage group and one for the whole graph, so runs have names in the UI (not the ephemeral
@@ -41,7 +41,7 @@ AUTOMATION = dg.AutomationConditionSensorDefinition(
 
 def make_definitions(resource: UnibindResource | None = None) -> dg.Definitions:
     return dg.Definitions(assets=ALL_ASSETS, jobs=[*JOBS, ALL_JOB], schedules=[refresh_knowledge_base],
-                          sensors=[AUTOMATION], resources={"unibind": resource or UnibindResource()})
+                          sensors=[AUTOMATION, curated.curated_inputs_sensor], resources={"unibind": resource or UnibindResource()})
 
 
 defs = make_definitions()

@@ -64,7 +64,7 @@ def category_id(class_key: str, n: int) -> str:
     return f"{CATEGORY_ID_PREFIX}{class_key}:{n}"
 
 
-def _rows_table(ids: Sequence[str], categories: Sequence[str], texts: Sequence[str], sources: Sequence[str],
+def kb_rows(ids: Sequence[str], categories: Sequence[str], texts: Sequence[str], sources: Sequence[str],
                 prompts: Sequence[str], dataset: str, modality: str) -> pa.Table:
     now = dt.datetime.now(dt.timezone.utc)
     n = len(ids)
@@ -90,13 +90,13 @@ def describe_categories(describer: Describer, classes: Sequence[ClassInfo], noun
             cats.append(cls.key)
             texts.append(d.text)
             prompts.append(d.prompt)
-    table = _rows_table(ids, cats, texts, [describer.source] * len(ids), prompts, dataset, modality)
+    table = kb_rows(ids, cats, texts, [describer.source] * len(ids), prompts, dataset, modality)
     return table, dropped
 
 
 def caption_table(sample_ids: Sequence[str], categories: Sequence[str], captions: Sequence[str], source: str,
                   prompt: str, dataset: str, modality: str) -> pa.Table:
-    return _rows_table(sample_ids, categories, captions, [source] * len(sample_ids), [prompt] * len(sample_ids),
+    return kb_rows(sample_ids, categories, captions, [source] * len(sample_ids), [prompt] * len(sample_ids),
                        dataset, modality)
 
 

@@ -31,6 +31,10 @@ class Layout:
     def kb(self, bench: str) -> Path:
         return self.root / "kb" / "tables" / f"{bench}.parquet"
 
+    def curated(self, bench: str) -> Path:
+        """A researcher's hand-curated inputs of one benchmark (unibind_core/curated.py)."""
+        return self.root / "curated" / bench
+
     def text_embeddings(self, bench: str) -> Path:
         return self.root / "embeddings" / f"{bench}.parquet"
 

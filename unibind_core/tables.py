@@ -82,6 +82,17 @@ KB_SCHEMA = pa.schema([
     _s("dataset"), _s("modality"), _s("prompt"), _s("text_hash"),
     pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
 ])
+OVERRIDES_SCHEMA = pa.schema([_s("ID"), _s("Category"), _s("Description"), _s("Source")])  # a curator's edits
+
+
+class OverrideAction(StrEnum):
+    """What one row of a curated overrides table does to the knowledge base."""
+
+    REPLACE = "replace"  # the ID is in the knowledge base: its Description (and Source) are replaced
+    ADD = "add"  # a new category description, ID cat:<class_key>:<any name>
+    REMOVE = "remove"  # an empty Description: the row with that ID is dropped
+
+
 TEXT_EMBEDDINGS_SCHEMA = pa.schema([_s("ID"), _s("Category"), _s("kind"), _s("text"), _s("text_hash"),
                                     pa.field(VECTOR, _ANY_VECTOR)])  # kind: RowKind
 TEXT_CACHE_SCHEMA = pa.schema([_s("text_hash"), pa.field(VECTOR, _ANY_VECTOR)])  # one shard of the text cache
@@ -299,6 +310,7 @@ DECODE_QUARANTINE = TableContract("decode quarantine", QUARANTINE_SCHEMA, "data_
 DESCRIPTIONS = TableContract("category descriptions", KB_SCHEMA, "category_descriptions")  # describer order
 CAPTIONS = TableContract("data captions", KB_SCHEMA, "data_captions")  # training-sample order
 KNOWLEDGE_BASE = TableContract("knowledge base", KB_SCHEMA, "knowledge_base", sort_by=("ID",))  # both kinds of rows
+CURATED_OVERRIDES = TableContract("curated overrides", OVERRIDES_SCHEMA, "you: curated/<benchmark>/descriptions.csv")
 _VECTORS = {"row_group_rows": 8192, "unit_vectors": True}  # 32 MiB per row group at D = 1024
 TEXT_EMBEDDINGS = TableContract("text embeddings", TEXT_EMBEDDINGS_SCHEMA, "kb_text_embeddings",
                                 sort_by=("kind", "Category"), **_VECTORS)

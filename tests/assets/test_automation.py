@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.definitions import ALL_ASSETS
+from automation_testing import all_requested, drain
 from unibind_core.describe import DESCRIBERS, Description, TemplateDescriber
 
 BENCH = "demo_audio"
@@ -25,18 +26,6 @@ class OneCategoryEdited(TemplateDescriber):
         if category.index != EDITED_CLASS_INDEX:
             return out
         return [Description(d.text[:-1] + ", as edited by a curator.", d.prompt) for d in out]
-
-
-def _requested_partitions(result, asset: str) -> set:
-    subsets = [r.true_subset for r in result.results if r.key == dg.AssetKey(asset) and r.true_subset.size]
-    if not subsets:
-        return set()
-    return set(subsets[0].expensively_compute_partition_keys()) if subsets[0].is_partitioned else {None}
-
-
-def _all_requested(result) -> dict[str, set]:
-    keys = [r.key for r in result.results if r.true_subset.size]
-    return {k.to_user_string(): _requested_partitions(result, k.to_user_string()) for k in keys}
 
 
 def _run(resource, instance, selection, describer_resource=None):
@@ -67,28 +56,15 @@ def test_kb_change_reruns_only_what_depends_on_it(materialized, defs_small, desc
     edited = type(resource)(**{**resource.model_dump(), "describer": describer_registered})
     _run(resource, instance, ["category_descriptions"], edited)
     step = dg.evaluate_automation_conditions(defs=defs_small, instance=instance, cursor=cursor)
-    requested = _all_requested(step)
+    requested = all_requested(step)
     assert requested["knowledge_base"] == {BENCH}
     assert set().union(*requested.values()) <= {BENCH, None}, requested  # no other benchmark re-runs
     assert set(requested) <= set(DOWNSTREAM)
 
-    # 3. Run what the automation sensor would launch, tick after tick, until nothing is requested.
-    ran: list[str] = []
-    for _ in range(4):
-        requested = _all_requested(step)
-        if not requested:
-            break
-        for asset in DOWNSTREAM:  # topological order
-            if asset in requested:
-                (partition,) = requested[asset]
-                result = dg.materialize(ALL_ASSETS, selection=[asset], partition_key=partition, instance=instance,
-                                        resources={"unibind": resource})
-                ran.append(asset)
-                if asset == "kb_text_embeddings":  # only the edited category's texts reach the encoder
-                    meta = result.asset_materializations_for_node(asset)[0].metadata
-                    assert meta["embedded_new"].value == resource.descriptions_per_category
-        step = dg.evaluate_automation_conditions(defs=defs_small, instance=instance, cursor=step.cursor)
-    assert not _all_requested(step)
+    # 3. Run what the automation sensor would launch, tick after tick, until nothing is requested;
+    # only the edited category's texts reach the encoder.
+    ran, metadata, _ = drain(step, defs_small, instance, resource, DOWNSTREAM)
+    assert metadata["kb_text_embeddings"]["embedded_new"].value == resource.descriptions_per_category
     # results_table re-runs only if the evaluation's numbers (its data version) really changed.
     eval_changed = not pq.read_table(layout.evaluation(BENCH)).equals(eval_before)
     assert ran == [a for a in DOWNSTREAM if a != "results_table" or eval_changed]

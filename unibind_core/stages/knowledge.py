@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 from unibind_core.benchmarks.build import dataset_root
 from unibind_core.caption import CAPTIONERS, caption_prompt
 from unibind_core.checks import check_kb, check_vectors
+from unibind_core.curated import PROMPT_TEMPLATES, curated_kb, curated_templates
 from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
 from unibind_core.io import content_hash, file_hash, table_hash, text_hash
@@ -67,21 +68,26 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
 
 def stage_kb(s: Settings, bench: str) -> StageResult:
     lay = s.layout
+    keys = [c.key for c in read_classes(s, bench)]
     kb = merge_kb(DESCRIPTIONS.read(lay.descriptions(bench)), CAPTIONS.read(lay.captions(bench)))
-    outcome = check_kb(kb, [c.key for c in read_classes(s, bench)])
+    kb, curated = curated_kb(kb, lay, bench, keys)
+    outcome = check_kb(kb, keys)
     KNOWLEDGE_BASE.write(kb, lay.kb(bench))  # written even when invalid, for inspection; the blocking check stops downstream
     n_cat = pc.sum(is_category_row(kb)).as_py() or 0
     return StageResult(_kb_version(kb), {"rows": kb.num_rows, "category_rows": n_cat,
-                                         "caption_rows": kb.num_rows - n_cat, "path": str(lay.kb(bench))},
+                                         "caption_rows": kb.num_rows - n_cat, "path": str(lay.kb(bench)),
+                                         **curated},
                        checks={"kb_valid": outcome}, row_count=kb.num_rows)
 
 
 def _prompt_rows(s: Settings, bench: str) -> tuple[list[str], list[str], list[RowKind], list[str]]:
     """Zero-shot prompts per class: the 80 CLIP templates and the single modality-aware template."""
     noun = spec_of(bench).prompt_noun
+    curated = curated_templates(s.layout, bench)
     ids, cats, kinds, texts = [], [], [], []
     for c in read_classes(s, bench):
-        for i, t in enumerate(template_texts(c.name)):
+        filled = [t.replace("{}", c.name) for t in curated] if curated is not None else template_texts(c.name)
+        for i, t in enumerate(filled):
             ids.append(f"tpl:{c.key}:{i}"), cats.append(c.key), kinds.append(RowKind.TEMPLATE), texts.append(t)
         ids.append(f"one:{c.key}"), cats.append(c.key), kinds.append(RowKind.SINGLE_TEMPLATE)
         texts.append(single_template(noun, c.name))
@@ -111,6 +117,7 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
                                         "embedded_new": report.embedded,
                                         "cache_hit_ratio": round(report.cache_hit_ratio, 4),
                                         "encoder": text_encoder(s).name, "dim": int(vectors.shape[1]),
+                                        "curated_templates": PROMPT_TEMPLATES.version(s.layout, bench),
                                         "cache_shards_set_aside": list(report.set_aside)},
                        checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim, just_written=True)},
                        row_count=table.num_rows)
