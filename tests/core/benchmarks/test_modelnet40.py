@@ -60,7 +60,7 @@ def test_reads_every_field(dataset):
 
 def test_missing_empty_and_unknown_entries_are_quarantined(dataset):
     reasons = {q["path"]: q["reason"] for q in read(dataset).quarantine}
-    assert reasons == {"airplane/airplane_0002.txt": "empty file",
+    assert reasons == {"airplane/airplane_0002.txt": "empty file (0 bytes)",
                        "toilet/toilet_0099.txt": "listed but missing on disk",
                        "chair/chair_0001.txt": "class 'chair' is not in the class list"}
 
@@ -77,7 +77,7 @@ def test_variant_choice_and_layout_errors(dataset, tmp_path):
         read(renamed)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt .* in .*empty, found none"):
+    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt\) at \S*empty \(or one folder further down\)"):
         read(empty)
     with pytest.raises(DatasetLayoutError, match="nothing"):
         read(tmp_path / "absent")

@@ -73,7 +73,9 @@ def test_reads_every_field_with_the_official_split(dataset):
     assert [c.key for c in result.classes][:4] == ["music", "people", "gaming", "sports/actions"]
     rows = {r["sample_id"]: r for r in result.rows}
     assert rows["video0"] == {"sample_id": "video0", "split": "train", "class_index": 9, "class_key": "vehicles/autos",
-                              "class_name": "vehicles/autos", "path": "TrainValVideo/video0.mp4"}
+                              "class_name": "vehicles/autos", "path": "TrainValVideo/video0.mp4",
+                              "caption": "a car is shown"}  # the clip's first sentence
+    assert rows["video1"]["caption"] is None  # no sentence: null, not the demo captions file
     assert {s: (r["split"], r["class_index"], r["path"]) for s, r in rows.items()} == {
         "video0": ("train", 9, "TrainValVideo/video0.mp4"), "video1": ("train", 3, "TrainValVideo/video1.mp4"),
         "video6513": ("eval", 0, "TrainValVideo/video6513.mp4"), "video6": ("train", 16, "TestVideo/video6.mp4"),
@@ -92,7 +94,7 @@ def test_bad_entries_and_clips_are_quarantined(dataset):
         "TrainValVideo/video5.mp4": "listed but missing on disk",
         "TrainValVideo/video0.mp4": "listed more than once",
         "test_videodatainfo.json:videos[1]": "category True is not an integer in 0..19",
-        "TestVideo/video7012.mp4": "empty file",
+        "TestVideo/video7012.mp4": "empty file (0 bytes)",
     }
 
 

@@ -25,7 +25,7 @@ def _entries() -> list[tuple[str, int, str]]:
 
 
 @pytest.fixture
-def dataset(tmp_path) -> Path:
+def dataset(tmp_path, avi_clip) -> Path:
     root = tmp_path / "ucf101"
     lists = root / "ucfTrainTestlist"
     lists.mkdir(parents=True)
@@ -38,7 +38,7 @@ def dataset(tmp_path) -> Path:
     for _, _, entry in _entries():
         path = root / "UCF-101" / entry
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"RIFF....AVI ")  # the reader never decodes; the loader tests use real clips
+        path.write_bytes(avi_clip)  # a real 4-frame AVI: the reader opens every container
     (root / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.avi").write_bytes(b"")
     return root
 
@@ -72,7 +72,7 @@ def test_missing_empty_and_unknown_entries_are_quarantined(dataset):
     reasons = {q["path"]: q["reason"] for q in read(dataset).quarantine}
     assert reasons == {"UCF-101/Surfing/v_Surfing_g08_c01.avi": "class folder 'Surfing' is not in classInd.txt",
                        "UCF-101/YoYo/v_YoYo_g01_c09.avi": "listed but missing on disk",
-                       "UCF-101/YoYo/v_YoYo_g09_c02.avi": "empty file"}
+                       "UCF-101/YoYo/v_YoYo_g09_c02.avi": "empty file (0 bytes)"}
 
 
 def test_split_option_and_every_missing_piece_named(dataset, tmp_path):

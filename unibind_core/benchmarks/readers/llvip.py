@@ -17,7 +17,7 @@ from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import parse as parse_xml
 from PIL import Image
 
-from unibind_core.benchmarks.classnames import apply_names, match_subset
+from unibind_core.benchmarks.classnames import apply_names, canonical
 from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
@@ -108,7 +108,8 @@ def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False,
     for row in result.rows:
         row["class_index"] = index[row["class_key"]]
     if classnames is not None:
-        result.classes = match_subset(result.classes, classnames, f"the object names of {root / 'Annotations'}")
+        result.classes = canonical(result.classes, classnames, f"the object names of {root / 'Annotations'}",
+                                   indexed=True)
         apply_names(result.rows, result.classes)
     return result
 

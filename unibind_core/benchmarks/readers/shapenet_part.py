@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_exactly
+from unibind_core.benchmarks.classnames import apply_names, canonical
 from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
@@ -65,7 +65,7 @@ def read(root: Path, classnames: str | None = "shapenet_part") -> ReadResult:
     prefix = release_dir(root)
     classes = read_categories(root / prefix / CATEGORIES)
     if classnames is not None:
-        classes = match_exactly(classes, classnames, str(root / prefix / CATEGORIES))
+        classes = canonical(classes, classnames, str(root / prefix / CATEGORIES), indexed=True)
     by_key, sizes, seen = {c.key: c for c in classes}, {}, set()
     result = ReadResult(classes=classes)
     for list_name, split in SPLITS:
