@@ -30,6 +30,7 @@ from unibind_core.io import content_hash
 from unibind_core.tables import Split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+LAYOUT = "infrared/{train,test}/*.jpg + visible/{train,test}/*.jpg + Annotations/*.xml"
 
 
 @dataclass(frozen=True)

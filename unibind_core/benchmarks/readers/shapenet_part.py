@@ -26,6 +26,8 @@ from unibind_core.tables import Split
 
 RELEASE = "shapenetcore_partanno_segmentation_benchmark_v0_normal"
 CATEGORIES = "synsetoffset2category.txt"
+LAYOUT = (f"[{RELEASE}/]synsetoffset2category.txt + <synset>/<model>.txt + "
+          "train_test_split/shuffled_{train,val,test}_file_list.json")
 SPLITS = (("train", Split.TRAIN), ("val", Split.EVAL), ("test", Split.TEST))  # list name -> manifest split
 _ENTRY = re.compile(r"shape_data/(\d{8})/([0-9a-zA-Z_-]+)")
 
