@@ -1,14 +1,12 @@
-"""Real, tiny files for reader fixtures: the readers check headers (images, WAV, video containers), so
-fixtures hold genuine files in the distributed formats, written once per session."""
+"""Real, tiny video clips for reader fixtures: the readers open every container, so fixtures hold
+genuine clips in the distributed formats, written once per session."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from PIL import Image
 
 
 def video_bytes(fmt: str, codec: str = "mpeg4") -> bytes:
@@ -32,15 +30,3 @@ def avi_clip() -> bytes:
 @pytest.fixture(scope="session")
 def mp4_clip() -> bytes:
     return video_bytes("mp4")
-
-
-def jpeg_bytes(size: tuple[int, int] = (24, 16), colour: tuple[int, int, int] = (90, 120, 200)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
