@@ -5,6 +5,7 @@ traceback. (Typer's pretty traceback printer is off: on large locals it could ta
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -73,46 +74,95 @@ def _demo(data_root: Path | None, max_per_class: int | None) -> None:
     typer.echo((Path(root) / "results" / "results.md").read_text())
 
 
-@app.command()
-def manifest(benchmark: str, root: Path, out: Path = typer.Option(..., help="Parquet file to write.")) -> None:
-    """Read a dataset root as its benchmark distributes it; write the manifest; print counts per split and class."""
-    import pyarrow.compute as pc
-
-    from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult
-    from unibind_core.benchmarks.readers import READERS
+def _benchmark_names() -> str:
     from unibind_core.benchmarks.spec import BENCHMARKS
-    from unibind_core.tables import MANIFEST
+
+    return ", ".join(sorted(BENCHMARKS))
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """`key=value` -> (key, value): JSON values (`[1, 2]`, `3`, `null`), `none` for None, else the string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"reader option {text!r} is not key=value")
+    if raw.strip().lower() == "none":
+        return key.strip(), None
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
+
+
+def refuse(message: str) -> None:
+    """One line on stderr and exit code 2: the input (name, root, layout, option) is wrong."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def manifest(
+    benchmark: str = typer.Argument(..., help=f"Benchmark name, one of: {_benchmark_names()}."),
+    root: Path = typer.Argument(..., help="Dataset root as distributed (the archive's top folder or the one inside)."),
+    out: Path = typer.Option(..., help="Parquet file to write."),
+    option: list[str] = typer.Option([], "--option", "-o", help="Reader option key=value, repeatable: "
+                                     "classnames=none (custom data), classnames=<list file>, test_folds=[1], split=2."),
+) -> None:
+    """Read a dataset root as its benchmark distributes it; write the manifest; print counts per split and
+    class, the classes this copy lacks and what was quarantined."""
+    from unibind_core.benchmarks.build import read_root
+    from unibind_core.benchmarks.spec import BENCHMARKS
+    from unibind_core.tables import MANIFEST, QUARANTINE
 
     if benchmark not in BENCHMARKS:
-        typer.echo(f"error: unknown benchmark {benchmark!r}; known: {', '.join(sorted(BENCHMARKS))}", err=True)
-        raise typer.Exit(2)
+        refuse(f"unknown benchmark {benchmark!r}; known: {_benchmark_names()}")
     spec = BENCHMARKS[benchmark]
     if not root.is_dir():
-        raise typer.BadParameter(f"dataset root {root} does not exist")
+        refuse(f"dataset root {root} does not exist or is not a folder (expected {_layout(spec.reader)})")
     try:
-        result: ReadResult = READERS[spec.reader](root, **dict(spec.reader_options))
-    except DatasetLayoutError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    table = result.manifest()
-    MANIFEST.write(table, out)
-    typer.echo(f"{benchmark}: {table.num_rows} samples, {len(result.classes)} classes, "
-               f"{len(result.quarantine)} quarantined -> {out}")
-    for row in pc.value_counts(table["split"]).to_pylist():
-        typer.echo(f"  split {row['values']}: {row['counts']}")
-    for row in sorted(pc.value_counts(table["class_name"]).to_pylist(), key=lambda r: r["values"]):
+        overrides = dict(parse_option(o) for o in option)
+        built = read_root(spec, root, overrides)
+    except (ValueError, KeyError, OSError) as exc:  # layout, option and list errors: the user's input
+        if _DEBUG["on"]:
+            raise
+        refuse(str(exc) if str(exc) else type(exc).__name__)
+    MANIFEST.write(built.table, out)
+    quarantine_out = out.with_name(out.stem + ".quarantine.parquet")
+    QUARANTINE.write(built.quarantine, quarantine_out)
+    typer.echo(f"{benchmark}: {built.table.num_rows} samples, {built.classes.num_rows} classes, "
+               f"{built.quarantine.num_rows} quarantined -> {out}")
+    if built.missing:
+        typer.echo(f"  missing: {built.missing_summary()}")
+    for name, count in sorted(built.split_counts().items()):
+        typer.echo(f"  split {name}: {count}")
+    import pyarrow.compute as pc
+
+    for row in sorted(pc.value_counts(built.table["class_name"]).to_pylist(), key=lambda r: r["values"]):
         typer.echo(f"  class {row['values']}: {row['counts']}")
-    for q in result.quarantine[:20]:
+    for q in built.quarantine.to_pylist()[:20]:
         typer.echo(f"  quarantined {q['path']}: {q['reason']}")
+    if built.quarantine.num_rows:
+        typer.echo(f"  quarantine -> {quarantine_out}")
+
+
+def _layout(reader: str) -> str:
+    """The expected layout of a reader, from its module's LAYOUT line."""
+    import importlib
+
+    from unibind_core.benchmarks.readers import READERS
+
+    entry = READERS._entries[READERS.require(reader)]  # the dotted path: no need to import the reader's deps
+    module = entry.split(":")[0] if isinstance(entry, str) else entry.__module__
+    return getattr(importlib.import_module(module), "LAYOUT", "see the reader's docstring")
 
 
 @app.command()
 def benchmarks() -> None:
-    """List the benchmark names (the partition keys) of every profile."""
+    """List every benchmark: name, modality, reader and the layout it expects, one line each, per profile."""
     from unibind_core.benchmarks.spec import BENCHMARKS, PROFILES
 
     for profile, names in PROFILES.items():
         typer.echo(f"{profile}:")
         for name in names:
             spec = BENCHMARKS[name]
-            typer.echo(f"  {name:<16} {spec.modality:<8} reader {spec.reader}, root {spec.root}")
+            typer.echo(f"  {name:<16} {spec.modality:<8} reader {spec.reader:<22} root {spec.root}: "
+                       f"{_layout(spec.reader)}")

@@ -6,6 +6,7 @@ from these classes (assets/config.py), never written out a second time. docs/arc
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,9 @@ class Settings:
     head_epochs: int | None = option(None, "head fine-tuning epochs; None: the benchmark's TrainSpec")
     pretrain: PretrainConfig = option(doc="image-centric pre-training of the demo encoders", factory=PretrainConfig)
     progress: bool = option(False, "progress bars on stderr (the CLI turns them on)")
+    reader_options: str = option("", 'reader options per benchmark as JSON, e.g. {"esc50": {"test_folds": [1]}, '
+                                 '"caltech101": {"classnames": null}} (a class-list file: "classnames": "<path>")',
+                                 env="UNIBIND_READER_OPTIONS")
 
     def __post_init__(self) -> None:
         """Refuse values no stage can run with, naming the option (before any work starts)."""
@@ -56,6 +60,19 @@ class Settings:
                 raise ConfigError(f"option {name} must be a whole number of at least 1, got {value!r}")
         if not self.temperature > 0:  # also refuses NaN
             raise ConfigError(f"option temperature must be > 0, got {self.temperature!r}")
+        self.reader_overrides()
+
+    def reader_overrides(self) -> dict[str, dict[str, Any]]:
+        """`reader_options` parsed: {benchmark: {option: value}}; ConfigError naming the option if malformed."""
+        if not self.reader_options.strip():
+            return {}
+        try:
+            parsed = json.loads(self.reader_options)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"option reader_options is not valid JSON ({exc})") from exc
+        if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+            raise ConfigError('option reader_options must be a JSON object {"<benchmark>": {"<option>": value}}')
+        return parsed
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:

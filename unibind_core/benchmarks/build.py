@@ -1,9 +1,12 @@
 """Read a benchmark from disk into its manifest, attaching captions shipped with the data."""
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,16 +16,26 @@ from unibind_core.benchmarks.readers import READERS
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.demo.world import CAPTIONS_FILE
 
+SHOWN_MISSING = 5
+
 
 @dataclass(frozen=True)
 class Manifest:
     table: pa.Table  # MANIFEST_SCHEMA
     classes: pa.Table  # CLASSES_SCHEMA
     quarantine: pa.Table  # QUARANTINE_SCHEMA
+    missing: tuple[str, ...] = ()  # keys of classes without a sample in this copy (a subset)
 
     def split_counts(self) -> dict[str, int]:
         counts = pc.value_counts(self.table["split"]).to_pylist()
         return {c["values"]: c["counts"] for c in counts}
+
+    def missing_summary(self) -> str:
+        """'3 of 101 classes have no sample here: a, b, c' (empty when every class has samples)."""
+        if not self.missing:
+            return ""
+        shown = ", ".join(self.missing[:SHOWN_MISSING]) + (", ..." if len(self.missing) > SHOWN_MISSING else "")
+        return f"{len(self.missing)} of {self.classes.num_rows} classes have no sample here: {shown}"
 
 
 def dataset_root(spec: BenchmarkSpec, datasets_dir: Path) -> Path:
@@ -49,13 +62,31 @@ def read_captions(root: Path) -> dict[str, str]:
     return captions
 
 
-def build_manifest(spec: BenchmarkSpec, datasets_dir: Path) -> Manifest:
-    root = dataset_root(spec, datasets_dir)
-    result: ReadResult = READERS[spec.reader](root, **dict(spec.reader_options))
+def reader_options(spec: BenchmarkSpec, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The spec's reader options updated by `overrides` (CLI `--option`, the `reader_options` setting);
+    an option the reader does not take is a DatasetLayoutError listing the ones it does."""
+    options = {**dict(spec.reader_options), **dict(overrides or {})}
+    params = inspect.signature(READERS[spec.reader]).parameters
+    known = [name for name in params if name != "root"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise DatasetLayoutError(f"the {spec.reader} reader of {spec.name} has no option {', '.join(unknown)}; "
+                                 f"its options: {', '.join(known)}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+
+
+def read_root(spec: BenchmarkSpec, root: Path, overrides: Mapping[str, Any] | None = None) -> Manifest:
+    """Read the dataset at `root` with the spec's reader and options (updated by `overrides`)."""
+    result: ReadResult = READERS[spec.reader](root, **reader_options(spec, overrides))
     if not result.rows:
         raise DatasetLayoutError(f"{spec.name}: the {spec.reader} reader found no samples under {root}")
     captions = read_captions(root)
     for row in result.rows:  # a reader that sets caption (even to None) has the last word
         if "caption" not in row:
             row["caption"] = captions.get(row["path"])
-    return Manifest(result.manifest(), result.class_table(), result.quarantine_table())
+    missing = tuple(c.key for c in result.missing_classes())
+    return Manifest(result.manifest(), result.class_table(), result.quarantine_table(), missing)
+
+
+def build_manifest(spec: BenchmarkSpec, datasets_dir: Path, overrides: Mapping[str, Any] | None = None) -> Manifest:
+    return read_root(spec, dataset_root(spec, datasets_dir), overrides)

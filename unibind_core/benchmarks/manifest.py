@@ -5,9 +5,7 @@ row back into a tensor. Paths are stored relative to the dataset root and always
 """
 from __future__ import annotations
 
-import csv
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pyarrow as pa
 
 from unibind_core.io import content_hash
 from unibind_core.tables import CLASSES_SCHEMA, MANIFEST_SCHEMA, QUARANTINE_SCHEMA, Split
+
 
 class DatasetLayoutError(ValueError):
     """The dataset root is missing or not laid out as the benchmark is distributed."""
@@ -47,6 +46,12 @@ class ReadResult:
     def quarantine_table(self) -> pa.Table:
         return pa.Table.from_pylist(self.quarantine, schema=QUARANTINE_SCHEMA)
 
+    def missing_classes(self) -> list[ClassInfo]:
+        """Classes of the class table without a sample in this copy (a subset of the benchmark): they
+        keep their canonical index, and the command output and the manifest metadata name them."""
+        present = {row["class_index"] for row in self.rows}
+        return [c for c in sorted(self.classes, key=lambda c: c.index) if c.index not in present]
+
 
 def resolve_inside(root: Path, relative: str) -> Path:
     """Join a manifest path to `root`; refuse anything that escapes it (docs/architecture.md, Tables).
@@ -73,12 +78,6 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
-def read_lines(path: Path, what: str) -> list[str]:
-    """The non-blank, stripped lines of a list file a benchmark ships (class lists, split lists)."""
-    require_file(path, what)
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def hashed_split(sample_id: str, eval_fraction: float, test_fraction: float = 0.0) -> Split:
     """Deterministic split for benchmarks without an official one: a stable hash of the sample id.
 
@@ -90,14 +89,3 @@ def hashed_split(sample_id: str, eval_fraction: float, test_fraction: float = 0.
     if u < test_fraction + eval_fraction:
         return Split.EVAL
     return Split.TRAIN
-
-
-def csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
-    """(line number, row) of a metadata CSV, after checking it has the columns a reader needs."""
-    with open(path, newline="", encoding="utf-8") as f:
-        table = csv.DictReader(f)
-        missing = [c for c in required if c not in (table.fieldnames or [])]
-        if missing:
-            raise DatasetLayoutError(f"{path} lacks the column(s) {', '.join(missing)}; found {table.fieldnames}")
-        for row in table:
-            yield table.line_num, row

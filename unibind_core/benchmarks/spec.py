@@ -62,7 +62,7 @@ PAPER = {
     "places365": _paper("places365", "image", "places365", "places365", "photo", TrainSpec(1024, 5e-5, 20), IMAGE),
     "caltech101": _paper("caltech101", "image", "caltech101", "caltech101", "photo", TrainSpec(128, 1e-4, 20), IMAGE,
                          classnames="caltech101"),
-    "modelnet40": _paper("modelnet40", "point", "modelnet40_resampled", "modelnet40_normal_resampled", "3D model",
+    "modelnet40": _paper("modelnet40", "point", "modelnet40", "modelnet40_normal_resampled", "3D model",
                          TrainSpec(128, 5e-5, 10), {"num_points": 8192}, variant="modelnet40",
                          classnames="modelnet40"),
     "shapenet_part": _paper("shapenet_part", "point", "shapenet_part",

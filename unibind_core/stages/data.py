@@ -66,7 +66,7 @@ def stage_world(s: Settings) -> StageResult:
 
 def stage_manifest(s: Settings, bench: str) -> StageResult:
     spec = spec_of(bench)
-    manifest = build_manifest(spec, s.layout.datasets)
+    manifest = build_manifest(spec, s.layout.datasets, s.reader_overrides().get(bench))
     lay = s.layout
     MANIFEST.write(manifest.table, lay.manifest(bench))
     CLASSES.write(manifest.classes, lay.classes(bench))
@@ -76,6 +76,8 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
     return StageResult(version, {"samples": manifest.table.num_rows, "classes": manifest.classes.num_rows,
                                  "splits": manifest.split_counts(), "per_class": per_class,
                                  "quarantined": manifest.quarantine.num_rows, "reader": spec.reader,
+                                 "missing_classes": len(manifest.missing),
+                                 "missing_class_keys": manifest.missing_summary() or "none",
                                  "root": str(dataset_root(spec, lay.datasets))}, row_count=manifest.table.num_rows)
 
 

@@ -107,3 +107,21 @@ def test_demo_copy_reads_back_by_fold(tmp_path):
 def test_loader_refuses_a_path_escaping_the_root(dataset):
     with pytest.raises(ValueError, match="escapes the dataset root"):
         load(dataset, {"path": "audio/../../x.wav"})
+
+
+def test_wav_cut_inside_its_header_is_quarantined_and_the_rest_kept(tmp_path):
+    from tests.pipelines.test_cli_manifest import write_esc50
+
+    root = write_esc50(tmp_path / "ESC-50-master", classes=(0, 41))
+    names = sorted(p.name for p in (root / "audio").iterdir())
+    whole = (root / "audio" / names[0]).read_bytes()
+    (root / "audio" / names[0]).write_bytes(whole[:30])  # inside the fmt chunk
+    (root / "audio" / names[1]).write_bytes(whole[:40])  # past fmt, inside the data chunk header
+    (root / "audio" / names[2]).write_bytes(whole[:-100])  # data chunk shorter than declared
+    result = read(tmp_path, classnames="esc50")
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons == {f"ESC-50-master/audio/{names[0]}": "no complete 'fmt ' chunk before the audio data",
+                       f"ESC-50-master/audio/{names[1]}": "no 'data' chunk (truncated header)",
+                       f"ESC-50-master/audio/{names[2]}": "truncated: the data chunk declares 1600 bytes, the file holds 1500"}
+    assert [r["path"] for r in result.rows] == [f"ESC-50-master/audio/{names[3]}"]
+    assert result.rows[0]["class_index"] == 41 and len(result.classes) == 50

@@ -60,7 +60,7 @@ def test_reads_every_field(dataset):
 
 def test_missing_empty_and_unknown_entries_are_quarantined(dataset):
     reasons = {q["path"]: q["reason"] for q in read(dataset).quarantine}
-    assert reasons == {"airplane/airplane_0002.txt": "empty file",
+    assert reasons == {"airplane/airplane_0002.txt": "empty file (0 bytes)",
                        "toilet/toilet_0099.txt": "listed but missing on disk",
                        "chair/chair_0001.txt": "class 'chair' is not in the class list"}
 
@@ -77,7 +77,7 @@ def test_variant_choice_and_layout_errors(dataset, tmp_path):
         read(renamed)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt .* in .*empty, found none"):
+    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt\) at \S*empty \(or one folder further down\)"):
         read(empty)
     with pytest.raises(DatasetLayoutError, match="nothing"):
         read(tmp_path / "absent")
@@ -144,3 +144,42 @@ def test_malformed_off_raises_naming_the_file(tmp_path, text, match):
     with pytest.raises(ValueError, match=match) as info:
         read_off(path)
     assert "broken.off" in str(info.value)
+
+
+CUBE = "8 6 0\n" + "".join(f"{x} {y} {z}\n" for x in (0, 1) for y in (0, 1) for z in (0, 1)) + (
+    "4 0 1 3 2\n4 4 6 7 5\n4 0 4 5 1\n4 2 3 7 6\n4 0 2 6 4\n4 1 5 7 3\n")
+
+
+def write_princeton(top: Path) -> Path:
+    """ModelNet40.zip as Princeton distributes it: <class>/{train,test}/<class>_NNNN.off, a subset of classes."""
+    for key, split, n in (("bed", "train", 1), ("bed", "train", 2), ("bed", "test", 3), ("xbox", "test", 1)):
+        path = top / key / split / f"{key}_{n:04d}.off"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("OFF\n" + CUBE)
+    (top / "bed" / "train" / "bed_0002.off").write_text("OFF" + CUBE)  # the compact `OFF8 6 0` header
+    (top / "xbox" / "test" / "xbox_0002.off").write_text("ply\nformat ascii 1.0\n")  # not an OFF mesh
+    (top / "xbox" / "test" / "xbox_0003.off").write_bytes(b"")
+    (top / "xbox" / "train").mkdir()
+    return top
+
+
+def test_princeton_off_meshes_keep_modelnet40_indices(tmp_path):
+    from unibind_core.modalities.point import load
+
+    top = write_princeton(tmp_path / "ModelNet40")
+    result = read(tmp_path, classnames="modelnet40")  # the folder holding ModelNet40/, as the spec reads it
+    assert read(top, classnames="modelnet40").rows and len(result.classes) == 40
+    rows = {r["sample_id"]: r for r in result.rows}
+    assert sorted(rows) == ["bed_0001", "bed_0002", "bed_0003", "xbox_0001"]
+    assert rows["bed_0003"] == {"sample_id": "bed_0003", "split": "test", "class_index": 2, "class_key": "bed",
+                                "class_name": "bed", "path": "ModelNet40/bed/test/bed_0003.off"}
+    assert rows["xbox_0001"]["class_index"] == 39 and rows["bed_0002"]["split"] == hashed_split("bed_0002", 0.1)
+    assert len(result.missing_classes()) == 38
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons == {"ModelNet40/xbox/test/xbox_0002.off": "not an OFF mesh (the file does not start with 'OFF')",
+                       "ModelNet40/xbox/test/xbox_0003.off": "empty file (0 bytes)"}
+    a, b = (load(tmp_path, rows["bed_0002"], num_points=64) for _ in range(2))
+    assert a.shape == (64, 3) and bool((a == b).all())  # surface samples, the same every time
+    (top / "desk_lamp" / "train").mkdir(parents=True)
+    with pytest.raises(DatasetLayoutError, match="not in the list: 'desk_lamp'"):
+        read(top, classnames="modelnet40")

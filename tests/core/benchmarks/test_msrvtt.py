@@ -73,7 +73,9 @@ def test_reads_every_field_with_the_official_split(dataset):
     assert [c.key for c in result.classes][:4] == ["music", "people", "gaming", "sports/actions"]
     rows = {r["sample_id"]: r for r in result.rows}
     assert rows["video0"] == {"sample_id": "video0", "split": "train", "class_index": 9, "class_key": "vehicles/autos",
-                              "class_name": "vehicles/autos", "path": "TrainValVideo/video0.mp4"}
+                              "class_name": "vehicles/autos", "path": "TrainValVideo/video0.mp4",
+                              "caption": "a car is shown"}  # the clip's first sentence
+    assert rows["video1"]["caption"] is None  # no sentence: null, not the demo captions file
     assert {s: (r["split"], r["class_index"], r["path"]) for s, r in rows.items()} == {
         "video0": ("train", 9, "TrainValVideo/video0.mp4"), "video1": ("train", 3, "TrainValVideo/video1.mp4"),
         "video6513": ("eval", 0, "TrainValVideo/video6513.mp4"), "video6": ("train", 16, "TestVideo/video6.mp4"),
@@ -92,7 +94,7 @@ def test_bad_entries_and_clips_are_quarantined(dataset):
         "TrainValVideo/video5.mp4": "listed but missing on disk",
         "TrainValVideo/video0.mp4": "listed more than once",
         "test_videodatainfo.json:videos[1]": "category True is not an integer in 0..19",
-        "TestVideo/video7012.mp4": "empty file",
+        "TestVideo/video7012.mp4": "empty file (0 bytes)",
     }
 
 
@@ -109,3 +111,30 @@ def test_layout_errors_name_every_missing_piece(tmp_path, dataset):
     (broken / "test_videodatainfo.json").write_text('{"sentences": []}')
     with pytest.raises(DatasetLayoutError, match="no 'videos' list"):
         read(broken)
+
+
+def test_videos_all_with_msrvtt_data_json_one_folder_up(tmp_path):
+    """The common mirror: MSRVTT/videos/all/*.mp4 with annotation/MSRVTT_data.json (all 10,000 entries)."""
+    root = tmp_path / "MSRVTT"
+    (root / "videos" / "all").mkdir(parents=True)
+    (root / "annotation").mkdir()
+    videos = [{"category": 9, "video_id": "video0", "split": "train", "id": 0},
+              {"category": 0, "video_id": "video6513", "split": "validate", "id": 6513},
+              {"category": 19, "video_id": "video7010", "split": "test", "id": 7010},
+              {"category": 3, "video_id": "video7011", "split": "test", "id": 7011}]
+    sentences = [{"caption": "second", "video_id": "video0", "sen_id": 5},
+                 {"caption": "first", "video_id": "video0", "sen_id": 2}]
+    (root / "annotation" / "MSRVTT_data.json").write_text(json.dumps({"info": {}, "videos": videos,
+                                                                       "sentences": sentences}))
+    for name in ("video0", "video6513", "video7010"):
+        write_clip(root / "videos" / "all" / f"{name}.mp4")
+    (root / "videos" / "all" / "video7011.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 cut short")
+    result = read(tmp_path)
+    rows = {r["sample_id"]: r for r in result.rows}
+    assert {s: (r["split"], r["class_index"], r["path"]) for s, r in rows.items()} == {
+        "video0": ("train", 9, "MSRVTT/videos/all/video0.mp4"), "video6513": ("eval", 0, "MSRVTT/videos/all/video6513.mp4"),
+        "video7010": ("test", 19, "MSRVTT/videos/all/video7010.mp4")}
+    assert rows["video0"]["caption"] == "first"
+    (reason,) = [q["reason"] for q in result.quarantine if q["path"] == "MSRVTT/videos/all/video7011.mp4"]
+    assert reason.startswith("the video container does not open")
+    assert read(root).rows[0]["path"].startswith("videos/all/")

@@ -41,7 +41,9 @@ TRAIN = {  # list line -> (seed, how the file is written)
     f"{AUTHORS}/extracted_train/n01443537/n01443537_2.npz": (4, "truncated"),
     f"{AUTHORS}/extracted_train/n01443537/n01443537_3.npz": (5, "text"),
     f"{AUTHORS}/extracted_train/n01443537/n01443537_4.npz": (6, None),  # missing
-    f"{AUTHORS}/extracted_train/n99999999/n99999999_1.npz": (7, "event_data"),  # not an ImageNet class
+    f"{AUTHORS}/extracted_train/n01530575/n01530575_1.npz": (7, None),  # a class this copy does not hold
+    f"{AUTHORS}/extracted_train/n01443537/n01443537_5.npz": (11, "other keys"),
+    f"{AUTHORS}/extracted_train/n01443537/n01443537_6.npz": (12, "text field"),
     f"{AUTHORS}/extracted_train/n01440764/../../secret.npz": (8, None),
     "garbage": (9, None),
     f"{AUTHORS}/extracted_train/n01440764/n01440764_10026.npz ": (1, None),  # the same file again
@@ -60,7 +62,12 @@ def write_nimagenet(root: Path) -> Path:
                 continue
             path = root / relative
             write_recording(path, seed, "fields" if how == "fields" else "event_data")
-            if how == "truncated":
+            if how == "other keys":
+                np.savez(path, frames=np.zeros((2, 2)))
+            elif how == "text field":
+                np.savez_compressed(path, event_data=np.zeros(3, dtype=[("x", "U4"), ("y", "i2"), ("t", "i8"),
+                                                                        ("p", "?")]))
+            elif how == "truncated":
                 path.write_bytes(path.read_bytes()[:-40])
             elif how == "text":
                 path.write_text("not an archive")
@@ -112,12 +119,31 @@ def test_broken_lines_and_archives_are_quarantined(dataset):
             "truncated or not a zip (.npz) archive: no end-of-central-directory record",
         "extracted_train/n01443537/n01443537_3.npz": "14 bytes is too short for a zip (.npz) archive",
         "extracted_train/n01443537/n01443537_4.npz": "listed but missing on disk",
-        "extracted_train/n99999999/n99999999_1.npz": "n99999999 is not an ImageNet-1K wnid",
-        "train_list.txt:8":
+        "extracted_train/n01443537/n01443537_5.npz": "holds ['frames.npy'], none of the N-ImageNet layouts "
+                                                     "(event_data with x/y/t/p fields, or x_pos/y_pos/timestamp/polarity)",
+        "extracted_train/n01443537/n01443537_6.npz":
+            "event_data has dtype [('x', '<U4'), ('y', '<i2'), ('t', '<i8'), ('p', '?')], expected numeric fields "
+            "x, y, t, p",
+        "train_list.txt:10":
             f"does not end in '<wnid>/<file>.npz': '{AUTHORS}/extracted_train/n01440764/../../secret.npz'",
-        "train_list.txt:9": "does not end in '<wnid>/<file>.npz': 'garbage'",
+        "train_list.txt:11": "does not end in '<wnid>/<file>.npz': 'garbage'",
         "extracted_train/n01440764/n01440764_10026.npz": "listed more than once",
     }
+
+
+def test_a_subset_keeps_imagenet_indices_and_an_unknown_wnid_is_an_error(dataset, tmp_path):
+    result = read(dataset)
+    missing = [c.key for c in result.missing_classes()]
+    assert len(missing) == 997 and "n01530575" in missing and "n01443537" not in missing  # 3 classes held
+    assert {r["class_key"]: r["class_index"] for r in result.rows}["n15075141"] == 999
+    copy = write_nimagenet(tmp_path / "above" / "N_Imagenet")
+    assert sorted(r["path"] for r in read(tmp_path / "above").rows) == sorted(
+        f"N_Imagenet/{r['path']}" for r in result.rows)  # the folder above works too, paths stay inside it
+    write_recording(copy / "extracted_train" / "n99999999" / "n99999999_1.npz", 7)
+    (copy / "train_list.txt").write_text((copy / "train_list.txt").read_text()
+                                         + f"{AUTHORS}/extracted_train/n99999999/n99999999_1.npz\n")
+    with pytest.raises(DatasetLayoutError, match="not in the list: 'n99999999'"):
+        read(copy)
 
 
 def test_loader_refuses_pickles_bombs_and_traversal(tmp_path):

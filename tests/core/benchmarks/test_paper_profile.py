@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from unibind_core.benchmarks.build import build_manifest
-from unibind_core.benchmarks.classnames import known_lists, match_exactly, shipped_classes
+from unibind_core.benchmarks.classnames import canonical, known_lists, shipped_classes
 from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError
 from unibind_core.benchmarks.readers import READERS, caltech101, esc50, modelnet40, ucf101
 from unibind_core.benchmarks.spec import BENCHMARKS, PROFILES, profile_benchmarks
@@ -75,9 +75,29 @@ def test_imagenet_list_is_sorted_wnids_with_open_clip_names():
 def test_mismatch_messages_say_what_differs():
     shipped = shipped_classes("esc50")
     renamed = [ClassInfo(c.index, "kitten" if c.index == 5 else c.key, c.name) for c in shipped]
-    with pytest.raises(DatasetLayoutError, match="not in the shipped list: 'kitten'; missing on disk: 'cat'"):
-        match_exactly(renamed, "esc50", "somewhere")
-    assert match_exactly(list(shipped), "esc50", "somewhere")[12].name == "crackling fire"
+    with pytest.raises(DatasetLayoutError, match="somewhere does not match the shipped 'esc50' class list "
+                                                 r"\(1 difference\(s\)\): not in the list: 'kitten'"):
+        canonical(renamed, "esc50", "somewhere", indexed=True)
+    assert canonical(list(shipped), "esc50", "somewhere", indexed=True)[12].name == "crackling fire"
+    subset = [shipped[30], shipped[2]]  # a copy with two classes: the whole list back, indices unchanged
+    assert canonical(subset, "esc50", "somewhere", indexed=True) == list(shipped)
+    moved = [ClassInfo(0, shipped[30].key, "x")]
+    with pytest.raises(DatasetLayoutError, match=f"'{shipped[30].key}' is class 0 on disk, 30 in the list"):
+        canonical(moved, "esc50", "somewhere", indexed=True)
+    assert canonical(moved, "esc50", "folders", indexed=False)[30].key == shipped[30].key  # folder order: no index
+
+
+def test_a_class_list_file_replaces_the_shipped_list(tmp_path):
+    path = tmp_path / "mine.tsv"
+    path.write_text("# my classes\ncat\tkitty\ndog\n")
+    classes = canonical([ClassInfo(5, "dog", "dog")], str(path), "disk", indexed=False)
+    assert [(c.index, c.key, c.name) for c in classes] == [(0, "cat", "kitty"), (1, "dog", "dog")]
+    with pytest.raises(DatasetLayoutError, match="not in the list: 'cow'"):
+        canonical([ClassInfo(0, "cow", "cow")], str(path), "disk", indexed=False)
+    with pytest.raises(DatasetLayoutError, match="does not exist"):
+        canonical([], str(tmp_path / "nope.txt"), "disk", indexed=False)
+    with pytest.raises(DatasetLayoutError, match="neither a shipped class list"):
+        canonical([], "esc5O", "disk", indexed=False)
 
 
 def test_existing_readers_check_their_shipped_lists(tmp_path):
@@ -90,7 +110,8 @@ def test_existing_readers_check_their_shipped_lists(tmp_path):
     (lists / "testlist01.txt").write_text("")
     assert ucf101.read(tmp_path / "ucf", classnames="ucf101").classes[36].name == "handstand pushups"
     (lists / "classInd.txt").write_text("".join(f"{c.index + 1} {c.key.lower()}\n" for c in classes))
-    with pytest.raises(DatasetLayoutError, match="classInd.txt does not match the shipped 'ucf101'"):
+    with pytest.raises(DatasetLayoutError, match="classInd.txt does not match the shipped 'ucf101' class list "
+                                                 r"\(101 difference\(s\)\): not in the list: 'applyeyemakeup'"):
         ucf101.read(tmp_path / "ucf", classnames="ucf101")
 
     mn = tmp_path / "modelnet40_normal_resampled"
@@ -98,23 +119,25 @@ def test_existing_readers_check_their_shipped_lists(tmp_path):
     (mn / "modelnet40_shape_names.txt").write_text("\n".join(c.key for c in shipped_classes("modelnet40")[::-1]))
     (mn / "modelnet40_train.txt").write_text("")
     (mn / "modelnet40_test.txt").write_text("")
-    with pytest.raises(DatasetLayoutError, match=r"\(40 difference\(s\)\): 'xbox' is class 0 on disk, 39 shipped"):
+    with pytest.raises(DatasetLayoutError, match=r"\(40 difference\(s\)\): 'xbox' is class 0 on disk, 39 in the list"):
         modelnet40.read(mn, classnames="modelnet40")
 
     top = tmp_path / "cal" / "101_ObjectCategories"
     for c in shipped_classes("caltech101")[:-1]:  # yin_yang missing
         (top / c.key).mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(top / "Faces" / "image_0001.jpg")
-    with pytest.raises(DatasetLayoutError, match="missing on disk: 'yin_yang'"):
+    result = caltech101.read(tmp_path / "cal", classnames="caltech101")  # a subset: read, and what is missing named
+    assert result.rows[0]["class_name"] == "faces" and len(result.classes) == 101
+    assert [c.key for c in result.missing_classes()] == [c.key for c in shipped_classes("caltech101")[1:]]
+    (top / "yin_yang_pictures").mkdir()
+    with pytest.raises(DatasetLayoutError, match="not in the list: 'yin_yang_pictures'"):
         caltech101.read(tmp_path / "cal", classnames="caltech101")
-    (top / "yin_yang").mkdir()
-    assert caltech101.read(tmp_path / "cal", classnames="caltech101").rows[0]["class_name"] == "faces"
 
     audio = tmp_path / "esc"
     (audio / "meta").mkdir(parents=True)
     (audio / "audio").mkdir()
     (audio / "meta" / "esc50.csv").write_text("filename,fold,target,category\n1-1-A-0.wav,1,0,cat\n")
-    with pytest.raises(DatasetLayoutError, match="'cat' is class 0 on disk, 5 shipped"):
+    with pytest.raises(DatasetLayoutError, match="'cat' is class 0 on disk, 5 in the list"):
         esc50.read(audio, classnames="esc50")  # target 0 is 'dog' in ESC-50
     (audio / "meta" / "esc50.csv").write_text("filename,fold,target,category\n1-1-A-5.wav,1,5,cat\n")
     assert len(esc50.read(audio, classnames="esc50").classes) == 50

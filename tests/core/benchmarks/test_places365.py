@@ -94,8 +94,10 @@ def test_large_image_folders_and_explicit_folders(tmp_path):
 
 
 def test_layout_errors_name_what_is_expected(tmp_path, dataset):
+    (tmp_path / "bare").mkdir()
     with pytest.raises(DatasetLayoutError, match="categories_places365.txt"):
-        read(tmp_path)
+        read(tmp_path / "bare")
+    assert len(read(tmp_path).rows) == len(read(dataset).rows)  # the folder above the dataset works too
     (dataset / "data_256").rename(dataset / "elsewhere")
     with pytest.raises(DatasetLayoutError) as info:
         read(dataset)
@@ -107,7 +109,7 @@ def test_class_list_on_disk_is_checked_against_the_shipped_one(dataset):
     lines = categories.read_text().splitlines()
     lines[0], lines[1] = "/a/airplane_cabin 0", "/a/airfield 1"  # two classes swapped
     categories.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DatasetLayoutError, match="'/a/airplane_cabin' is class 0 on disk, 1 shipped"):
+    with pytest.raises(DatasetLayoutError, match="'/a/airplane_cabin' is class 0 on disk, 1 in the list"):
         read(dataset)
     assert read(dataset, classnames=None).classes[0].key == "/a/airplane_cabin"  # opt-out uses the disk list
     categories.write_text("/a/airfield 0\n/a/alcove 2\n")

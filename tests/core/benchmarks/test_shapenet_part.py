@@ -111,6 +111,6 @@ def test_layout_and_class_list_errors(dataset, tmp_path):
     (dataset / RELEASE / "train_test_split" / "shuffled_val_file_list.json").write_text("{not json")
     with pytest.raises(DatasetLayoutError, match="not valid JSON"):
         read(dataset)
-    (dataset / RELEASE / "synsetoffset2category.txt").write_text("Airplane\t02691156\nBag\t02773838\n")
-    with pytest.raises(DatasetLayoutError, match="missing on disk: '02954340'"):
+    (dataset / RELEASE / "synsetoffset2category.txt").write_text("Bag\t02773838\nAirplane\t02691156\n")
+    with pytest.raises(DatasetLayoutError, match="'02773838' is class 0 on disk, 1 in the list"):
         read(dataset)

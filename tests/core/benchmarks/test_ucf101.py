@@ -25,7 +25,7 @@ def _entries() -> list[tuple[str, int, str]]:
 
 
 @pytest.fixture
-def dataset(tmp_path) -> Path:
+def dataset(tmp_path, avi_clip) -> Path:
     root = tmp_path / "ucf101"
     lists = root / "ucfTrainTestlist"
     lists.mkdir(parents=True)
@@ -38,7 +38,7 @@ def dataset(tmp_path) -> Path:
     for _, _, entry in _entries():
         path = root / "UCF-101" / entry
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"RIFF....AVI ")  # the reader never decodes; the loader tests use real clips
+        path.write_bytes(avi_clip)  # a real 4-frame AVI: the reader opens every container
     (root / "UCF-101" / "YoYo" / "v_YoYo_g09_c02.avi").write_bytes(b"")
     return root
 
@@ -72,7 +72,7 @@ def test_missing_empty_and_unknown_entries_are_quarantined(dataset):
     reasons = {q["path"]: q["reason"] for q in read(dataset).quarantine}
     assert reasons == {"UCF-101/Surfing/v_Surfing_g08_c01.avi": "class folder 'Surfing' is not in classInd.txt",
                        "UCF-101/YoYo/v_YoYo_g01_c09.avi": "listed but missing on disk",
-                       "UCF-101/YoYo/v_YoYo_g09_c02.avi": "empty file"}
+                       "UCF-101/YoYo/v_YoYo_g09_c02.avi": "empty file (0 bytes)"}
 
 
 def test_split_option_and_every_missing_piece_named(dataset, tmp_path):
@@ -96,3 +96,22 @@ def test_demo_round_trip(tmp_path):
     result = read(tmp_path)
     assert sorted(r["path"] for r in result.rows) == sorted(captions) and not result.quarantine
     assert [c.name for c in result.classes] == sorted({digits.name(i) for i in range(len(digits))})
+
+
+def test_subset_keeps_classind_indices_reorder_and_broken_clips(dataset):
+    import shutil
+
+    shutil.rmtree(dataset / "UCF-101" / "ApplyEyeMakeup")  # a copy without this class
+    (dataset / "UCF-101" / "YoYo" / "v_YoYo_g10_c01.avi").write_bytes(b"RIFF\x10\x00\x00\x00AVI junk")
+    result = read(dataset)
+    assert {r["class_index"] for r in result.rows} == {1, 2}
+    assert [c.key for c in result.missing_classes()] == ["ApplyEyeMakeup"]
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert not any("ApplyEyeMakeup" in p for p in reasons)  # an absent class is reported once, not per clip
+    assert reasons["UCF-101/YoYo/v_YoYo_g10_c01.avi"].startswith("the video container does not open")
+    mine = dataset / "three.tsv"  # a class-list file in place of the shipped list
+    mine.write_text("ApplyEyeMakeup\nHandstandPushups\nYoYo\n")
+    assert len(read(dataset, classnames=str(mine)).classes) == 3
+    (dataset / "ucfTrainTestlist" / "classInd.txt").write_text("1 HandstandPushups\n2 ApplyEyeMakeup\n3 YoYo\n")
+    with pytest.raises(DatasetLayoutError, match="'HandstandPushups' is class 0 on disk, 1 in the list"):
+        read(dataset, classnames=str(mine))

@@ -18,7 +18,8 @@ READERS: Registry[Reader] = Registry(
         "caltech101": "unibind_core.benchmarks.readers.caltech101:read",
         "ncaltech101": "unibind_core.benchmarks.readers.ncaltech101:read",
         "esc50": "unibind_core.benchmarks.readers.esc50:read",
-        "modelnet40_resampled": "unibind_core.benchmarks.readers.modelnet40:read",
+        "modelnet40": "unibind_core.benchmarks.readers.modelnet40:read",
+        "modelnet40_resampled": "unibind_core.benchmarks.readers.modelnet40:read",  # the demo world's name
         "ucf101": "unibind_core.benchmarks.readers.ucf101:read",
         "llvip": "unibind_core.benchmarks.readers.llvip:read",
         "imagenet": "unibind_core.benchmarks.readers.imagenet:read",

@@ -1,85 +1,80 @@
-"""Caltech-101 as distributed: `101_ObjectCategories/<class folder>/image_NNNN.jpg`.
+"""Caltech-101 as distributed: `101_ObjectCategories/<class folder>/image_NNNN.jpg`, with or without
+the `BACKGROUND_Google` clutter folder (excluded by default). `root` may be the folder holding
+`101_ObjectCategories/` (the `caltech-101/` archive folder), the one above it, or `101_ObjectCategories/`.
 
-There is no official split, so each sample's split is a stable hash of its id "<folder>/<stem>". The
-N-Caltech101 reader uses the same ids and helpers, so an image and its event recording always land in
-the same split.
+Class indices come from the shipped list (sorted folder order of the full release), looked up by
+folder name, so a copy holding some classes keeps them. There is no official split: each sample's
+split is a stable hash of its id "<folder>/<stem>". The N-Caltech101 reader uses the same ids and
+helpers, so an image and its event recording always land in the same split.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_exactly
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    ReadResult,
-    hashed_split,
-    require_dir,
-)
+from unibind_core.benchmarks.classnames import apply_names, canonical
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import IMAGE_SUFFIXES, suffix_check
+from unibind_core.benchmarks.readers.common import FileCheck, Listing, find_root, quarantine, visible
 
 ROOT_NAME = "101_ObjectCategories"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff")
-
-# (file name, size in bytes) -> None if the file is a sample, else the reason it is quarantined
-FileCheck = Callable[[str, int], str | None]
+LAYOUT = f"[caltech-101/]{ROOT_NAME}/<class>/image_NNNN.jpg (BACKGROUND_Google optional)"
 
 
-def class_folders(top: Path, exclude: tuple[str, ...]) -> list[ClassInfo]:
-    """Sorted, visible sub-folders minus `exclude`; the index is the position in that list."""
-    names = sorted(e.name for e in os.scandir(top) if e.is_dir() and not e.name.startswith("."))
-    kept = [n for n in names if n not in set(exclude)]
-    return [ClassInfo(index=i, key=n, name=n.replace("_", " ").lower()) for i, n in enumerate(kept)]
+def display_name(folder: str) -> str:
+    return folder.replace("_", " ").lower()
 
 
-def image_check(name: str, size: int) -> str | None:
-    if os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
-        return "not an image file (unexpected suffix)"
-    if size == 0:
-        return "empty file (0 bytes)"
-    return None
+def class_folders(listing: Listing, top: str, exclude: tuple[str, ...]) -> list[ClassInfo]:
+    """Sorted, visible sub-folders of `top` minus `exclude`; the index is the position in that list."""
+    kept = [n for n in listing.dirs(top) if n not in set(exclude)]
+    return [ClassInfo(index=i, key=n, name=display_name(n)) for i, n in enumerate(kept)]
 
 
-def scan_class_folder(result: ReadResult, folder: Path, relative: str, info: ClassInfo, check: FileCheck,
-                      sample_id_of: Callable[[str], str], split_of: Callable[[str], str]) -> None:
-    """One row per accepted file of one class folder (`relative`: its path from the dataset root); files
-    that are not regular or fail `check` are quarantined with the reason. Hidden files are skipped."""
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.startswith("."):
-            continue
-        path = f"{relative}/{entry.name}"
-        reason = "not a regular file" if not entry.is_file() else check(entry.name, entry.stat().st_size)
-        if reason is not None:
-            result.quarantine.append({"path": path, "reason": reason})
-            continue
-        sample_id = sample_id_of(os.path.splitext(entry.name)[0])
-        result.rows.append({"sample_id": sample_id, "split": split_of(sample_id), "class_index": info.index,
-                            "class_key": info.key, "class_name": info.name, "path": path})
+def top_folder(root: Path, top_name: str) -> str:
+    """The class-folder parent relative to `root`: `<top_name>` (one or two levels down) or '' when
+    `root` is that folder itself."""
+    if root.name == top_name and not (root / top_name).is_dir():
+        return ""
+    return find_root(root, lambda p: (p / top_name).is_dir(), "the folder of class sub-folders",
+                     top_name) + top_name
 
 
 def scan_classes(root: Path, top_name: str, exclude: tuple[str, ...], check: FileCheck,
                  eval_fraction: float, test_fraction: float, classnames: str | None = None) -> ReadResult:
-    """One row per accepted file of every class folder under `root/top_name`; the rest quarantined.
+    """One row per accepted file of every class folder under `root/.../top_name`; the rest quarantined.
 
-    With `classnames`, the folders must be exactly the shipped list of that name (display names from it).
+    With `classnames`, every folder must be a class of that list, which gives indices and display names.
     """
-    top = require_dir(root / top_name, f"the {top_name}/ folder of class sub-folders")
-    result = ReadResult(classes=class_folders(top, exclude))
-    if classnames is not None:
-        result.classes = match_exactly(result.classes, classnames, f"the class folders of {top}")
-    for entry in sorted(os.scandir(top), key=lambda e: e.name):
-        if not entry.name.startswith(".") and not entry.is_dir():
-            result.quarantine.append({"path": f"{top_name}/{entry.name}",
-                                      "reason": "stray file outside a class folder"})
-    for info in result.classes:
-        scan_class_folder(result, top / info.key, f"{top_name}/{info.key}", info, check,
-                          sample_id_of=lambda stem, key=info.key: f"{key}/{stem}",
-                          split_of=lambda sample_id: hashed_split(sample_id, eval_fraction, test_fraction))
+    root = Path(root)
+    top = top_folder(root, top_name)
+    listing = Listing(root)
+    found = class_folders(listing, top, exclude)
+    if not found:
+        raise DatasetLayoutError(f"expected class sub-folders in {root / top}, found none")
+    result = ReadResult(classes=canonical(found, classnames, f"the class folders of {root / top}", indexed=False))
+    prefix = f"{top}/" if top else ""
+    for name in sorted(listing.files(top)):
+        quarantine(result, f"{prefix}{name}", "stray file outside a class folder")
+    index = {c.key: c for c in result.classes}
+    for folder in (c.key for c in found):
+        info = index[folder]
+        for name, size in sorted(listing.files(f"{prefix}{folder}").items()):
+            path = f"{prefix}{folder}/{name}"
+            reason = "empty file (0 bytes)" if size == 0 else check(root / path, size)
+            if reason is not None:
+                quarantine(result, path, reason)
+                continue
+            sample_id = f"{folder}/{os.path.splitext(name)[0]}"
+            result.rows.append({"sample_id": sample_id, "split": hashed_split(sample_id, eval_fraction, test_fraction),
+                                "class_index": info.index, "class_key": info.key, "path": path})
     apply_names(result.rows, result.classes)
     return result
 
 
 def read(root: Path, exclude: tuple[str, ...] = ("BACKGROUND_Google",), eval_fraction: float = 0.1,
-         test_fraction: float = 0.3, classnames: str | None = None) -> ReadResult:
-    """Read Caltech-101 (or the demo world's copy) under `root`; `classnames` names a shipped list to check."""
-    return scan_classes(Path(root), ROOT_NAME, tuple(exclude), image_check, eval_fraction, test_fraction, classnames)
+         test_fraction: float = 0.3, classnames: str | None = None, verify_files: bool = True) -> ReadResult:
+    """Read Caltech-101 (or the demo world's copy) under `root`; `classnames` names the class list
+    (shipped name or file); `verify_files` checks every image header."""
+    check = suffix_check(IMAGE_SUFFIXES, "an image file", verify_files)
+    return scan_classes(Path(root), ROOT_NAME, tuple(exclude), check, eval_fraction, test_fraction, classnames)

@@ -1,25 +1,23 @@
-"""ESC-50 as distributed: `audio/*.wav` and `meta/esc50.csv` (filename, fold, target, category, ...).
+"""ESC-50 as distributed: `audio/*.wav` and `meta/esc50.csv` (filename, fold, target, category, ...);
+`root` may be the `ESC-50-master/` folder or the one holding it.
 
 The official protocol is 5-fold cross-validation; one run uses `test_folds` for test, `eval_folds` to
-select checkpoints and the rest for training. Classes come from the CSV's (target, category) pairs.
+select checkpoints and the rest for training. Classes come from the CSV's (target, category) pairs, checked against the shipped list (a copy with
+some classes keeps their targets). Every clip's RIFF/WAVE header and data-chunk size are checked.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_subset
-from unibind_core.benchmarks.manifest import (ClassInfo, DatasetLayoutError, ReadResult, csv_rows, require_dir,
-                                              require_file)
+from unibind_core.benchmarks.classnames import apply_names, canonical
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, require_dir, require_file
+from unibind_core.benchmarks.readers.checks import by_suffix
+from unibind_core.benchmarks.readers.common import Listing, csv_rows, entry_problem, find_root, quarantine
 from unibind_core.tables import Split
 
 META = "meta/esc50.csv"
 REQUIRED_COLUMNS = ("filename", "fold", "target", "category")
-
-
-def audio_sizes(folder: Path) -> dict[str, int]:
-    """{file name: size in bytes} for the audio folder, listed once instead of a stat per row."""
-    return {e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()}
+LAYOUT = "[ESC-50-master/]meta/esc50.csv + audio/*.wav"
 
 
 def parse_row(row: dict[str, str | None]) -> tuple[str, int, int, str]:
@@ -37,15 +35,6 @@ def parse_row(row: dict[str, str | None]) -> tuple[str, int, int, str]:
     if target < 0:
         raise ValueError(f"negative target {target}")
     return filename, fold, target, category
-
-
-def audio_problem(filename: str, sizes: dict[str, int], seen: set[str]) -> str | None:
-    """Why a listed clip cannot be a sample, or None."""
-    if filename in seen:
-        return f"listed more than once in {META}"
-    if filename not in sizes:
-        return f"listed in {META} but missing"
-    return "empty file (0 bytes)" if sizes[filename] == 0 else None
 
 
 def split_of(fold: int, test_folds: tuple[int, ...], eval_folds: tuple[int, ...]) -> str:
@@ -67,31 +56,29 @@ def class_list(pairs: set[tuple[int, str]]) -> list[ClassInfo]:
 
 
 def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, ...] = (4,),
-         classnames: str | None = None) -> ReadResult:
+         classnames: str | None = None, verify_audio: bool = True) -> ReadResult:
     """Read ESC-50 (or the demo world's copy) under `root`; with `classnames` the CSV's (target, category)
-    pairs are checked against that shipped list, which then is the class table."""
+    pairs are checked against that list, which then is the class table."""
     root = Path(root)
-    meta = require_file(root / META, "the ESC-50 metadata table")
-    sizes = audio_sizes(require_dir(root / "audio", "the ESC-50 audio/ folder"))
+    prefix = find_root(root, lambda p: (p / META).is_file(), "the ESC-50 metadata table", META)
+    meta = require_file(root / prefix / META, "the ESC-50 metadata table")
+    require_dir(root / prefix / "audio", "the ESC-50 audio/ folder")
+    listing, check = Listing(root), by_suffix if verify_audio else None
     result, pairs, seen = ReadResult(), set(), set()
     for line, row in csv_rows(meta, REQUIRED_COLUMNS):
-        where = f"{META}:{line}"
         try:
             filename, fold, target, category = parse_row(row)
         except ValueError as exc:
-            result.quarantine.append({"path": where, "reason": f"bad metadata row: {exc}"})
+            quarantine(result, f"{prefix}{META}:{line}", f"bad metadata row: {exc}")
             continue
         pairs.add((target, category))
-        relative = f"audio/{filename}"
-        reason = audio_problem(filename, sizes, seen)
+        relative = f"{prefix}audio/{filename}"
+        reason = entry_problem(listing, relative, seen, check)
         if reason is not None:
-            result.quarantine.append({"path": relative, "reason": reason})
-        else:
-            seen.add(filename)
-            result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
-                                "class_index": target, "class_key": category, "path": relative})
-    result.classes = class_list(pairs)
-    if classnames is not None:
-        result.classes = match_subset(result.classes, classnames, f"the (target, category) pairs of {meta}")
+            quarantine(result, relative, reason)
+            continue
+        result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
+                            "class_index": target, "class_key": category, "path": relative})
+    result.classes = canonical(class_list(pairs), classnames, f"the (target, category) pairs of {meta}", indexed=True)
     apply_names(result.rows, result.classes)
     return result

@@ -35,6 +35,7 @@ from unibind_core.benchmarks.readers.crops import BACKGROUND, Box, add_crops, bo
 from unibind_core.io import content_hash
 from unibind_core.tables import Split
 
+LAYOUT = "[images/]setXX/VYYY/{lwir,visible}/IZZZZZ.jpg + annotations/setXX/VYYY/IZZZZZ.txt"
 TEST_SETS = tuple(f"set{i:02d}" for i in range(6, 12))
 PERSON = "person"
 _SET, _VIDEO, _FRAME = re.compile(r"set\d\d"), re.compile(r"V\d\d\d"), re.compile(r"I(\d{5})\.txt")

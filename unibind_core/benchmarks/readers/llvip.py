@@ -17,7 +17,7 @@ from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import parse as parse_xml
 from PIL import Image
 
-from unibind_core.benchmarks.classnames import apply_names, match_subset
+from unibind_core.benchmarks.classnames import apply_names, canonical
 from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
@@ -30,6 +30,7 @@ from unibind_core.io import content_hash
 from unibind_core.tables import Split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+LAYOUT = "infrared/{train,test}/*.jpg + visible/{train,test}/*.jpg + Annotations/*.xml"
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False,
     for row in result.rows:
         row["class_index"] = index[row["class_key"]]
     if classnames is not None:
-        result.classes = match_subset(result.classes, classnames, f"the object names of {root / 'Annotations'}")
+        result.classes = canonical(result.classes, classnames, f"the object names of {root / 'Annotations'}",
+                                   indexed=True)
         apply_names(result.rows, result.classes)
     return result
 

@@ -1,34 +1,54 @@
-"""ModelNet40 / ModelNet10, pre-sampled text variant (`modelnet40_normal_resampled`).
+"""ModelNet40 / ModelNet10 in the layouts they are distributed in; `root` may be the dataset folder or
+the folder holding it. The layout is recognised from what is on disk:
 
-Layout: `<prefix>_shape_names.txt` (one class per line, line order = class index),
-`<prefix>_train.txt` / `<prefix>_test.txt` (one id such as `night_stand_0001` per line) and
-`<class>/<id>.txt` point files. The official archive holds both the `modelnet10_*` and `modelnet40_*`
-lists, so with several candidates the one named like the root folder wins, or `variant` picks it.
+- Princeton's original meshes (`ModelNet40.zip`): `ModelNet40/<class>/{train,test}/<class>_NNNN.off`.
+  The OFF header is checked while reading (including ModelNet's run-together `OFF490 518 0` line); the
+  point loader samples points on the surface, area-weighted, seeded by the path (deterministic).
+- PointNet++'s resampled text variant (`modelnet40_normal_resampled`): `<prefix>_shape_names.txt` (line
+  order = class index), `<prefix>_train.txt` / `<prefix>_test.txt` (ids such as `night_stand_0001`) and
+  `<class>/<id>.txt` point files. That archive holds both the `modelnet10_*` and `modelnet40_*` lists,
+  so with several candidates the one named like the root folder wins, or `variant` picks it.
+
+Class indices come from the shipped `modelnet40` list (keys looked up; ModelNet10's classes keep their
+ModelNet40 indices); a shape_names file that contradicts it is refused. The HDF5 variant
+(`modelnet40_ply_hdf5_2048/ply_data_*.h5`) is recognised and refused with a message: reading it needs
+h5py, which the project does not depend on.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_exactly
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    DatasetLayoutError,
-    ReadResult,
-    hashed_split,
-    read_lines,
-    require_dir,
-    require_file,
-)
+from unibind_core.benchmarks.classnames import apply_names, canonical
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import suffix_check
+from unibind_core.benchmarks.readers.common import Listing, entry_problem, find_root, quarantine, read_lines
 from unibind_core.tables import Split
 
+LAYOUT = ("ModelNet40/<class>/{train,test}/*.off, or modelnet40_normal_resampled/ "
+          "(modelnet40_shape_names.txt, modelnet40_{train,test}.txt, <class>/<id>.txt)")
 _ID_SUFFIX = re.compile(r"_\d+$")
+OFFICIAL = ("train", "test")
+
+
+def _is_resampled(path: Path) -> bool:
+    return any(path.glob("*_shape_names.txt"))
+
+
+def _is_meshes(path: Path) -> bool:
+    """Class folders holding train/ or test/ sub-folders (the Princeton archive)."""
+    return any((d / s).is_dir() for d in path.iterdir() if d.is_dir() for s in OFFICIAL)
+
+
+def _is_hdf5(path: Path) -> bool:
+    return any(path.glob("ply_data_*.h5"))
 
 
 def find_prefix(root: Path, variant: str | None = None) -> str:
-    """The list prefix (`modelnet40`, `modelnet10`) of the dataset under `root`."""
+    """The list prefix (`modelnet40`, `modelnet10`) of the resampled dataset under `root`."""
     if variant is not None:
-        require_file(root / f"{variant}_shape_names.txt", f"the {variant} class list")
+        if not (root / f"{variant}_shape_names.txt").is_file():
+            raise DatasetLayoutError(f"expected the {variant} class list at {root / f'{variant}_shape_names.txt'}")
         return variant
     prefixes = sorted(p.name[: -len("_shape_names.txt")] for p in root.glob("*_shape_names.txt"))
     if len(prefixes) > 1:
@@ -47,38 +67,79 @@ def class_of(sample_id: str) -> str:
     return _ID_SUFFIX.sub("", sample_id)
 
 
+def display_name(key: str) -> str:
+    return key.replace("_", " ")
+
+
 def read(root: Path, eval_fraction: float = 0.1, variant: str | None = None,
-         classnames: str | None = None) -> ReadResult:
-    """Read the pre-sampled ModelNet under `root`; `classnames` names a shipped list the class list must equal."""
-    root = require_dir(Path(root), "the ModelNet pre-sampled dataset folder")
-    prefix = find_prefix(root, variant)
-    names_file = root / f"{prefix}_shape_names.txt"
-    names = read_lines(names_file, "the class list")
-    if len(set(names)) != len(names):
-        raise DatasetLayoutError(f"{names_file} lists a class twice")
-    index = {name: i for i, name in enumerate(names)}
-    result = ReadResult(classes=[ClassInfo(i, n, n.replace("_", " ")) for i, n in enumerate(names)])
-    if classnames is not None:
-        result.classes = match_exactly(result.classes, classnames, str(names_file))
-    for official in ("train", "test"):
-        for sample_id in read_lines(root / f"{prefix}_{official}.txt", f"the {official} list"):
-            _add(result, root, sample_id, official, index, eval_fraction)
+         classnames: str | None = None, verify_files: bool = True) -> ReadResult:
+    """Read ModelNet under `root` in whichever distributed layout it is; `classnames` names the class list."""
+    root = Path(root)
+    prefix = find_root(root, lambda p: _is_resampled(p) or _is_meshes(p) or _is_hdf5(p),
+                       "a ModelNet dataset (class folders with train/ and test/, or <prefix>_shape_names.txt)")
+    here = root / prefix
+    if _is_resampled(here):
+        result = read_resampled(root, prefix, eval_fraction, variant, classnames)
+    elif _is_meshes(here):
+        result = read_meshes(root, prefix, eval_fraction, classnames, verify_files)
+    else:
+        raise DatasetLayoutError(f"{here} holds the HDF5 variant (ply_data_*.h5), which needs h5py; use the "
+                                 f"original ModelNet40 meshes or modelnet40_normal_resampled instead")
     apply_names(result.rows, result.classes)
     return result
 
 
-def _add(result: ReadResult, root: Path, sample_id: str, official: str, index: dict[str, int],
-         eval_fraction: float) -> None:
-    key = class_of(sample_id)
-    rel = f"{key}/{sample_id}.txt"
-    if key not in index:
-        result.quarantine.append({"path": rel, "reason": f"class {key!r} is not in the class list"})
-        return
-    file = root / rel
-    if not file.is_file() or file.stat().st_size == 0:
-        reason = "listed but missing on disk" if not file.is_file() else "empty file"
-        result.quarantine.append({"path": rel, "reason": reason})
-        return
-    split = Split.TEST if official == "test" else hashed_split(sample_id, eval_fraction)
-    result.rows.append({"sample_id": sample_id, "split": split, "class_index": index[key], "class_key": key,
-                        "class_name": key.replace("_", " "), "path": rel})
+def read_meshes(root: Path, prefix: str, eval_fraction: float, classnames: str | None, verify: bool) -> ReadResult:
+    """`<class>/{train,test}/*.off`: one row per mesh, the class from its folder."""
+    listing = Listing(root)
+    folders = listing.dirs(prefix)
+    found = [ClassInfo(i, key, display_name(key)) for i, key in enumerate(folders)]
+    result = ReadResult(classes=canonical(found, classnames, f"the class folders of {root / prefix}", indexed=False))
+    index = {c.key: c for c in result.classes}
+    check = suffix_check((".off",), "an OFF mesh", verify)
+    for key in folders:
+        for official in OFFICIAL:
+            folder = f"{prefix}{key}/{official}"
+            for name, size in sorted(listing.files(folder).items()):
+                path = f"{folder}/{name}"
+                reason = "empty file (0 bytes)" if size == 0 else check(root / path, size)
+                if reason is not None:
+                    quarantine(result, path, reason)
+                    continue
+                sample_id = name.rsplit(".", 1)[0]
+                split = Split.TEST if official == "test" else hashed_split(sample_id, eval_fraction)
+                result.rows.append({"sample_id": sample_id, "split": split, "class_index": index[key].index,
+                                    "class_key": key, "path": path})
+    return result
+
+
+def read_resampled(root: Path, prefix: str, eval_fraction: float, variant: str | None,
+                   classnames: str | None) -> ReadResult:
+    """PointNet++'s resampled text files, driven by the class and split lists."""
+    here = root / prefix
+    list_prefix = find_prefix(here, variant)
+    names_file = here / f"{list_prefix}_shape_names.txt"
+    names = read_lines(names_file, "the class list")
+    if len(set(names)) != len(names):
+        raise DatasetLayoutError(f"{names_file} lists a class twice")
+    found = [ClassInfo(i, n, display_name(n)) for i, n in enumerate(names)]
+    result = ReadResult(classes=canonical(found, classnames, str(names_file), indexed=True))
+    index = {c.key: c for c in result.classes}
+    listing, seen = Listing(root), set()
+    for official in OFFICIAL:
+        for sample_id in read_lines(here / f"{list_prefix}_{official}.txt", f"the {official} list"):
+            key = class_of(sample_id)
+            rel = f"{prefix}{key}/{sample_id}.txt"
+            if key not in index or key not in names:
+                quarantine(result, rel, f"class {key!r} is not in the class list")
+                continue
+            if not listing.has_dir(f"{prefix}{key}"):
+                continue  # a copy without this class: reported as a missing class, not per file
+            reason = entry_problem(listing, rel, seen)
+            if reason is not None:
+                quarantine(result, rel, reason)
+                continue
+            split = Split.TEST if official == "test" else hashed_split(sample_id, eval_fraction)
+            result.rows.append({"sample_id": sample_id, "split": split, "class_index": index[key].index,
+                                "class_key": key, "path": rel})
+    return result

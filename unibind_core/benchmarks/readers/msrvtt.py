@@ -1,47 +1,81 @@
-"""MSR-VTT as distributed in its 2016 release, read for 20-category video recognition:
-`train_val_videodatainfo.json` and `test_videodatainfo.json` (a `videos` list of entries such as
-`{"video_id": "video0", "category": 9, "split": "train", ...}`), with the clips in `TrainValVideo/`
-and `TestVideo/` as `<video_id>.mp4`.
+"""MSR-VTT as distributed, read for 20-category video recognition. Annotations, either:
+
+- the 2016 release's `train_val_videodatainfo.json` and `test_videodatainfo.json`, or
+- `MSRVTT_data.json` (the same `videos` and `sentences` for all 10,000 clips, as CLIP4Clip ships it),
+
+each a `videos` list of entries such as `{"video_id": "video0", "category": 9, "split": "train", ...}`
+and a `sentences` list (`{"video_id": "video0", "caption": "...", "sen_id": 0}`); the files may sit at
+the root or in `annotation/`. Clips are `<video_id>.mp4` in `TrainValVideo/` and `TestVideo/` (the
+release) or all together in `videos/all/` (the common mirror). `root` may be the dataset folder or the
+one holding it.
 
 The `split` field gives the standard 6,513 / 497 / 2,990 split (train / validate as `eval` / test,
-docs/method.md §5). The json holds category integers only; the 20 names ship with the project.
-A clip is looked up in its own split's folder first, then in the other (some copies merge them).
+docs/method.md §5). The json holds category integers only; the 20 names ship with the project. A clip
+is looked up in its own split's folder first, then in the others. Each row's caption is the clip's
+first sentence. Every clip's container is opened (header only) while reading.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import shipped_classes
-from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult, require_dir
+from unibind_core.benchmarks.classnames import class_list
+from unibind_core.benchmarks.manifest import DatasetLayoutError, ReadResult
+from unibind_core.benchmarks.readers.checks import by_suffix
+from unibind_core.benchmarks.readers.common import Listing, entry_problem, find_root, quarantine
 from unibind_core.tables import Split
 
-INFO_FILES = {"train_val_videodatainfo.json": "TrainValVideo", "test_videodatainfo.json": "TestVideo"}
+RELEASE_INFO = {"train_val_videodatainfo.json": "TrainValVideo", "test_videodatainfo.json": "TestVideo"}
+MERGED_INFO = "MSRVTT_data.json"
+ALL_VIDEOS = "videos/all"
+ANNOTATION_DIRS = ("", "annotation/")
 SPLITS = {"train": Split.TRAIN, "validate": Split.EVAL, "test": Split.TEST}  # json split -> manifest split
+LAYOUT = ("train_val_videodatainfo.json + test_videodatainfo.json (or MSRVTT_data.json) + "
+          "TrainValVideo/ + TestVideo/ (or videos/all/)")
 _VIDEO_ID = re.compile(r"video\d+")
 
 
-def check_layout(root: Path) -> None:
-    needed = [root / name for name in INFO_FILES] + [root / folder for folder in INFO_FILES.values()]
-    missing = [str(p) for p in needed if not p.exists()]
-    if missing:
-        raise DatasetLayoutError("MSR-VTT layout incomplete: expected " + "; ".join(missing))
+def _annotations(here: Path) -> tuple[str, list[str]] | None:
+    """(annotation folder, info files) found under `here`: the release pair, else the merged file."""
+    for folder in ANNOTATION_DIRS:
+        if all((here / folder / name).is_file() for name in RELEASE_INFO):
+            return folder, list(RELEASE_INFO)
+        if (here / folder / MERGED_INFO).is_file():
+            return folder, [MERGED_INFO]
+    return None
 
 
-def load_videos(path: Path) -> list:
+def video_folders(root: Path, prefix: str) -> list[str]:
+    present = [f for f in (*RELEASE_INFO.values(), ALL_VIDEOS) if (root / prefix / f).is_dir()]
+    if not present:
+        raise DatasetLayoutError(f"MSR-VTT layout incomplete: expected the clips in {root / prefix / 'TrainValVideo'} "
+                                 f"and {root / prefix / 'TestVideo'}, or in {root / prefix / ALL_VIDEOS}")
+    return present
+
+
+def load_info(path: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetLayoutError(f"{path} is not valid JSON ({exc})") from exc
-    videos = info.get("videos") if isinstance(info, dict) else None
-    if not isinstance(videos, list):
+    if not isinstance(info, dict) or not isinstance(info.get("videos"), list):
         raise DatasetLayoutError(f"{path} has no 'videos' list")
-    return videos
+    return info
 
 
-def entry_problem(entry: object, num_classes: int) -> str | None:
+def first_captions(info: dict) -> dict[str, str]:
+    """{video_id: its first caption} from the `sentences` list (malformed entries ignored)."""
+    captions: dict[str, tuple[int, str]] = {}
+    for k, s in enumerate(info.get("sentences") or []):
+        if isinstance(s, dict) and isinstance(s.get("video_id"), str) and isinstance(s.get("caption"), str):
+            order = s.get("sen_id") if isinstance(s.get("sen_id"), int) else k
+            if s["video_id"] not in captions or order < captions[s["video_id"]][0]:
+                captions[s["video_id"]] = (order, s["caption"].strip())
+    return {v: c for v, (_, c) in captions.items()}
+
+
+def entry_reason(entry: object, num_classes: int) -> str | None:
     """Why a `videos` entry cannot be a sample, or None."""
     if not isinstance(entry, dict):
         return "not an object"
@@ -55,36 +89,46 @@ def entry_problem(entry: object, num_classes: int) -> str | None:
     return None
 
 
-def read(root: Path, classnames: str = "msrvtt") -> ReadResult:
+def read(root: Path, classnames: str = "msrvtt", verify_videos: bool = True) -> ReadResult:
     """Read MSR-VTT under `root` for category recognition over the official split."""
-    root = require_dir(Path(root), "the MSR-VTT dataset folder")
-    check_layout(root)
-    classes = list(shipped_classes(classnames))
-    listings = {folder: {e.name: e.stat().st_size for e in os.scandir(root / folder) if e.is_file()}
-                for folder in INFO_FILES.values()}
-    result, seen = ReadResult(classes=classes), set()
-    for info_name, own_folder in INFO_FILES.items():
-        for k, entry in enumerate(load_videos(root / info_name)):
-            problem = entry_problem(entry, len(classes))
+    root = Path(root)
+    prefix = find_root(root, lambda p: _annotations(p) is not None, "the MSR-VTT annotations", fallback=True)
+    found = _annotations(root / prefix)
+    if found is None:
+        expected = [str(root / prefix / n) for n in RELEASE_INFO] + [str(root / prefix / MERGED_INFO)]
+        raise DatasetLayoutError(f"MSR-VTT layout incomplete: expected {expected[0]} and {expected[1]} (or "
+                                 f"{expected[2]}), with the clips in {root / prefix / 'TrainValVideo'} and "
+                                 f"{root / prefix / 'TestVideo'} (or {root / prefix / ALL_VIDEOS})")
+    folder, info_files = found
+    classes = list(class_list(classnames))
+    folders = video_folders(root, prefix)
+    result, listing, seen = ReadResult(classes=classes), Listing(root), set()
+    check = by_suffix if verify_videos else None
+    for info_name in info_files:
+        info = load_info(root / prefix / folder / info_name)
+        captions = first_captions(info)
+        own = RELEASE_INFO.get(info_name)
+        for k, entry in enumerate(info["videos"]):
+            problem = entry_reason(entry, len(classes))
             if problem is not None:
-                result.quarantine.append({"path": f"{info_name}:videos[{k}]", "reason": problem})
+                quarantine(result, f"{prefix}{folder}{info_name}:videos[{k}]", problem)
                 continue
-            _add(result, entry, own_folder, listings, classes, seen)
+            _add(result, listing, prefix, entry, [own] if own in folders else [], folders, classes, seen, check,
+                 captions.get(entry["video_id"]))
     return result
 
 
-def _add(result: ReadResult, entry: dict, own_folder: str, listings: dict[str, dict[str, int]], classes: list,
-         seen: set[str]) -> None:
+def _add(result: ReadResult, listing: Listing, prefix: str, entry: dict, own: list[str], folders: list[str],
+         classes: list, seen: set[str], check, caption: str | None) -> None:
     video_id, name = entry["video_id"], f"{entry['video_id']}.mp4"
-    folders = [own_folder] + [f for f in listings if f != own_folder]
-    folder = next((f for f in folders if name in listings[f]), None)
-    relative = f"{folder or own_folder}/{name}"
-    reason = ("listed more than once" if video_id in seen else "listed but missing on disk" if folder is None
-              else "empty file" if listings[folder][name] == 0 else None)
+    order = own + [f for f in folders if f not in own]
+    folder = next((f for f in order if name in listing.files(f"{prefix}{f}")), order[0])
+    relative = f"{prefix}{folder}/{name}"
+    reason = "listed more than once" if video_id in seen else entry_problem(listing, relative, set(), check)
     if reason is not None:
-        result.quarantine.append({"path": relative, "reason": reason})
+        quarantine(result, relative, reason)
         return
     seen.add(video_id)
     info = classes[entry["category"]]
     result.rows.append({"sample_id": video_id, "split": SPLITS[entry["split"]], "class_index": info.index,
-                        "class_key": info.key, "class_name": info.name, "path": relative})
+                        "class_key": info.key, "class_name": info.name, "path": relative, "caption": caption})

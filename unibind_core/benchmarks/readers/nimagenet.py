@@ -4,29 +4,27 @@ event recordings, with the split lists `train_list.txt` and `val_list.txt` at th
 The lists hold absolute paths of the authors' machine (`/home/jhkim/Datasets/N_Imagenet/extracted_train/
 n01440764/n01440764_10026.npz`); only the trailing `<wnid>/<file>` is kept and re-rooted onto this
 dataset's `extracted_train/` or `extracted_val/`, so nothing outside the root is ever opened.
-Each recording is an .npz whose `event_data` structured array has fields x, y, t, p (640x480 sensor).
+Each recording is an .npz (written by np.savez or np.savez_compressed) whose `event_data` structured
+array has fields x, y, t, p (640x480 sensor), or four arrays x_pos, y_pos, timestamp, polarity; keys and
+dtypes are checked from the archive's headers while reading. `root` may be `N_Imagenet/` or the folder
+holding it. A copy holding some class folders keeps their indices: list lines of absent class folders
+are skipped (the classes are reported missing).
 
 Classes are ImageNet-1K's (sorted wnids, shipped `imagenet1k` list). Splits: N-ImageNet's validation
 set (recorded from ImageNet val) is `test`; `eval` is a stable-hash slice of train.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import shipped_classes
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    DatasetLayoutError,
-    ReadResult,
-    hashed_split,
-    require_dir,
-    resolve_inside,
-)
-from unibind_core.modalities.events_format import npz_problem
+from unibind_core.benchmarks.classnames import canonical
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import npz_events_problem
+from unibind_core.benchmarks.readers.common import Listing, entry_problem, find_root, quarantine
 from unibind_core.tables import Split
 
+LAYOUT = "[N_Imagenet/]train_list.txt + val_list.txt + extracted_{train,val}/<wnid>/*.npz"
 LISTS = (("train_list.txt", "extracted_train", Split.TRAIN), ("val_list.txt", "extracted_val", Split.TEST))
 _TAIL = re.compile(r"(n\d{8})/([^/\\]+\.npz)")
 
@@ -49,56 +47,40 @@ def re_root(line: str, folder: str) -> str | None:
 
 def read(root: Path, eval_fraction: float = 0.01, verify_files: bool = True,
          classnames: str | None = "imagenet1k") -> ReadResult:
-    """Read N-ImageNet under `root`; `verify_files` checks each .npz's zip end record (one small read)."""
-    root = require_dir(Path(root), "the N-ImageNet dataset folder")
-    check_layout(root, LISTS)
-    classes = list(shipped_classes(classnames)) if classnames else None
-    result, listings, seen = ReadResult(), {}, set()
+    """Read N-ImageNet under `root`; `verify_files` checks each .npz's zip structure, keys and dtypes."""
+    root = Path(root)
+    prefix = find_root(root, lambda p: (p / LISTS[0][0]).is_file(), "the N-ImageNet lists", fallback=True)
+    check_layout(root / prefix, LISTS)
+    result, listing, seen = ReadResult(), Listing(root), set()
+    check = npz_events_problem if verify_files else None
     for list_name, folder, split in LISTS:
-        lines = (root / list_name).read_text(encoding="utf-8").splitlines()
+        lines = (root / prefix / list_name).read_text(encoding="utf-8").splitlines()
         for n, line in enumerate(lines, 1):
             if line.strip():
-                _add(result, root, f"{list_name}:{n}", line, folder, split, eval_fraction, listings, seen,
-                     verify_files)
-    if classes is None:  # no shipped list: the wnids seen, sorted (the ImageFolder convention)
-        classes = [ClassInfo(i, w, w) for i, w in enumerate(sorted({r["class_key"] for r in result.rows}))]
-    result.classes = classes
-    label_rows(result, {c.key: c for c in classes})
+                _add(result, listing, f"{prefix}{list_name}:{n}", line, prefix + folder, split, eval_fraction,
+                     seen, check)
+    wnids = sorted({r["class_key"] for r in result.rows})
+    result.classes = canonical([ClassInfo(i, w, w) for i, w in enumerate(wnids)], classnames,
+                               f"the class folders of {root / prefix}", indexed=False)
+    index = {c.key: c for c in result.classes}
+    for row in result.rows:
+        row["class_index"], row["class_name"] = index[row["class_key"]].index, index[row["class_key"]].name
     return result
 
 
-def label_rows(result: ReadResult, index: dict[str, ClassInfo]) -> None:
-    """Class index and name from the wnid folder; rows of a folder that is no class are quarantined."""
-    kept = []
-    for row in result.rows:
-        info = index.get(row["class_key"])
-        if info is None:
-            result.quarantine.append({"path": row["path"], "reason": f"{row['class_key']} is not an ImageNet-1K wnid"})
-            continue
-        row["class_index"], row["class_name"] = info.index, info.name
-        kept.append(row)
-    result.rows = kept
-
-
-def _add(result: ReadResult, root: Path, where: str, line: str, folder: str, split: str, eval_fraction: float,
-         listings: dict[str, dict[str, int]], seen: set[str], verify: bool) -> None:
+def _add(result: ReadResult, listing: Listing, where: str, line: str, folder: str, split: str, eval_fraction: float,
+         seen: set[str], check) -> None:
     relative = re_root(line, folder)
     if relative is None:
-        result.quarantine.append({"path": where, "reason": f"does not end in '<wnid>/<file>.npz': {line.strip()!r}"})
+        quarantine(result, where, f"does not end in '<wnid>/<file>.npz': {line.strip()!r}")
         return
-    _, wnid, name = relative.split("/")
-    folder_key = f"{folder}/{wnid}"
-    if folder_key not in listings:  # each class folder listed once, not a stat per list line
-        path = root / folder_key
-        listings[folder_key] = {e.name: e.stat().st_size for e in os.scandir(path) if e.is_file()} \
-            if path.is_dir() else {}
-    size = listings[folder_key].get(name)
-    reason = ("listed more than once" if relative in seen else "listed but missing on disk" if size is None
-              else npz_problem(resolve_inside(root, relative), size) if verify else "empty file" if size == 0 else None)
+    wnid, name = relative.split("/")[-2:]
+    if not listing.has_dir(f"{folder}/{wnid}"):
+        return  # a copy without this class: reported as a missing class, not per recording
+    reason = entry_problem(listing, relative, seen, check)
     if reason is not None:
-        result.quarantine.append({"path": relative, "reason": reason})
+        quarantine(result, relative, reason)
         return
-    seen.add(relative)
     sample_id = name[: -len(".npz")]
     split = split if split == Split.TEST else hashed_split(sample_id, eval_fraction)
     result.rows.append({"sample_id": sample_id, "split": split, "class_index": -1, "class_key": wnid,

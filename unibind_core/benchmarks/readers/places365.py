@@ -5,26 +5,24 @@
 
 The class list on disk is read and checked against the shipped one. Splits: official val is `test`;
 `eval` is a stable-hash slice of train. A train line whose label disagrees with its category folder
-is quarantined rather than trusted either way.
+is quarantined rather than trusted either way. `root` may be the folder holding the lists or the one
+above it. A copy holding some category folders keeps their indices: train lines of absent category
+folders are skipped (the classes are reported missing), as are val lines of absent images of those
+classes. Every image header is checked.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_exactly
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    DatasetLayoutError,
-    ReadResult,
-    hashed_split,
-    require_dir,
-    require_file,
-    resolve_inside,
-)
-from unibind_core.benchmarks.readers.caltech101 import image_check
+from unibind_core.benchmarks.classnames import apply_names, canonical
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import IMAGE_SUFFIXES, suffix_check
+from unibind_core.benchmarks.readers.common import (MISSING, FileCheck, Listing, entry_problem, find_root,
+                                                    label_lines, quarantine)
 from unibind_core.tables import Split
 
+LAYOUT = "categories_places365.txt + places365_{train_standard,val}.txt + data_256/ (or data_large/) + val_256/ (or val_large/)"
 CATEGORIES = "categories_places365.txt"
 TRAIN_LIST = "places365_train_standard.txt"
 VAL_LIST = "places365_val.txt"
@@ -46,19 +44,9 @@ def find_dir(root: Path, given: str | None, candidates: tuple[str, ...], what: s
     raise DatasetLayoutError(f"expected the Places365 {what} folder at {expected}")
 
 
-def list_lines(path: Path, what: str) -> list[tuple[int, str, str]]:
-    """-> [(line number, path, label text)] of a `<path> <label>` list."""
-    out = []
-    for n, line in enumerate(require_file(path, what).read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            name, _, label = line.strip().rpartition(" ")
-            out.append((n, name, label))
-    return out
-
-
 def read_categories(path: Path) -> list[ClassInfo]:
     classes = []
-    for n, key, label in list_lines(path, "the Places365 class list"):
+    for n, key, label in label_lines(path, "the Places365 class list"):
         if not label.isdigit() or not key.startswith("/"):
             raise DatasetLayoutError(f"{path}:{n}: expected '/x/category <index>', got {key} {label}")
         classes.append(ClassInfo(int(label), key, display_name(key)))
@@ -67,64 +55,53 @@ def read_categories(path: Path) -> list[ClassInfo]:
     return sorted(classes, key=lambda c: c.index)
 
 
-class Listing:
-    """{file name: size} per folder, listed once on first use instead of a stat per list line."""
-
-    def __init__(self, root: Path) -> None:
-        self.root, self.cache = root, {}
-
-    def size(self, relative: str) -> int | None:
-        folder, _, name = relative.rpartition("/")
-        if folder not in self.cache:
-            path = resolve_inside(self.root, folder)
-            self.cache[folder] = ({e.name: e.stat().st_size for e in os.scandir(path) if e.is_file()}
-                                  if path.is_dir() else {})
-        return self.cache[folder].get(name)
-
-
-def file_problem(listing: Listing, relative: str) -> str | None:
-    try:
-        size = listing.size(relative)
-    except ValueError as exc:  # escapes the dataset root
-        return str(exc)
-    return "listed but missing on disk" if size is None else image_check(relative, size)
-
-
 def read(root: Path, eval_fraction: float = 0.01, train_dir: str | None = None, val_dir: str | None = None,
-         classnames: str | None = "places365") -> ReadResult:
+         classnames: str | None = "places365", verify_files: bool = True) -> ReadResult:
     """Read Places365-Standard under `root` (train + official val)."""
-    root = require_dir(Path(root), "the Places365 dataset folder")
-    classes = read_categories(root / CATEGORIES)
-    if classnames is not None:
-        classes = match_exactly(classes, classnames, str(root / CATEGORIES))
-    train, val = find_dir(root, train_dir, TRAIN_DIRS, "train image"), find_dir(root, val_dir, VAL_DIRS, "val image")
-    result, listing = ReadResult(classes=classes), Listing(root)
-    for n, name, label in list_lines(root / TRAIN_LIST, "the Places365-Standard train list"):
-        _add(result, listing, f"{TRAIN_LIST}:{n}", f"{train}/{name.lstrip('/')}", label, classes, eval_fraction)
-    for n, name, label in list_lines(root / VAL_LIST, "the Places365 val list"):
-        _add(result, listing, f"{VAL_LIST}:{n}", f"{val}/{name}", label, classes, None)
+    root = Path(root)
+    prefix = find_root(root, lambda p: (p / CATEGORIES).is_file(), "the Places365 class list", CATEGORIES)
+    here = root / prefix
+    classes = canonical(read_categories(here / CATEGORIES), classnames, str(here / CATEGORIES), indexed=True)
+    train = prefix + find_dir(here, train_dir, TRAIN_DIRS, "train image")
+    val = prefix + find_dir(here, val_dir, VAL_DIRS, "val image")
+    result, listing, seen = ReadResult(classes=classes), Listing(root), set()
+    check = suffix_check(IMAGE_SUFFIXES, "an image file", verify_files)
+    held: set[int] = set()
+    for n, name, label in label_lines(here / TRAIN_LIST, "the Places365-Standard train list"):
+        _add(result, listing, f"{prefix}{TRAIN_LIST}:{n}", train, name.lstrip("/"), label, classes,
+             eval_fraction, seen, check, held)
+    for n, name, label in label_lines(here / VAL_LIST, "the Places365 val list"):
+        _add(result, listing, f"{prefix}{VAL_LIST}:{n}", val, name, label, classes, None, seen, check, held)
     apply_names(result.rows, result.classes)
     return result
 
 
-def _add(result: ReadResult, listing: Listing, where: str, relative: str, label: str, classes: list[ClassInfo],
-         eval_fraction: float | None) -> None:
-    """One list line; `eval_fraction` None marks the val list (split test, no category folder to check)."""
+def _add(result: ReadResult, listing: Listing, where: str, top: str, inner: str, label: str,
+         classes: list[ClassInfo], eval_fraction: float | None, seen: set[str], check: FileCheck,
+         held: set[int]) -> None:
+    """One list line (`inner`: its path below the image folder `top`); `eval_fraction` None marks the val
+    list (split test, no category folder to check). `held`: classes whose train folder this copy has."""
     if not label.isdigit() or int(label) >= len(classes):
-        result.quarantine.append({"path": where, "reason": f"label {label!r} is not a class index"})
+        quarantine(result, where, f"label {label!r} is not a class index")
         return
     info = classes[int(label)]
-    top, _, inner = relative.partition("/")
+    relative = f"{top}/{inner}"
     folder = "/" + inner.rpartition("/")[0]
-    if eval_fraction is not None and folder != info.key:
-        result.quarantine.append({"path": relative, "reason": f"label {label} is {info.key}, the file is in {folder}"})
+    if eval_fraction is not None:
+        if folder != info.key:
+            quarantine(result, relative, f"label {label} is {info.key}, the file is in {folder}")
+            return
+        if not listing.has_dir(f"{top}{folder}"):
+            return  # a copy without this category: reported as a missing class, not per image
+        held.add(info.index)
+    elif "/" in inner or "\\" in inner or inner.startswith("."):
+        quarantine(result, where, f"bad val file name {inner!r}")
         return
-    if eval_fraction is None and ("/" in inner or "\\" in inner or inner.startswith(".")):
-        result.quarantine.append({"path": where, "reason": f"bad val file name {inner!r}"})
-        return
-    problem = file_problem(listing, relative)
+    problem = entry_problem(listing, relative, seen, check)
+    if problem == MISSING and eval_fraction is None and info.index not in held:
+        return  # a val image of a category this copy does not hold
     if problem is not None:
-        result.quarantine.append({"path": relative, "reason": problem})
+        quarantine(result, relative, problem)
         return
     sample_id = os.path.splitext(inner)[0]
     split = Split.TEST if eval_fraction is None else hashed_split(sample_id, eval_fraction)

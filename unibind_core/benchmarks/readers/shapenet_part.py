@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_exactly
+from unibind_core.benchmarks.classnames import apply_names, canonical
 from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
@@ -26,6 +26,8 @@ from unibind_core.tables import Split
 
 RELEASE = "shapenetcore_partanno_segmentation_benchmark_v0_normal"
 CATEGORIES = "synsetoffset2category.txt"
+LAYOUT = (f"[{RELEASE}/]synsetoffset2category.txt + <synset>/<model>.txt + "
+          "train_test_split/shuffled_{train,val,test}_file_list.json")
 SPLITS = (("train", Split.TRAIN), ("val", Split.EVAL), ("test", Split.TEST))  # list name -> manifest split
 _ENTRY = re.compile(r"shape_data/(\d{8})/([0-9a-zA-Z_-]+)")
 
@@ -65,7 +67,7 @@ def read(root: Path, classnames: str | None = "shapenet_part") -> ReadResult:
     prefix = release_dir(root)
     classes = read_categories(root / prefix / CATEGORIES)
     if classnames is not None:
-        classes = match_exactly(classes, classnames, str(root / prefix / CATEGORIES))
+        classes = canonical(classes, classnames, str(root / prefix / CATEGORIES), indexed=True)
     by_key, sizes, seen = {c.key: c for c in classes}, {}, set()
     result = ReadResult(classes=classes)
     for list_name, split in SPLITS:

@@ -1,6 +1,11 @@
 """UCF-101 as distributed: `UCF-101/<Class>/v_<Class>_gGG_cCC.avi` plus the official split lists in
-`ucfTrainTestlist/` (`classInd.txt`, `trainlist0{1,2,3}.txt`, `testlist0{1,2,3}.txt`).
+`ucfTrainTestlist/` (`classInd.txt`, `trainlist0{1,2,3}.txt`, `testlist0{1,2,3}.txt`); `root` may be
+the folder holding both or the one above it.
 
+classInd.txt states each class's index; it must agree with the shipped list (a re-ordered copy is
+refused). A copy holding some class folders keeps their indices: list entries of absent class folders
+are skipped (the classes are reported missing), a listed clip missing from a present folder is
+quarantined. Every clip's container is opened (header only) while reading.
 The eval slice is carved from train by hashing the *group* (`<Class>_gGG`), not the clip: clips of a
 group are cut from one long video of one actor, so splitting a group would leak near-duplicates.
 """
@@ -9,17 +14,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, match_exactly
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    DatasetLayoutError,
-    ReadResult,
-    hashed_split,
-    read_lines,
-    require_dir,
-    resolve_inside,
-)
+from unibind_core.benchmarks.classnames import apply_names, canonical
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import by_suffix
+from unibind_core.benchmarks.readers.common import Listing, entry_problem, find_root, quarantine, read_lines
 from unibind_core.tables import Split
+
+LAYOUT = "[ucf101/]UCF-101/<Class>/v_<Class>_gGG_cCC.avi + ucfTrainTestlist/{classInd,trainlist0N,testlist0N}.txt"
+VIDEOS, LISTS = "UCF-101", "ucfTrainTestlist"
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _GROUP = re.compile(r"_g(\d+)_c\d+$")
@@ -41,56 +43,56 @@ def read_class_index(path: Path) -> list[ClassInfo]:
     return sorted(classes, key=lambda c: c.index)
 
 
-def check_layout(root: Path, split: int) -> tuple[Path, Path]:
+def check_layout(root: Path, prefix: str, split: int) -> None:
     """Name every missing piece at once, so one look at the error fixes the whole layout."""
-    lists = root / "ucfTrainTestlist"
-    needed = [(root / "UCF-101", "the video folder"), (lists / "classInd.txt", "the class index"),
+    lists = root / prefix / LISTS
+    needed = [(root / prefix / VIDEOS, "the video folder"), (lists / "classInd.txt", "the class index"),
               (lists / f"trainlist0{split}.txt", f"the split-{split} train list"),
               (lists / f"testlist0{split}.txt", f"the split-{split} test list")]
     missing = [f"{what} at {path}" for path, what in needed if not path.exists()]
     if missing:
         raise DatasetLayoutError("UCF-101 layout incomplete: expected " + "; ".join(missing))
-    return require_dir(root / "UCF-101", "the video folder"), lists
 
 
-def read(root: Path, split: int = 1, eval_fraction: float = 0.1, classnames: str | None = None) -> ReadResult:
-    """Read UCF-101 under `root`; `classnames` names a shipped list that classInd.txt must equal."""
-    root = require_dir(Path(root), "the UCF-101 dataset folder")
+def read(root: Path, split: int = 1, eval_fraction: float = 0.1, classnames: str | None = None,
+         verify_videos: bool = True) -> ReadResult:
+    """Read UCF-101 under `root`; `classnames` names the list classInd.txt must agree with."""
+    root = Path(root)
     if split not in (1, 2, 3):
-        raise ValueError(f"UCF-101 has official splits 1, 2 and 3, not {split}")
-    videos, lists = check_layout(root, split)
-    classes = read_class_index(lists / "classInd.txt")
-    if classnames is not None:
-        classes = match_exactly(classes, classnames, str(lists / "classInd.txt"))
+        raise DatasetLayoutError(f"UCF-101 has official splits 1, 2 and 3, not {split} (reader option split)")
+    prefix = find_root(root, lambda p: (p / LISTS).is_dir() or (p / VIDEOS).is_dir(), "the UCF-101 folders",
+                       f"{VIDEOS}/ and {LISTS}/", fallback=True)
+    check_layout(root, prefix, split)
+    lists = root / prefix / LISTS
+    found = read_class_index(lists / "classInd.txt")
+    classes = canonical(found, classnames, str(lists / "classInd.txt"), indexed=True)
     by_key = {c.key: c for c in classes}
-    result = ReadResult(classes=classes)
+    result, listing, seen = ReadResult(classes=classes), Listing(root), set()
+    check = by_suffix if verify_videos else None
     for official in ("train", "test"):
         for line in read_lines(lists / f"{official}list0{split}.txt", f"the split-{split} {official} list"):
-            _add(result, videos, line.split()[0], official, by_key, eval_fraction)
+            _add(result, listing, prefix, line.split()[0], official, by_key, eval_fraction, seen, check)
     apply_names(result.rows, result.classes)
     return result
 
 
-def _add(result: ReadResult, videos: Path, entry: str, official: str, by_key: dict[str, ClassInfo],
-         eval_fraction: float) -> None:
+def _add(result: ReadResult, listing: Listing, prefix: str, entry: str, official: str,
+         by_key: dict[str, ClassInfo], eval_fraction: float, seen: set[str], check) -> None:
     entry = entry.replace("\\", "/")
-    rel = f"{videos.name}/{entry}"
+    rel = f"{prefix}{VIDEOS}/{entry}"
     key, _, name = entry.rpartition("/")
     stem = name.rsplit(".", 1)[0]
     if key not in by_key:
-        result.quarantine.append({"path": rel, "reason": f"class folder {key!r} is not in classInd.txt"})
+        quarantine(result, rel, f"class folder {key!r} is not in classInd.txt")
         return
-    try:
-        file = resolve_inside(videos.parent, rel)
-    except ValueError as exc:
-        result.quarantine.append({"path": rel, "reason": str(exc)})
-        return
-    if not file.is_file() or file.stat().st_size == 0:
-        reason = "listed but missing on disk" if not file.is_file() else "empty file"
-        result.quarantine.append({"path": rel, "reason": reason})
+    if not listing.has_dir(f"{prefix}{VIDEOS}/{key}"):
+        return  # a copy without this class: reported as a missing class, not per clip
+    reason = entry_problem(listing, rel, seen, check)
+    if reason is not None:
+        quarantine(result, rel, reason)
         return
     group = _GROUP.search(stem)
     split = Split.TEST if official == "test" else hashed_split(f"{key}_g{group[1] if group else stem}", eval_fraction)
     info = by_key[key]
     result.rows.append({"sample_id": stem, "split": split, "class_index": info.index, "class_key": info.key,
-                        "class_name": info.name, "path": rel})
+                        "path": rel})
