@@ -48,6 +48,18 @@ class Setting(StrEnum):
     FINE_TUNED = "fine-tuned"  # features through the benchmark's trained head
 
 
+class Metric(StrEnum):
+    """Metrics of the evaluation tables, defined as in LAION CLIP_benchmark (unibind_core/metrics.py)."""
+
+    ACC1 = "acc@1"
+    ACC5 = "acc@5"  # NaN when the classifier has fewer than 5 classes
+    MEAN_PER_CLASS_RECALL = "mean_per_class_recall"  # balanced accuracy over the classes present
+    RECALL_AT_1 = "recall@1"  # retrieval: a query is a hit when any positive is among the top k
+    RECALL_AT_5 = "recall@5"
+    RECALL_AT_10 = "recall@10"
+    RECALL_AT_20 = "recall@20"
+
+
 VECTOR = "vector"
 UNIT_TOLERANCE = 1e-3  # |norm - 1| allowed for a stored unit vector (float32 round-off is ~1e-7)
 # Streaming reads: Parquet pre-buffering and deep read-ahead would fetch every selected row group up
@@ -97,7 +109,11 @@ HEAD_HISTORY_SCHEMA = pa.schema([pa.field("epoch", pa.int64()), pa.field("eval_a
 EVAL_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), _s("setting", True),  # Setting
     _s("classifier", True),  # Classifier
-    pa.field("accuracy", pa.float64()), pa.field("n", pa.int64()), _s("split", True), _s("prompt_set", True),
+    pa.field("accuracy", pa.float64()),  # acc@1 (Metric.ACC1), by the classifier's own top-1 rule
+    pa.field("acc5", pa.float64()),  # Metric.ACC5: NaN with fewer than 5 classes
+    pa.field("mean_per_class_recall", pa.float64()),  # Metric.MEAN_PER_CLASS_RECALL
+    pa.field("n", pa.int64()), _s("split", True), _s("prompt_set", True),
+    _s("metric_definition", True),  # the metrics' reference definitions (metrics.CLASSIFICATION_DEFINITION)
 ])
 RESULTS_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), pa.field("zs_templates", pa.float64()),
