@@ -115,6 +115,16 @@ EVAL_SCHEMA = pa.schema([
     pa.field("n", pa.int64()), _s("split", True), _s("prompt_set", True),
     _s("metric_definition", True),  # the metrics' reference definitions (metrics.CLASSIFICATION_DEFINITION)
 ])
+RETRIEVAL_SCHEMA = pa.schema([  # one row per (query -> gallery direction, setting, k)
+    _s("query_benchmark"), _s("gallery_benchmark"), _s("query_modality"), _s("gallery_modality"),
+    _s("setting"),  # Setting: zero-shot (backbone features) or fine-tuned (each side through its own head)
+    _s("metric"), pa.field("k", pa.int32(), nullable=False),  # Metric (recall@k)
+    pa.field("recall", pa.float64()),
+    pa.field("n_queries", pa.int64()), pa.field("n_gallery", pa.int64()),  # queries: those with a positive
+    pa.field("n_pairs", pa.int64()),  # positive (query, gallery) pairs
+    _s("split"), _s("pairing"),  # how positives were found in the manifests
+    _s("metric_definition"),  # metrics.RETRIEVAL_DEFINITION
+])
 RESULTS_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), pa.field("zs_templates", pa.float64()),
     pa.field("zs_single", pa.float64()), pa.field("zs_centres", pa.float64()), pa.field("ft_centres", pa.float64()),
@@ -324,5 +334,7 @@ FEATURES = TableContract("features", FEATURES_SCHEMA, "data_embeddings", **_VECT
 CENTRES = TableContract("centres", CENTRES_SCHEMA, "embedding_centres", sort_by=("class_index", "rank"), **_VECTORS)
 HEAD_HISTORY = TableContract("head history", HEAD_HISTORY_SCHEMA, "aligned_heads")
 EVALUATIONS = TableContract("evaluations", EVAL_SCHEMA, "benchmark_evaluation")
+RETRIEVAL = TableContract("retrieval", RETRIEVAL_SCHEMA, "retrieval_evaluation",
+                          sort_by=("query_benchmark", "setting", "k"))
 RESULTS = TableContract("results", RESULTS_SCHEMA, "results_table")
 BALANCE = TableContract("balance", BALANCE_SCHEMA, "results_table")

@@ -157,13 +157,18 @@ def _classifiers(s: Settings, bench: str) -> Classifiers:
                        template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class)
 
 
+def fine_tuned(s: Settings, bench: str, x: np.ndarray) -> np.ndarray:
+    """(N, D) frozen features through the benchmark's trained head -> (N, D) unit vectors."""
+    head = make_head(FEATURES.dim(s.layout.features(bench)), identity_init=False)
+    head.load_state_dict(load_file(str(require_artifact(s.layout.head(bench), f"head of {bench}", "aligned_heads"))))
+    return apply_head(head, x)
+
+
 def stage_evaluation(s: Settings, bench: str) -> StageResult:
     spec = spec_of(bench)
     test_rows, test_x = split_features(s, bench, Split.TEST)
     test_y = test_rows["class_index"].to_numpy()
-    head = make_head(FEATURES.dim(s.layout.features(bench)), identity_init=False)
-    head.load_state_dict(load_file(str(require_artifact(s.layout.head(bench), f"head of {bench}", "aligned_heads"))))
-    rows = evaluate({Setting.ZERO_SHOT: test_x, Setting.FINE_TUNED: apply_head(head, test_x)}, test_y,
+    rows = evaluate({Setting.ZERO_SHOT: test_x, Setting.FINE_TUNED: fine_tuned(s, bench, test_x)}, test_y,
                     _classifiers(s, bench))
     for r in rows:
         r.update(benchmark=bench, modality=spec.modality, split=str(Split.TEST),
