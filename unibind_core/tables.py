@@ -43,6 +43,11 @@ class Classifier(StrEnum):
     CENTRES = "centres"  # UniBind embedding centres, arg-max over all C x K
 
 
+class Task(StrEnum):
+    CLASSIFICATION = "classification"
+    RETRIEVAL = "retrieval"
+
+
 class Setting(StrEnum):
     ZERO_SHOT = "zero-shot"  # frozen backbone features
     FINE_TUNED = "fine-tuned"  # features through the benchmark's trained head
@@ -129,6 +134,20 @@ RESULTS_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), pa.field("zs_templates", pa.float64()),
     pa.field("zs_single", pa.float64()), pa.field("zs_centres", pa.float64()), pa.field("ft_centres", pa.float64()),
     pa.field("n_test", pa.int64()),
+])
+PAPER_RESULTS_SCHEMA = pa.schema([  # the paper's numbers, shipped as unibind_core/paper/results.tsv
+    _s("benchmark"),  # a benchmark key, or "<query>-><gallery>" for retrieval
+    _s("paper_label"), _s("paper_row"),  # the paper's column and row names ("IN-1K", "zero-shot UniBind")
+    _s("setting"), _s("classifier", True),  # Setting, Classifier (null for retrieval): what "ours" is
+    _s("metric"), pa.field("value", pa.float64(), nullable=False),  # Metric; percent
+    _s("source"),
+])
+COMPARISON_SCHEMA = pa.schema([  # ours beside the paper's, one row per (benchmark, setting, classifier, metric)
+    _s("benchmark"), _s("modality", True), _s("task"),  # Task
+    _s("paper_row", True), _s("setting"), _s("classifier", True), _s("metric"),
+    pa.field("ours", pa.float64()), pa.field("paper", pa.float64()),  # percent
+    pa.field("difference", pa.float64()),  # ours - paper, percentage points
+    _s("note", True),
 ])
 BALANCE_SCHEMA = pa.schema([_s("setting", True), _s("classifier", True), pa.field("mean_accuracy", pa.float64()),
                             pa.field("min_accuracy", pa.float64()), pa.field("std_accuracy", pa.float64()),
@@ -338,3 +357,5 @@ RETRIEVAL = TableContract("retrieval", RETRIEVAL_SCHEMA, "retrieval_evaluation",
                           sort_by=("query_benchmark", "setting", "k"))
 RESULTS = TableContract("results", RESULTS_SCHEMA, "results_table")
 BALANCE = TableContract("balance", BALANCE_SCHEMA, "results_table")
+PAPER_RESULTS = TableContract("paper results", PAPER_RESULTS_SCHEMA, "the package (unibind_core/paper/results.tsv)")
+COMPARISON = TableContract("results beside the paper", COMPARISON_SCHEMA, "results_table")  # comparison order

@@ -80,3 +80,25 @@ def test_rerun_with_nothing_changed_reuses_everything_expensive(materialized):
         mat = instance.get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization
         assert mat.metadata["reused_previous_output"].value is True, asset
     assert before == {a: _data_version(instance, a, bench) for a in before}
+
+
+def test_retrieval_and_the_results_beside_the_paper(materialized):
+    _, resource, _ = materialized
+    lay = resource.settings().layout
+    rows = pq.read_table(lay.retrieval).to_pylist()
+    assert {(r["query_benchmark"], r["gallery_benchmark"]) for r in rows} == {("demo_image", "demo_event"),
+                                                                             ("demo_event", "demo_image")}
+    for r in rows:
+        assert r["n_queries"] > 0 and r["n_pairs"] >= r["n_queries"]
+        if r["k"] == 20:  # one positive per query: chance is k / gallery size
+            assert r["recall"] > 20 / r["n_gallery"], r
+    import csv
+
+    with open(lay.results_dir / "paper_comparison.csv") as f:
+        table = list(csv.DictReader(f))
+    assert {"benchmark", "ours", "paper", "difference", "paper_row"} <= set(table[0])
+    assert {r["benchmark"] for r in table} >= set(BENCHES) and all(r["paper"] == "" for r in table)
+    md = (lay.results_dir / "paper_comparison.md").read_text()
+    assert "no paper counterpart" in md and '"commit"' in md and '"weights_hash"' in md
+    evals = pq.read_table(lay.results_dir / "evaluations.parquet").to_pylist()
+    assert all(r["acc5"] >= r["accuracy"] and 0 <= r["mean_per_class_recall"] <= 1 for r in evals)
