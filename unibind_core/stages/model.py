@@ -193,7 +193,8 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
 
 
 def stage_results(s: Settings, benches: list[str]) -> StageResult:
-    """One table across benchmarks (+ balance across modalities), a plot, and the DuckDB catalogue."""
+    """One table across benchmarks (+ balance across modalities), ours beside the paper's numbers (CSV and
+    markdown, with the reproducibility record), a plot, and the DuckDB catalogue."""
     lay = s.layout
     evals = pa.concat_tables([EVALUATIONS.read(lay.evaluation(b)) for b in benches])
     wide, balance = wide_table(evals), balance_table(evals)
