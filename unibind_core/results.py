@@ -167,9 +167,10 @@ def comparison_table(evals: pa.Table, retrieval: pa.Table, paper: pa.Table, benc
         paper_value = theirs[(bench, setting, clf, metric)]["value"] if (bench, setting, clf, metric) in theirs \
             else None
         diff = r["ours"] - paper_value if r["ours"] is not None and paper_value is not None else None
-        note = r["note"] if theirs else NO_COUNTERPART
+        if not theirs:  # nothing of the paper's applies: no row label, one note
+            r = {**r, "paper_row": None, "note": NO_COUNTERPART}
         out.append({"benchmark": bench, "setting": setting, "classifier": clf, "metric": metric, **r,
-                    "paper": paper_value, "difference": diff, "note": note})
+                    "paper": paper_value, "difference": diff})
     order = {str(Setting.ZERO_SHOT): 0, str(Setting.FINE_TUNED): 1}
     out.sort(key=lambda r: (r["task"], r["benchmark"], order[r["setting"]], r["classifier"] or "",
                             int(r["metric"].split("@")[1]) if "@" in r["metric"] else 0))

@@ -125,6 +125,6 @@ def test_the_demo_comparison_says_it_has_no_paper_counterpart():
                              ["demo_audio", "demo_image", "demo_event"])
     assert table.num_rows == 4 + 2 * 2 * 4  # 4 paper rows of ours + every retrieval row
     assert set(table["note"].to_pylist()) == {NO_COUNTERPART}
-    assert table["paper"].null_count == table.num_rows
+    assert table["paper"].null_count == table["paper_row"].null_count == table.num_rows
     md = comparison_markdown(table, {"code": {"commit": "abc"}})
     assert NO_COUNTERPART in md and '"commit": "abc"' in md
