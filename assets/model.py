@@ -18,7 +18,8 @@ from unibind_core.stages.model import (
     stage_head,
     stage_results,
 )
-from unibind_core.tables import CENTRES, EVALUATIONS, RESULTS
+from unibind_core.stages.retrieval import stage_retrieval
+from unibind_core.tables import CENTRES, EVALUATIONS, RESULTS, RETRIEVAL
 
 
 @dg.asset(group_name="centres", kinds={"faiss", "parquet"}, code_version="1", metadata=column_schema(CENTRES),
@@ -47,8 +48,16 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
     return run_partition_stage(stage_evaluation, unibind, context)
 
 
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", metadata=column_schema(RETRIEVAL),
+          deps=[aligned_heads, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
+          description="Cross-modal recall@1/5/10/20 both ways over the pairs the manifests hold (image <-> event), "
+                      "zero-shot and through each side's head.")
+def retrieval_evaluation(unibind: UnibindResource) -> dg.MaterializeResult:
+    return run_stage(stage_retrieval, unibind, list(BENCHMARKS))
+
+
 @dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="1", metadata=column_schema(RESULTS),
-          deps=[benchmark_evaluation],
+          deps=[benchmark_evaluation, retrieval_evaluation],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Results across benchmarks, balance across modalities, a plot, the DuckDB catalogue.")
 def results_table(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:

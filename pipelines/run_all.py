@@ -23,7 +23,7 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("benchmark_manifest", "category_descriptions", "data_captions", "knowledge_base", "kb_text_embeddings"), True),
     (("demo_backbone",), False),
     (("data_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation"), True),
-    (("results_table",), False),
+    (("retrieval_evaluation", "results_table"), False),
 )
 
 # Dagster's console logger prints every engine event and failure traceback; the UI keeps them all, the

@@ -75,6 +75,11 @@ class Layout:
         return self.root / "eval" / f"{bench}.parquet"
 
     @property
+    def retrieval(self) -> Path:
+        """Cross-modal retrieval recall@k of every paired benchmark of the profile (one table)."""
+        return self.root / "eval" / "retrieval" / "recall.parquet"
+
+    @property
     def results_dir(self) -> Path:
         return self.root / "results"
 

@@ -1,13 +1,19 @@
-"""The results table across benchmarks, a balance measure across modalities, and the plot."""
+"""The results table across benchmarks, a balance measure across modalities, the plot, and our numbers
+beside the paper's (shipped as data: unibind_core/paper/results.tsv)."""
 from __future__ import annotations
 
+import io
+import json
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from unibind_core.io import atomic_path, file_lock
-from unibind_core.tables import BALANCE, RESULTS, Classifier, Setting
+from unibind_core.tables import (BALANCE, COMPARISON, PAPER_RESULTS, RESULTS, Classifier, Metric, Setting,
+                                 Task)
 
 # The headline columns of the results table: (column, setting, classifier, plot label).
 HEADLINE = (("zs_templates", Setting.ZERO_SHOT, Classifier.TEMPLATES, "zero-shot, CLIP templates"),
@@ -15,6 +21,16 @@ HEADLINE = (("zs_templates", Setting.ZERO_SHOT, Classifier.TEMPLATES, "zero-shot
             ("zs_centres", Setting.ZERO_SHOT, Classifier.CENTRES, "zero-shot, UniBind centres"),
             ("ft_centres", Setting.FINE_TUNED, Classifier.CENTRES, "fine-tuned, UniBind centres"))
 PLOTTED = ("zs_templates", "zs_centres", "ft_centres")
+
+# What of ours stands beside each of the paper's recognition rows: (setting, classifier, paper row, note).
+PAPER_ROWS = ((Setting.ZERO_SHOT, Classifier.TEMPLATES, "zero-shot baseline", None),
+              (Setting.ZERO_SHOT, Classifier.CENTRES, "zero-shot UniBind", None),
+              (Setting.FINE_TUNED, Classifier.TEMPLATES, "fine-tune baseline",
+               "ours: the LCL-trained head classified by CLIP templates; the paper's baseline is fine-tuned "
+               "without the knowledge base"),
+              (Setting.FINE_TUNED, Classifier.CENTRES, "fine-tune UniBind", None))
+RETRIEVAL_ROWS = {Setting.ZERO_SHOT: "PointBind(+Event)", Setting.FINE_TUNED: "with LCL"}
+NO_COUNTERPART = "no paper counterpart (this profile's benchmarks are not the paper's)"
 
 
 def wide_table(evals: pa.Table) -> pa.Table:
@@ -25,6 +41,23 @@ def wide_table(evals: pa.Table) -> pa.Table:
         SELECT benchmark, modality, {columns}, max(n) AS n_test
         FROM evals GROUP BY benchmark, modality ORDER BY modality, benchmark""").arrow().read_all()
     return RESULTS.conform(table)
+
+
+def metrics_table(evals: pa.Table) -> pa.Table:
+    """Every metric of every (benchmark, setting, classifier), for people (not persisted separately)."""
+    return duckdb.sql("""
+        SELECT benchmark, setting, classifier, accuracy AS "acc@1", acc5 AS "acc@5", mean_per_class_recall, n
+        FROM evals ORDER BY benchmark, setting DESC, classifier""").arrow().read_all()
+
+
+def retrieval_summary(retrieval: pa.Table) -> pa.Table:
+    """One row per (direction, setting), recall@k across (for people)."""
+    ks = sorted(set(retrieval["k"].to_pylist()))
+    cols = ", ".join(f'max(recall) FILTER (WHERE k = {k}) AS "R@{k}"' for k in ks)
+    return duckdb.sql(f"""
+        SELECT query_benchmark || ' -> ' || gallery_benchmark AS direction, setting{', ' + cols if cols else ''},
+               max(n_queries) AS n_queries, max(n_gallery) AS n_gallery
+        FROM retrieval GROUP BY ALL ORDER BY direction, setting DESC""").arrow().read_all()
 
 
 def balance_table(evals: pa.Table) -> pa.Table:
@@ -85,3 +118,76 @@ def write_catalogue(db_path: Path, views: dict[str, str]) -> None:
                 con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({quoted}, union_by_name=true)')
         finally:
             con.close()
+
+
+def paper_results() -> pa.Table:
+    """The paper's numbers (PAPER_RESULTS_SCHEMA, percent), read from the package."""
+    data = resources.files("unibind_core").joinpath("paper/results.tsv").read_bytes()
+    table = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(use_threads=False),
+                           parse_options=pacsv.ParseOptions(delimiter="\t"),
+                           convert_options=pacsv.ConvertOptions(column_types=PAPER_RESULTS.schema,
+                                                                strings_can_be_null=True))
+    return PAPER_RESULTS.conform(table)
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else 100 * v
+
+
+def comparison_table(evals: pa.Table, retrieval: pa.Table, paper: pa.Table, benches: list[str]) -> pa.Table:
+    """COMPARISON rows: for each benchmark of the run, our top-1 per paper row and our retrieval recall@k,
+    beside the paper's number (percent) and the difference in points.
+
+    The paper's rows of benchmarks outside the run are left out; the ones of benchmarks in it that we
+    did not score stay, with `ours` empty. A profile none of whose benchmarks the paper reports (the
+    demo) gets every row noted as having no paper counterpart."""
+    in_run = set(benches)
+    relevant = [r for r in paper.to_pylist() if set(r["benchmark"].split("->")) <= in_run]
+    theirs = {(r["benchmark"], r["setting"], r["classifier"], r["metric"]): r for r in relevant}
+    rows: dict[tuple, dict] = {}
+    wanted = {(str(st), str(c)): (label, note) for st, c, label, note in PAPER_ROWS}
+    for r in evals.to_pylist():
+        if (r["setting"], r["classifier"]) in wanted:
+            label, note = wanted[(r["setting"], r["classifier"])]
+            rows[(r["benchmark"], r["setting"], r["classifier"], str(Metric.ACC1))] = {
+                "modality": r["modality"], "task": str(Task.CLASSIFICATION), "paper_row": label,
+                "ours": _pct(r["accuracy"]), "note": note}
+    for r in retrieval.to_pylist():
+        name = f"{r['query_benchmark']}->{r['gallery_benchmark']}"
+        rows[(name, r["setting"], None, r["metric"])] = {
+            "modality": f"{r['query_modality']}->{r['gallery_modality']}", "task": str(Task.RETRIEVAL),
+            "paper_row": RETRIEVAL_ROWS[Setting(r["setting"])], "ours": _pct(r["recall"]), "note": None}
+    for key, p in theirs.items():
+        if key not in rows:
+            task = Task.RETRIEVAL if "->" in key[0] else Task.CLASSIFICATION
+            rows[key] = {"modality": None, "task": str(task), "paper_row": p["paper_row"], "ours": None,
+                         "note": "not scored in this run"}
+    out = []
+    for (bench, setting, clf, metric), r in rows.items():
+        paper_value = theirs[(bench, setting, clf, metric)]["value"] if (bench, setting, clf, metric) in theirs \
+            else None
+        diff = r["ours"] - paper_value if r["ours"] is not None and paper_value is not None else None
+        if not theirs:  # nothing of the paper's applies: no row label, one note
+            r = {**r, "paper_row": None, "note": NO_COUNTERPART}
+        out.append({"benchmark": bench, "setting": setting, "classifier": clf, "metric": metric, **r,
+                    "paper": paper_value, "difference": diff})
+    order = {str(Setting.ZERO_SHOT): 0, str(Setting.FINE_TUNED): 1}
+    out.sort(key=lambda r: (r["task"], r["benchmark"], order[r["setting"]], r["classifier"] or "",
+                            int(r["metric"].split("@")[1]) if "@" in r["metric"] else 0))
+    return COMPARISON.conform(pa.Table.from_pylist(out, schema=COMPARISON.schema))
+
+
+def to_csv(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue()
+
+
+def comparison_markdown(comparison: pa.Table, record: dict) -> str:
+    """The comparison table, a line on what it is compared with, and the reproducibility record."""
+    has_paper = any(v is not None for v in comparison["paper"].to_pylist())
+    intro = ("Ours beside UniBind (CVPR 2024, PointBind backbone) in percent; difference = ours - paper, in "
+             "points." if has_paper else f"This profile has {NO_COUNTERPART}: the paper column is empty.")
+    return "\n".join(["## Results beside the paper", "", intro, "", to_markdown(comparison, digits=2), "",
+                      "## Reproducibility record", "", "```json", json.dumps(record, indent=2, sort_keys=True),
+                      "```", ""])

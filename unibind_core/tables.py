@@ -43,9 +43,26 @@ class Classifier(StrEnum):
     CENTRES = "centres"  # UniBind embedding centres, arg-max over all C x K
 
 
+class Task(StrEnum):
+    CLASSIFICATION = "classification"
+    RETRIEVAL = "retrieval"
+
+
 class Setting(StrEnum):
     ZERO_SHOT = "zero-shot"  # frozen backbone features
     FINE_TUNED = "fine-tuned"  # features through the benchmark's trained head
+
+
+class Metric(StrEnum):
+    """Metrics of the evaluation tables, defined as in LAION CLIP_benchmark (unibind_core/metrics.py)."""
+
+    ACC1 = "acc@1"
+    ACC5 = "acc@5"  # NaN when the classifier has fewer than 5 classes
+    MEAN_PER_CLASS_RECALL = "mean_per_class_recall"  # balanced accuracy over the classes present
+    RECALL_AT_1 = "recall@1"  # retrieval: a query is a hit when any positive is among the top k
+    RECALL_AT_5 = "recall@5"
+    RECALL_AT_10 = "recall@10"
+    RECALL_AT_20 = "recall@20"
 
 
 VECTOR = "vector"
@@ -108,12 +125,40 @@ HEAD_HISTORY_SCHEMA = pa.schema([pa.field("epoch", pa.int64()), pa.field("eval_a
 EVAL_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), _s("setting", True),  # Setting
     _s("classifier", True),  # Classifier
-    pa.field("accuracy", pa.float64()), pa.field("n", pa.int64()), _s("split", True), _s("prompt_set", True),
+    pa.field("accuracy", pa.float64()),  # acc@1 (Metric.ACC1), by the classifier's own top-1 rule
+    pa.field("acc5", pa.float64()),  # Metric.ACC5: NaN with fewer than 5 classes
+    pa.field("mean_per_class_recall", pa.float64()),  # Metric.MEAN_PER_CLASS_RECALL
+    pa.field("n", pa.int64()), _s("split", True), _s("prompt_set", True),
+    _s("metric_definition", True),  # the metrics' reference definitions (metrics.CLASSIFICATION_DEFINITION)
+])
+RETRIEVAL_SCHEMA = pa.schema([  # one row per (query -> gallery direction, setting, k)
+    _s("query_benchmark"), _s("gallery_benchmark"), _s("query_modality"), _s("gallery_modality"),
+    _s("setting"),  # Setting: zero-shot (backbone features) or fine-tuned (each side through its own head)
+    _s("metric"), pa.field("k", pa.int32(), nullable=False),  # Metric (recall@k)
+    pa.field("recall", pa.float64()),
+    pa.field("n_queries", pa.int64()), pa.field("n_gallery", pa.int64()),  # queries: those with a positive
+    pa.field("n_pairs", pa.int64()),  # positive (query, gallery) pairs
+    _s("split"), _s("pairing"),  # how positives were found in the manifests
+    _s("metric_definition"),  # metrics.RETRIEVAL_DEFINITION
 ])
 RESULTS_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), pa.field("zs_templates", pa.float64()),
     pa.field("zs_single", pa.float64()), pa.field("zs_centres", pa.float64()), pa.field("ft_centres", pa.float64()),
     pa.field("n_test", pa.int64()),
+])
+PAPER_RESULTS_SCHEMA = pa.schema([  # the paper's numbers, shipped as unibind_core/paper/results.tsv
+    _s("benchmark"),  # a benchmark key, or "<query>-><gallery>" for retrieval
+    _s("paper_label"), _s("paper_row"),  # the paper's column and row names ("IN-1K", "zero-shot UniBind")
+    _s("setting"), _s("classifier", True),  # Setting, Classifier (null for retrieval): what "ours" is
+    _s("metric"), pa.field("value", pa.float64(), nullable=False),  # Metric; percent
+    _s("source"),
+])
+COMPARISON_SCHEMA = pa.schema([  # ours beside the paper's, one row per (benchmark, setting, classifier, metric)
+    _s("benchmark"), _s("modality", True), _s("task"),  # Task
+    _s("paper_row", True), _s("setting"), _s("classifier", True), _s("metric"),
+    pa.field("ours", pa.float64()), pa.field("paper", pa.float64()),  # percent
+    pa.field("difference", pa.float64()),  # ours - paper, percentage points
+    _s("note", True),
 ])
 BALANCE_SCHEMA = pa.schema([_s("setting", True), _s("classifier", True), pa.field("mean_accuracy", pa.float64()),
                             pa.field("min_accuracy", pa.float64()), pa.field("std_accuracy", pa.float64()),
@@ -320,5 +365,9 @@ FEATURES = TableContract("features", FEATURES_SCHEMA, "data_embeddings", **_VECT
 CENTRES = TableContract("centres", CENTRES_SCHEMA, "embedding_centres", sort_by=("class_index", "rank"), **_VECTORS)
 HEAD_HISTORY = TableContract("head history", HEAD_HISTORY_SCHEMA, "aligned_heads")
 EVALUATIONS = TableContract("evaluations", EVAL_SCHEMA, "benchmark_evaluation")
+RETRIEVAL = TableContract("retrieval", RETRIEVAL_SCHEMA, "retrieval_evaluation",
+                          sort_by=("query_benchmark", "setting", "k"))
 RESULTS = TableContract("results", RESULTS_SCHEMA, "results_table")
 BALANCE = TableContract("balance", BALANCE_SCHEMA, "results_table")
+PAPER_RESULTS = TableContract("paper results", PAPER_RESULTS_SCHEMA, "the package (unibind_core/paper/results.tsv)")
+COMPARISON = TableContract("results beside the paper", COMPARISON_SCHEMA, "results_table")  # comparison order

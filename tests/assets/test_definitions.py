@@ -52,3 +52,18 @@ def test_table_assets_declare_their_column_schema():
     spec = next(s for s in defs.resolve_all_asset_specs() if s.key == dg.AssetKey("knowledge_base"))
     schema = spec.metadata["dagster/column_schema"]
     assert [c.name for c in schema.columns] == KB_SCHEMA.names
+
+
+def test_retrieval_is_an_asset_of_the_evaluation_job_upstream_of_the_results():
+    job = defs.resolve_job_def("evaluation_job")
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {"benchmark_evaluation", "retrieval_evaluation", "results_table"} <= keys
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("retrieval_evaluation"))
+    assert not node.is_partitioned  # one table over every pair of the profile
+    assert {k.to_user_string() for k in node.parent_keys} == {"aligned_heads", "data_embeddings"}
+    assert dg.AssetKey("retrieval_evaluation") in graph.get(dg.AssetKey("results_table")).parent_keys
+    from pipelines.run_all import WAVES
+
+    order = [name for selection, _ in WAVES for name in selection]
+    assert order.index("aligned_heads") < order.index("retrieval_evaluation") < order.index("results_table")

@@ -96,3 +96,25 @@ def test_progress_reaches_the_run_log(materialized):
         assert "loss=" in lines[-1] and "eval_accuracy=" in lines[-1]
     assert any(m.startswith("embed texts: ") for m in messages)
     assert any(m.startswith("pretrain image: ") for m in messages)
+
+
+def test_retrieval_and_the_results_beside_the_paper(materialized):
+    _, resource, _ = materialized
+    lay = resource.settings().layout
+    rows = pq.read_table(lay.retrieval).to_pylist()
+    assert {(r["query_benchmark"], r["gallery_benchmark"]) for r in rows} == {("demo_image", "demo_event"),
+                                                                             ("demo_event", "demo_image")}
+    for r in rows:
+        assert r["n_queries"] > 0 and r["n_pairs"] >= r["n_queries"]
+        if r["k"] == 20:  # one positive per query: chance is k / gallery size
+            assert r["recall"] > 20 / r["n_gallery"], r
+    import csv
+
+    with open(lay.results_dir / "paper_comparison.csv") as f:
+        table = list(csv.DictReader(f))
+    assert {"benchmark", "ours", "paper", "difference", "paper_row"} <= set(table[0])
+    assert {r["benchmark"] for r in table} >= set(BENCHES) and all(r["paper"] == "" for r in table)
+    md = (lay.results_dir / "paper_comparison.md").read_text()
+    assert "no paper counterpart" in md and '"commit"' in md and '"weights_hash"' in md
+    evals = pq.read_table(lay.results_dir / "evaluations.parquet").to_pylist()
+    assert all(r["acc5"] >= r["accuracy"] and 0 <= r["mean_per_class_recall"] <= 1 for r in evals)

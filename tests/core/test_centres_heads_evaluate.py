@@ -90,3 +90,41 @@ def test_evaluate_reports_each_setting_and_classifier():
     assert all(r["accuracy"] > 0.9 for r in rows)
     with pytest.raises(ValueError, match=r"classes \[2\]"):
         template_classifier(means[:2], np.array([0, 1]), 3)
+
+
+def test_centre_scores_are_each_class_best_centre_and_keep_the_arg_max_rule(monkeypatch):
+    import unibind_core.evaluate as ev
+    from unibind_core.evaluate import centre_scores
+
+    rng, means, x, y = _toy(n_classes=4)
+    centres = normalize(np.repeat(means, 3, 0) + 0.4 * rng.normal(size=(12, 16)))
+    centre_class = np.repeat(np.arange(4), 3)
+    perm = rng.permutation(12)  # centres in any order: scores must not depend on it
+    centres, centre_class = centres[perm], centre_class[perm]
+    scores = centre_scores(x, centres, centre_class, 5)  # class 4 has no centre
+    sims = x @ centres.T
+    for c in range(4):
+        np.testing.assert_allclose(scores[:, c], sims[:, centre_class == c].max(1), rtol=1e-6)
+    assert np.isneginf(scores[:, 4]).all()
+    np.testing.assert_array_equal(scores.argmax(1), predict_with_centres(x, centres, centre_class))
+    monkeypatch.setattr(ev, "_SCORES_PER_BATCH", 12 * 7)  # seven rows per batch: same scores
+    np.testing.assert_allclose(centre_scores(x, centres, centre_class, 5), scores, atol=1e-6)  # BLAS round-off
+
+
+def test_evaluate_rows_carry_acc5_per_class_recall_and_their_definition():
+    from unibind_core.metrics import CLASSIFICATION_DEFINITION, classification_metrics
+    from unibind_core.tables import Classifier, Metric
+
+    rng, means, x, y = _toy(n_classes=6, per_class=20)
+    x = normalize(x + 0.8 * rng.normal(size=x.shape))  # noisy enough that top-1 < top-5
+    centres = normalize(np.repeat(means, 2, 0) + 0.3 * rng.normal(size=(12, 16)))
+    clf = Classifiers(means, means, centres, np.repeat(np.arange(6), 2))
+    rows = {r["classifier"]: r for r in evaluate({Setting.ZERO_SHOT: x}, y, clf)}
+    for which in Classifier:
+        r, m = rows[str(which)], classification_metrics(clf.scores(x, which), y)
+        assert r["accuracy"] == pytest.approx(m[Metric.ACC1])  # the reference rule = arg-max of the scores
+        assert r["acc5"] == pytest.approx(m[Metric.ACC5]) and r["acc5"] > r["accuracy"]
+        assert r["mean_per_class_recall"] == pytest.approx(m[Metric.MEAN_PER_CLASS_RECALL])
+        assert r["metric_definition"] == CLASSIFICATION_DEFINITION
+    few = evaluate({Setting.ZERO_SHOT: x[y < 3]}, y[y < 3], Classifiers(means[:3], means[:3], means[:3], np.arange(3)))
+    assert all(np.isnan(r["acc5"]) for r in few)  # three classes: no acc@5

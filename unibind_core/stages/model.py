@@ -20,12 +20,25 @@ from unibind_core.checks import check_centres
 from unibind_core.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.heads import HeadConfig, apply_head, config_record, make_head, train_head
 from unibind_core.io import INPUTS_KEY, arrow_to_vectors, atomic_path, content_hash, file_hash, table_hash, write_bytes
-from unibind_core.results import balance_table, plot_results, to_markdown, wide_table, write_catalogue
+from unibind_core.results import (
+    balance_table,
+    comparison_markdown,
+    comparison_table,
+    metrics_table,
+    paper_results,
+    plot_results,
+    retrieval_summary,
+    to_csv,
+    to_markdown,
+    wide_table,
+    write_catalogue,
+)
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, is_current, read_classes, require_artifact, spec_of
-from unibind_core.tables import (BALANCE, CENTRES, EVALUATIONS, FEATURES, HEAD_HISTORY, RESULTS, TEXT_EMBEDDINGS,
-                                 Classifier, RowKind, Setting, Split, kind_is, split_is)
+from unibind_core.stages.provenance import reproducibility_record
+from unibind_core.tables import (BALANCE, CENTRES, COMPARISON, EVALUATIONS, FEATURES, HEAD_HISTORY, RESULTS,
+                                 RETRIEVAL, TEXT_EMBEDDINGS, Classifier, RowKind, Setting, Split, kind_is, split_is)
 from unibind_core.templates import PROMPT_SETS
 
 
@@ -157,13 +170,18 @@ def _classifiers(s: Settings, bench: str) -> Classifiers:
                        template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class)
 
 
+def fine_tuned(s: Settings, bench: str, x: np.ndarray) -> np.ndarray:
+    """(N, D) frozen features through the benchmark's trained head -> (N, D) unit vectors."""
+    head = make_head(FEATURES.dim(s.layout.features(bench)), identity_init=False)
+    head.load_state_dict(load_file(str(require_artifact(s.layout.head(bench), f"head of {bench}", "aligned_heads"))))
+    return apply_head(head, x)
+
+
 def stage_evaluation(s: Settings, bench: str) -> StageResult:
     spec = spec_of(bench)
     test_rows, test_x = split_features(s, bench, Split.TEST)
     test_y = test_rows["class_index"].to_numpy()
-    head = make_head(FEATURES.dim(s.layout.features(bench)), identity_init=False)
-    head.load_state_dict(load_file(str(require_artifact(s.layout.head(bench), f"head of {bench}", "aligned_heads"))))
-    rows = evaluate({Setting.ZERO_SHOT: test_x, Setting.FINE_TUNED: apply_head(head, test_x)}, test_y,
+    rows = evaluate({Setting.ZERO_SHOT: test_x, Setting.FINE_TUNED: fine_tuned(s, bench, test_x)}, test_y,
                     _classifiers(s, bench))
     for r in rows:
         r.update(benchmark=bench, modality=spec.modality, split=str(Split.TEST),
@@ -175,7 +193,8 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
 
 
 def stage_results(s: Settings, benches: list[str]) -> StageResult:
-    """One table across benchmarks (+ balance across modalities), a plot, and the DuckDB catalogue."""
+    """One table across benchmarks (+ balance across modalities), ours beside the paper's numbers (CSV and
+    markdown, with the reproducibility record), a plot, and the DuckDB catalogue."""
     lay = s.layout
     evals = pa.concat_tables([EVALUATIONS.read(lay.evaluation(b)) for b in benches])
     wide, balance = wide_table(evals), balance_table(evals)
@@ -184,12 +203,27 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
     wide_path, balance_path = out / "results.parquet", out / "balance.parquet"
     RESULTS.write(wide, wide_path)
     BALANCE.write(balance, balance_path)
-    md = to_markdown(wide) + "\n\nBalance across modalities (min/max accuracy):\n\n" + to_markdown(balance)
+    retrieval = RETRIEVAL.read(lay.retrieval)
+    comparison = comparison_table(evals, retrieval, paper_results(), benches)
+    comparison_path = out / "paper_comparison.parquet"
+    COMPARISON.write(comparison, comparison_path)
+    write_bytes(to_csv(comparison), out / "paper_comparison.csv")
+    record = reproducibility_record(s, benches)
+    write_bytes((json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), out / "reproducibility.json")
+    write_bytes(comparison_markdown(comparison, record).encode(), out / "paper_comparison.md")
+    md = (to_markdown(wide) + "\n\nBalance across modalities (min/max accuracy):\n\n" + to_markdown(balance)
+          + "\n\nEvery metric (acc@1 = accuracy; clip_benchmark definitions):\n\n" + to_markdown(metrics_table(evals))
+          + "\n\nRetrieval recall@k (test split):\n\n" + to_markdown(retrieval_summary(retrieval))
+          + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
+          + to_markdown(comparison.drop_columns(["note"]), digits=2))
     write_bytes((md + "\n").encode(), out / "results.md")
     plot = plot_results(wide, out / "results.png")
     views = {"kb": lay.kb("*"), "manifests": lay.manifest("*"), "centres": lay.centres("*"),
-             "evaluations": out / "evaluations.parquet", "results": wide_path, "balance": balance_path}
+             "evaluations": out / "evaluations.parquet", "results": wide_path, "balance": balance_path,
+             "retrieval": lay.retrieval, "paper_comparison": comparison_path}
     write_catalogue(lay.catalogue, {n: str(p) for n, p in views.items() if list(Path(p).parent.glob(Path(p).name))})
     preview = f"![results](data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode()})"
-    return StageResult(table_hash(evals), {"markdown": md, "plot": str(plot), "plot_preview": preview,
-                                           "catalogue": str(lay.catalogue), "benchmarks": len(benches)})
+    return StageResult(content_hash(table_hash(evals), table_hash(retrieval)),
+                       {"markdown": md, "plot": str(plot), "plot_preview": preview, "catalogue": str(lay.catalogue),
+                        "benchmarks": len(benches), "paper_comparison": str(out / "paper_comparison.csv"),
+                        "git_commit": record["code"]["commit"]})
