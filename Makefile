@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the metrics' reference implementation, for tests/core/test_metrics.py: its own pins would move torch
+	$(BIN)/pip install --quiet --no-deps 'clip-benchmark==1.6.2'
 	touch $(STAMP)
 
 demo: $(STAMP)
