@@ -23,4 +23,5 @@ demo: $(STAMP)
 	$(BIN)/unibind demo
 
 test: $(STAMP)
+	@scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q

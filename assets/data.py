@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.compute import GPU_STEP
 from assets.materialize import column_schema, run_partition_stage, run_stage
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
@@ -27,13 +28,13 @@ def benchmark_manifest(context: dg.AssetExecutionContext, unibind: UnibindResour
     return run_partition_stage(stage_manifest, unibind, context)
 
 
-@dg.asset(group_name="data", kinds={"pytorch", "safetensors"}, code_version="1", deps=[benchmark_manifest],
+@dg.asset(op_tags=GPU_STEP, group_name="data", kinds={"pytorch", "safetensors"}, code_version="1", deps=[benchmark_manifest],
           description="Demo encoders pre-trained image-centrically (image<->text, other modalities<->image).")
 def demo_backbone(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_backbone, unibind, context=context)
 
 
-@dg.asset(group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
+@dg.asset(op_tags=GPU_STEP, group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
           partitions_def=BENCHMARK_PARTITIONS,
           deps=[benchmark_manifest, demo_backbone],
           check_specs=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,

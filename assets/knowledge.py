@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.compute import GPU_STEP
 from assets.curated import curated_descriptions, curated_prompts
 from assets.data import benchmark_manifest
 from assets.materialize import (
@@ -30,7 +31,7 @@ def category_descriptions(context: dg.AssetExecutionContext, unibind: UnibindRes
     return run_partition_stage(stage_descriptions, unibind, context)
 
 
-@dg.asset(group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(CAPTIONS),
+@dg.asset(op_tags=GPU_STEP, group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(CAPTIONS),
           partitions_def=BENCHMARK_PARTITIONS,
           deps=[benchmark_manifest], retry_policy=API_RETRY,
           description="One caption per training sample from the configured Captioner.")
@@ -49,7 +50,7 @@ def knowledge_base(context: dg.AssetExecutionContext, unibind: UnibindResource) 
     return run_partition_stage(stage_kb, unibind, context)
 
 
-@dg.asset(group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
+@dg.asset(op_tags=GPU_STEP, group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
           partitions_def=BENCHMARK_PARTITIONS, deps=[knowledge_base, curated_prompts], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("vectors_valid", asset="kb_text_embeddings", blocking=True,
                                          description="Every text vector finite, unit norm, of the text tower's size.")],

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.compute import GPU_STEP
 from assets.data import data_embeddings
 from assets.knowledge import kb_text_embeddings
 from assets.materialize import (
@@ -32,7 +33,7 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
     return run_partition_stage(stage_centres, unibind, context)
 
 
-@dg.asset(group_name="heads", kinds={"pytorch", "safetensors"}, code_version="1",
+@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="1",
           partitions_def=BENCHMARK_PARTITIONS, deps=[data_embeddings, kb_text_embeddings, embedding_centres],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="LLM-augmented contrastive head on cached features; best checkpoint on the eval split.")
@@ -52,8 +53,8 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
           deps=[aligned_heads, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Cross-modal recall@1/5/10/20 both ways over the pairs the manifests hold (image <-> event), "
                       "zero-shot and through each side's head.")
-def retrieval_evaluation(unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_stage(stage_retrieval, unibind, list(BENCHMARKS))
+def retrieval_evaluation(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
+    return run_stage(stage_retrieval, unibind, list(BENCHMARKS), context=context)
 
 
 @dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="1", metadata=column_schema(RESULTS),

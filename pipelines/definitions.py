@@ -6,6 +6,7 @@ import dagster as dg
 from assets import curated, data, knowledge, model
 from assets.partitions import BENCHMARKS
 from assets.resources import UnibindResource
+from pipelines.executors import selected_executor
 
 ALL_ASSETS = dg.load_assets_from_modules([curated, data, knowledge, model])
 GROUPS = ("data", "knowledge", "centres", "heads", "evaluation")  # the stage groups, in graph order
@@ -39,9 +40,11 @@ AUTOMATION = dg.AutomationConditionSensorDefinition(
                 "the daemon (dagster dev runs one). LLM generation itself is never started by it.")
 
 
-def make_definitions(resource: UnibindResource | None = None) -> dg.Definitions:
+def make_definitions(resource: UnibindResource | None = None, executor: str | None = None) -> dg.Definitions:
+    """The code location; `executor` (else UNIBIND_EXECUTOR, else multiprocess) runs every job's steps."""
     return dg.Definitions(assets=ALL_ASSETS, jobs=[*JOBS, ALL_JOB], schedules=[refresh_knowledge_base],
-                          sensors=[AUTOMATION, curated.curated_inputs_sensor], resources={"unibind": resource or UnibindResource()})
+                          sensors=[AUTOMATION, curated.curated_inputs_sensor],
+                          resources={"unibind": resource or UnibindResource()}, executor=selected_executor(executor))
 
 
 defs = make_definitions()

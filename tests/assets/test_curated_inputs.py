@@ -13,7 +13,7 @@ from unibind_core.tables import KNOWLEDGE_BASE
 
 BENCH = "demo_image"  # test_automation edits demo_audio; this test owns demo_image
 KB_CHAIN = ("knowledge_base", "kb_text_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation",
-            "results_table")
+            "retrieval_evaluation", "results_table")
 
 
 def _tick(instance, resource, cursor):
