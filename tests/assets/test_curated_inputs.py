@@ -25,9 +25,17 @@ def _tick(instance, resource, cursor):
     return result.asset_events, result.cursor
 
 
+def _version(instance, asset: str) -> str:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[BENCH]), limit=1).records
+    return records[0].asset_materialization.tags["dagster/data_version"]
+
+
 def test_curated_edits_rerun_only_the_touched_chain(materialized, defs_small):
     instance, resource, _ = materialized
     layout = resource.settings().layout
+    kb_version_before = _version(instance, "knowledge_base")
+    text_version_before = _version(instance, "kb_text_embeddings")
     step = dg.evaluate_automation_conditions(defs=defs_small, instance=instance)
 
     # Nothing curated yet: the sensor reports nothing, automation requests nothing.
@@ -77,11 +85,22 @@ def test_curated_edits_rerun_only_the_touched_chain(materialized, defs_small):
     assert metadata["kb_text_embeddings"]["embedded_new"].value == 2 * n_classes
 
     # 3. A bad edit fails the knowledge base with a line naming the problem; the stored table is kept.
+    # (On a throwaway instance: the failed step's planned check must not linger in the shared one.)
     before = layout.kb(BENCH).read_bytes()
     (folder / "descriptions.csv").write_text("ID,Category,Description\ncat:zz:1,zz,a digit.\n")
-    with pytest.raises(dg.Failure, match=r"line 2 \(ID 'cat:zz:1'\): Category 'zz'"):
-        dg.materialize(ALL_ASSETS, selection=["knowledge_base"], partition_key=BENCH, instance=instance,
+    with dg.DagsterInstance.ephemeral() as scratch, \
+            pytest.raises(dg.Failure, match=r"line 2 \(ID 'cat:zz:1'\): Category 'zz'"):
+        dg.materialize(ALL_ASSETS, selection=["knowledge_base"], partition_key=BENCH, instance=scratch,
                        resources={"unibind": resource})
     assert layout.kb(BENCH).read_bytes() == before
+
+    # 4. The curator deletes both files: the sensor reports them absent, and the chain returns to exactly
+    # the generated knowledge base (same data version as before any curation).
     (folder / "descriptions.csv").unlink()
     (folder / "templates.txt").unlink()
+    events, cursor = _tick(instance, resource, cursor)
+    assert sorted(e.asset_key.to_user_string() for e in events) == ["curated_descriptions", "curated_prompts"]
+    step = dg.evaluate_automation_conditions(defs=defs_small, instance=instance, cursor=step.cursor)
+    drain(step, defs_small, instance, resource, KB_CHAIN)
+    assert _version(instance, "knowledge_base") == kb_version_before
+    assert _version(instance, "kb_text_embeddings") == text_version_before
