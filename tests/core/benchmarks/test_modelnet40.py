@@ -77,7 +77,7 @@ def test_variant_choice_and_layout_errors(dataset, tmp_path):
         read(renamed)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt\) at \S*empty \(or one folder further down\)"):
+    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt, or ply_data_\*.h5\) at \S*empty \(or one folder further down\)"):
         read(empty)
     with pytest.raises(DatasetLayoutError, match="nothing"):
         read(tmp_path / "absent")
@@ -183,3 +183,85 @@ def test_princeton_off_meshes_keep_modelnet40_indices(tmp_path):
     (top / "desk_lamp" / "train").mkdir(parents=True)
     with pytest.raises(DatasetLayoutError, match="not in the list: 'desk_lamp'"):
         read(top, classnames="modelnet40")
+
+
+H5_CLASSES = ["airplane", "bathtub", "bed", "bench"]  # the head of shape_names.txt (= the modelnet40 order)
+
+
+def _h5(path: Path, labels: list[int], points: int = 16, seed: int = 0) -> np.ndarray:
+    import h5py
+
+    data = np.random.default_rng(seed).normal(size=(len(labels), points, 3)).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f["data"] = data
+        f["label"] = np.array(labels, np.uint8).reshape(-1, 1)
+    return data
+
+
+def write_hdf5(top: Path) -> dict[str, np.ndarray]:
+    """modelnet40_ply_hdf5_2048 as PointNet ships it: list files with repository-relative paths, shape_names,
+    and id2file sidecars for the train file only; a copy holding a subset of the shipped files."""
+    top.mkdir(parents=True)
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES + ["bottle"]) + "\n")  # bookshelf skipped
+    (top / "train_files.txt").write_text("data/modelnet40_ply_hdf5_2048/ply_data_train0.h5\n"
+                                         "data/modelnet40_ply_hdf5_2048/ply_data_train1.h5\n")
+    (top / "test_files.txt").write_text("data/modelnet40_ply_hdf5_2048/ply_data_test0.h5\n"
+                                        "data/modelnet40_ply_hdf5_2048/ply_data_test1.h5\n")
+    data = {"train0": _h5(top / "ply_data_train0.h5", [0, 2, 2, 9], seed=1),  # 9: beyond shape_names
+            "test0": _h5(top / "ply_data_test0.h5", [3, 0], seed=2)}
+    (top / "ply_data_train_0_id2file.json").write_text(
+        '["airplane/airplane_0007.ply", "bed/bed_0100.ply", "bed/bed_0101.ply", "x/x_0001.ply"]')
+    (top / "ply_data_test1.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)  # cut after the signature
+    return data
+
+
+def test_hdf5_variant_keeps_indices_and_addresses_clouds_inside_files(tmp_path):
+    from unibind_core.modalities.point import load
+
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    data = write_hdf5(top)
+    with pytest.raises(DatasetLayoutError, match="'bottle' is class 4 on disk, 5 in the list"):
+        read(tmp_path, classnames="modelnet40")
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    result = read(tmp_path, classnames="modelnet40", eval_fraction=0.5)  # the folder holding the archive's top
+    inner = read(top, classnames="modelnet40", eval_fraction=0.5).rows  # the archive's top folder itself
+    assert ["modelnet40_ply_hdf5_2048/" + r["path"] for r in inner] == [r["path"] for r in result.rows]
+    rows = {r["sample_id"]: r for r in result.rows}
+    assert rows["bed_0101"] == {"sample_id": "bed_0101", "split": hashed_split("bed_0101", 0.5), "class_index": 2,
+                                "class_key": "bed", "class_name": "bed",
+                                "path": "modelnet40_ply_hdf5_2048/ply_data_train0.h5#2"}
+    assert rows["ply_data_test0_0"]["class_index"] == 3 and rows["ply_data_test0_0"]["split"] == "test"
+    assert sorted(rows) == ["airplane_0007", "bed_0100", "bed_0101", "ply_data_test0_0", "ply_data_test0_1"]
+    assert len(result.classes) == 40 and len(result.missing_classes()) == 37
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons["modelnet40_ply_hdf5_2048/ply_data_train0.h5#3"] == "label 9 is outside the 4 classes of shape_names.txt"
+    assert reasons["modelnet40_ply_hdf5_2048/ply_data_train1.h5"] == "listed but missing on disk"
+    assert reasons["modelnet40_ply_hdf5_2048/ply_data_test1.h5"].startswith("not a readable HDF5 file")
+    assert len(reasons) == 3
+    cloud = load(tmp_path, rows["bed_0101"], num_points=16).numpy()
+    from unibind_core.modalities.point import normalize
+    expected = normalize(data["train0"][2].astype(np.float64))
+    assert sorted(map(tuple, cloud.round(4))) == sorted(map(tuple, expected.astype(np.float32).round(4)))
+    again = load(tmp_path, rows["bed_0101"], num_points=8)
+    assert bool((again == load(tmp_path, rows["bed_0101"], num_points=8)).all())
+    with pytest.raises(ValueError, match="many clouds"):
+        load(tmp_path, {"path": "modelnet40_ply_hdf5_2048/ply_data_train0.h5"})
+
+
+def test_hdf5_without_list_files_and_bad_arrays(tmp_path):
+    import h5py
+
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    top.mkdir()
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    _h5(top / "ply_data_test0.h5", [1, 1])
+    with h5py.File(top / "ply_data_train0.h5", "w") as f:  # labels for 3 clouds, data for 2
+        f["data"] = np.zeros((2, 16, 3), np.float32)
+        f["label"] = np.zeros((3, 1), np.uint8)
+    (top / "ply_data_train1.h5").write_text("not hdf5")
+    result = read(top)
+    assert [(r["sample_id"], r["class_index"], r["split"]) for r in result.rows] == [
+        ("ply_data_test0_0", 1, "test"), ("ply_data_test0_1", 1, "test")]
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons == {"ply_data_train0.h5": "'label' is uint8 (3, 1), expected one integer per cloud of 'data' (2, 16, 3)",
+                       "ply_data_train1.h5": "not an HDF5 file (no HDF5 signature)"}
