@@ -159,6 +159,25 @@ def off_problem(path: Path, size: int) -> str | None:
     return None
 
 
+def point_text_problem(path: Path, size: int) -> str | None:
+    """A point-cloud text file (`x y z ...` or `x,y,z,...` rows): its first row holds at least three numbers
+    (only the head of the file is read; a cut further down is the loader's to find)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    try:
+        first = head.decode("ascii").splitlines()[0] if head.strip() else ""
+    except UnicodeDecodeError:
+        return "not a point text file (binary content)"
+    fields = first.replace(",", " ").split()
+    try:
+        numbers = [float(v) for v in fields]
+    except ValueError:
+        return f"the first row is not numbers: {first[:60]!r}"
+    if len(numbers) < 3:
+        return f"the first row has {len(numbers)} value(s), not x y z"
+    return None
+
+
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
