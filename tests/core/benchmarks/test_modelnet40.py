@@ -12,6 +12,8 @@ from unibind_core.demo.digits import load_demo_digits
 from unibind_core.demo.writers import modelnet40 as demo_writer
 from unibind_core.modalities.mesh_format import read_off, sample_surface
 
+from tests.helpers.layouts import write_princeton
+
 CLASSES = ["airplane", "night_stand", "toilet"]
 
 
@@ -144,23 +146,6 @@ def test_malformed_off_raises_naming_the_file(tmp_path, text, match):
     with pytest.raises(ValueError, match=match) as info:
         read_off(path)
     assert "broken.off" in str(info.value)
-
-
-CUBE = "8 6 0\n" + "".join(f"{x} {y} {z}\n" for x in (0, 1) for y in (0, 1) for z in (0, 1)) + (
-    "4 0 1 3 2\n4 4 6 7 5\n4 0 4 5 1\n4 2 3 7 6\n4 0 2 6 4\n4 1 5 7 3\n")
-
-
-def write_princeton(top: Path) -> Path:
-    """ModelNet40.zip as Princeton distributes it: <class>/{train,test}/<class>_NNNN.off, a subset of classes."""
-    for key, split, n in (("bed", "train", 1), ("bed", "train", 2), ("bed", "test", 3), ("xbox", "test", 1)):
-        path = top / key / split / f"{key}_{n:04d}.off"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("OFF\n" + CUBE)
-    (top / "bed" / "train" / "bed_0002.off").write_text("OFF" + CUBE)  # the compact `OFF8 6 0` header
-    (top / "xbox" / "test" / "xbox_0002.off").write_text("ply\nformat ascii 1.0\n")  # not an OFF mesh
-    (top / "xbox" / "test" / "xbox_0003.off").write_bytes(b"")
-    (top / "xbox" / "train").mkdir()
-    return top
 
 
 def test_princeton_off_meshes_keep_modelnet40_indices(tmp_path):
