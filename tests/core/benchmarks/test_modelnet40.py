@@ -244,9 +244,41 @@ def test_hdf5_without_list_files_and_bad_arrays(tmp_path):
         f["data"] = np.zeros((2, 16, 3), np.float32)
         f["label"] = np.zeros((3, 1), np.uint8)
     (top / "ply_data_train1.h5").write_text("not hdf5")
-    result = read(top)
+    (top / "ply_data_test_0_id2file.json").write_text('["bathtub/bathtub_0001.ply", "bathtub/bathtub_0001.ply"]')
+    result = read(top)  # a sidecar naming one mesh twice does not fit: the file's own ids are used
     assert [(r["sample_id"], r["class_index"], r["split"]) for r in result.rows] == [
         ("ply_data_test0_0", 1, "test"), ("ply_data_test0_1", 1, "test")]
     reasons = {q["path"]: q["reason"] for q in result.quarantine}
     assert reasons == {"ply_data_train0.h5": "'label' is uint8 (3, 1), expected one integer per cloud of 'data' (2, 16, 3)",
                        "ply_data_train1.h5": "not an HDF5 file (no HDF5 signature)"}
+
+
+def test_decoded_input_key_follows_the_h5_file_of_member_paths(tmp_path):
+    """`file.h5#i` rows are keyed by the file's size and mtime, so a replaced .h5 is decoded again."""
+    import os
+
+    from unibind_core.benchmarks.spec import BENCHMARKS
+    from unibind_core.features import inputs_key
+
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    top.mkdir()
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    _h5(top / "ply_data_test0.h5", [1, 2])
+    spec = BENCHMARKS["modelnet40"]
+    manifest = read(tmp_path).manifest()
+    before = inputs_key(spec, tmp_path, manifest)
+    assert before == inputs_key(spec, tmp_path, manifest)
+    _h5(top / "ply_data_test0.h5", [1, 2], seed=5)
+    os.utime(top / "ply_data_test0.h5", ns=(1, 1))  # a replaced file: another mtime
+    assert inputs_key(spec, tmp_path, manifest) != before
+
+
+def test_hdf5_ids_repeated_across_files_stay_unique(tmp_path):
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    top.mkdir()
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    for split in ("train", "test"):
+        _h5(top / f"ply_data_{split}0.h5", [2])
+        (top / f"ply_data_{split}_0_id2file.json").write_text('["bed/bed_0001.ply"]')
+    ids = sorted(r["sample_id"] for r in read(top).rows)
+    assert ids == ["bed_0001", "ply_data_test0_0"]  # train is read first and keeps the mesh's name

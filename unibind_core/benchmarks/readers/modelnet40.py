@@ -194,7 +194,7 @@ def read_hdf5(root: Path, prefix: str, eval_fraction: float, classnames: str | N
     result = ReadResult(classes=canonical(found, classnames, str(names_file), indexed=True))
     index = {c.key: c for c in result.classes}
     check = suffix_check((".h5",), "an HDF5 point cloud file", verify)
-    listing, seen = Listing(root), set()
+    listing, seen, ids = Listing(root), set(), set()
     for official in OFFICIAL:
         for name in _h5_files(here, official):
             rel = f"{prefix}{name}"
@@ -210,6 +210,9 @@ def read_hdf5(root: Path, prefix: str, eval_fraction: float, classnames: str | N
                 continue
             for i, (sample_id, label) in enumerate(zip(_h5_ids(here, name, len(labels)), labels.tolist())):
                 path = member_path(rel, i)
+                if sample_id in ids:  # an id2file name repeated across files: the address keeps it unique
+                    sample_id = f"{name[: -len('.h5')]}_{i}"
+                ids.add(sample_id)
                 if not 0 <= label < len(names):
                     quarantine(result, path, f"label {label} is outside the {len(names)} classes of {H5_NAMES}")
                     continue
