@@ -149,3 +149,15 @@ def test_archive_top_folder_bad_images_and_canonical_indices(dataset, tmp_path):
     assert reasons["LLVIP/Annotations/010003.xml"].startswith("object 1 box")
     assert len(reasons) == 2
     assert read(dataset, classnames="llvip").rows[0]["path"] == "infrared/train/010001.jpg"
+
+
+def test_a_copy_of_the_test_split_alone_skips_the_train_annotations(dataset):
+    import shutil
+
+    for kind in ("infrared", "visible"):
+        shutil.rmtree(dataset / kind / "train")
+    result = read(dataset, background_crops=True)
+    assert {r["path"].split("/")[1] for r in result.rows} == {"test"} and result.rows
+    assert {r["split"] for r in result.rows} == {"test"}
+    reasons = {q["path"] for q in result.quarantine}  # only the broken test annotations, not the train ones
+    assert reasons == {"Annotations/190002.xml", "Annotations/190003.xml"}

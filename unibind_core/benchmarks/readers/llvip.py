@@ -7,7 +7,8 @@ balanced person-vs-background. The eval slice is carved per *image*, keeping all
 on the same side.
 
 `root` may be the `LLVIP/` folder the archive unpacks to (under any name) or the folder holding it.
-Every infrared image's header is checked (a bad one is quarantined with its annotation's objects);
+A copy holding one split (`infrared/test/` alone) skips the other split's annotations. Every infrared
+image's header is checked (a bad one is quarantined with its annotation's objects);
 with `classnames` the class indices are the list's, looked up by name, so a copy without background
 crops or without some class keeps them.
 """
@@ -103,7 +104,12 @@ def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False,
     check_layout(root / prefix)
     infrared, visible = index_images(root, f"{prefix}infrared"), index_images(root, f"{prefix}visible")
     result = ReadResult()
+    # A copy of one split only (infrared/test/ without train/) keeps every annotation: those of the absent
+    # split are skipped, not quarantined one by one.
+    one_split = not all((root / prefix / "infrared" / split).is_dir() for split in ("train", "test"))
     for xml in sorted((root / prefix / "Annotations").glob("*.xml")):
+        if one_split and xml.stem not in infrared:
+            continue
         _add_image(result, root, prefix, xml, infrared, visible, eval_fraction, background_crops, seed)
     names = sorted({r["class_key"] for r in result.rows if r["class_key"] != BACKGROUND})
     ordered = ([BACKGROUND] if background_crops else []) + names
