@@ -164,5 +164,5 @@ def benchmarks() -> None:
         typer.echo(f"{profile}:")
         for name in names:
             spec = BENCHMARKS[name]
-            typer.echo(f"  {name:<16} {spec.modality:<8} reader {spec.reader:<22} root {spec.root}: "
+            typer.echo(f"  {name:<16} {spec.modality:<8} reader {spec.reader:<22} root {' or '.join(spec.root_names)}: "
                        f"{_layout(spec.reader)}")

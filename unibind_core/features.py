@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 from unibind_core.backbone import Backbone
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.io import atomic_path, content_hash, table_hash
-from unibind_core.benchmarks.manifest import resolve_inside
+from unibind_core.benchmarks.manifest import resolve_inside, split_member
 from unibind_core.modalities import load_sample
 from unibind_core.progress import track
 from unibind_core.tables import FEATURES
@@ -44,7 +44,7 @@ def inputs_key(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> str:
     h = hashlib.sha256()
     for relative in manifest["path"].to_pylist():
         try:
-            st = os.stat(resolve_inside(root, relative))
+            st = os.stat(resolve_inside(root, split_member(relative)[0]))  # `file.h5#3`: the file's stat
             h.update(f"{relative}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         except (OSError, ValueError):
             h.update(f"{relative}\0missing\n".encode())

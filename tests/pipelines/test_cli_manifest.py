@@ -2,34 +2,15 @@
 the missing classes of a subset copy."""
 from __future__ import annotations
 
-import wave
-
-import numpy as np
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from unibind_core.benchmarks.classnames import shipped_classes
 from unibind_core.benchmarks.spec import BENCHMARKS
 
+from tests.helpers.layouts import write_esc50
+
 runner = CliRunner()
-
-
-def write_esc50(root, classes=(0, 41), per_class=2):
-    """ESC-50 as distributed (meta/esc50.csv, audio/*.wav), holding only `classes` of the shipped 50."""
-    (root / "meta").mkdir(parents=True)
-    (root / "audio").mkdir()
-    shipped = shipped_classes("esc50")
-    lines = ["filename,fold,target,category,esc10,src_file,take"]
-    for target in classes:
-        for k in range(per_class):
-            name = f"{k + 1}-{100 + target}-A-{target}.wav"
-            lines.append(f"{name},{k + 1},{target},{shipped[target].key},False,{100 + target},A")
-            with wave.open(str(root / "audio" / name), "wb") as w:
-                w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
-                w.writeframes(np.zeros(800, np.int16).tobytes())
-    (root / "meta" / "esc50.csv").write_text("\n".join(lines) + "\n")
-    return root
 
 
 def test_benchmarks_lists_name_modality_reader_and_layout_one_line_each():

@@ -39,10 +39,15 @@ class Manifest:
 
 
 def dataset_root(spec: BenchmarkSpec, datasets_dir: Path) -> Path:
-    root = Path(datasets_dir) / spec.root
-    if not root.is_dir():
-        raise DatasetLayoutError(f"dataset root of {spec.name} does not exist: {root}")
-    return root
+    """The first of the spec's root names that is a folder under `datasets_dir` (a Princeton `ModelNet40/`
+    copy is found as well as `modelnet40_normal_resampled/`); else an error naming every place looked in."""
+    candidates = [Path(datasets_dir) / name for name in spec.root_names]
+    for root in candidates:
+        if root.is_dir():
+            return root
+    also = f" (nor {', '.join(str(c) for c in candidates[1:])})" if len(candidates) > 1 else ""
+    raise DatasetLayoutError(f"dataset root of {spec.name} does not exist: {candidates[0]}{also}; put the "
+                             f"dataset under one of these names")
 
 
 def read_captions(root: Path) -> dict[str, str]:

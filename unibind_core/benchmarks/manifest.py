@@ -1,7 +1,8 @@
 """The manifest: one row per sample of a benchmark, the contract between readers and every stage.
 
 Readers turn a dataset root laid out as its maintainers distribute it into this table; loaders turn a
-row back into a tensor. Paths are stored relative to the dataset root and always re-resolved inside it.
+row back into a tensor. Paths are stored relative to the dataset root and always re-resolved inside it; a sample stored inside a
+file holding many (ModelNet40's HDF5 variant) is addressed `<file>#<index>` (`member_path`).
 """
 from __future__ import annotations
 
@@ -64,6 +65,23 @@ def resolve_inside(root: Path, relative: str) -> Path:
     if Path(relative).is_absolute() or (candidate != root and root not in candidate.parents):
         raise ValueError(f"path {relative!r} escapes the dataset root {root}; refused")
     return candidate
+
+
+MEMBER_SEPARATOR = "#"  # `ply_data_train0.h5#12`: sample 12 inside one file that holds many samples
+
+
+def member_path(file: str, index: int) -> str:
+    """The manifest path of sample `index` inside `file` (an HDF5 array of many point clouds)."""
+    return f"{file}{MEMBER_SEPARATOR}{index}"
+
+
+def split_member(relative: str) -> tuple[str, int | None]:
+    """(file, index inside it) of a manifest path; index None for the usual one-file-per-sample path. Only
+    a trailing `#<digits>` is a member, so a file name that merely contains `#` still reads as itself."""
+    file, sep, member = relative.rpartition(MEMBER_SEPARATOR)
+    if sep and file and member.isdigit():
+        return file, int(member)
+    return relative, None
 
 
 def require_dir(path: Path, what: str) -> Path:

@@ -5,7 +5,7 @@ is adding an entry, never a branch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -34,6 +34,12 @@ class BenchmarkSpec:
     reader_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     loader_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     train: TrainSpec = TrainSpec()
+    aliases: tuple[str, ...] = ()  # other folder names of the dataset's distributions (ROOT_ALIASES)
+
+    @property
+    def root_names(self) -> tuple[str, ...]:
+        """Where under the datasets directory the pipeline looks for this benchmark, in order."""
+        return (self.root, *self.aliases)
 
 
 def _demo(name: str, modality: str, fmt: str, root: str, noun: str, **kw: Any) -> BenchmarkSpec:
@@ -86,6 +92,25 @@ PAPER = {
     "nimagenet": _paper("nimagenet", "event", "nimagenet", "N_Imagenet", "event camera recording",
                         TrainSpec(1024, 5e-4, 15), {**EVENT, "sensor_size": [640, 480]}),
 }
+
+# The folder names the benchmarks' distributions unpack to besides `root`, so a copy kept under its own
+# name is found (build.dataset_root takes the first that exists and, if none does, names every one).
+ROOT_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "imagenet1k": ("imagenet-object-localization-challenge", "ILSVRC2012", "ImageNet", "imagenet1k"),
+    "places365": ("places365_standard", "Places365"),
+    "caltech101": ("caltech-101", "Caltech101"),
+    "modelnet40": ("ModelNet40", "modelnet40_ply_hdf5_2048", "modelnet40"),  # Princeton's meshes, PointNet's HDF5
+    "shapenet_part": ("shapenet_part", "shapenetpart"),
+    "esc50": ("ESC-50", "esc50"),
+    "urbansound8k": ("urbansound8k",),
+    "llvip": ("llvip",),
+    "rgbt": ("kaist", "KAIST", "kaist_rgbt"),
+    "msrvtt": ("msrvtt", "MSR-VTT", "MSRVTT_videos"),
+    "ucf101": ("UCF101",),
+    "ncaltech101": ("N-Caltech101",),
+    "nimagenet": ("N-ImageNet", "nimagenet"),
+})
+PAPER = {name: replace(spec, aliases=ROOT_ALIASES.get(name, ())) for name, spec in PAPER.items()}
 
 BENCHMARKS: Registry[BenchmarkSpec] = Registry(
     "benchmark",

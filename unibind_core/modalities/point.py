@@ -1,21 +1,29 @@
-"""Point cloud loader: a `.txt` of point rows or an `.off` mesh -> (N, 3).
+"""Point cloud loader: a `.txt` of point rows, an `.off` mesh or one cloud of an `.h5` array -> (N, 3).
 
 Text rows may be comma-separated (ModelNet40 resampled: x,y,z,nx,ny,nz) or space-separated (ShapeNet-part:
-x y z nx ny nz part-label); only the first three columns are used.
+x y z nx ny nz part-label); only the first three columns are used. ModelNet40's HDF5 variant stores many
+clouds per file: the manifest path `ply_data_test0.h5#12` is cloud 12 of its `data` array (N, P, 3).
+The format is chosen by the file's suffix from `POINT_FORMATS`.
 
 Subsampling is seeded from the sample's relative path, so a sample always yields the same points no
 matter which process, batch or order loads it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from unibind_core.benchmarks.manifest import resolve_inside
+from unibind_core.benchmarks.manifest import resolve_inside, split_member
 from unibind_core.io import content_hash
 from unibind_core.modalities.mesh_format import read_off, sample_surface
+from unibind_core.registry import Registry
+
+# (file, index inside it or None, num_points, rng) -> (num_points, 3) points, not yet normalised
+PointFormat = Callable[[Path, "int | None", int, np.random.Generator], np.ndarray]
+H5_POINTS = "data"  # the (N, P, 3) array of ModelNet40's ply_data_*.h5 files
 
 
 def path_rng(relative: str) -> np.random.Generator:
@@ -53,18 +61,57 @@ def normalize(points: np.ndarray) -> np.ndarray:
     return centred / radius if radius > 0 else centred
 
 
+def _single(path: Path, member: int | None) -> None:
+    if member is not None:
+        raise ValueError(f"{path} holds one sample; the manifest addresses #{member} inside it")
+
+
+def text_points(path: Path, member: int | None, num_points: int, rng: np.random.Generator) -> np.ndarray:
+    _single(path, member)
+    return subsample(read_xyz_text(path), num_points, rng)
+
+
+def mesh_points(path: Path, member: int | None, num_points: int, rng: np.random.Generator) -> np.ndarray:
+    """Points on an OFF mesh's surface (Princeton's ModelNet40), area-weighted."""
+    _single(path, member)
+    vertices, faces = read_off(path)
+    try:
+        return sample_surface(vertices, faces, num_points, rng)
+    except ValueError as exc:
+        raise ValueError(f"mesh {path}: {exc}") from exc
+
+
+def h5_points(path: Path, member: int | None, num_points: int, rng: np.random.Generator) -> np.ndarray:
+    """Cloud `member` of an HDF5 file's `data` array; only that cloud is read from disk."""
+    import h5py
+
+    if member is None:
+        raise ValueError(f"{path} holds many clouds; the manifest path must name one as <file>#<index>")
+    try:
+        with h5py.File(path, "r") as f:
+            data = f[H5_POINTS]
+            if data.ndim != 3 or data.shape[2] < 3 or member >= data.shape[0]:
+                raise ValueError(f"'{H5_POINTS}' has shape {data.shape}, no cloud {member} of xyz points")
+            points = np.asarray(data[member, :, :3], dtype=np.float64)
+    except (OSError, KeyError) as exc:
+        raise ValueError(f"point file {path} is corrupt or unreadable ({exc})") from exc
+    if not np.isfinite(points).all():
+        raise ValueError(f"cloud {member} of {path} contains NaN or inf coordinates")
+    return subsample(points, num_points, rng)
+
+
+POINT_FORMATS: Registry[PointFormat] = Registry(
+    "point file format",
+    {".txt": text_points, ".off": mesh_points, ".h5": h5_points, ".hdf5": h5_points},
+)
+
+
 def load(root: Path, row: dict, num_points: int = 1024) -> torch.Tensor:
     """Manifest row -> (num_points, 3) float32 cloud, centred, inside the unit sphere."""
-    path = resolve_inside(root, row["path"])
+    file, member = split_member(row["path"])
+    path = resolve_inside(root, file)
     if not path.is_file():
         raise ValueError(f"point file {path} does not exist")
-    rng = path_rng(row["path"])
-    if path.suffix.lower() == ".off":
-        vertices, faces = read_off(path)
-        try:
-            points = sample_surface(vertices, faces, num_points, rng)
-        except ValueError as exc:
-            raise ValueError(f"mesh {path}: {exc}") from exc
-    else:
-        points = subsample(read_xyz_text(path), num_points, rng)
+    read_points = POINT_FORMATS[path.suffix.lower() or ".txt"]
+    points = read_points(path, member, num_points, path_rng(row["path"]))
     return torch.from_numpy(normalize(points).astype(np.float32))

@@ -110,7 +110,7 @@ def test_loader_refuses_a_path_escaping_the_root(dataset):
 
 
 def test_wav_cut_inside_its_header_is_quarantined_and_the_rest_kept(tmp_path):
-    from tests.pipelines.test_cli_manifest import write_esc50
+    from tests.helpers.layouts import write_esc50
 
     root = write_esc50(tmp_path / "ESC-50-master", classes=(0, 41))
     names = sorted(p.name for p in (root / "audio").iterdir())

@@ -155,3 +155,62 @@ def test_devkit_with_other_classes_or_corrupt_meta_is_refused(tmp_path):
     meta.write_bytes(b"MATLAB 5.0 MAT-file, truncated")
     with pytest.raises(DatasetLayoutError, match="not a readable ILSVRC-2012 devkit meta.mat"):
         read(root)
+
+
+def write_kaggle(top: Path) -> Path:
+    """Kaggle's imagenet-object-localization-challenge as it unpacks: LOC_* files beside ILSVRC/, train/<wnid>/
+    for a subset of classes and a flat val/ labelled by LOC_val_solution.csv (wnid first, then boxes)."""
+    (top / "ILSVRC" / "Data" / "CLS-LOC" / "test").mkdir(parents=True)
+    (top / "LOC_synset_mapping.txt").write_text("".join(f"{c.key} {c.name}, other words\n" for c in SHIPPED))
+    images = top / "ILSVRC" / "Data" / "CLS-LOC"
+    for c in CHOSEN[1:]:
+        jpeg(images / "train" / c.key / f"{c.key}_7.JPEG", 60)
+    solution = ["ImageId,PredictionString",
+                f"ILSVRC2012_val_00000001,{CHOSEN[1].key} 10 20 30 40 {CHOSEN[1].key} 1 2 3 4",
+                f"ILSVRC2012_val_00000002,{CHOSEN[2].key} 10 20 30 40",
+                f"ILSVRC2012_val_00000003,{CHOSEN[0].key} 1 1 5 5",  # tench: no train folder, no image: skipped
+                f"ILSVRC2012_val_00000004,{CHOSEN[2].key} 1 1 5 5",  # toilet paper is held: missing is reported
+                "ILSVRC2012_val_00000005,n99999999 1 1 5 5",
+                "ILSVRC2012_val_00000006,"]
+    (top / "LOC_val_solution.csv").write_text("\n".join(solution) + "\n")
+    for n in (1, 2, 5, 7):  # 7 has no row
+        jpeg(images / "val" / f"ILSVRC2012_val_{n:08d}.JPEG", 20 * n)
+    (images / "val" / "ILSVRC2012_val_00000002.JPEG").write_bytes(b"\xff\xd8\xff\xe0 cut")
+    return top
+
+
+def test_kaggle_layout_keeps_sorted_wnid_indices_on_a_subset(tmp_path):
+    top = write_kaggle(tmp_path / "imagenet-object-localization-challenge")
+    result = read(tmp_path)  # the folder above the archive's top; the top itself reads the same
+    assert [r["path"] for r in read(top).rows] == [r["path"][len(top.name) + 1:] for r in result.rows]
+    assert len(result.classes) == 1000 and result.classes[134].key == CHOSEN[1].key
+    rows = {r["sample_id"]: r for r in result.rows}
+    assert sorted(rows) == ["ILSVRC2012_val_00000001", f"{CHOSEN[1].key}_7", f"{CHOSEN[2].key}_7"]
+    assert rows["ILSVRC2012_val_00000001"] == {
+        "sample_id": "ILSVRC2012_val_00000001", "split": "test", "class_index": 134, "class_key": CHOSEN[1].key,
+        "class_name": CHOSEN[1].name,
+        "path": "imagenet-object-localization-challenge/ILSVRC/Data/CLS-LOC/val/ILSVRC2012_val_00000001.JPEG"}
+    assert rows[f"{CHOSEN[2].key}_7"]["class_index"] == 999
+    assert rows[f"{CHOSEN[2].key}_7"]["split"] == hashed_split(f"{CHOSEN[2].key}_7", 0.01)
+    val = "imagenet-object-localization-challenge/ILSVRC/Data/CLS-LOC/val/"
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons[val + "ILSVRC2012_val_00000002.JPEG"].startswith("not a readable image header")
+    assert reasons[val + "ILSVRC2012_val_00000004"] == "listed in the ground truth but missing"
+    assert reasons[val + "ILSVRC2012_val_00000005.JPEG"] == "label 'n99999999' is not a class of the list"
+    assert reasons["imagenet-object-localization-challenge/LOC_val_solution.csv:7"] == (
+        "no ImageId or no wnid in PredictionString")
+    assert reasons[val + "ILSVRC2012_val_00000007.JPEG"] == "no row in LOC_val_solution.csv"
+    assert len(reasons) == 5
+    assert load(tmp_path, rows["ILSVRC2012_val_00000001"], size=8).shape == (3, 8, 8)
+
+
+def test_kaggle_synset_mapping_that_contradicts_the_list_is_refused(tmp_path):
+    top = write_kaggle(tmp_path / "kaggle")
+    lines = (top / "LOC_synset_mapping.txt").read_text().splitlines()
+    lines[0], lines[1] = lines[1], lines[0]  # re-ordered: every later index would be off
+    (top / "LOC_synset_mapping.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetLayoutError, match=f"'{SHIPPED[1].key}' is class 0 on disk, 1 in the list"):
+        read(top)
+    (top / "LOC_synset_mapping.txt").unlink()
+    with pytest.raises(DatasetLayoutError, match="LOC_synset_mapping.txt"):
+        read(top)

@@ -130,3 +130,34 @@ def test_demo_round_trip(tmp_path):
     assert not result.quarantine and len(result.rows) == len(digits)
     assert all(r["path"] in captions and r["paired_path"] in captions for r in result.rows)
     assert [c.key for c in result.classes] == sorted({digits.name(i) for i in range(len(digits))})
+
+
+def test_archive_top_folder_bad_images_and_canonical_indices(dataset, tmp_path):
+    """Pointed at the folder holding LLVIP/; a cut infrared image is quarantined with its reason, the other
+    frames are intact; with the shipped list person keeps index 1 even without background crops."""
+    (dataset / "infrared" / "train" / "010002.jpg").write_bytes(b"\xff\xd8\xff")  # a cut JPEG
+    for stem in ("190001", "190002", "190003", "190009"):  # only the cyclist-free annotations remain
+        (dataset / "Annotations" / f"{stem}.xml").unlink()
+    result = read(tmp_path, classnames="llvip")
+    assert [(c.index, c.key) for c in result.classes] == [(0, "background"), (1, "person")]
+    assert {r["sample_id"]: (r["class_index"], r["path"]) for r in result.rows} == {
+        "010001_0": (1, "LLVIP/infrared/train/010001.jpg"), "010001_1": (1, "LLVIP/infrared/train/010001.jpg"),
+        "010003_0": (1, "LLVIP/infrared/train/010003.jpg")}
+    assert result.missing_classes()[0].key == "background"
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons["LLVIP/infrared/train/010002.jpg"].startswith("not a readable image header")
+    assert reasons["LLVIP/Annotations/010003.xml"].startswith("object 1 box")
+    assert len(reasons) == 2
+    assert read(dataset, classnames="llvip").rows[0]["path"] == "infrared/train/010001.jpg"
+
+
+def test_a_copy_of_the_test_split_alone_skips_the_train_annotations(dataset):
+    import shutil
+
+    for kind in ("infrared", "visible"):
+        shutil.rmtree(dataset / kind / "train")
+    result = read(dataset, background_crops=True)
+    assert {r["path"].split("/")[1] for r in result.rows} == {"test"} and result.rows
+    assert {r["split"] for r in result.rows} == {"test"}
+    reasons = {q["path"] for q in result.quarantine}  # only the broken test annotations, not the train ones
+    assert reasons == {"Annotations/190002.xml", "Annotations/190003.xml"}

@@ -12,6 +12,8 @@ from unibind_core.demo.digits import load_demo_digits
 from unibind_core.demo.writers import modelnet40 as demo_writer
 from unibind_core.modalities.mesh_format import read_off, sample_surface
 
+from tests.helpers.layouts import write_princeton
+
 CLASSES = ["airplane", "night_stand", "toilet"]
 
 
@@ -77,7 +79,7 @@ def test_variant_choice_and_layout_errors(dataset, tmp_path):
         read(renamed)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt\) at \S*empty \(or one folder further down\)"):
+    with pytest.raises(DatasetLayoutError, match=r"<prefix>_shape_names.txt, or ply_data_\*.h5\) at \S*empty \(or one folder further down\)"):
         read(empty)
     with pytest.raises(DatasetLayoutError, match="nothing"):
         read(tmp_path / "absent")
@@ -146,23 +148,6 @@ def test_malformed_off_raises_naming_the_file(tmp_path, text, match):
     assert "broken.off" in str(info.value)
 
 
-CUBE = "8 6 0\n" + "".join(f"{x} {y} {z}\n" for x in (0, 1) for y in (0, 1) for z in (0, 1)) + (
-    "4 0 1 3 2\n4 4 6 7 5\n4 0 4 5 1\n4 2 3 7 6\n4 0 2 6 4\n4 1 5 7 3\n")
-
-
-def write_princeton(top: Path) -> Path:
-    """ModelNet40.zip as Princeton distributes it: <class>/{train,test}/<class>_NNNN.off, a subset of classes."""
-    for key, split, n in (("bed", "train", 1), ("bed", "train", 2), ("bed", "test", 3), ("xbox", "test", 1)):
-        path = top / key / split / f"{key}_{n:04d}.off"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("OFF\n" + CUBE)
-    (top / "bed" / "train" / "bed_0002.off").write_text("OFF" + CUBE)  # the compact `OFF8 6 0` header
-    (top / "xbox" / "test" / "xbox_0002.off").write_text("ply\nformat ascii 1.0\n")  # not an OFF mesh
-    (top / "xbox" / "test" / "xbox_0003.off").write_bytes(b"")
-    (top / "xbox" / "train").mkdir()
-    return top
-
-
 def test_princeton_off_meshes_keep_modelnet40_indices(tmp_path):
     from unibind_core.modalities.point import load
 
@@ -183,3 +168,117 @@ def test_princeton_off_meshes_keep_modelnet40_indices(tmp_path):
     (top / "desk_lamp" / "train").mkdir(parents=True)
     with pytest.raises(DatasetLayoutError, match="not in the list: 'desk_lamp'"):
         read(top, classnames="modelnet40")
+
+
+H5_CLASSES = ["airplane", "bathtub", "bed", "bench"]  # the head of shape_names.txt (= the modelnet40 order)
+
+
+def _h5(path: Path, labels: list[int], points: int = 16, seed: int = 0) -> np.ndarray:
+    import h5py
+
+    data = np.random.default_rng(seed).normal(size=(len(labels), points, 3)).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f["data"] = data
+        f["label"] = np.array(labels, np.uint8).reshape(-1, 1)
+    return data
+
+
+def write_hdf5(top: Path) -> dict[str, np.ndarray]:
+    """modelnet40_ply_hdf5_2048 as PointNet ships it: list files with repository-relative paths, shape_names,
+    and id2file sidecars for the train file only; a copy holding a subset of the shipped files."""
+    top.mkdir(parents=True)
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES + ["bottle"]) + "\n")  # bookshelf skipped
+    (top / "train_files.txt").write_text("data/modelnet40_ply_hdf5_2048/ply_data_train0.h5\n"
+                                         "data/modelnet40_ply_hdf5_2048/ply_data_train1.h5\n")
+    (top / "test_files.txt").write_text("data/modelnet40_ply_hdf5_2048/ply_data_test0.h5\n"
+                                        "data/modelnet40_ply_hdf5_2048/ply_data_test1.h5\n")
+    data = {"train0": _h5(top / "ply_data_train0.h5", [0, 2, 2, 9], seed=1),  # 9: beyond shape_names
+            "test0": _h5(top / "ply_data_test0.h5", [3, 0], seed=2)}
+    (top / "ply_data_train_0_id2file.json").write_text(
+        '["airplane/airplane_0007.ply", "bed/bed_0100.ply", "bed/bed_0101.ply", "x/x_0001.ply"]')
+    (top / "ply_data_test1.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)  # cut after the signature
+    return data
+
+
+def test_hdf5_variant_keeps_indices_and_addresses_clouds_inside_files(tmp_path):
+    from unibind_core.modalities.point import load
+
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    data = write_hdf5(top)
+    with pytest.raises(DatasetLayoutError, match="'bottle' is class 4 on disk, 5 in the list"):
+        read(tmp_path, classnames="modelnet40")
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    result = read(tmp_path, classnames="modelnet40", eval_fraction=0.5)  # the folder holding the archive's top
+    inner = read(top, classnames="modelnet40", eval_fraction=0.5).rows  # the archive's top folder itself
+    assert ["modelnet40_ply_hdf5_2048/" + r["path"] for r in inner] == [r["path"] for r in result.rows]
+    rows = {r["sample_id"]: r for r in result.rows}
+    assert rows["bed_0101"] == {"sample_id": "bed_0101", "split": hashed_split("bed_0101", 0.5), "class_index": 2,
+                                "class_key": "bed", "class_name": "bed",
+                                "path": "modelnet40_ply_hdf5_2048/ply_data_train0.h5#2"}
+    assert rows["ply_data_test0_0"]["class_index"] == 3 and rows["ply_data_test0_0"]["split"] == "test"
+    assert sorted(rows) == ["airplane_0007", "bed_0100", "bed_0101", "ply_data_test0_0", "ply_data_test0_1"]
+    assert len(result.classes) == 40 and len(result.missing_classes()) == 37
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons["modelnet40_ply_hdf5_2048/ply_data_train0.h5#3"] == "label 9 is outside the 4 classes of shape_names.txt"
+    assert reasons["modelnet40_ply_hdf5_2048/ply_data_train1.h5"] == "listed but missing on disk"
+    assert reasons["modelnet40_ply_hdf5_2048/ply_data_test1.h5"].startswith("not a readable HDF5 file")
+    assert len(reasons) == 3
+    cloud = load(tmp_path, rows["bed_0101"], num_points=16).numpy()
+    from unibind_core.modalities.point import normalize
+    expected = normalize(data["train0"][2].astype(np.float64))
+    assert sorted(map(tuple, cloud.round(4))) == sorted(map(tuple, expected.astype(np.float32).round(4)))
+    again = load(tmp_path, rows["bed_0101"], num_points=8)
+    assert bool((again == load(tmp_path, rows["bed_0101"], num_points=8)).all())
+    with pytest.raises(ValueError, match="many clouds"):
+        load(tmp_path, {"path": "modelnet40_ply_hdf5_2048/ply_data_train0.h5"})
+
+
+def test_hdf5_without_list_files_and_bad_arrays(tmp_path):
+    import h5py
+
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    top.mkdir()
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    _h5(top / "ply_data_test0.h5", [1, 1])
+    with h5py.File(top / "ply_data_train0.h5", "w") as f:  # labels for 3 clouds, data for 2
+        f["data"] = np.zeros((2, 16, 3), np.float32)
+        f["label"] = np.zeros((3, 1), np.uint8)
+    (top / "ply_data_train1.h5").write_text("not hdf5")
+    (top / "ply_data_test_0_id2file.json").write_text('["bathtub/bathtub_0001.ply", "bathtub/bathtub_0001.ply"]')
+    result = read(top)  # a sidecar naming one mesh twice does not fit: the file's own ids are used
+    assert [(r["sample_id"], r["class_index"], r["split"]) for r in result.rows] == [
+        ("ply_data_test0_0", 1, "test"), ("ply_data_test0_1", 1, "test")]
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons == {"ply_data_train0.h5": "'label' is uint8 (3, 1), expected one integer per cloud of 'data' (2, 16, 3)",
+                       "ply_data_train1.h5": "not an HDF5 file (no HDF5 signature)"}
+
+
+def test_decoded_input_key_follows_the_h5_file_of_member_paths(tmp_path):
+    """`file.h5#i` rows are keyed by the file's size and mtime, so a replaced .h5 is decoded again."""
+    import os
+
+    from unibind_core.benchmarks.spec import BENCHMARKS
+    from unibind_core.features import inputs_key
+
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    top.mkdir()
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    _h5(top / "ply_data_test0.h5", [1, 2])
+    spec = BENCHMARKS["modelnet40"]
+    manifest = read(tmp_path).manifest()
+    before = inputs_key(spec, tmp_path, manifest)
+    assert before == inputs_key(spec, tmp_path, manifest)
+    _h5(top / "ply_data_test0.h5", [1, 2], seed=5)
+    os.utime(top / "ply_data_test0.h5", ns=(1, 1))  # a replaced file: another mtime
+    assert inputs_key(spec, tmp_path, manifest) != before
+
+
+def test_hdf5_ids_repeated_across_files_stay_unique(tmp_path):
+    top = tmp_path / "modelnet40_ply_hdf5_2048"
+    top.mkdir()
+    (top / "shape_names.txt").write_text("\n".join(H5_CLASSES) + "\n")
+    for split in ("train", "test"):
+        _h5(top / f"ply_data_{split}0.h5", [2])
+        (top / f"ply_data_{split}_0_id2file.json").write_text('["bed/bed_0001.ply"]')
+    ids = sorted(r["sample_id"] for r in read(top).rows)
+    assert ids == ["bed_0001", "ply_data_test0_0"]  # train is read first and keeps the mesh's name

@@ -115,3 +115,61 @@ def test_class_list_on_disk_is_checked_against_the_shipped_one(dataset):
     categories.write_text("/a/airfield 0\n/a/alcove 2\n")
     with pytest.raises(DatasetLayoutError, match="not 0..1"):
         read(dataset, classnames=None)
+
+
+def test_val_only_copy_of_a_subset_keeps_canonical_indices(tmp_path):
+    """The official file lists + val_256/ alone (the usual evaluation download), holding two categories."""
+    root = tmp_path / "places365"
+    root.mkdir()
+    (root / "categories_places365.txt").write_text("".join(f"{c.key} {c.index}\n" for c in SHIPPED))
+    (root / "places365_val.txt").write_text("Places365_val_00000001.jpg 8\nPlaces365_val_00000002.jpg 364\n"
+                                            "Places365_val_00000003.jpg 100\nPlaces365_val_00000004.jpg 8\n")
+    (root / "val_256").mkdir()
+    for name in ("Places365_val_00000001.jpg", "Places365_val_00000002.jpg"):
+        Image.new("RGB", (16, 16)).save(root / "val_256" / name)
+    (root / "val_256" / "Places365_val_00000004.jpg").write_bytes(b"\x89PNG\r\n\x1a\n cut")
+    result = read(tmp_path)
+    assert [(r["sample_id"], r["class_index"], r["split"], r["path"]) for r in result.rows] == [
+        ("Places365_val_00000001", 8, "test", "places365/val_256/Places365_val_00000001.jpg"),
+        ("Places365_val_00000002", 364, "test", "places365/val_256/Places365_val_00000002.jpg")]
+    assert len(result.classes) == 365 and len(result.missing_classes()) == 363
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert list(reasons) == ["places365/val_256/Places365_val_00000004.jpg"]
+    assert reasons["places365/val_256/Places365_val_00000004.jpg"].startswith("not a readable image header")
+
+
+def write_easyformat(top: Path) -> Path:
+    """places365standard_easyformat.tar: places365_standard/{train,val}/<category with - for />/*.jpg."""
+    for split, folder, name in (("train", "airfield", "00000001.jpg"), ("train", "airfield", "00000002.jpg"),
+                                ("train", "apartment_building-outdoor", "00000001.jpg"),
+                                ("val", "apartment_building-outdoor", "Places365_val_00000009.jpg"),
+                                ("val", "zen_garden", "Places365_val_00000010.jpg")):
+        path = top / split / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (16, 16), (10, 20, 30)).save(path)
+    (top / "train" / "airfield" / "00000003.jpg").write_bytes(b"")
+    (top / "val" / "zen_garden" / "Places365_val_00000011.jpg").write_text("<html>not found</html>")
+    return top
+
+
+def test_easyformat_subset_keeps_canonical_indices(tmp_path):
+    top = write_easyformat(tmp_path / "places365_standard")
+    result = read(tmp_path, eval_fraction=0.5)
+    assert [r["path"] for r in read(top, eval_fraction=0.5).rows] == [
+        r["path"].removeprefix("places365_standard/") for r in result.rows]
+    rows = {r["sample_id"]: r for r in result.rows}
+    assert sorted(rows) == ["Places365_val_00000009", "Places365_val_00000010", "a/airfield/00000001",
+                            "a/airfield/00000002", "a/apartment_building/outdoor/00000001"]
+    sid = "a/apartment_building/outdoor/00000001"
+    assert rows[sid] == {"sample_id": sid, "split": hashed_split(sid, 0.5), "class_index": 8,
+                         "class_key": "/a/apartment_building/outdoor", "class_name": "apartment building (outdoor)",
+                         "path": "places365_standard/train/apartment_building-outdoor/00000001.jpg"}
+    assert rows["Places365_val_00000010"]["class_index"] == 364 and rows["Places365_val_00000010"]["split"] == "test"
+    assert len(result.classes) == 365 and len(result.missing_classes()) == 362
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert reasons["places365_standard/train/airfield/00000003.jpg"] == "empty file (0 bytes)"
+    assert reasons["places365_standard/val/zen_garden/Places365_val_00000011.jpg"].startswith("not a readable image")
+    assert len(reasons) == 2
+    (top / "train" / "not_a_place").mkdir()
+    with pytest.raises(DatasetLayoutError, match="no category of the class list: not_a_place"):
+        read(top)

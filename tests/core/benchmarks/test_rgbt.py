@@ -111,5 +111,24 @@ def test_frame_stride_layout_without_images_level_and_errors(tmp_path):
     assert sorted(r["sample_id"] for r in result.rows) == ["set00_V000_I00000_0", "set00_V000_I00004_1",
                                                           "set00_V001_I00006_1", "set06_V000_I00000_0"]
     assert result.rows[0]["path"].startswith("set00/V000/lwir/")
-    with pytest.raises(DatasetLayoutError, match="annotations/setXX/VYYY/IZZZZZ.txt"):
-        read(tmp_path)
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(DatasetLayoutError, match=r"annotations/setXX/VYYY/IZZZZZ.txt\) at \S*bare/annotations"):
+        read(tmp_path / "bare")
+
+
+def test_subset_of_videos_at_the_archive_level_and_bad_images(dataset, tmp_path):
+    """Pointed at the folder holding kaist-rgbt/, with the images of one video not copied (its annotations
+    are skipped, not quarantined) and one thermal frame cut inside its header."""
+    import shutil
+
+    shutil.rmtree(dataset / "images" / "set00" / "V001")
+    (dataset / "images" / "set00" / "V000" / "lwir" / "I00004.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00")
+    result = read(tmp_path, background_crops=False)
+    assert sorted(r["sample_id"] for r in result.rows) == ["set00_V000_I00000_0", "set00_V000_I00001_0",
+                                                          "set06_V000_I00000_0"]
+    assert {r["class_index"] for r in result.rows} == {1} and len(result.classes) == 2
+    assert result.rows[0]["path"].startswith("kaist-rgbt/images/set00/V000/lwir/")
+    reasons = {q["path"]: q["reason"] for q in result.quarantine}
+    assert set(reasons) == {"kaist-rgbt/annotations/set00/V000/I00003.txt",
+                            "kaist-rgbt/images/set00/V000/lwir/I00004.jpg"}
+    assert reasons["kaist-rgbt/images/set00/V000/lwir/I00004.jpg"].startswith("not a readable image header")

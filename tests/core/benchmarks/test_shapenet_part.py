@@ -114,3 +114,31 @@ def test_layout_and_class_list_errors(dataset, tmp_path):
     (dataset / RELEASE / "synsetoffset2category.txt").write_text("Bag\t02773838\nAirplane\t02691156\n")
     with pytest.raises(DatasetLayoutError, match="'02773838' is class 0 on disk, 1 in the list"):
         read(dataset)
+
+
+def test_subset_copy_under_another_name_keeps_indices_and_checks_point_files(tmp_path):
+    """A copy holding three of the 16 category folders (the lists still name all), renamed, pointed at from
+    above; a point file that is not numbers is quarantined while the rest is read."""
+    root = tmp_path / "datasets" / "shapenet_part_copy"
+    (root / "train_test_split").mkdir(parents=True)
+    (root / "synsetoffset2category.txt").write_text("".join(f"{n}\t{s}\n" for n, s in CATEGORIES))
+    lists = {"train": ["shape_data/03001627/c1", "shape_data/03001627/c2", "shape_data/02958343/car1",
+                       "shape_data/04379243/t1"],
+             "val": ["shape_data/03642806/lap1"], "test": ["shape_data/04379243/t2", "shape_data/03001627/c3"]}
+    for name, entries in lists.items():
+        (root / "train_test_split" / f"shuffled_{name}_file_list.json").write_text(json.dumps(entries))
+    for k, (synset, model) in enumerate([("03001627", "c1"), ("03001627", "c2"), ("03642806", "lap1"),
+                                         ("04379243", "t2")]):
+        (root / synset).mkdir(exist_ok=True)
+        np.savetxt(root / synset / f"{model}.txt", points(k), fmt=["%.6f"] * 6 + ["%d"], delimiter=" ")
+    (root / "03001627" / "c3.txt").write_text("<html>404</html>\n")
+    result = read(tmp_path / "datasets")
+    rows = {r["sample_id"]: (r["class_index"], r["split"], r["path"]) for r in result.rows}
+    assert rows == {"03001627/c1": (4, "train", "shapenet_part_copy/03001627/c1.txt"),
+                    "03001627/c2": (4, "train", "shapenet_part_copy/03001627/c2.txt"),
+                    "03642806/lap1": (9, "eval", "shapenet_part_copy/03642806/lap1.txt"),
+                    "04379243/t2": (15, "test", "shapenet_part_copy/04379243/t2.txt")}
+    assert len(result.classes) == 16 and len(result.missing_classes()) == 13
+    assert {q["path"]: q["reason"] for q in result.quarantine} == {
+        "shapenet_part_copy/04379243/t1.txt": "listed but missing on disk",  # its category folder is here
+        "shapenet_part_copy/03001627/c3.txt": "the first row is not numbers: '<html>404</html>'"}

@@ -159,6 +159,51 @@ def off_problem(path: Path, size: int) -> str | None:
     return None
 
 
+def point_text_problem(path: Path, size: int) -> str | None:
+    """A point-cloud text file (`x y z ...` or `x,y,z,...` rows): its first row holds at least three numbers
+    (only the head of the file is read; a cut further down is the loader's to find)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    try:
+        first = head.decode("ascii").splitlines()[0] if head.strip() else ""
+    except UnicodeDecodeError:
+        return "not a point text file (binary content)"
+    fields = first.replace(",", " ").split()
+    try:
+        numbers = [float(v) for v in fields]
+    except ValueError:
+        return f"the first row is not numbers: {first[:60]!r}"
+    if len(numbers) < 3:
+        return f"the first row has {len(numbers)} value(s), not x y z"
+    return None
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def h5_clouds_problem(path: Path, size: int) -> str | None:
+    """ModelNet40's `ply_data_*.h5`: the HDF5 signature, a float `data` array (N, P, 3+) and N integer
+    `label`s (read from the file's metadata; no cloud is read)."""
+    import h5py
+
+    with open(path, "rb") as f:
+        if f.read(8) != HDF5_SIGNATURE:
+            return "not an HDF5 file (no HDF5 signature)"
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("data", "label") if not isinstance(f.get(k), h5py.Dataset)]
+            if missing:
+                return f"the HDF5 file lacks the dataset(s) {', '.join(missing)}"
+            data, label = f["data"], f["label"]
+            if data.ndim != 3 or data.shape[2] < 3 or data.dtype.kind != "f":
+                return f"'data' is {data.dtype} {data.shape}, expected float (N, points, 3)"
+            if label.dtype.kind not in "iu" or label.shape[:1] != data.shape[:1] or label.size != data.shape[0]:
+                return f"'label' is {label.dtype} {label.shape}, expected one integer per cloud of 'data' {data.shape}"
+    except OSError as exc:  # truncated or damaged inside
+        return f"not a readable HDF5 file ({exc})"
+    return None
+
+
 CHECKS: dict[str, FileCheck] = {
     **{suffix: image_problem for suffix in IMAGE_SUFFIXES},
     ".wav": wav_check,
@@ -167,6 +212,7 @@ CHECKS: dict[str, FileCheck] = {
     ".bin": events_bin_problem,
     ".npz": npz_events_problem,
     ".off": off_problem,
+    ".h5": h5_clouds_problem,
 }
 
 

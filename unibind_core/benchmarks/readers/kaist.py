@@ -12,6 +12,10 @@ Every box labelled `person` becomes a crop of the thermal frame; `people` (group
 `person?` are not samples but background boxes avoid them (docs/method.md §5, shared crop machinery
 with LLVIP). Boxes of people entering the frame run past its border and are clipped to it.
 
+`root` may be the `kaist-rgbt` folder (under any name) or the folder holding it. A copy holding some
+sets or videos reads them: annotations of a video whose `lwir/` folder is absent are skipped, while a
+frame missing from a video that is there, or an image whose header does not parse, is quarantined.
+
 Splits [ours]: the official KAIST split (set00-05 train, set06-11 test); `eval` is carved from train
 per video (`setXX/VYYY`), since consecutive 20 Hz frames are near-duplicates. `frame_stride` keeps every
 n-th frame: the paper's RGB-T count (10,000 boxes, 5,131 person) is of the order of every 20th frame.
@@ -25,12 +29,9 @@ from pathlib import Path
 from PIL import Image
 
 from unibind_core.benchmarks.classnames import apply_names, shipped_classes
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    ReadResult,
-    hashed_split,
-    require_dir,
-)
+from unibind_core.benchmarks.manifest import ClassInfo, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import image_problem
+from unibind_core.benchmarks.readers.common import find_root
 from unibind_core.benchmarks.readers.crops import BACKGROUND, Box, add_crops, box_array
 from unibind_core.io import content_hash
 from unibind_core.tables import Split
@@ -88,14 +89,16 @@ def read(root: Path, eval_fraction: float = 0.1, frame_stride: int = 1, backgrou
          seed: int = 0, test_sets: tuple[str, ...] = TEST_SETS, person_labels: tuple[str, ...] = (PERSON,),
          classnames: str | None = "rgbt") -> ReadResult:
     """Read the KAIST multispectral benchmark under `root` as thermal person (and background) crops."""
-    root = require_dir(Path(root), "the KAIST multispectral dataset folder")
-    annotations = require_dir(root / "annotations", "the KAIST annotations/ folder (annotations/setXX/VYYY/IZZZZZ.txt)")
-    images = "images/" if (root / "images").is_dir() else ""
+    root = Path(root)
+    prefix = find_root(root, lambda p: (p / "annotations").is_dir(),
+                       "the KAIST annotations/ folder (annotations/setXX/VYYY/IZZZZZ.txt)", "annotations")
+    annotations = root / prefix / "annotations"
+    images = prefix + ("images/" if (root / prefix / "images").is_dir() else "")
     result, listings = ReadResult(), {}
     for set_name, video, frame in annotation_files(annotations, max(1, int(frame_stride))):
         frame_id = (set_name, video, frame)
         split = Split.TEST if set_name in test_sets else hashed_split(f"{set_name}/{video}", eval_fraction)
-        _add_frame(result, root, images, frame_id, split, listings, set(person_labels),
+        _add_frame(result, root, prefix, images, frame_id, split, listings, set(person_labels),
                    [seed, int(content_hash("rgbt-bg", *frame_id)[:8], 16)] if background_crops else None)
     # The task fixes the classes (person = 1 with or without background crops); nothing on disk lists them.
     fixed = [ClassInfo(0, BACKGROUND, BACKGROUND), ClassInfo(1, PERSON, PERSON)]
@@ -107,19 +110,20 @@ def read(root: Path, eval_fraction: float = 0.1, frame_stride: int = 1, backgrou
     return result
 
 
-def frame_files(root: Path, images: str, set_name: str, video: str, kind: str, listings: dict) -> set[str]:
-    """File names in `[images/]set/video/<kind>/`, listed once per video."""
+def frame_files(root: Path, images: str, set_name: str, video: str, kind: str, listings: dict) -> dict[str, int] | None:
+    """{file name: size} in `[images/]set/video/<kind>/`, listed once per video; None if the folder is absent."""
     key = (set_name, video, kind)
     if key not in listings:
         folder = root / f"{images}{set_name}/{video}/{kind}"
-        listings[key] = {e.name for e in os.scandir(folder) if e.is_file()} if folder.is_dir() else set()
+        listings[key] = ({e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()}
+                         if folder.is_dir() else None)
     return listings[key]
 
 
-def _add_frame(result: ReadResult, root: Path, images: str, frame_id: tuple[str, str, str], split: str,
+def _add_frame(result: ReadResult, root: Path, prefix: str, images: str, frame_id: tuple[str, str, str], split: str,
                listings: dict, person_labels: set[str], background_seed: list[int] | None) -> None:
     set_name, video, frame = frame_id
-    where = f"annotations/{set_name}/{video}/{frame}.txt"
+    where = f"{prefix}annotations/{set_name}/{video}/{frame}.txt"
     try:
         objects = parse_bbgt(root / where)
     except (ValueError, OSError) as exc:
@@ -128,18 +132,22 @@ def _add_frame(result: ReadResult, root: Path, images: str, frame_id: tuple[str,
     samples = [(k, PERSON, box) for k, (label, box) in enumerate(objects) if label in person_labels]
     if not samples:
         return
-    if f"{frame}.jpg" not in frame_files(root, images, set_name, video, "lwir", listings):
+    lwir = frame_files(root, images, set_name, video, "lwir", listings)
+    if lwir is None:
+        return  # a copy without this video: not a per-frame loss
+    if f"{frame}.jpg" not in lwir:
         result.quarantine.append({"path": where, "reason": f"no lwir/{frame}.jpg beside this annotation"})
         return
     thermal = f"{images}{set_name}/{video}/lwir/{frame}.jpg"
-    try:
-        with Image.open(root / thermal) as image:
-            width, height = image.size
-    except (OSError, Image.DecompressionBombError) as exc:
-        result.quarantine.append({"path": thermal, "reason": f"unreadable image header ({exc})"})
+    size = lwir[f"{frame}.jpg"]
+    problem = "empty file (0 bytes)" if size == 0 else image_problem(root / thermal, size)
+    if problem is not None:
+        result.quarantine.append({"path": thermal, "reason": problem})
         return
+    with Image.open(root / thermal) as image:
+        width, height = image.size
     visible = f"{images}{set_name}/{video}/visible/{frame}.jpg"
-    paired = visible if f"{frame}.jpg" in frame_files(root, images, set_name, video, "visible", listings) else None
+    paired = visible if f"{frame}.jpg" in (frame_files(root, images, set_name, video, "visible", listings) or {}) else None
     base = {"split": split, "path": thermal, "paired_path": paired}
     clipped = [(k, name, clip_box(box, width, height)) for k, name, box in samples]
     avoid = box_array([clip_box(b, width, height) for _, b in objects])

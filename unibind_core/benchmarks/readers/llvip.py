@@ -5,6 +5,12 @@ With `background_crops` it follows the ImageBind protocol UniBind reports (docs/
 one same-size random box overlapping no annotated object, labelled `background`, so the task becomes
 balanced person-vs-background. The eval slice is carved per *image*, keeping all crops of one frame
 on the same side.
+
+`root` may be the `LLVIP/` folder the archive unpacks to (under any name) or the folder holding it.
+A copy holding one split (`infrared/test/` alone) skips the other split's annotations. Every infrared
+image's header is checked (a bad one is quarantined with its annotation's objects);
+with `classnames` the class indices are the list's, looked up by name, so a copy without background
+crops or without some class keeps them.
 """
 from __future__ import annotations
 
@@ -18,13 +24,9 @@ from defusedxml.ElementTree import parse as parse_xml
 from PIL import Image
 
 from unibind_core.benchmarks.classnames import apply_names, canonical
-from unibind_core.benchmarks.manifest import (
-    ClassInfo,
-    DatasetLayoutError,
-    ReadResult,
-    hashed_split,
-    require_dir,
-)
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.readers.checks import image_problem
+from unibind_core.benchmarks.readers.common import find_root
 from unibind_core.benchmarks.readers.crops import BACKGROUND, add_crops, box_array
 from unibind_core.io import content_hash
 from unibind_core.tables import Split
@@ -47,17 +49,17 @@ def check_layout(root: Path) -> None:
         raise DatasetLayoutError("LLVIP layout incomplete: expected " + "; ".join(missing))
 
 
-def index_images(folder: Path) -> dict[str, tuple[str, str]]:
-    """{stem: (split, path relative to the dataset root)} for `folder/{train,test}/*.jpg`."""
+def index_images(root: Path, folder: str) -> dict[str, tuple[str, str, int]]:
+    """{stem: (split, path relative to `root`, size)} for `root/folder/{train,test}/*.jpg`."""
     found = {}
     for split in ("train", "test"):
-        sub = folder / split
+        sub = root / folder / split
         if not sub.is_dir():
             continue
         for entry in os.scandir(sub):
             stem, ext = os.path.splitext(entry.name)
             if ext.lower() in IMAGE_SUFFIXES and entry.is_file():
-                found[stem] = (split, f"{folder.name}/{split}/{entry.name}")
+                found[stem] = (split, f"{folder}/{split}/{entry.name}", entry.stat().st_size)
     return found
 
 
@@ -96,32 +98,43 @@ def image_size(path: Path) -> tuple[int, int]:
 def read(root: Path, eval_fraction: float = 0.1, background_crops: bool = False, seed: int = 0,
          classnames: str | None = None) -> ReadResult:
     """Read LLVIP under `root`; with `classnames` the classes found are checked against that shipped list."""
-    root = require_dir(Path(root), "the LLVIP dataset folder")
-    check_layout(root)
-    infrared, visible = index_images(root / "infrared"), index_images(root / "visible")
+    root = Path(root)
+    prefix = find_root(root, lambda p: (p / "Annotations").is_dir() and (p / "infrared").is_dir(),
+                       "the LLVIP dataset folder", fallback=True)
+    check_layout(root / prefix)
+    infrared, visible = index_images(root, f"{prefix}infrared"), index_images(root, f"{prefix}visible")
     result = ReadResult()
-    for xml in sorted((root / "Annotations").glob("*.xml")):
-        _add_image(result, root, xml, infrared, visible, eval_fraction, background_crops, seed)
+    # A copy of one split only (infrared/test/ without train/) keeps every annotation: those of the absent
+    # split are skipped, not quarantined one by one.
+    one_split = not all((root / prefix / "infrared" / split).is_dir() for split in ("train", "test"))
+    for xml in sorted((root / prefix / "Annotations").glob("*.xml")):
+        if one_split and xml.stem not in infrared:
+            continue
+        _add_image(result, root, prefix, xml, infrared, visible, eval_fraction, background_crops, seed)
     names = sorted({r["class_key"] for r in result.rows if r["class_key"] != BACKGROUND})
     ordered = ([BACKGROUND] if background_crops else []) + names
-    index = {name: i for i, name in enumerate(ordered)}
     result.classes = [ClassInfo(i, n, n) for i, n in enumerate(ordered)]
+    if classnames is not None:  # looked up by name: a copy without background crops keeps person = 1
+        result.classes = canonical(result.classes, classnames,
+                                   f"the object names of {root / prefix / 'Annotations'}", indexed=False)
+    index = {c.key: c.index for c in result.classes}
     for row in result.rows:
         row["class_index"] = index[row["class_key"]]
-    if classnames is not None:
-        result.classes = canonical(result.classes, classnames, f"the object names of {root / 'Annotations'}",
-                                   indexed=True)
-        apply_names(result.rows, result.classes)
+    apply_names(result.rows, result.classes)
     return result
 
 
-def _add_image(result: ReadResult, root: Path, xml: Path, infrared: dict, visible: dict, eval_fraction: float,
-               background_crops: bool, seed: int) -> None:
-    rel_xml, stem = f"Annotations/{xml.name}", xml.stem
+def _add_image(result: ReadResult, root: Path, prefix: str, xml: Path, infrared: dict, visible: dict,
+               eval_fraction: float, background_crops: bool, seed: int) -> None:
+    rel_xml, stem = f"{prefix}Annotations/{xml.name}", xml.stem
     if stem not in infrared:
         result.quarantine.append({"path": rel_xml, "reason": "no infrared/{train,test} image with this name"})
         return
-    official, path = infrared[stem]
+    official, path, size = infrared[stem]
+    problem = "empty file (0 bytes)" if size == 0 else image_problem(root / path, size)
+    if problem is not None:
+        result.quarantine.append({"path": path, "reason": problem})
+        return
     try:
         ann = parse_annotation(xml)
         width, height = (ann.width, ann.height) if ann.width and ann.height else image_size(root / path)
@@ -129,7 +142,7 @@ def _add_image(result: ReadResult, root: Path, xml: Path, infrared: dict, visibl
         result.quarantine.append({"path": rel_xml, "reason": str(exc)})
         return
     split = Split.TEST if official == "test" else hashed_split(stem, eval_fraction)
-    base = {"split": split, "path": path, "paired_path": visible.get(stem, (None, None))[1]}
+    base = {"split": split, "path": path, "paired_path": visible.get(stem, (None, None, 0))[1]}
     samples = [(k, name, box) for k, (name, box) in enumerate(ann.objects)]
     bg_seed = [seed, int(content_hash("llvip-bg", stem)[:8], 16)] if background_crops else None
     add_crops(result, base, stem, samples, box_array([b for _, b in ann.objects]), (width, height), rel_xml, bg_seed)

@@ -9,24 +9,33 @@ the folder holding it. The layout is recognised from what is on disk:
   `<class>/<id>.txt` point files. That archive holds both the `modelnet10_*` and `modelnet40_*` lists,
   so with several candidates the one named like the root folder wins, or `variant` picks it.
 
+- PointNet's HDF5 variant (`modelnet40_ply_hdf5_2048.zip`): `ply_data_{train,test}<n>.h5`, each with
+  `data` (N, 2048, 3) float32 and `label` (N, 1) uint8 indexing `shape_names.txt`, listed by
+  `train_files.txt` / `test_files.txt` (paths such as `data/modelnet40_ply_hdf5_2048/ply_data_train0.h5`,
+  matched by file name; without them the `ply_data_*` files are taken by their split in the name). A
+  row's path is `<file>#<index>` (manifest.member_path); the sample id is the mesh named by
+  `ply_data_<split>_<n>_id2file.json` when that file is there, else `<file stem>_<index>`.
+
 Class indices come from the shipped `modelnet40` list (keys looked up; ModelNet10's classes keep their
-ModelNet40 indices); a shape_names file that contradicts it is refused. The HDF5 variant
-(`modelnet40_ply_hdf5_2048/ply_data_*.h5`) is recognised and refused with a message: reading it needs
-h5py, which the project does not depend on.
+ModelNet40 indices); a shape_names file that contradicts it is refused.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, canonical
-from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
+from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split, member_path
 from unibind_core.benchmarks.readers.checks import suffix_check
 from unibind_core.benchmarks.readers.common import Listing, entry_problem, find_root, quarantine, read_lines
 from unibind_core.tables import Split
 
 LAYOUT = ("ModelNet40/<class>/{train,test}/*.off, or modelnet40_normal_resampled/ "
-          "(modelnet40_shape_names.txt, modelnet40_{train,test}.txt, <class>/<id>.txt)")
+          "(modelnet40_shape_names.txt, modelnet40_{train,test}.txt, <class>/<id>.txt), or "
+          "modelnet40_ply_hdf5_2048/ (shape_names.txt, {train,test}_files.txt, ply_data_*.h5)")
+H5_NAMES = "shape_names.txt"
+_H5_FILE = re.compile(r"^ply_data_(train|test)(\d+)\.h5$")
 _ID_SUFFIX = re.compile(r"_\d+$")
 OFFICIAL = ("train", "test")
 
@@ -76,15 +85,15 @@ def read(root: Path, eval_fraction: float = 0.1, variant: str | None = None,
     """Read ModelNet under `root` in whichever distributed layout it is; `classnames` names the class list."""
     root = Path(root)
     prefix = find_root(root, lambda p: _is_resampled(p) or _is_meshes(p) or _is_hdf5(p),
-                       "a ModelNet dataset (class folders with train/ and test/, or <prefix>_shape_names.txt)")
+                       "a ModelNet dataset (class folders with train/ and test/, <prefix>_shape_names.txt, "
+                       "or ply_data_*.h5)")
     here = root / prefix
     if _is_resampled(here):
         result = read_resampled(root, prefix, eval_fraction, variant, classnames)
     elif _is_meshes(here):
         result = read_meshes(root, prefix, eval_fraction, classnames, verify_files)
     else:
-        raise DatasetLayoutError(f"{here} holds the HDF5 variant (ply_data_*.h5), which needs h5py; use the "
-                                 f"original ModelNet40 meshes or modelnet40_normal_resampled instead")
+        result = read_hdf5(root, prefix, eval_fraction, classnames, verify_files)
     apply_names(result.rows, result.classes)
     return result
 
@@ -142,4 +151,73 @@ def read_resampled(root: Path, prefix: str, eval_fraction: float, variant: str |
             split = Split.TEST if official == "test" else hashed_split(sample_id, eval_fraction)
             result.rows.append({"sample_id": sample_id, "split": split, "class_index": index[key].index,
                                 "class_key": key, "path": rel})
+    return result
+
+
+def _h5_files(here: Path, official: str) -> list[str]:
+    """The `ply_data_<official>*.h5` file names of one split: from `<official>_files.txt` (matched by file
+    name: its paths are relative to the PointNet repository) when shipped, else by the names on disk."""
+    listed = here / f"{official}_files.txt"
+    if listed.is_file():
+        return [Path(line.replace("\\", "/")).name for line in read_lines(listed, f"the {official} file list")]
+    return sorted(p.name for p in here.glob(f"ply_data_{official}*.h5"))
+
+
+def _h5_ids(here: Path, name: str, count: int) -> list[str]:
+    """Sample ids of the clouds of `name`: the meshes its id2file JSON names (`airplane/airplane_0627.ply`
+    -> `airplane_0627`), else `<file stem>_<index>` when that file is absent or does not fit."""
+    stem = name[: -len(".h5")]
+    match = _H5_FILE.match(name)
+    sidecar = here / (f"ply_data_{match[1]}_{match[2]}_id2file.json" if match else f"{stem}_id2file.json")
+    try:
+        names = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        names = None
+    if isinstance(names, list) and len(names) == count and all(isinstance(n, str) for n in names):
+        ids = [Path(n.replace("\\", "/")).stem for n in names]
+        if len(set(ids)) == count:
+            return ids
+    return [f"{stem}_{i}" for i in range(count)]
+
+
+def read_hdf5(root: Path, prefix: str, eval_fraction: float, classnames: str | None, verify: bool) -> ReadResult:
+    """PointNet's `ply_data_*.h5`: one row per cloud, addressed `<file>#<index>`, the class from `label`."""
+    import h5py
+    import numpy as np
+
+    here = root / prefix
+    names_file = here / H5_NAMES
+    names = read_lines(names_file, "the class list")
+    if len(set(names)) != len(names):
+        raise DatasetLayoutError(f"{names_file} lists a class twice")
+    found = [ClassInfo(i, n, display_name(n)) for i, n in enumerate(names)]
+    result = ReadResult(classes=canonical(found, classnames, str(names_file), indexed=True))
+    index = {c.key: c for c in result.classes}
+    check = suffix_check((".h5",), "an HDF5 point cloud file", verify)
+    listing, seen, ids = Listing(root), set(), set()
+    for official in OFFICIAL:
+        for name in _h5_files(here, official):
+            rel = f"{prefix}{name}"
+            reason = entry_problem(listing, rel, seen, check)
+            if reason is not None:
+                quarantine(result, rel, reason)
+                continue
+            try:
+                with h5py.File(root / rel, "r") as f:
+                    labels = np.asarray(f["label"]).reshape(-1)
+            except (OSError, KeyError, ValueError) as exc:
+                quarantine(result, rel, f"not a readable HDF5 point cloud file ({exc})")
+                continue
+            for i, (sample_id, label) in enumerate(zip(_h5_ids(here, name, len(labels)), labels.tolist())):
+                path = member_path(rel, i)
+                if sample_id in ids:  # an id2file name repeated across files: the address keeps it unique
+                    sample_id = f"{name[: -len('.h5')]}_{i}"
+                ids.add(sample_id)
+                if not 0 <= label < len(names):
+                    quarantine(result, path, f"label {label} is outside the {len(names)} classes of {H5_NAMES}")
+                    continue
+                key = names[label]
+                split = Split.TEST if official == "test" else hashed_split(sample_id, eval_fraction)
+                result.rows.append({"sample_id": sample_id, "split": split, "class_index": index[key].index,
+                                    "class_key": key, "path": path})
     return result

@@ -8,7 +8,13 @@ The class list on disk is read and checked against the shipped one. Splits: offi
 is quarantined rather than trusted either way. `root` may be the folder holding the lists or the one
 above it. A copy holding some category folders keeps their indices: train lines of absent category
 folders are skipped (the classes are reported missing), as are val lines of absent images of those
-classes. Every image header is checked.
+classes. A copy of the val set alone (the file lists + `val_256/`, no train list and no train folder)
+reads as the test split. Every image header is checked.
+
+The "easy format" archive (`places365standard_easyformat.tar`) is read too: `places365_standard/
+{train,val}/<category>/*.jpg`, the category folder being the key without its letter and with `-` for
+`/` (`apartment_building-outdoor` is `/a/apartment_building/outdoor`); indices come from the shipped
+list (or a `categories_places365.txt` beside the folders), so a copy of some categories keeps them.
 """
 from __future__ import annotations
 
@@ -22,12 +28,14 @@ from unibind_core.benchmarks.readers.common import (MISSING, FileCheck, Listing,
                                                     label_lines, quarantine)
 from unibind_core.tables import Split
 
-LAYOUT = "categories_places365.txt + places365_{train_standard,val}.txt + data_256/ (or data_large/) + val_256/ (or val_large/)"
+LAYOUT = ("categories_places365.txt + places365_{train_standard,val}.txt + data_256/ (or data_large/) + val_256/ "
+          "(or val_large/; train optional), or places365_standard/{train,val}/<category>/*.jpg")
 CATEGORIES = "categories_places365.txt"
 TRAIN_LIST = "places365_train_standard.txt"
 VAL_LIST = "places365_val.txt"
 TRAIN_DIRS = ("data_256", "train_256", "data_large")
 VAL_DIRS = ("val_256", "val_large")
+EASY = ("train", "val")
 
 
 def display_name(key: str) -> str:
@@ -55,21 +63,37 @@ def read_categories(path: Path) -> list[ClassInfo]:
     return sorted(classes, key=lambda c: c.index)
 
 
+def _is_easy(path: Path) -> bool:
+    """The easy-format archive: train/ and val/ category folders, no flat val_256/ beside them."""
+    return (path / EASY[0]).is_dir() and (path / EASY[1]).is_dir() and not any((path / d).is_dir() for d in VAL_DIRS)
+
+
+def easy_folder(key: str) -> str:
+    """`/a/apartment_building/outdoor` -> `apartment_building-outdoor` (the easy format's folder name)."""
+    return key.strip("/").split("/", 1)[-1].replace("/", "-")
+
+
 def read(root: Path, eval_fraction: float = 0.01, train_dir: str | None = None, val_dir: str | None = None,
          classnames: str | None = "places365", verify_files: bool = True) -> ReadResult:
     """Read Places365-Standard under `root` (train + official val)."""
     root = Path(root)
-    prefix = find_root(root, lambda p: (p / CATEGORIES).is_file(), "the Places365 class list", CATEGORIES)
+    prefix = find_root(root, lambda p: (p / CATEGORIES).is_file() or _is_easy(p),
+                       "the Places365 class list (or the easy format's train/ and val/)", CATEGORIES)
     here = root / prefix
+    check = suffix_check(IMAGE_SUFFIXES, "an image file", verify_files)
+    if _is_easy(here) and train_dir is None and val_dir is None:
+        result = read_easy(root, prefix, eval_fraction, classnames, check)
+        apply_names(result.rows, result.classes)
+        return result
     classes = canonical(read_categories(here / CATEGORIES), classnames, str(here / CATEGORIES), indexed=True)
-    train = prefix + find_dir(here, train_dir, TRAIN_DIRS, "train image")
     val = prefix + find_dir(here, val_dir, VAL_DIRS, "val image")
     result, listing, seen = ReadResult(classes=classes), Listing(root), set()
-    check = suffix_check(IMAGE_SUFFIXES, "an image file", verify_files)
     held: set[int] = set()
-    for n, name, label in label_lines(here / TRAIN_LIST, "the Places365-Standard train list"):
-        _add(result, listing, f"{prefix}{TRAIN_LIST}:{n}", train, name.lstrip("/"), label, classes,
-             eval_fraction, seen, check, held)
+    if train_dir or (here / TRAIN_LIST).is_file() or any((here / d).is_dir() for d in TRAIN_DIRS):
+        train = prefix + find_dir(here, train_dir, TRAIN_DIRS, "train image")
+        for n, name, label in label_lines(here / TRAIN_LIST, "the Places365-Standard train list"):
+            _add(result, listing, f"{prefix}{TRAIN_LIST}:{n}", train, name.lstrip("/"), label, classes,
+                 eval_fraction, seen, check, held)
     for n, name, label in label_lines(here / VAL_LIST, "the Places365 val list"):
         _add(result, listing, f"{prefix}{VAL_LIST}:{n}", val, name, label, classes, None, seen, check, held)
     apply_names(result.rows, result.classes)
@@ -107,3 +131,39 @@ def _add(result: ReadResult, listing: Listing, where: str, top: str, inner: str,
     split = Split.TEST if eval_fraction is None else hashed_split(sample_id, eval_fraction)
     result.rows.append({"sample_id": sample_id, "split": split, "class_index": info.index, "class_key": info.key,
                         "path": relative})
+
+
+def read_easy(root: Path, prefix: str, eval_fraction: float, classnames: str | None, check: FileCheck) -> ReadResult:
+    """`{train,val}/<category>/*.jpg`: the class from the folder, looked up in the class list by its easy name."""
+    here = root / prefix
+    if (here / CATEGORIES).is_file():
+        classes = canonical(read_categories(here / CATEGORIES), classnames, str(here / CATEGORIES), indexed=True)
+    elif classnames is not None:
+        classes = canonical([], classnames, str(here), indexed=False)
+    else:  # custom data: the folders, in sorted order (what an ImageFolder over train/ would number)
+        folders = sorted({d for split in EASY for d in Listing(root).dirs(f"{prefix}{split}")})
+        classes = [ClassInfo(i, f, f.replace("_", " ").replace("-", " ")) for i, f in enumerate(folders)]
+    by_folder = {easy_folder(c.key): c for c in classes}
+    result, listing, seen = ReadResult(classes=classes), Listing(root), set()
+    for split in EASY:
+        top = f"{prefix}{split}"
+        unknown = [d for d in listing.dirs(top) if d not in by_folder]
+        if unknown:
+            raise DatasetLayoutError(f"{root / top} holds folder(s) that are no category of the class list: "
+                                     f"{', '.join(unknown[:5])}")
+        for name in sorted(listing.files(top)):
+            quarantine(result, f"{top}/{name}", "stray file outside a category folder")
+        for folder in listing.dirs(top):
+            info = by_folder[folder]
+            for name in sorted(listing.files(f"{top}/{folder}")):
+                relative = f"{top}/{folder}/{name}"
+                problem = entry_problem(listing, relative, seen, check)
+                if problem is not None:
+                    quarantine(result, relative, problem)
+                    continue
+                stem = os.path.splitext(name)[0]
+                sample_id = stem if split == "val" else f"{info.key.strip('/')}/{stem}"
+                row_split = Split.TEST if split == "val" else hashed_split(sample_id, eval_fraction)
+                result.rows.append({"sample_id": sample_id, "split": row_split, "class_index": info.index,
+                                    "class_key": info.key, "path": relative})
+    return result

@@ -5,7 +5,9 @@
 
 The task here is classifying the 16 object categories (keyed by synset offset, indexed in the order of
 synsetoffset2category.txt); the part labels are not used. Splits are the official lists: train, val
-as `eval`, test. `root` may be the release folder itself or the folder holding it.
+as `eval`, test. `root` may be the release folder itself (under any name) or the folder holding it. A
+copy holding some category folders keeps the canonical indices: list entries of an absent category
+folder are skipped (the category is reported missing). Each point file's first row is checked.
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from unibind_core.benchmarks.manifest import (
     ClassInfo,
     DatasetLayoutError,
     ReadResult,
-    require_dir,
     require_file,
 )
+from unibind_core.benchmarks.readers.checks import point_text_problem
+from unibind_core.benchmarks.readers.common import find_root
 from unibind_core.tables import Split
 
 RELEASE = "shapenetcore_partanno_segmentation_benchmark_v0_normal"
@@ -30,13 +33,6 @@ LAYOUT = (f"[{RELEASE}/]synsetoffset2category.txt + <synset>/<model>.txt + "
           "train_test_split/shuffled_{train,val,test}_file_list.json")
 SPLITS = (("train", Split.TRAIN), ("val", Split.EVAL), ("test", Split.TEST))  # list name -> manifest split
 _ENTRY = re.compile(r"shape_data/(\d{8})/([0-9a-zA-Z_-]+)")
-
-
-def release_dir(root: Path) -> str:
-    """'' when `root` is the release folder, else the release folder's name inside `root`."""
-    if (root / CATEGORIES).is_file() or not (root / RELEASE).is_dir():
-        return ""
-    return RELEASE + "/"
 
 
 def read_categories(path: Path) -> list[ClassInfo]:
@@ -63,8 +59,8 @@ def read_split_list(path: Path) -> list:
 
 def read(root: Path, classnames: str | None = "shapenet_part") -> ReadResult:
     """Read the ShapeNet-part normal-sampled release under `root` for 16-category classification."""
-    root = require_dir(Path(root), "the ShapeNet-part dataset folder")
-    prefix = release_dir(root)
+    root = Path(root)
+    prefix = find_root(root, lambda p: (p / CATEGORIES).is_file(), "the category list", CATEGORIES)
     classes = read_categories(root / prefix / CATEGORIES)
     if classnames is not None:
         classes = canonical(classes, classnames, str(root / prefix / CATEGORIES), indexed=True)
@@ -79,7 +75,7 @@ def read(root: Path, classnames: str | None = "shapenet_part") -> ReadResult:
 
 
 def _add(result: ReadResult, root: Path, prefix: str, where: str, entry: object, split: str,
-         by_key: dict[str, ClassInfo], sizes: dict[str, dict[str, int]], seen: set[str]) -> None:
+         by_key: dict[str, ClassInfo], sizes: dict[str, dict[str, int] | None], seen: set[str]) -> None:
     match = _ENTRY.fullmatch(entry) if isinstance(entry, str) else None
     if match is None:
         result.quarantine.append({"path": where, "reason": f"not a 'shape_data/<synset>/<id>' entry: {entry!r}"})
@@ -91,10 +87,12 @@ def _add(result: ReadResult, root: Path, prefix: str, where: str, entry: object,
         return
     if synset not in sizes:
         folder = root / prefix / synset
-        sizes[synset] = {e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()} if folder.is_dir() else {}
+        sizes[synset] = {e.name: e.stat().st_size for e in os.scandir(folder) if e.is_file()} if folder.is_dir() else None
+    if sizes[synset] is None:
+        return  # a copy without this category: reported as a missing class, not per file
     size = sizes[synset].get(f"{model}.txt")
     reason = ("listed in more than one split list" if relative in seen else "listed but missing on disk"
-              if size is None else "empty file" if size == 0 else None)
+              if size is None else "empty file" if size == 0 else point_text_problem(root / relative, size))
     if reason is not None:
         result.quarantine.append({"path": relative, "reason": reason})
         return
