@@ -20,3 +20,18 @@ def open_clip_backbone(tiny_open_clip):
 
     name, weights = tiny_open_clip
     return OpenClipBackbone(name, str(weights), device="cpu", batch_size=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_clip(tmp_path_factory) -> Path:
+    """A save_pretrained folder of a tiny CLIPModel + CLIPProcessor."""
+    from tiny_models import save_tiny_hf_clip
+
+    return save_tiny_hf_clip(tmp_path_factory.mktemp("hf_clip"))
+
+
+@pytest.fixture(scope="session")
+def hf_clip_backbone(tiny_hf_clip):
+    from unibind_core.backbone.hf_clip import HfClipBackbone
+
+    return HfClipBackbone(str(tiny_hf_clip), device="cpu", batch_size=4)

@@ -35,3 +35,41 @@ def save_tiny_open_clip(folder: Path, seed: int = 0) -> Path:
     path = folder / f"tiny-open-clip-{seed}.pt"
     torch.save(model.state_dict(), path)
     return path
+
+
+def clip_bpe(max_merges: int | None = None) -> tuple[dict[str, int], list[str]]:
+    """CLIP's byte-level BPE (vocab, merges) from the vocabulary file that ships inside open-clip-torch."""
+    import gzip
+
+    import open_clip
+    from open_clip.tokenizer import bytes_to_unicode, default_bpe
+
+    lines = gzip.open(default_bpe()).read().decode("utf-8").split("\n")
+    merges = lines[1:49152 - 256 - 2 + 1][:max_merges]
+    chars = list(bytes_to_unicode().values())
+    tokens = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    assert open_clip  # imported for default_bpe's package data
+    return {t: i for i, t in enumerate(tokens)}, merges
+
+
+def save_tiny_hf_clip(folder: Path, seed: int = 0) -> Path:
+    """A tiny CLIPModel (random weights) and its CLIPProcessor (CLIP's BPE, 32 px crops), save_pretrained."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    vocab, merges = clip_bpe(max_merges=2000)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=[tuple(m.split()) for m in merges])
+    text = dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=2, max_position_embeddings=77, eos_token_id=tokenizer.eos_token_id,
+                bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+                  patch_size=8)
+    torch.manual_seed(seed)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=24))
+    processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                 crop_size={"height": 32, "width": 32}),
+                              tokenizer=tokenizer)
+    out = folder / f"tiny-hf-clip-{seed}"
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
