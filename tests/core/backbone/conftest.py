@@ -35,3 +35,17 @@ def hf_clip_backbone(tiny_hf_clip):
     from unibind_core.backbone.hf_clip import HfClipBackbone
 
     return HfClipBackbone(str(tiny_hf_clip), device="cpu", batch_size=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_clap(tmp_path_factory) -> Path:
+    from tiny_models import save_tiny_clap
+
+    return save_tiny_clap(tmp_path_factory.mktemp("clap"))
+
+
+@pytest.fixture(scope="session")
+def clap_backbone(tiny_clap):
+    from unibind_core.backbone.clap import ClapBackbone
+
+    return ClapBackbone(str(tiny_clap), device="cpu", batch_size=4)

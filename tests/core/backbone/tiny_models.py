@@ -73,3 +73,28 @@ def save_tiny_hf_clip(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out
+
+
+def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
+    """A tiny ClapModel (HTSAT audio tower, RoBERTa text tower; random weights) with a ClapProcessor whose
+    feature extractor expects 8 kHz clips of at most 1 s, save_pretrained."""
+    from open_clip.tokenizer import bytes_to_unicode
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    vocab = {t: i for i, t in enumerate(specials + list(bytes_to_unicode().values()))}
+    tokenizer = RobertaTokenizer(vocab=vocab, merges=[])
+    audio = dict(spec_size=64, num_mel_bins=16, window_size=4, patch_size=4, patch_stride=[4, 4], hidden_size=32,
+                 patch_embeds_hidden_size=16, depths=[1, 1], num_attention_heads=[1, 2], projection_dim=16,
+                 enable_fusion=False)
+    text = dict(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                intermediate_size=32, max_position_embeddings=34, projection_dim=16, pad_token_id=1,
+                bos_token_id=0, eos_token_id=2)
+    torch.manual_seed(seed)
+    model = ClapModel(ClapConfig(text_config=text, audio_config=audio, projection_dim=16))
+    features = ClapFeatureExtractor(feature_size=16, sampling_rate=8000, hop_length=80, max_length_s=1,
+                                    fft_window_size=512, truncation="rand_trunc")
+    out = folder / f"tiny-clap-{seed}"
+    model.save_pretrained(out)
+    ClapProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(out)
+    return out
