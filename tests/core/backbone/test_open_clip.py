@@ -118,3 +118,16 @@ def test_a_pretrained_tag_is_passed_to_open_clip_and_names_the_id():
     assert resolve("ViT-B-32", "laion2b_s34b_b79k") == ("ViT-B-32", "laion2b_s34b_b79k")
     assert OpenClipBackbone.identify(BackboneChoice("open_clip", "ViT-B-32", "laion2b_s34b_b79k")) == \
         "open_clip:ViT-B-32:laion2b_s34b_b79k"
+
+
+@pytest.mark.parametrize(("modality", "shape", "views"), [
+    ("image", (2, 1, 16, 16), 1), ("video", (2, 10, 1, 16, 16), 8), ("video", (2, 4, 3, 16, 16), 4),
+    ("event", (2, 2, 32, 32), 1), ("thermal", (2, 3, 40, 40), 1), ("point", (2, 256, 3), 6)])
+def test_each_view_becomes_what_the_image_tower_reads(open_clip_backbone, modality, shape, views):
+    """(B, *loader shape) -> (B, V, 3, S, S) at the model's size, normalized with its mean and std."""
+    x = open_clip_backbone.preprocess(modality, torch.rand(*shape))
+    assert x.shape == (2, views, 3, open_clip_backbone.image_size, open_clip_backbone.image_size)
+    mean = torch.tensor(open_clip_backbone.mean).view(3, 1, 1)
+    std = torch.tensor(open_clip_backbone.std).view(3, 1, 1)
+    pixels = x * std + mean  # back to [0, 1]: the view's images, resized
+    assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5

@@ -54,3 +54,24 @@ def test_a_demo_benchmark_runs_end_to_end_in_the_backbones_own_space(tmp_path, t
     with pytest.raises(ConfigError, match=r"data features are in the space of 'open_clip:.*' but text embeddings "
                                           r"in the space of 'open_clip:"):
         stage_centres(other, BENCH)
+
+
+def test_per_modality_choice_embeds_audio_and_its_texts_with_clap(tmp_path, tiny_open_clip, tiny_clap, clap_backbone):
+    """One run: open_clip for the vision-like benchmarks, CLAP for audio; each benchmark in its own space."""
+    import dataclasses
+    import json
+
+    bench = "demo_audio"  # 8 kHz clips, as the tiny CLAP's feature extractor expects
+    s = dataclasses.replace(_settings(tmp_path, *tiny_open_clip), demo_max_per_class=10, backbone_per_modality=json.dumps(
+        {"audio": {"backbone": "clap", "model": str(tiny_clap)}}))
+    stage_world(s)
+    stage_manifest(s, bench)
+    for stage in (stage_descriptions, stage_captions, stage_kb):
+        stage(s, bench)
+    assert stage_text_embeddings(s, bench).metadata["encoder"] == clap_backbone.id
+    assert stage_features(s, bench).metadata["backbone_id"] == clap_backbone.id
+    assert FEATURES.stamp(s.layout.features(bench), SPACE_KEY) == clap_backbone.id
+    assert FEATURES.dim(s.layout.features(bench)) == clap_backbone.dim
+
+    outcome = stage_centres(s, bench).checks["centres_valid"]
+    assert outcome.passed, outcome.description
