@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,10 +59,6 @@ def backbone_id(name: str, model: str | None, weights: str | None) -> str:
            f"{weights_fingerprint(weights or model)}"
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, torch.OutOfMemoryError)
-
-
 class MicroBatcher:
     """Runs `fn` over micro-batches of `size` rows; on CUDA out-of-memory the size halves (and stays
     halved for the rest of the run) and the failed micro-batch is retried, down to one row."""
@@ -81,8 +76,8 @@ class MicroBatcher:
             stop = min(n, start + self.size)
             try:
                 out.append(fn(items[start:stop]))
-            except Exception as exc:  # noqa: BLE001  (only out-of-memory is handled; the rest re-raises)
-                if not is_out_of_memory(exc) or self.size == 1:
+            except torch.OutOfMemoryError:  # torch.cuda.OutOfMemoryError; any other error propagates
+                if self.size == 1:
                     raise
                 self.size //= 2
                 self.halvings += 1

@@ -15,7 +15,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unibind_core.backbone.base import BackboneChoice, MicroBatcher, OwnTextTower, backbone_id
+from unibind_core.backbone.base import (
+    BackboneChoice,
+    MicroBatcher,
+    OwnTextTower,
+    backbone_id,
+)
 from unibind_core.backbone.hf_clip import unwrap
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.errors import ConfigError

@@ -12,7 +12,11 @@ from torch import nn
 
 from unibind_core.backbone.stems import build_stem
 from unibind_core.io import atomic_path, file_hash
-from unibind_core.text import TextEncoder, configured_text_encoder, configured_text_encoder_id
+from unibind_core.text import (
+    TextEncoder,
+    configured_text_encoder,
+    configured_text_encoder_id,
+)
 from unibind_core.torch_setup import resolve_device
 
 

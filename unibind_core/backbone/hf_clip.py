@@ -11,7 +11,12 @@ from typing import Any
 
 import torch
 
-from unibind_core.backbone.base import BackboneChoice, ImageTextBackbone, OwnTextTower, backbone_id
+from unibind_core.backbone.base import (
+    BackboneChoice,
+    ImageTextBackbone,
+    OwnTextTower,
+    backbone_id,
+)
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.errors import ConfigError
 

@@ -9,9 +9,15 @@ loaded as `local-dir:`); the model (`backbone_model`) is an architecture name (`
 from __future__ import annotations
 
 from pathlib import Path
+
 import torch
 
-from unibind_core.backbone.base import BackboneChoice, ImageTextBackbone, OwnTextTower, backbone_id
+from unibind_core.backbone.base import (
+    BackboneChoice,
+    ImageTextBackbone,
+    OwnTextTower,
+    backbone_id,
+)
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.errors import ConfigError
 

@@ -143,7 +143,7 @@ def render_depth(points: torch.Tensor, view: int, size: int) -> torch.Tensor:
     pixel is the nearest point's closeness (1 near the camera, 0 far, 0 where empty), z-buffered with
     scatter_reduce, then densified with a 3x3 max filter as PointCLIP does."""
     depth_axis, (u_axis, v_axis), sign = _POINT_VIEWS[view]
-    b, n, _ = points.shape
+    b = points.shape[0]
     u = ((points[..., u_axis] + 1) / 2 * (size - 1)).round().long().clamp(0, size - 1)
     v = ((1 - (points[..., v_axis] + 1) / 2) * (size - 1)).round().long().clamp(0, size - 1)
     closeness = ((sign * points[..., depth_axis] + 1) / 2).clamp(0, 1) * 0.8 + 0.2  # (B, N) in [0.2, 1]

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_models import TINY_OPEN_CLIP_CFG, save_tiny_open_clip
 
 from unibind_core.backbone.base import BackboneChoice, BackboneText
 from unibind_core.backbone.open_clip import OpenClipBackbone, resolve
 from unibind_core.errors import ConfigError
 from unibind_core.evaluate import template_classifier
-
-from tiny_models import TINY_OPEN_CLIP_CFG, save_tiny_open_clip
 
 LOADER_BATCHES = {  # what each modality's loader yields (unibind_core/modalities), as the demo sizes them
     "image": (3, 1, 16, 16), "video": (2, 4, 1, 16, 16), "event": (2, 2, 32, 32), "thermal": (2, 1, 16, 16),

@@ -10,7 +10,12 @@ from unibind_core.errors import ConfigError
 from unibind_core.io import SPACE_KEY
 from unibind_core.settings import Settings
 from unibind_core.stages.data import stage_features, stage_manifest, stage_world
-from unibind_core.stages.knowledge import stage_captions, stage_descriptions, stage_kb, stage_text_embeddings
+from unibind_core.stages.knowledge import (
+    stage_captions,
+    stage_descriptions,
+    stage_kb,
+    stage_text_embeddings,
+)
 from unibind_core.stages.model import stage_centres, stage_evaluation, stage_head
 from unibind_core.tables import FEATURES, TEXT_EMBEDDINGS
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 import pytest
 
 from unibind_core.backbone.base import BackboneChoice
-from unibind_core.backbone.select import backbone_choice, load_backbone, space_id, text_tower
+from unibind_core.backbone.select import (
+    backbone_choice,
+    load_backbone,
+    space_id,
+    text_tower,
+)
 from unibind_core.errors import ConfigError, UnknownNameError
 from unibind_core.settings import Settings
 from unibind_core.stages.common import check_settings

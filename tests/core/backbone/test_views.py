@@ -6,8 +6,14 @@ import dataclasses
 import pytest
 import torch
 
-from unibind_core.backbone.views import (VIEWS, ViewConfig, apply_view, remove_hot_pixels, render_depth,
-                                         sample_frames)
+from unibind_core.backbone.views import (
+    VIEWS,
+    ViewConfig,
+    apply_view,
+    remove_hot_pixels,
+    render_depth,
+    sample_frames,
+)
 from unibind_core.errors import ConfigError
 
 CFG = ViewConfig()

@@ -44,7 +44,8 @@ def clip_bpe(max_merges: int | None = None) -> tuple[dict[str, int], list[str]]:
     import open_clip
     from open_clip.tokenizer import bytes_to_unicode, default_bpe
 
-    lines = gzip.open(default_bpe()).read().decode("utf-8").split("\n")
+    with gzip.open(default_bpe()) as f:
+        lines = f.read().decode("utf-8").split("\n")
     merges = lines[1:49152 - 256 - 2 + 1][:max_merges]
     chars = list(bytes_to_unicode().values())
     tokens = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
@@ -55,7 +56,13 @@ def clip_bpe(max_merges: int | None = None) -> tuple[dict[str, int], list[str]]:
 
 def save_tiny_hf_clip(folder: Path, seed: int = 0) -> Path:
     """A tiny CLIPModel (random weights) and its CLIPProcessor (CLIP's BPE, 32 px crops), save_pretrained."""
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers import (
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        CLIPProcessor,
+        CLIPTokenizer,
+    )
 
     vocab, merges = clip_bpe(max_merges=2000)
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[tuple(m.split()) for m in merges])
@@ -79,7 +86,13 @@ def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
     """A tiny ClapModel (HTSAT audio tower, RoBERTa text tower; random weights) with a ClapProcessor whose
     feature extractor expects 8 kHz clips of at most 1 s, save_pretrained."""
     from open_clip.tokenizer import bytes_to_unicode
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+    from transformers import (
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapProcessor,
+        RobertaTokenizer,
+    )
 
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     vocab = {t: i for i, t in enumerate(specials + list(bytes_to_unicode().values()))}
