@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-import faiss
 import numpy as np
 import pyarrow as pa
 
+from unibind_core.nn_search import search_inner_product
 from unibind_core.registry import Registry
 from unibind_core.tables import CENTRES, RowKind
 
@@ -76,10 +76,9 @@ CENTRE_RANKINGS: Registry[Ranking] = Registry("centre ranking", {"data_mean": da
 
 
 def top_k_inner_product(candidates: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS exact search: (M, D) candidates, (D,) query -> scores (k,), indices (k,), best first."""
-    index = faiss.IndexFlatIP(candidates.shape[1])
-    index.add(np.ascontiguousarray(candidates, dtype=np.float32))
-    scores, idx = index.search(np.ascontiguousarray(query[None], dtype=np.float32), min(k, len(candidates)))
+    """FAISS exact search (nn_search.py: GPU when available): (M, D) candidates, (D,) query -> scores (k,),
+    indices (k,), best first."""
+    scores, idx = search_inner_product(candidates, query[None], k)
     return scores[0], idx[0]
 
 
@@ -110,7 +109,5 @@ def predict_with_centres(x: np.ndarray, centres: np.ndarray, centre_class: np.nd
 
     x: (N, D) unit vectors; centres: (M, D) unit vectors; centre_class: (M,) -> (N,) predicted classes.
     """
-    index = faiss.IndexFlatIP(centres.shape[1])
-    index.add(np.ascontiguousarray(centres, dtype=np.float32))
-    _, nearest = index.search(np.ascontiguousarray(x, dtype=np.float32), 1)
+    _, nearest = search_inner_product(centres, x, 1)
     return centre_class[nearest[:, 0]]

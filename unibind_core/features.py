@@ -92,10 +92,11 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
 
 
 @torch.inference_mode()
-def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """(N, *shape) -> (N, D) unit vectors from the frozen backbone."""
+def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_size: int = 256,
+                 meta: dict | None = None) -> np.ndarray:
+    """(N, *shape) -> (N, D) unit vectors from the frozen backbone (`meta`: the loader options)."""
     chunks = inputs.split(batch_size)
-    out = [backbone.embed(modality, chunk) for chunk in track(chunks, f"embed {modality}", unit="batch")]
+    out = [backbone.embed(modality, chunk, meta) for chunk in track(chunks, f"embed {modality}", unit="batch")]
     return torch.cat(out).numpy().astype(np.float32)
 
 

@@ -108,6 +108,7 @@ def file_hash(path: str | Path) -> str:
 
 
 INPUTS_KEY = "unibind_inputs_key"
+SPACE_KEY = "unibind_space"  # the embedding space of a table's vectors (backbone/select.py space_id)
 
 
 def stored_inputs_key(path: str | Path) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from unibind_core.backbone.pretrain import PretrainConfig
+from unibind_core.backbone.views import ViewConfig
 from unibind_core.caption import CaptionConfig
 from unibind_core.errors import ConfigError
 from unibind_core.layout import Layout
@@ -36,10 +37,20 @@ class Settings:
     caption: CaptionConfig = option(doc="options of the captioner", factory=CaptionConfig)
     text_encoder: str = option("minilm", "text tower (TEXT_ENCODERS)")
     text_model: str | None = option(None, "text tower model dir or hub id; None: the bundled all-MiniLM-L6-v2")
-    backbone: str = option("demo", "frozen data encoders (BACKBONES)")
+    backbone: str = option("demo", "frozen data encoders (BACKBONES): demo, open_clip, hf_clip or clap; its own "
+                           "text tower embeds the texts (the demo's: text_encoder)", env="UNIBIND_BACKBONE")
+    backbone_model: str | None = option(None, "open_clip: architecture (ViT-B-32) or hf-hub:/local-dir: id; "
+                                        "hf_clip/clap: hub id or local folder", env="UNIBIND_BACKBONE_MODEL")
+    backbone_weights: str | None = option(None, "open_clip: pretrained tag, checkpoint file or model folder; "
+                                          "demo: defaults to the demo_backbone asset", env="UNIBIND_BACKBONE_WEIGHTS")
+    backbone_per_modality: str = option("", 'per-modality backbone as JSON, e.g. {"audio": {"backbone": "clap", '
+                                        '"model": "laion/clap-htsat-unfused"}} (replaces backbone/_model/_weights)',
+                                        env="UNIBIND_BACKBONE_PER_MODALITY")
+    views: ViewConfig = option(doc="how image-text backbones view non-image modalities", factory=ViewConfig)
     device: str = option("auto", "auto, cpu, cuda or cuda:N (auto: CUDA when present)")
     dtype: str = option("auto", "auto, fp32, fp16 or bf16 (auto: bf16, else fp16, on CUDA; fp32 on CPU)")
-    batch_size: int = option(256, "inference batch of the text tower and the backbone")
+    batch_size: int = option(256, "inference micro-batch of the text tower and the backbone (halves on CUDA "
+                             "out-of-memory)")
     k: int = option(50, "embedding centres per class (paper: 50)")
     centre_ranking: str = option("data_mean", "how descriptions are ranked into centres (CENTRE_RANKINGS)")
     temperature: float = option(0.07, "contrastive temperature of head fine-tuning (the released code: 1.0)")
@@ -61,6 +72,7 @@ class Settings:
         if not self.temperature > 0:  # also refuses NaN
             raise ConfigError(f"option temperature must be > 0, got {self.temperature!r}")
         self.reader_overrides()
+        self.backbone_overrides()
 
     def reader_overrides(self) -> dict[str, dict[str, Any]]:
         """`reader_options` parsed: {benchmark: {option: value}}; ConfigError naming the option if malformed."""
@@ -72,6 +84,21 @@ class Settings:
             raise ConfigError(f"option reader_options is not valid JSON ({exc})") from exc
         if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
             raise ConfigError('option reader_options must be a JSON object {"<benchmark>": {"<option>": value}}')
+        return parsed
+
+    def backbone_overrides(self) -> dict[str, dict[str, str | None]]:
+        """`backbone_per_modality` parsed: {modality: {backbone, model, weights}}; ConfigError if malformed."""
+        if not self.backbone_per_modality.strip():
+            return {}
+        try:
+            parsed = json.loads(self.backbone_per_modality)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"option backbone_per_modality is not valid JSON ({exc})") from exc
+        allowed = {"backbone", "model", "weights"}
+        if not isinstance(parsed, dict) or not all(isinstance(v, dict) and "backbone" in v and set(v) <= allowed
+                                                   for v in parsed.values()):
+            raise ConfigError('option backbone_per_modality must be a JSON object {"<modality>": {"backbone": '
+                              '"<name>", "model": ..., "weights": ...}}')
         return parsed
 
     @classmethod

@@ -229,14 +229,18 @@ class TableContract:
             data[VECTOR] = vectors_to_arrow(vectors)
         return self.conform(pa.table(data))
 
-    def write(self, table: pa.Table, path: str | Path, inputs_key: str | None = None) -> Path:
-        """Conform and write atomically; `inputs_key` stamps what the table was computed from."""
+    def write(self, table: pa.Table, path: str | Path, inputs_key: str | None = None,
+              stamps: dict[str, str] | None = None) -> Path:
+        """Conform and write atomically; `inputs_key` stamps what the table was computed from, `stamps`
+        other facts about it (e.g. SPACE_KEY: the embedding space of its vectors)."""
         table = self.conform(table)
         if self.unit_vectors:  # chunk by chunk, without copying the vectors
             for chunk in table[VECTOR].chunks:
                 self.check_vectors(path, _vectors(chunk))
-        if inputs_key is not None:
-            table = table.replace_schema_metadata({**(table.schema.metadata or {}), INPUTS_KEY.encode(): inputs_key})
+        extra = {**(stamps or {}), **({INPUTS_KEY: inputs_key} if inputs_key is not None else {})}
+        if extra:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                   **{k.encode(): v.encode() for k, v in extra.items()}})
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, row_group_size=self.row_group_rows)
         return Path(path)
@@ -282,6 +286,11 @@ class TableContract:
             self.check_vectors(path, _vectors(batch.column(VECTOR)), rows)
             rows += batch.num_rows
         return rows
+
+    def stamp(self, path: str | Path, key: str) -> str | None:
+        """A fact `write` stamped on the stored table (None if absent)."""
+        value = (self.dataset(path).schema.metadata or {}).get(key.encode())
+        return value.decode() if value else None
 
     def dim(self, path: str | Path) -> int:
         return self.dataset(path).schema.field(VECTOR).type.list_size

@@ -1,10 +1,13 @@
 """Frozen modality backbones behind one Protocol, chosen by name (BACKBONES).
 
-A backbone maps a batch of loader tensors of one modality to unit vectors in the text tower's space.
+A backbone maps a batch of loader tensors of one modality to unit vectors of one embedding space, and
+texts to the same space through its text tower (the demo's space is the configured text tower's, which
+its encoders were trained into). backbone/select.py resolves which backbone embeds a modality.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import torch
 
@@ -12,12 +15,24 @@ from unibind_core.registry import Registry
 
 
 class Backbone(Protocol):
+    id: str  # name, model and weights hash: part of every cache key built from its vectors
     name: str
     dim: int
+    modalities: frozenset[str]  # what `embed` accepts
 
-    def embed(self, modality: str, batch: torch.Tensor) -> torch.Tensor:
-        """(B, *loader shape) -> (B, dim) L2-normalized."""
+    def embed(self, modality: str, batch: torch.Tensor, meta: Mapping[str, Any] | None = None) -> torch.Tensor:
+        """(B, *loader shape) -> (B, dim) L2-normalized float32 on the CPU. `meta`: the loader options the
+        batch was decoded with (e.g. an audio clip's sample_rate); the backbone does its own preprocessing."""
+        ...
+
+    def embed_text(self, texts: list[str]) -> torch.Tensor:
+        """(B,) texts -> (B, dim) L2-normalized float32, from the same model's text tower."""
         ...
 
 
-BACKBONES: Registry[type] = Registry("backbone", {"demo": "unibind_core.backbone.demo:DemoBackbone"})
+BACKBONES: Registry[type] = Registry("backbone", {
+    "demo": "unibind_core.backbone.demo:DemoBackbone",
+    "open_clip": "unibind_core.backbone.open_clip:OpenClipBackbone",
+    "hf_clip": "unibind_core.backbone.hf_clip:HfClipBackbone",
+    "clap": "unibind_core.backbone.clap:ClapBackbone",
+})

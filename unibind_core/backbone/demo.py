@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from unibind_core.backbone.stems import build_stem
-from unibind_core.io import atomic_path
+from unibind_core.io import atomic_path, file_hash
+from unibind_core.text import (
+    TextEncoder,
+    configured_text_encoder,
+    configured_text_encoder_id,
+)
+from unibind_core.torch_setup import resolve_device
 
 
 class DemoEncoders(nn.Module):
@@ -49,14 +56,55 @@ def load_encoders(path: Path) -> DemoEncoders:
 
 
 class DemoBackbone:
-    """Frozen demo encoders loaded from safetensors (the output of the demo_backbone asset)."""
+    """Frozen demo encoders loaded from safetensors (the output of the demo_backbone asset). They were
+    trained into the configured text tower's space (MiniLM), so that tower embeds the demo's texts."""
 
-    def __init__(self, weights: str, device: str = "cpu") -> None:
-        self.model = load_encoders(Path(weights)).to(device)
-        self.device = torch.device(device)
+    def __init__(self, weights: str, device: str = "cpu", text: TextEncoder | None = None) -> None:
+        self.device = resolve_device(device)
+        self.model = load_encoders(Path(weights)).to(self.device)
         self.name = f"demo:{Path(weights).stem}"
+        self.id = f"demo:{file_hash(weights)[:16]}"
         self.dim = self.model.dim
+        self.modalities = frozenset(self.model.modalities)
+        self.text = text
 
     @torch.inference_mode()
-    def embed(self, modality: str, batch: torch.Tensor) -> torch.Tensor:
+    def embed(self, modality: str, batch: torch.Tensor, meta: Mapping[str, Any] | None = None) -> torch.Tensor:
+        """(B, *loader shape) -> (B, dim); the demo encoders read loader tensors as they are."""
         return self.model(modality, batch.to(self.device)).float().cpu()
+
+    def embed_text(self, texts: list[str]) -> torch.Tensor:
+        if self.text is None:
+            raise ValueError("this demo backbone was loaded without its text tower")
+        return torch.from_numpy(self.text.encode(list(texts)))
+
+    # --- the registry interface (backbone/select.py) ---
+    @staticmethod
+    def _weights(choice: Any, s: Any) -> Path:
+        path = Path(choice.weights or s.layout.backbone)
+        if not path.is_file():
+            raise FileNotFoundError(f"demo backbone weights not found at {path}: materialize demo_backbone first")
+        return path
+
+    @classmethod
+    def from_choice(cls, choice: Any, s: Any) -> DemoBackbone:
+        """fp32 always: the demo encoders are small and their results are compared across runs."""
+        return cls(str(cls._weights(choice, s)), s.device, configured_text_encoder(s))
+
+    @classmethod
+    def backbone_id(cls, choice: Any, s: Any) -> str:
+        return f"demo:{file_hash(cls._weights(choice, s))[:16]}"
+
+    @classmethod
+    def space_of(cls, choice: Any, s: Any) -> str:
+        """The space of the text tower the encoders were pre-trained against (stage_backbone)."""
+        return configured_text_encoder_id(s)
+
+    @classmethod
+    def options_record(cls, s: Any) -> str:
+        return ""
+
+    @classmethod
+    def text_tower(cls, choice: Any, s: Any, load: Any) -> TextEncoder:
+        """The configured text tower, without loading the encoders (their training needs it first)."""
+        return configured_text_encoder(s)

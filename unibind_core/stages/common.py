@@ -1,7 +1,6 @@
 """Helpers shared by the stages: class lists, cached model construction, keyed reuse."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +10,7 @@ from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec, profile_benc
 from unibind_core.io import file_hash, stored_inputs_key
 from unibind_core.settings import Settings
 from unibind_core.tables import CLASSES, MANIFEST
+from unibind_core.backbone.select import space_id, text_tower
 from unibind_core.text import TEXT_ENCODERS, TextEncoder
 
 
@@ -22,8 +22,9 @@ def check_settings(s: Settings) -> Settings:
     from unibind_core.centres import CENTRE_RANKINGS
     from unibind_core.describe import DESCRIBERS
 
+    backbones = [(BACKBONES, o["backbone"]) for o in s.backbone_overrides().values()]
     for registry, name in ((DESCRIBERS, s.describer), (CAPTIONERS, s.captioner), (TEXT_ENCODERS, s.text_encoder),
-                           (BACKBONES, s.backbone), (CENTRE_RANKINGS, s.centre_ranking)):
+                           (BACKBONES, s.backbone), (CENTRE_RANKINGS, s.centre_ranking), *backbones):
         registry.require(name)
     profile_benchmarks(s.profile)
     return s
@@ -42,18 +43,19 @@ def read_manifest(settings: Settings, bench: str) -> pa.Table:
     return MANIFEST.read(settings.layout.manifest(bench))
 
 
-@lru_cache(maxsize=4)
-def _text_encoder(name: str, model: str | None, device: str, dtype: str, batch_size: int) -> TextEncoder:
-    return TEXT_ENCODERS[name](model=model, device=device, dtype=dtype, batch_size=batch_size)
+def _modality(bench: str | None) -> str | None:
+    return spec_of(bench).modality if bench is not None else None
 
 
-def text_encoder(s: Settings) -> TextEncoder:
-    """One loaded text tower per process and configuration (loading costs seconds)."""
-    return _text_encoder(s.text_encoder, s.text_model, s.device, s.dtype, s.batch_size)
+def text_encoder(s: Settings, bench: str | None = None) -> TextEncoder:
+    """The text tower of the space the benchmark's data is embedded into: its backbone's own text tower
+    (the demo's: the configured `text_encoder`), loaded once per process and configuration."""
+    return text_tower(s, _modality(bench))
 
 
-def text_encoder_id(s: Settings) -> str:
-    return f"{s.text_encoder}:{s.text_model or 'bundled'}"
+def text_encoder_id(s: Settings, bench: str | None = None) -> str:
+    """The embedding space of the benchmark's texts (and data): part of the text-embedding key."""
+    return space_id(s, _modality(bench))
 
 
 def require_artifact(path: Path, what: str, asset: str) -> Path:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.backbone import BACKBONES
+from unibind_core.backbone.select import features_key_parts, load_backbone, space_id
 from unibind_core.backbone.demo import save_encoders
 from unibind_core.backbone.pretrain import ModalityData, pretrain_demo_encoders
 from unibind_core.benchmarks.build import build_manifest, dataset_root
@@ -18,10 +18,11 @@ from unibind_core.checks import check_vectors
 from unibind_core.demo.world import build_dataset
 from unibind_core.embed import embed_texts
 from unibind_core.features import DecodedInputs, cached_inputs, embed_inputs, features_table, inputs_key
-from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes
+from unibind_core.io import INPUTS_KEY, SPACE_KEY, content_hash, file_hash, table_hash, write_bytes
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, read_manifest, require_artifact, spec_of, text_encoder, text_encoder_id
+from unibind_core.stages.common import is_current, read_manifest, spec_of
+from unibind_core.text import configured_text_encoder, configured_text_encoder_id
 from unibind_core.tables import CLASSES, DECODE_QUARANTINE, FEATURES, MANIFEST, QUARANTINE, Split
 from unibind_core.templates import single_template
 
@@ -113,7 +114,7 @@ def stage_backbone(s: Settings) -> StageResult:
     """Pre-train the demo encoders image-centrically on the training splits of the profile's benchmarks."""
     benches = [b for b in profile_benchmarks(s.profile) if spec_of(b).demo_writer]
     inputs = [_Inputs.of(s, b) for b in benches]
-    key = content_hash(*(i.key for i in inputs), text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
+    key = content_hash(*(i.key for i in inputs), configured_text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
     path = s.layout.backbone
     if is_current(path, key):
         return StageResult(file_hash(path), {"path": str(path), "inputs_key": key}, reused=True)
@@ -125,7 +126,7 @@ def stage_backbone(s: Settings) -> StageResult:
         data[modality] = md
     names = sorted(set(data["image"].class_names)) if "image" in data else []
     prompts = [single_template("photo", n) for n in names]
-    vectors, _ = embed_texts(prompts, text_encoder(s), s.layout.text_cache)
+    vectors, _ = embed_texts(prompts, configured_text_encoder(s), s.layout.text_cache)  # the demo's space
     model, losses = pretrain_demo_encoders(data, dict(zip(names, vectors)), s.pretrain)
     save_encoders(model, path, extra={INPUTS_KEY: key, "losses": json.dumps(losses)})
     return StageResult(file_hash(path), {"path": str(path), "modalities": sorted(data), "final_losses": losses,
@@ -133,22 +134,25 @@ def stage_backbone(s: Settings) -> StageResult:
 
 
 def stage_features(s: Settings, bench: str) -> StageResult:
-    """Frozen backbone features of every sample (train/eval/test), computed once per inputs."""
+    """Frozen backbone features of every sample (train/eval/test), computed once per inputs, backbone id
+    (name, model, weights hash) and view options; stamped with their embedding space."""
     spec, inputs = spec_of(bench), _Inputs.of(s, bench)
-    weights = require_artifact(s.layout.backbone, "demo backbone weights", "demo_backbone")
-    key = content_hash(inputs.key, file_hash(weights), s.backbone)
+    model_id, options = features_key_parts(s, spec.modality)
+    key = content_hash(inputs.key, model_id, options)
     out = s.layout.features(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
                            checks={"vectors_valid": check_vectors(FEATURES, out)})
     decoded = inputs.decode(s)
-    backbone = BACKBONES[s.backbone](weights=str(weights))
-    vectors = embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size)
-    FEATURES.write(features_table(decoded.rows(inputs.manifest), vectors), out, inputs_key=key)
+    backbone = load_backbone(s, spec.modality)
+    vectors = embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size, meta=dict(spec.loader_options))
+    FEATURES.write(features_table(decoded.rows(inputs.manifest), vectors), out, inputs_key=key,
+                   stamps={SPACE_KEY: space_id(s, spec.modality)})
     DECODE_QUARANTINE.write(DECODE_QUARANTINE.table(
         {"path": [f["path"] for f in decoded.failures], "reason": [f["reason"] for f in decoded.failures]}),
         s.layout.decode_quarantine(bench))
     return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
-                                        "backbone": backbone.name, "decode_failures": len(decoded.failures),
+                                        "backbone": backbone.name, "backbone_id": backbone.id,
+                                        "decode_failures": len(decoded.failures),
                                         "first_decode_failures": decoded.failures[:5]},
                        checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim, just_written=True)}, row_count=len(vectors))

@@ -11,7 +11,7 @@ from unibind_core.checks import check_kb, check_vectors
 from unibind_core.curated import PROMPT_TEMPLATES, curated_kb, curated_templates
 from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
-from unibind_core.io import content_hash, file_hash, table_hash, text_hash
+from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash, text_hash
 from unibind_core.kb import caption_table, carry_created_at, describe_categories, is_category_row, merge_kb, read_kb_or_none
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
@@ -99,7 +99,7 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     kb = KNOWLEDGE_BASE.read(s.layout.kb(bench))
     p_ids, p_cats, p_kinds, p_texts = _prompt_rows(s, bench)
     kinds = np.where(np.asarray(is_category_row(kb)), RowKind.DESCRIPTION, RowKind.CAPTION).tolist()
-    key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s))
+    key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s, bench))
     out = s.layout.text_embeddings(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True,
@@ -109,15 +109,16 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
                      "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
     rows = rows.take(pc.sort_indices(rows, [(k, "ascending") for k in TEXT_EMBEDDINGS.sort_by]))  # the table's order
     texts = rows["text"].to_pylist()
-    vectors, report = embed_texts(texts, text_encoder(s), s.layout.text_cache)
+    encoder = text_encoder(s, bench)
+    vectors, report = embed_texts(texts, encoder, s.layout.text_cache)
     table = TEXT_EMBEDDINGS.table({**{c: rows[c] for c in rows.column_names},
                                    "text_hash": [text_hash(t) for t in texts]}, vectors)
-    TEXT_EMBEDDINGS.write(table, out, inputs_key=key)
+    TEXT_EMBEDDINGS.write(table, out, inputs_key=key, stamps={SPACE_KEY: text_encoder_id(s, bench)})
     return StageResult(file_hash(out), {"path": str(out), "texts": report.texts, "unique_texts": report.unique,
                                         "embedded_new": report.embedded,
                                         "cache_hit_ratio": round(report.cache_hit_ratio, 4),
-                                        "encoder": text_encoder(s).name, "dim": int(vectors.shape[1]),
+                                        "encoder": encoder.name, "dim": int(vectors.shape[1]),
                                         "curated_templates": PROMPT_TEMPLATES.version(s.layout, bench),
                                         "cache_shards_set_aside": list(report.set_aside)},
-                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, text_encoder(s).dim, just_written=True)},
+                       checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out, encoder.dim, just_written=True)},
                        row_count=table.num_rows)

@@ -19,7 +19,8 @@ from unibind_core.centres import CENTRE_RANKINGS, ClassTexts, localize_centres
 from unibind_core.checks import check_centres
 from unibind_core.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.heads import HeadConfig, apply_head, config_record, make_head, train_head
-from unibind_core.io import INPUTS_KEY, arrow_to_vectors, atomic_path, content_hash, file_hash, table_hash, write_bytes
+from unibind_core.errors import ConfigError
+from unibind_core.io import INPUTS_KEY, SPACE_KEY, arrow_to_vectors, atomic_path, content_hash, file_hash, table_hash, write_bytes
 from unibind_core.results import (
     balance_table,
     comparison_markdown,
@@ -78,13 +79,20 @@ def _description_stream(s: Settings, bench: str, index: dict[str, int], seen: se
 
 
 def require_one_space(s: Settings, bench: str) -> int:
-    """Data features and text embeddings must come from one embedding space: same size at least."""
-    data_dim = FEATURES.dim(s.layout.features(bench))
-    text_dim = TEXT_EMBEDDINGS.dim(s.layout.text_embeddings(bench))
+    """Data features and text embeddings (hence centres) must come from one embedding space: the spaces
+    they were stamped with when written must agree, and so must their sizes. ConfigError otherwise."""
+    features, texts = s.layout.features(bench), s.layout.text_embeddings(bench)
+    data_space, text_space = FEATURES.stamp(features, SPACE_KEY), TEXT_EMBEDDINGS.stamp(texts, SPACE_KEY)
+    if data_space and text_space and data_space != text_space:
+        raise ConfigError(f"{bench}: data features are in the space of {data_space!r} but text embeddings in the "
+                          f"space of {text_space!r}: centres and classifiers would compare unrelated vectors. "
+                          "Re-materialize kb_text_embeddings and features with one configuration (a benchmark's "
+                          "texts are embedded by the text tower of the backbone that embeds its data)")
+    data_dim, text_dim = FEATURES.dim(features), TEXT_EMBEDDINGS.dim(texts)
     if data_dim != text_dim:
-        raise ValueError(f"{bench}: data features have {data_dim} dimensions (backbone {s.backbone!r}) but text "
-                         f"embeddings {text_dim} (text encoder {s.text_encoder!r}): they are not one embedding "
-                         "space; configure a text tower of the backbone's space and re-materialize kb_text_embeddings")
+        raise ConfigError(f"{bench}: data features have {data_dim} dimensions (backbone {s.backbone!r}) but text "
+                          f"embeddings {text_dim} (text encoder {s.text_encoder!r}): they are not one embedding "
+                          "space; configure a text tower of the backbone's space and re-materialize kb_text_embeddings")
     return data_dim
 
 

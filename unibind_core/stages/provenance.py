@@ -16,10 +16,10 @@ import pyarrow.compute as pc
 
 import unibind_core
 from unibind_core.benchmarks.readers import READERS
-from unibind_core.io import content_hash, file_hash, table_hash
+from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash
 from unibind_core.settings import Settings
 from unibind_core.stages.common import artifact_version, read_manifest, spec_of, text_encoder_id
-from unibind_core.tables import CLASSES, Classifier
+from unibind_core.tables import CLASSES, FEATURES, Classifier
 from unibind_core.templates import PROMPT_SETS, clip_templates
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
@@ -91,12 +91,16 @@ def reproducibility_record(s: Settings, benches: list[str]) -> dict:
         per_bench[b] = {"class_list_hash": table_hash(CLASSES.read(lay.classes(b))),
                         "knowledge_base": artifact_version(lay.kb(b)) if lay.kb(b).is_file() else None,
                         "head": artifact_version(heads) if heads.is_file() else None,
-                        "split": split_definition(s, b)}
+                        "split": split_definition(s, b),
+                        "embedding_space": (FEATURES.stamp(lay.features(b), SPACE_KEY)
+                                            if lay.features(b).is_file() else None)}
     return {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code": {"package": "unibind", "version": _version(), **git_commit()},
         "profile": s.profile,
-        "models": {"backbone": {"id": s.backbone, "weights_hash": weights_hash(backbone_weights)},
+        "models": {"backbone": {"id": s.backbone, "model": s.backbone_model, "weights": s.backbone_weights,
+                                "per_modality": s.backbone_overrides(),
+                                "weights_hash": weights_hash(backbone_weights)},
                    "text_encoder": {"id": text_encoder_id(s), "weights_hash": weights_hash(_text_weights(s))}},
         "describer": {"id": s.describer, "model": s.llm.model, "descriptions_per_category": s.descriptions_per_category},
         "captioner": {"id": s.captioner, "model": s.caption.model},

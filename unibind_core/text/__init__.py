@@ -1,7 +1,8 @@
 """Text towers: the text side of the shared space, behind one Protocol, chosen by name."""
 from __future__ import annotations
 
-from typing import Protocol
+from functools import lru_cache
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,3 +24,17 @@ TEXT_ENCODERS: Registry[type] = Registry(
         "minilm": "unibind_core.text.minilm:MiniLMEncoder",
     },
 )
+
+
+@lru_cache(maxsize=4)
+def _configured(name: str, model: str | None, device: str, dtype: str, batch_size: int) -> TextEncoder:
+    return TEXT_ENCODERS[name](model=model, device=device, dtype=dtype, batch_size=batch_size)
+
+
+def configured_text_encoder(s: Any) -> TextEncoder:
+    """The `text_encoder` of the settings (the demo's space), loaded once per process and configuration."""
+    return _configured(s.text_encoder, s.text_model, s.device, s.dtype, s.batch_size)
+
+
+def configured_text_encoder_id(s: Any) -> str:
+    return f"{s.text_encoder}:{s.text_model or 'bundled'}"

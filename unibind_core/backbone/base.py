@@ -1,0 +1,206 @@
+"""What every real backbone shares: its identity, micro-batched inference that survives CUDA out-of-memory,
+image preprocessing, the image-text embedding of every viewed modality, and its text tower as a TextEncoder.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view
+from unibind_core.errors import ConfigError
+from unibind_core.io import content_hash, file_hash
+from unibind_core.progress import track
+from unibind_core.torch_setup import resolve_device, resolve_dtype
+
+
+@dataclass(frozen=True)
+class BackboneChoice:
+    """Which backbone embeds a modality: a BACKBONES name, its model and its weights (as configured)."""
+
+    name: str
+    model: str | None = None
+    weights: str | None = None
+
+
+@lru_cache(maxsize=64)
+def _hash_file(path: str, size: int, mtime_ns: int) -> str:
+    return file_hash(path)
+
+
+def weights_fingerprint(ref: str | None) -> str:
+    """What identifies weights without loading them: a local file's content hash (16 hex digits), a local
+    folder's hash of its files' hashes, else the reference itself (a pretrained tag or hub id). Hashes are memoized
+    per (path, size, mtime), so a multi-GB checkpoint is read once per process."""
+    if not ref:
+        return "none"
+    path = Path(ref.removeprefix("local-dir:")).expanduser()
+    if path.is_file():
+        st = path.stat()
+        return _hash_file(str(path), st.st_size, st.st_mtime_ns)[:16]
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return content_hash(*(f"{p.relative_to(path)}={weights_fingerprint(str(p))}" for p in files))[:16]
+    return ref
+
+
+def backbone_id(name: str, model: str | None, weights: str | None) -> str:
+    """`name:model:hash` where hash is weights_fingerprint of the weights (else the model, which may be a
+    folder or hub id): part of every cache key built from this backbone's vectors."""
+    return f"{name}:{Path(model).name if model and Path(model).exists() else model}:" \
+           f"{weights_fingerprint(weights or model)}"
+
+
+class MicroBatcher:
+    """Runs `fn` over micro-batches of `size` rows; on CUDA out-of-memory the size halves (and stays
+    halved for the rest of the run) and the failed micro-batch is retried, down to one row."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ConfigError(f"micro-batch size must be at least 1, got {size}")
+        self.size = size
+        self.halvings = 0
+
+    def __call__(self, fn: Callable[[Any], torch.Tensor], items: Sequence[Any] | torch.Tensor) -> torch.Tensor:
+        """(N, ...) rows (a tensor or a list) -> fn over slices of at most `size` rows, concatenated."""
+        out, start, n = [], 0, len(items)
+        while start < n:
+            stop = min(n, start + self.size)
+            try:
+                out.append(fn(items[start:stop]))
+            except torch.OutOfMemoryError:  # torch.cuda.OutOfMemoryError; any other error propagates
+                if self.size == 1:
+                    raise
+                self.size //= 2
+                self.halvings += 1
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            start = stop
+        return torch.cat(out) if out else torch.empty(0)
+
+
+def normalize_images(x: torch.Tensor, size: int, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """(N, 3, H, W) in [0, 1] -> (N, 3, size, size) the model's input: bicubic (antialiased) resize of
+    the square view, then the model's channel mean/std."""
+    if x.shape[-2:] != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False, antialias=True)
+    mean_t = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    std_t = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return (x.clamp(0, 1) - mean_t) / std_t
+
+
+class ImageTextBackbone:
+    """A CLIP-like model: every viewed modality through the image tower (views.py), texts through its own
+    text tower. Subclasses set `model`, `dim`, `image_size`, `mean`, `std` and implement
+    `_image_features` ((N, 3, S, S) normalized on device -> (N, D)) and `_text_features` (texts -> (N, D))."""
+
+    modalities: frozenset[str] = frozenset(VIEW_MODALITIES)
+    image_size: int
+    mean: Sequence[float]
+    std: Sequence[float]
+    dim: int
+    id: str
+
+    def __init__(self, device: str, dtype: str, batch_size: int, views: ViewConfig) -> None:
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.views = views
+        self.batcher = MicroBatcher(batch_size)
+
+    @property
+    def name(self) -> str:
+        return self.id
+
+    def preprocess(self, modality: str, batch: torch.Tensor) -> torch.Tensor:
+        """(B, *loader shape) -> (B, V, 3, S, S) model inputs (normalized, float32, on the CPU)."""
+        images = apply_view(modality, batch, self.views)  # (B, V, 3, H, W) in [0, 1]
+        b, v = images.shape[:2]
+        flat = normalize_images(images.flatten(0, 1), self.image_size, self.mean, self.std)
+        return flat.view(b, v, *flat.shape[1:])
+
+    def _images_on_device(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self._image_features(x.to(self.device, self.dtype))
+        return F.normalize(feats.float(), dim=-1).cpu()
+
+    @torch.inference_mode()
+    def embed(self, modality: str, batch: torch.Tensor, meta: Mapping[str, Any] | None = None) -> torch.Tensor:
+        """(B, *loader shape) -> (B, D) unit vectors: the mean of the V view embeddings, re-normalized."""
+        if modality not in self.modalities:
+            raise ConfigError(f"backbone {self.id} does not embed modality {modality!r}; it embeds "
+                              f"{', '.join(sorted(self.modalities))}")
+        x = self.preprocess(modality, batch)
+        b, v = x.shape[:2]
+        z = self.batcher(self._images_on_device, x.flatten(0, 1)).view(b, v, -1)
+        return F.normalize(z.mean(1), dim=-1)
+
+    @torch.inference_mode()
+    def embed_text(self, texts: list[str]) -> torch.Tensor:
+        """(B,) texts -> (B, D) unit vectors from the same model's text tower."""
+        def run(chunk: list[str]) -> torch.Tensor:
+            return F.normalize(self._text_features(list(chunk)).float(), dim=-1).cpu()
+        return self.batcher(run, list(texts))
+
+    def _image_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _text_features(self, texts: list[str]) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class OwnTextTower:
+    """Registry interface (backbone/select.py) of a backbone that brings its own text tower: the text space
+    is the backbone itself, so its id names the space, keys the caches, and its text tower embeds the texts."""
+
+    @classmethod
+    def identify(cls, choice: BackboneChoice) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def from_choice(cls, choice: BackboneChoice, s: Any) -> Any:
+        return cls(choice.model, choice.weights, s.device, s.dtype, s.batch_size, s.views)
+
+    @classmethod
+    def backbone_id(cls, choice: BackboneChoice, s: Any) -> str:
+        return cls.identify(choice)
+
+    @classmethod
+    def space_of(cls, choice: BackboneChoice, s: Any) -> str:
+        return cls.identify(choice)
+
+    @classmethod
+    def options_record(cls, s: Any) -> str:
+        """The options the vectors depend on besides the weights (part of the features key)."""
+        return json.dumps(dataclasses.asdict(s.views), sort_keys=True)
+
+    @classmethod
+    def text_tower(cls, choice: BackboneChoice, s: Any, load: Callable[[], Any]) -> BackboneText:
+        return BackboneText(load())
+
+
+class BackboneText:
+    """A backbone's text tower as a TextEncoder (unibind_core.text): its name is the backbone's id, so the
+    text-embedding cache folder and every key built on these vectors change with the model and weights."""
+
+    def __init__(self, backbone: Any, chunk: int = 4096) -> None:
+        self.backbone = backbone
+        self.name = backbone.id
+        self.dim = backbone.dim
+        self.chunk = chunk
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(N,) texts -> (N, dim) float32 unit vectors, sorted by length so padding per batch stays small."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in track(range(0, len(texts), self.chunk), "embed texts", unit="chunk"):
+            idx = order[start:start + self.chunk]
+            out[idx] = self.backbone.embed_text([texts[i] for i in idx]).numpy()
+        return out

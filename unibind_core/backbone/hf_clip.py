@@ -1,0 +1,77 @@
+"""hf_clip backbone: a transformers CLIPModel + CLIPProcessor from a hub id or a local folder, with the
+same modality views as open_clip (views.py) through its image tower and texts through its own tokenizer.
+
+`backbone_model` is the hub id (`openai/clip-vit-large-patch14`) or a folder written by `save_pretrained`;
+`backbone_weights`, if set, is the hub revision (a commit or tag) to load.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from unibind_core.backbone.base import (
+    BackboneChoice,
+    ImageTextBackbone,
+    OwnTextTower,
+    backbone_id,
+)
+from unibind_core.backbone.views import ViewConfig
+from unibind_core.errors import ConfigError
+
+
+def unwrap(out: Any) -> torch.Tensor:
+    """transformers 5 returns an output object from get_image_features/get_text_features (the projected
+    embeddings in `pooler_output`); 4.x returned the tensor itself."""
+    if isinstance(out, torch.Tensor):
+        return out
+    for name in ("pooler_output", "image_embeds", "text_embeds"):
+        value = getattr(out, name, None)
+        if isinstance(value, torch.Tensor):
+            return value
+    raise TypeError(f"cannot find the embeddings in a {type(out).__name__}")
+
+
+class HfClipBackbone(OwnTextTower, ImageTextBackbone):
+    """A frozen transformers CLIP model; texts cut to its context keep their end token."""
+
+    def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
+                 batch_size: int = 256, views: ViewConfig | None = None) -> None:
+        from transformers import CLIPModel, CLIPProcessor
+
+        if not model:
+            raise ConfigError("backbone hf_clip needs backbone_model: a hub id or a local save_pretrained folder")
+        super().__init__(device, dtype, batch_size, views or ViewConfig())
+        self.id = self.identify(BackboneChoice("hf_clip", model, weights))
+        revision = {"revision": weights} if weights else {}
+        self.model = CLIPModel.from_pretrained(model, dtype=self.dtype, **revision).to(self.device).eval()
+        self.processor = CLIPProcessor.from_pretrained(model, **revision)
+        images = self.processor.image_processor
+        crop = getattr(images, "crop_size", None) or {}
+        height = crop.get("height") if isinstance(crop, dict) else getattr(crop, "height", None)
+        self.image_size = int(height or self.model.config.vision_config.image_size)
+        self.mean, self.std = tuple(images.image_mean), tuple(images.image_std)
+        self.max_length = int(self.model.config.text_config.max_position_embeddings)
+        self.dim = int(self.model.config.projection_dim)
+
+    @classmethod
+    def identify(cls, choice: BackboneChoice) -> str:
+        if not choice.model:
+            raise ConfigError("backbone hf_clip needs backbone_model: a hub id or a local save_pretrained folder")
+        if Path(choice.model).expanduser().is_dir():
+            return backbone_id("hf_clip", choice.model, choice.model)
+        return f"hf_clip:{choice.model}:{choice.weights or 'main'}"
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """(B,) texts -> input_ids/attention_mask (B, T <= max_length); the tokenizer adds the end token
+        after truncating, so the text tower pools at it."""
+        return self.processor.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                                        return_tensors="pt")
+
+    def _image_features(self, x: torch.Tensor) -> torch.Tensor:
+        return unwrap(self.model.get_image_features(pixel_values=x))
+
+    def _text_features(self, texts: list[str]) -> torch.Tensor:
+        tokens = {k: v.to(self.device) for k, v in self.tokenize(texts).items()}
+        return unwrap(self.model.get_text_features(**tokens))
