@@ -48,7 +48,7 @@ def embedding_map(panels: dict[str, np.ndarray], y: np.ndarray, centres: np.ndar
         p, c = pca.transform(x[keep]), pca.transform(centres)
         ax.scatter(p[:, 0], p[:, 1], c=y[keep] % cmap.N, cmap=cmap, vmin=0, vmax=cmap.N - 1, s=6, alpha=0.6)
         ax.scatter(c[:, 0], c[:, 1], c=centre_class % cmap.N, cmap=cmap, vmin=0, vmax=cmap.N - 1, marker="x",
-                   s=40, linewidths=1.5, edgecolors="k")
+                   s=40, linewidths=1.5)
         ax.set_title(name, fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"{title}: samples (dots) and centres (crosses) by class, PCA", fontsize=10)
