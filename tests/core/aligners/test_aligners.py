@@ -108,3 +108,14 @@ def test_aligners_are_chosen_by_name_from_the_settings(tmp_path):
     assert ALIGNERS.from_settings("exmcr", s).top_k == 3
     with pytest.raises(ConfigError, match="unknown aligner 'nope'"):
         Settings(data_root=tmp_path, compare_aligners="nope")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("name", sorted(ALIGNERS))
+def test_training_on_cuda_under_bf16_autocast_lowers_the_loss_and_returns_a_cpu_module(name):
+    data = _demo_like()
+    aligner = ALIGNERS[name]()
+    module, history = fit(aligner, data, HeadConfig(batch_size=32, lr=5e-3, epochs=6, device="cuda", dtype="bf16"))
+    assert next(module.parameters()).device.type == "cpu"
+    assert _loss(aligner, data, module) < _loss(aligner, data, aligner.build(data.train_x.shape[1])) - 0.05
+    assert max(r["eval_accuracy"] for r in history) >= history[0]["eval_accuracy"]
