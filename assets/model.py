@@ -33,18 +33,20 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
     return run_partition_stage(stage_centres, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="1",
+@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="2",
           partitions_def=BENCHMARK_PARTITIONS, deps=[data_embeddings, kb_text_embeddings, embedding_centres],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
-          description="LLM-augmented contrastive head on cached features; best checkpoint on the eval split.")
+          description="One head per aligner (ALIGNERS: lcl, centrobind, exmcr) on cached features, on the fixed split "
+                      "and on each official fold; best checkpoint on each run's eval split.")
 def aligned_heads(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_partition_stage(stage_head, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", metadata=column_schema(EVALUATIONS),
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="2", metadata=column_schema(EVALUATIONS),
           partitions_def=BENCHMARK_PARTITIONS,
           deps=[aligned_heads, embedding_centres], automation_condition=ON_UPSTREAM_DATA_CHANGE,
-          description="Top-1 on the test split: templates vs centres, zero-shot and fine-tuned.")
+          description="Test split (and each official test fold): templates vs centres, zero-shot and through each "
+                      "aligner's head; embedding map and training curves as PNG.")
 def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_partition_stage(stage_evaluation, unibind, context)
 
@@ -57,9 +59,10 @@ def retrieval_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
     return run_stage(stage_retrieval, unibind, list(BENCHMARKS), context=context)
 
 
-@dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="1", metadata=column_schema(RESULTS),
+@dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="2", metadata=column_schema(RESULTS),
           deps=[benchmark_evaluation, retrieval_evaluation],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
-          description="Results across benchmarks, balance across modalities, a plot, the DuckDB catalogue.")
+          description="Results across benchmarks, balance across modalities, the aligners side by side, a plot, the "
+                      "DuckDB catalogue.")
 def results_table(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_results, unibind, list(BENCHMARKS), context=context)

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from unibind_core.io import atomic_path, file_lock
-from unibind_core.tables import (BALANCE, COMPARISON, PAPER_RESULTS, RESULTS, Classifier, Metric, Setting,
-                                 Task)
+from unibind_core.tables import (ALIGNER_COMPARISON, BALANCE, COMPARISON, PAPER_RESULTS, RESULTS, Classifier, Metric,
+                                 Setting, SplitProtocol, Task)
 
 # The headline columns of the results table: (column, setting, classifier, plot label).
 HEADLINE = (("zs_templates", Setting.ZERO_SHOT, Classifier.TEMPLATES, "zero-shot, CLIP templates"),
@@ -31,6 +31,37 @@ PAPER_ROWS = ((Setting.ZERO_SHOT, Classifier.TEMPLATES, "zero-shot baseline", No
               (Setting.FINE_TUNED, Classifier.CENTRES, "fine-tune UniBind", None))
 RETRIEVAL_ROWS = {Setting.ZERO_SHOT: "PointBind(+Event)", Setting.FINE_TUNED: "with LCL"}
 NO_COUNTERPART = "no paper counterpart (this profile's benchmarks are not the paper's)"
+
+
+def headline_rows(evals: pa.Table, aligner: str) -> pa.Table:
+    """The rows of the paper's protocol: the fixed split, zero-shot and the primary `aligner`'s head."""
+    return duckdb.sql(f"""
+        SELECT * FROM evals WHERE coalesce(protocol, '{SplitProtocol.FIXED}') = '{SplitProtocol.FIXED}'
+          AND (aligner IS NULL OR aligner = $aligner)""", params={"aligner": aligner}).arrow().read_all()
+
+
+def aligner_comparison(evals: pa.Table) -> pa.Table:
+    """ALIGNER_COMPARISON_SCHEMA: per (benchmark, protocol, aligner, classifier) top-1 mean and population std
+    over runs (folds for cross-validation, one run otherwise); zero-shot rows as aligner "none"."""
+    table = duckdb.sql("""
+        SELECT benchmark, modality, coalesce(protocol, 'fixed') AS protocol, coalesce(aligner, 'none') AS aligner,
+               classifier, avg(accuracy) AS accuracy, coalesce(stddev_pop(accuracy), 0) AS accuracy_std,
+               avg(mean_per_class_recall) AS mean_per_class_recall, count(*) AS runs
+        FROM evals GROUP BY ALL ORDER BY benchmark, protocol DESC, aligner, classifier""").arrow().read_all()
+    return ALIGNER_COMPARISON.conform(table)
+
+
+def aligner_markdown(comparison: pa.Table, classifier: Classifier = Classifier.CENTRES) -> str:
+    """One row per (benchmark, protocol), one column per aligner ("none" = zero-shot): top-1 (± std over folds)."""
+    rows = [r for r in comparison.to_pylist() if r["classifier"] == classifier]
+    aligners = sorted({r["aligner"] for r in rows}, key=lambda a: (a != "none", a))
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        spread = f" ± {r['accuracy_std']:.3f}" if r["runs"] > 1 else ""
+        cells.setdefault((r["benchmark"], r["protocol"]), {})[r["aligner"]] = f"{r['accuracy']:.3f}{spread}"
+    lines = ["| benchmark | protocol | " + " | ".join(aligners) + " |", "|" + "---|" * (len(aligners) + 2)]
+    lines += [f"| {b} | {p} | " + " | ".join(c.get(a, "–") for a in aligners) + " |" for (b, p), c in cells.items()]
+    return "\n".join(lines)
 
 
 def wide_table(evals: pa.Table) -> pa.Table:

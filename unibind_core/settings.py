@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unibind_core.aligners import ALIGNERS
+from unibind_core.aligners.config import AlignmentConfig
 from unibind_core.backbone.pretrain import PretrainConfig
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.caption import CaptionConfig
@@ -55,6 +57,12 @@ class Settings:
     centre_ranking: str = option("data_mean", "how descriptions are ranked into centres (CENTRE_RANKINGS)")
     temperature: float = option(0.07, "contrastive temperature of head fine-tuning (the released code: 1.0)")
     head_epochs: int | None = option(None, "head fine-tuning epochs; None: the benchmark's TrainSpec")
+    aligner: str = option("lcl", "alignment strategy of the fine-tuned setting, retrieval and headline (ALIGNERS)",
+                          env="UNIBIND_ALIGNER")
+    compare_aligners: str = option("centrobind,exmcr", "further aligners trained and evaluated beside it, "
+                                   "comma-separated (ALIGNERS; empty: none)")
+    alignment: AlignmentConfig = option(doc="options of the aligners and their training loop",
+                                        factory=AlignmentConfig)
     pretrain: PretrainConfig = option(doc="image-centric pre-training of the demo encoders", factory=PretrainConfig)
     progress: bool = option(False, "progress bars on stderr (the CLI turns them on)")
     reader_options: str = option("", 'reader options per benchmark as JSON, e.g. {"esc50": {"test_folds": [1]}, '
@@ -73,6 +81,18 @@ class Settings:
             raise ConfigError(f"option temperature must be > 0, got {self.temperature!r}")
         self.reader_overrides()
         self.backbone_overrides()
+        self.aligner_names()
+        if self.alignment.eval_every is not None and self.alignment.eval_every < 1:
+            raise ConfigError(f"option alignment.eval_every must be at least 1, got {self.alignment.eval_every!r}")
+
+    def aligner_names(self) -> list[str]:
+        """The primary aligner, then each further one once; an unknown name is a ConfigError."""
+        names = [self.aligner] + [n.strip() for n in self.compare_aligners.split(",") if n.strip()]
+        for n in names:
+            if n not in ALIGNERS:
+                raise ConfigError(f"unknown aligner {n!r} (options aligner / compare_aligners); known: "
+                                  f"{', '.join(sorted(ALIGNERS))}")
+        return list(dict.fromkeys(names))
 
     def reader_overrides(self) -> dict[str, dict[str, Any]]:
         """`reader_options` parsed: {benchmark: {option: value}}; ConfigError naming the option if malformed."""

@@ -53,6 +53,14 @@ class Setting(StrEnum):
     FINE_TUNED = "fine-tuned"  # features through the benchmark's trained head
 
 
+class SplitProtocol(StrEnum):
+    """Which samples a row was trained and scored on (docs/method.md §5, "Protocols")."""
+
+    FIXED = "fixed"  # the reader's train / eval / test split (the headline numbers)
+    CROSS_VALIDATION = "cross-validation"  # one run per official fold (protocols.FOLD_PROTOCOLS)
+    ALL = "all"  # zero-shot over every sample of the benchmark (nothing is trained)
+
+
 class Metric(StrEnum):
     """Metrics of the evaluation tables, defined as in LAION CLIP_benchmark (unibind_core/metrics.py)."""
 
@@ -120,8 +128,12 @@ CENTRES_SCHEMA = pa.schema([
     pa.field("k", pa.int32()),  # this class's number of centres (explicit: never assumed to be K)
     _s("ID"), _s("text"), pa.field("score", pa.float32()), pa.field(VECTOR, _ANY_VECTOR),
 ])
-HEAD_HISTORY_SCHEMA = pa.schema([pa.field("epoch", pa.int64()), pa.field("eval_accuracy", pa.float64()),
-                                 pa.field("loss", pa.float64())])
+HEAD_HISTORY_SCHEMA = pa.schema([  # one row per evaluation of one training run
+    _s("aligner"), _s("protocol"), pa.field("fold", pa.int64()),  # ALIGNERS name, SplitProtocol, test fold (CV)
+    pa.field("epoch", pa.int64()), pa.field("step", pa.int64()),  # optimizer steps done (0: before training)
+    pa.field("eval_accuracy", pa.float64()),
+    pa.field("loss", pa.float64()),  # mean training loss since the previous evaluation
+])
 EVAL_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), _s("setting", True),  # Setting
     _s("classifier", True),  # Classifier
@@ -130,6 +142,16 @@ EVAL_SCHEMA = pa.schema([
     pa.field("mean_per_class_recall", pa.float64()),  # Metric.MEAN_PER_CLASS_RECALL
     pa.field("n", pa.int64()), _s("split", True), _s("prompt_set", True),
     _s("metric_definition", True),  # the metrics' reference definitions (metrics.CLASSIFICATION_DEFINITION)
+    _s("aligner", True),  # ALIGNERS name of the head (fine-tuned rows); null for zero-shot
+    _s("protocol", True),  # SplitProtocol
+    pa.field("fold", pa.int64()),  # the test fold of a cross-validation row, else null
+    _s("split_definition", True),  # which folds / splits were train, eval and test
+])
+ALIGNER_COMPARISON_SCHEMA = pa.schema([  # the aligners side by side, per benchmark and protocol
+    _s("benchmark"), _s("modality"), _s("protocol"), _s("aligner"),  # aligner "none": zero-shot
+    _s("classifier"), pa.field("accuracy", pa.float64()),  # mean over folds (one run for fixed)
+    pa.field("accuracy_std", pa.float64()),  # population std over folds (0 for one run)
+    pa.field("mean_per_class_recall", pa.float64()), pa.field("runs", pa.int64()),
 ])
 RETRIEVAL_SCHEMA = pa.schema([  # one row per (query -> gallery direction, setting, k)
     _s("query_benchmark"), _s("gallery_benchmark"), _s("query_modality"), _s("gallery_modality"),
@@ -379,4 +401,5 @@ RETRIEVAL = TableContract("retrieval", RETRIEVAL_SCHEMA, "retrieval_evaluation",
 RESULTS = TableContract("results", RESULTS_SCHEMA, "results_table")
 BALANCE = TableContract("balance", BALANCE_SCHEMA, "results_table")
 PAPER_RESULTS = TableContract("paper results", PAPER_RESULTS_SCHEMA, "the package (unibind_core/paper/results.tsv)")
+ALIGNER_COMPARISON = TableContract("aligner comparison", ALIGNER_COMPARISON_SCHEMA, "results_table")
 COMPARISON = TableContract("results beside the paper", COMPARISON_SCHEMA, "results_table")  # comparison order

@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from safetensors.torch import load_file, save_file
 
+from unibind_core.aligners import ALIGNERS, AlignData, options_of
+from unibind_core.aligners.store import embed, load_aligned, save_aligned
+from unibind_core.benchmarks.build import dataset_root
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.centres import CENTRE_RANKINGS, ClassTexts, localize_centres
 from unibind_core.checks import check_centres
 from unibind_core.evaluate import Classifiers, evaluate, template_classifier
-from unibind_core.heads import HeadConfig, apply_head, config_record, make_head, train_head
 from unibind_core.errors import ConfigError
-from unibind_core.io import INPUTS_KEY, SPACE_KEY, arrow_to_vectors, atomic_path, content_hash, file_hash, table_hash, write_bytes
+from unibind_core.heads import HeadConfig, config_record, fit
+from unibind_core.io import SPACE_KEY, arrow_to_vectors, content_hash, file_hash, table_hash, write_bytes
+from unibind_core.plots import embedding_map, previews, training_curves
+from unibind_core.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, fold_runs, sample_folds
 from unibind_core.results import (
+    aligner_comparison,
+    aligner_markdown,
     balance_table,
     comparison_markdown,
     comparison_table,
@@ -31,6 +38,7 @@ from unibind_core.results import (
     retrieval_summary,
     to_csv,
     to_markdown,
+    headline_rows,
     wide_table,
     write_catalogue,
 )
@@ -38,8 +46,9 @@ from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, is_current, read_classes, require_artifact, spec_of
 from unibind_core.stages.provenance import reproducibility_record
-from unibind_core.tables import (BALANCE, CENTRES, COMPARISON, EVALUATIONS, FEATURES, HEAD_HISTORY, RESULTS,
-                                 RETRIEVAL, TEXT_EMBEDDINGS, Classifier, RowKind, Setting, Split, kind_is, split_is)
+from unibind_core.tables import (ALIGNER_COMPARISON, BALANCE, CENTRES, COMPARISON, EVALUATIONS, FEATURES, HEAD_HISTORY,
+                                 RESULTS, RETRIEVAL, TEXT_EMBEDDINGS, Classifier, RowKind, Setting, Split, SplitProtocol,
+                                 kind_is, split_is)
 from unibind_core.templates import PROMPT_SETS
 
 
@@ -123,9 +132,11 @@ def _centre_arrays(s: Settings, bench: str) -> tuple[np.ndarray, np.ndarray]:
     return vectors, rows["class_index"].to_numpy()
 
 
-def _head_config(s: Settings, bench: str) -> HeadConfig:
+def _loop_config(s: Settings, bench: str) -> HeadConfig:
+    """Table 1 batch / lr / epochs of the benchmark (TrainSpec), the configured device and eval cadence."""
     t = spec_of(bench).train
-    return HeadConfig(batch_size=t.batch_size, lr=t.lr, epochs=s.head_epochs or t.epochs, temperature=s.temperature)
+    return HeadConfig(batch_size=t.batch_size, lr=t.lr, epochs=s.head_epochs or t.epochs,
+                      eval_every=s.alignment.eval_every, device=s.device, dtype=s.dtype)
 
 
 def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.ChunkedArray) -> np.ndarray:
@@ -137,34 +148,104 @@ def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.Chun
     return pos.to_numpy().astype(np.int64)
 
 
+@dataclass(frozen=True)
+class HeadRun:
+    """One trained head: an aligner on the fixed split, or on one fold of a cross-validation."""
+
+    aligner: str
+    protocol: SplitProtocol = SplitProtocol.FIXED
+    fold: FoldRun | None = None
+
+    def path(self, s: Settings, bench: str) -> Path:
+        """The primary aligner's fixed head is heads/<bench>.safetensors (what retrieval reads); others beside it."""
+        if self.fold is None and self.aligner == s.aligner:
+            return s.layout.head(bench)
+        tail = "" if self.fold is None else f".fold{self.fold.fold}"
+        return s.layout.head(bench).with_name(f"{bench}.{self.aligner}{tail}.safetensors")
+
+    @property
+    def label(self) -> str:
+        return self.aligner if self.fold is None else f"{self.aligner} fold {self.fold.fold}"
+
+
+def fold_protocol(s: Settings, bench: str) -> tuple[FoldProtocol, list[FoldRun]] | None:
+    """The benchmark's official folds (FOLD_PROTOCOLS by reader) when cross-validation is on, else None."""
+    spec = spec_of(bench)
+    if not s.alignment.cross_validation or spec.reader not in FOLD_PROTOCOLS:
+        return None
+    protocol = FOLD_PROTOCOLS[spec.reader]
+    return protocol, fold_runs(list(protocol.folds(dataset_root(spec, s.layout.datasets)).values()))
+
+
+def head_runs(s: Settings, bench: str) -> list[HeadRun]:
+    runs = [HeadRun(name) for name in s.aligner_names()]
+    cv = fold_protocol(s, bench)
+    if cv is not None:
+        runs += [HeadRun(name, SplitProtocol.CROSS_VALIDATION, f) for f in cv[1] for name in s.aligner_names()]
+    return runs
+
+
+def _all_features(s: Settings, bench: str) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Every sample's (sample_id, class_index) rows, (N, D) features and (N,) official fold."""
+    rows, x = FEATURES.read_vectors(s.layout.features(bench), ("sample_id", "class_index"))
+    protocol, _ = fold_protocol(s, bench)
+    folds = sample_folds(protocol, dataset_root(spec_of(bench), s.layout.datasets), rows["sample_id"].to_pylist(), bench)
+    return rows, x, folds
+
+
+def _align_data(s: Settings, bench: str, run: HeadRun) -> AlignData:
+    """The run's training and eval samples with their captions, the centres and the knowledge base's texts."""
+    captions, caption_vectors = text_vectors(s, bench, ("ID",), RowKind.CAPTION)
+    centres, centre_class = _centre_arrays(s, bench)
+    if run.fold is None:
+        train_rows, train_x = split_features(s, bench, Split.TRAIN)
+        eval_rows, eval_x = split_features(s, bench, Split.EVAL)
+        train_ids, train_y = train_rows["sample_id"], train_rows["class_index"].to_numpy()
+        eval_y = eval_rows["class_index"].to_numpy()
+    else:
+        rows, x, folds = _all_features(s, bench)
+        tr, ev, _ = run.fold.masks(folds)
+        y = rows["class_index"].to_numpy()
+        train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
+        train_ids = rows["sample_id"].filter(pa.array(tr))
+    _, texts = text_vectors(s, bench, (), RowKind.DESCRIPTION)
+    return AlignData(train_x, train_y, caption_vectors, _caption_index(bench, train_ids, captions["ID"]), centres,
+                     centre_class, eval_x, eval_y, texts=texts)
+
+
 def stage_head(s: Settings, bench: str) -> StageResult:
-    """Fine-tune the benchmark's head on cached features against its captions; keep the best on eval."""
-    cfg = _head_config(s, bench)
+    """Train every configured aligner on the benchmark's fixed split (and on each official fold where it has
+    them) on cached features; keep each one's best checkpoint on its eval split."""
+    cfg = _loop_config(s, bench)
     require_one_space(s, bench)
     lay = s.layout
     inputs = [contract.require(path) for contract, path in ((FEATURES, lay.features(bench)),
               (TEXT_EMBEDDINGS, lay.text_embeddings(bench)), (CENTRES, lay.centres(bench)))]
-    key = content_hash(*map(artifact_version, inputs), json.dumps(config_record(cfg), sort_keys=True))
+    runs = head_runs(s, bench)
+    record = {"loop": config_record(cfg), "train_spec": asdict(spec_of(bench).train)}
+    keys = {r: content_hash(*map(artifact_version, inputs), json.dumps(record, sort_keys=True), r.aligner,
+                            json.dumps(options_of(ALIGNERS.from_settings(r.aligner, s)), sort_keys=True),
+                            "" if r.fold is None else r.fold.definition) for r in runs}
     out = lay.head(bench)
-    if is_current(out, key):
+    if all(is_current(r.path(s, bench), k) for r, k in keys.items()) and lay.head_history(bench).exists():
         return StageResult(file_hash(out), {"path": str(out)}, reused=True)
-    train_rows, train_x = split_features(s, bench, Split.TRAIN)
-    captions, caption_vectors = text_vectors(s, bench, ("ID",), RowKind.CAPTION)
-    text_index = _caption_index(bench, train_rows["sample_id"], captions["ID"])
-    eval_rows, eval_x = split_features(s, bench, Split.EVAL)
-    centres, centre_class = _centre_arrays(s, bench)
-    head, history = train_head(train_x, caption_vectors, train_rows["class_index"].to_numpy(), eval_x,
-                               eval_rows["class_index"].to_numpy(), centres, centre_class, cfg,
-                               text_index=text_index, label=bench)
-    with atomic_path(out) as tmp:
-        save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(tmp),
-                  metadata={INPUTS_KEY: key, "config": json.dumps(config_record(cfg))})
-    HEAD_HISTORY.write(pa.Table.from_pylist(history), lay.head_history(bench))
-    best = max(history, key=lambda r: r["eval_accuracy"])
-    return StageResult(file_hash(out), {"path": str(out), "train_samples": len(train_x), "best_epoch": best["epoch"],
-                                        "config": config_record(cfg)},
-                       metrics={"eval_accuracy_best": best["eval_accuracy"],
-                                "eval_accuracy_step0": history[0]["eval_accuracy"], "final_loss": history[-1]["loss"]})
+    history, best = [], {}
+    for run in runs:
+        aligner = ALIGNERS.from_settings(run.aligner, s)
+        label = bench if run.fold is None and run.aligner == s.aligner else f"{bench} [{run.label}]"
+        module, rows = fit(aligner, _align_data(s, bench, run), cfg, label=label)
+        save_aligned(run.path(s, bench), aligner, module, keys[run], {"config": json.dumps(record, sort_keys=True)})
+        history += [{**r, "aligner": run.aligner, "protocol": str(run.protocol),
+                     "fold": None if run.fold is None else run.fold.fold} for r in rows]
+        if run.fold is None:
+            best[run.aligner] = max(rows, key=lambda r: r["eval_accuracy"])
+    HEAD_HISTORY.write(pa.Table.from_pylist(history, schema=HEAD_HISTORY.schema), lay.head_history(bench))
+    primary = best[s.aligner]
+    return StageResult(file_hash(out), {"path": str(out), "aligners": s.aligner_names(), "heads": len(runs),
+                                        "best_step": primary["step"], "config": record},
+                       metrics={"eval_accuracy_best": primary["eval_accuracy"],
+                                "eval_accuracy_step0": history[0]["eval_accuracy"],
+                                **{f"eval_accuracy_best/{a}": r["eval_accuracy"] for a, r in best.items()}})
 
 
 def _classifiers(s: Settings, bench: str) -> Classifiers:
@@ -178,36 +259,69 @@ def _classifiers(s: Settings, bench: str) -> Classifiers:
                        template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class)
 
 
+def _through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
+    _, module = load_aligned(require_artifact(path, f"head of {bench}", "aligned_heads"), x.shape[1])
+    return embed(module, x)
+
+
 def fine_tuned(s: Settings, bench: str, x: np.ndarray) -> np.ndarray:
-    """(N, D) frozen features through the benchmark's trained head -> (N, D) unit vectors."""
-    head = make_head(FEATURES.dim(s.layout.features(bench)), identity_init=False)
-    head.load_state_dict(load_file(str(require_artifact(s.layout.head(bench), f"head of {bench}", "aligned_heads"))))
-    return apply_head(head, x)
+    """(N, D) frozen features through the benchmark's primary head (whichever aligner trained it) -> (N, D)."""
+    return _through(s, bench, s.layout.head(bench), x)
+
+
+FIXED_SPLIT = "train: reader's train split | eval: reader's eval split | test: reader's test split"
 
 
 def stage_evaluation(s: Settings, bench: str) -> StageResult:
+    """Fixed split: zero-shot and each aligner's head on the test split. With official folds also zero-shot on
+    every sample and each aligner's head on each test fold (cross-validation)."""
     spec = spec_of(bench)
+    clf = _classifiers(s, bench)
     test_rows, test_x = split_features(s, bench, Split.TEST)
     test_y = test_rows["class_index"].to_numpy()
-    rows = evaluate({Setting.ZERO_SHOT: test_x, Setting.FINE_TUNED: fine_tuned(s, bench, test_x)}, test_y,
-                    _classifiers(s, bench))
+    fixed = {"protocol": str(SplitProtocol.FIXED), "split": str(Split.TEST), "split_definition": FIXED_SPLIT}
+    rows = [{**r, **fixed} for r in evaluate({Setting.ZERO_SHOT: test_x}, test_y, clf)]
+    aligned = {}
+    for run in head_runs(s, bench):
+        if run.fold is None:
+            aligned[run.aligner] = _through(s, bench, run.path(s, bench), test_x)
+            rows += [{**r, **fixed, "aligner": run.aligner}
+                     for r in evaluate({Setting.FINE_TUNED: aligned[run.aligner]}, test_y, clf)]
+    if fold_protocol(s, bench) is not None:
+        all_rows, all_x, folds = _all_features(s, bench)
+        all_y = all_rows["class_index"].to_numpy()
+        rows += [{**r, "protocol": str(SplitProtocol.ALL), "split": "all", "split_definition":
+                  f"every sample ({len(all_y)}), nothing trained"} for r in evaluate({Setting.ZERO_SHOT: all_x}, all_y, clf)]
+        for run in head_runs(s, bench):
+            if run.fold is not None:
+                _, _, test = run.fold.masks(folds)
+                z = _through(s, bench, run.path(s, bench), all_x[test])
+                rows += [{**r, "protocol": str(run.protocol), "split": f"fold {run.fold.fold}", "fold": run.fold.fold,
+                          "split_definition": run.fold.definition, "aligner": run.aligner}
+                         for r in evaluate({Setting.FINE_TUNED: z}, all_y[test], clf)]
     for r in rows:
-        r.update(benchmark=bench, modality=spec.modality, split=str(Split.TEST),
+        r.update(benchmark=bench, modality=spec.modality,
                  prompt_set=PROMPT_SETS.get(Classifier(r["classifier"]), f"centres:k={s.k}:{s.centre_ranking}"))
-    table = EVALUATIONS.conform(pa.Table.from_pylist(rows))
+    table = EVALUATIONS.conform(pa.Table.from_pylist(rows, schema=EVALUATIONS.schema))
     EVALUATIONS.write(table, s.layout.evaluation(bench))
-    accuracy = {f"accuracy/{r['setting']}/{r['classifier']}": r["accuracy"] for r in rows}
-    return StageResult(table_hash(table), {"n_test": len(test_y)}, metrics=accuracy, row_count=table.num_rows)
+    headline = [r for r in rows if r["protocol"] == SplitProtocol.FIXED and r.get("aligner") in (None, s.aligner)]
+    accuracy = {f"accuracy/{r['setting']}/{r['classifier']}": r["accuracy"] for r in headline}
+    plots = plot_alignment(s, bench, test_x, aligned, test_y, clf)
+    return StageResult(table_hash(table), {"n_test": len(test_y), "plots": [str(p) for p in plots.values()],
+                                           "plot_preview": previews(plots)}, metrics=accuracy, row_count=table.num_rows)
 
 
 def stage_results(s: Settings, benches: list[str]) -> StageResult:
     """One table across benchmarks (+ balance across modalities), ours beside the paper's numbers (CSV and
     markdown, with the reproducibility record), a plot, and the DuckDB catalogue."""
     lay = s.layout
-    evals = pa.concat_tables([EVALUATIONS.read(lay.evaluation(b)) for b in benches])
+    all_evals = pa.concat_tables([EVALUATIONS.read(lay.evaluation(b)) for b in benches])
+    evals = headline_rows(all_evals, s.aligner)  # fixed split, the primary aligner: the paper's protocol
     wide, balance = wide_table(evals), balance_table(evals)
     out = lay.results_dir
-    EVALUATIONS.write(evals, out / "evaluations.parquet")
+    EVALUATIONS.write(all_evals, out / "evaluations.parquet")
+    aligners = aligner_comparison(all_evals)
+    ALIGNER_COMPARISON.write(aligners, out / "aligner_comparison.parquet")
     wide_path, balance_path = out / "results.parquet", out / "balance.parquet"
     RESULTS.write(wide, wide_path)
     BALANCE.write(balance, balance_path)
@@ -221,6 +335,8 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
     write_bytes(comparison_markdown(comparison, record).encode(), out / "paper_comparison.md")
     md = (to_markdown(wide) + "\n\nBalance across modalities (min/max accuracy):\n\n" + to_markdown(balance)
           + "\n\nEvery metric (acc@1 = accuracy; clip_benchmark definitions):\n\n" + to_markdown(metrics_table(evals))
+          + f"\n\nAligners side by side (top-1 with centres; primary {s.aligner!r}; cross-validation: mean ± std "
+          "over the official folds):\n\n" + aligner_markdown(aligners)
           + "\n\nRetrieval recall@k (test split):\n\n" + to_markdown(retrieval_summary(retrieval))
           + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
           + to_markdown(comparison.drop_columns(["note"]), digits=2))
@@ -228,10 +344,24 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
     plot = plot_results(wide, out / "results.png")
     views = {"kb": lay.kb("*"), "manifests": lay.manifest("*"), "centres": lay.centres("*"),
              "evaluations": out / "evaluations.parquet", "results": wide_path, "balance": balance_path,
-             "retrieval": lay.retrieval, "paper_comparison": comparison_path}
+             "retrieval": lay.retrieval, "paper_comparison": comparison_path,
+             "aligner_comparison": out / "aligner_comparison.parquet"}
     write_catalogue(lay.catalogue, {n: str(p) for n, p in views.items() if list(Path(p).parent.glob(Path(p).name))})
     preview = f"![results](data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode()})"
-    return StageResult(content_hash(table_hash(evals), table_hash(retrieval)),
+    return StageResult(content_hash(table_hash(all_evals), table_hash(retrieval)),
                        {"markdown": md, "plot": str(plot), "plot_preview": preview, "catalogue": str(lay.catalogue),
                         "benchmarks": len(benches), "paper_comparison": str(out / "paper_comparison.csv"),
                         "git_commit": record["code"]["commit"]})
+
+
+def plot_alignment(s: Settings, bench: str, test_x: np.ndarray, aligned: dict[str, np.ndarray], test_y: np.ndarray,
+                   clf: Classifiers) -> dict[str, Path]:
+    """The test split's embedding map before (zero-shot) and after each aligner, and the training curves."""
+    out = s.layout.results_dir / "plots"
+    panels = {"zero-shot": test_x, **{f"fine-tuned: {a}": z for a, z in aligned.items()}}
+    plots = {"embedding map": embedding_map(panels, test_y, clf.centres, clf.centre_class,
+                                            out / f"{bench}_embedding_map.png", bench)}
+    if s.layout.head_history(bench).exists():
+        plots["training curves"] = training_curves(HEAD_HISTORY.read(s.layout.head_history(bench)),
+                                                   out / f"{bench}_training_curves.png", f"{bench}: head training")
+    return plots

@@ -15,7 +15,7 @@ from pathlib import Path
 from unibind_core.benchmarks.classnames import apply_names, canonical
 from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split
 from unibind_core.benchmarks.readers.checks import IMAGE_SUFFIXES, suffix_check
-from unibind_core.benchmarks.readers.common import FileCheck, Listing, find_root, quarantine, visible
+from unibind_core.benchmarks.readers.common import FileCheck, Listing, find_root, quarantine
 
 ROOT_NAME = "101_ObjectCategories"
 LAYOUT = f"[caltech-101/]{ROOT_NAME}/<class>/image_NNNN.jpg (BACKGROUND_Google optional)"

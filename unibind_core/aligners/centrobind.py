@@ -1,0 +1,72 @@
+"""`centrobind` (arXiv 2410.02086): align every embedding of a sample to the centroid of them all.
+
+Per sample the anchor is the normalized weighted mean of its available embeddings: the projected data
+z = normalize(head(x)), its caption, its class's centres (their normalized mean, one member: K centres
+would otherwise outweigh the rest), and its partner in a paired modality where the dataset has one.
+Each member is aligned to the anchor with a symmetric InfoNCE (in-batch negatives), weighted as in the
+centroid. [ours] Only the data side is trainable here (captions, centres and partners are frozen), so
+with `detach_anchor` the gradient flows through the data member alone; without it also through the anchor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from unibind_core.aligners.base import AlignData, Objective, identity_linear, symmetric_info_nce, tensor
+
+
+@dataclass(frozen=True)
+class CentroBind:
+    name: ClassVar[str] = "centrobind"
+    temperature: float = 0.07
+    detach_anchor: bool = True  # the anchor is a target, not trained towards its members
+    data_weight: float = 1.0  # weights of the members, in the centroid and in the loss
+    caption_weight: float = 1.0
+    centre_weight: float = 1.0
+    paired_weight: float = 1.0
+
+    @classmethod
+    def from_settings(cls, s) -> CentroBind:
+        a = s.alignment
+        return cls(temperature=s.temperature, detach_anchor=a.detach_anchor, data_weight=a.centroid_data_weight,
+                   caption_weight=a.centroid_caption_weight, centre_weight=a.centroid_centre_weight,
+                   paired_weight=a.centroid_paired_weight)
+
+    def build(self, dim: int) -> nn.Module:
+        return identity_linear(dim)
+
+    def objective(self, data: AlignData, device: torch.device) -> Objective:
+        x = tensor(data.train_x, device)
+        captions = nn.functional.normalize(tensor(data.captions[data.caption_index], device), dim=-1)  # (N, D)
+        class_means = np.zeros((data.n_classes, data.centres.shape[1]), np.float32)
+        np.add.at(class_means, data.centre_class, data.centres)
+        centre_of = nn.functional.normalize(tensor(class_means, device), dim=-1)[tensor(data.train_y.astype(np.int64),
+                                                                                       device)]  # (N, D)
+        frozen = [(self.caption_weight, captions, None), (self.centre_weight, centre_of, None)]
+        if data.paired is not None and self.paired_weight:
+            has = ~np.isnan(data.paired).any(1)
+            paired = nn.functional.normalize(tensor(np.nan_to_num(data.paired), device), dim=-1)
+            frozen.append((self.paired_weight, paired, tensor(has, device)))
+        frozen = [m for m in frozen if m[0]]
+
+        def loss(head: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+            z = nn.functional.normalize(head(x[idx]), dim=-1)  # (B, D)
+            members = [(self.data_weight, z, None)] + [(w, v[idx], None if m is None else m[idx]) for w, v, m in frozen]
+            total = sum(w * (v if m is None else v * m[:, None]) for w, v, m in members)
+            anchor = nn.functional.normalize(total, dim=-1)  # (B, D)
+            if self.detach_anchor:
+                anchor = anchor.detach()
+            weights = sum(w for w, _, _ in members)
+            terms = []
+            for w, v, m in members:
+                if m is None:
+                    terms.append(w * symmetric_info_nce(v, anchor, self.temperature))
+                elif bool(m.any()):  # a paired member only where the sample has a partner
+                    terms.append(w * symmetric_info_nce(v[m], anchor[m], self.temperature))
+            return sum(terms) / weights
+
+        return Objective(loss, len(x))
