@@ -110,7 +110,7 @@ def test_aligners_are_chosen_by_name_from_the_settings(tmp_path):
         Settings(data_root=tmp_path, compare_aligners="nope")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.gpu  # deselected by default; the device checks select it (-m gpu)
 @pytest.mark.parametrize("name", sorted(ALIGNERS))
 def test_training_on_cuda_under_bf16_autocast_lowers_the_loss_and_returns_a_cpu_module(name):
     data = _demo_like()
