@@ -7,6 +7,8 @@ some classes keeps their targets). Every clip's RIFF/WAVE header and data-chunk 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from unibind_core.benchmarks.classnames import apply_names, canonical
@@ -55,30 +57,54 @@ def class_list(pairs: set[tuple[int, str]]) -> list[ClassInfo]:
     return [ClassInfo(index=t, key=c, name=c.replace("_", " ")) for t, c in sorted(pairs)]
 
 
-def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, ...] = (4,),
-         classnames: str | None = None, verify_audio: bool = True) -> ReadResult:
-    """Read ESC-50 (or the demo world's copy) under `root`; with `classnames` the CSV's (target, category)
-    pairs are checked against that list, which then is the class table."""
+@dataclass(frozen=True)
+class FoldedTable:
+    """A clip table with an official fold column (ESC-50, UrbanSound8K): what differs between readers."""
+
+    what: str  # "the ESC-50 metadata table", for errors
+    meta: str  # its path under the dataset root
+    audio: str  # what the audio/ folder holds, for errors
+    columns: tuple[str, ...]  # required CSV columns
+    parse_row: Callable[[dict[str, str | None]], tuple[str, int, int, str]]  # -> (file, fold, index, key)
+    path_of: Callable[[str, int], str]  # (file name, fold) -> its path under audio/
+    pairs: str  # how the (index, key) columns are called, for errors
+
+
+def read_folded(root: Path, table: FoldedTable, test_folds: tuple[int, ...], eval_folds: tuple[int, ...],
+                classnames: str | None, verify_audio: bool) -> ReadResult:
+    """Every CSV row whose clip exists and passes its header check, split by fold; a bad row or file is
+    quarantined with its reason. Classes come from the (index, key) pairs, checked against `classnames`."""
     root = Path(root)
-    prefix = find_root(root, lambda p: (p / META).is_file(), "the ESC-50 metadata table", META)
-    meta = require_file(root / prefix / META, "the ESC-50 metadata table")
-    require_dir(root / prefix / "audio", "the ESC-50 audio/ folder")
+    prefix = find_root(root, lambda p: (p / table.meta).is_file(), table.what, table.meta)
+    meta = require_file(root / prefix / table.meta, table.what)
+    require_dir(root / prefix / "audio", table.audio)
     listing, check = Listing(root), by_suffix if verify_audio else None
     result, pairs, seen = ReadResult(), set(), set()
-    for line, row in csv_rows(meta, REQUIRED_COLUMNS):
+    for line, row in csv_rows(meta, table.columns):
         try:
-            filename, fold, target, category = parse_row(row)
+            filename, fold, index, key = table.parse_row(row)
         except ValueError as exc:
-            quarantine(result, f"{prefix}{META}:{line}", f"bad metadata row: {exc}")
+            quarantine(result, f"{prefix}{table.meta}:{line}", f"bad metadata row: {exc}")
             continue
-        pairs.add((target, category))
-        relative = f"{prefix}audio/{filename}"
+        pairs.add((index, key))
+        relative = f"{prefix}audio/{table.path_of(filename, fold)}"
         reason = entry_problem(listing, relative, seen, check)
         if reason is not None:
             quarantine(result, relative, reason)
             continue
         result.rows.append({"sample_id": Path(filename).stem, "split": split_of(fold, test_folds, eval_folds),
-                            "class_index": target, "class_key": category, "path": relative})
-    result.classes = canonical(class_list(pairs), classnames, f"the (target, category) pairs of {meta}", indexed=True)
+                            "class_index": index, "class_key": key, "path": relative})
+    result.classes = canonical(class_list(pairs), classnames, f"the {table.pairs} pairs of {meta}", indexed=True)
     apply_names(result.rows, result.classes)
     return result
+
+
+TABLE = FoldedTable("the ESC-50 metadata table", META, "the ESC-50 audio/ folder", REQUIRED_COLUMNS, parse_row,
+                    lambda filename, fold: filename, "(target, category)")
+
+
+def read(root: Path, test_folds: tuple[int, ...] = (5,), eval_folds: tuple[int, ...] = (4,),
+         classnames: str | None = None, verify_audio: bool = True) -> ReadResult:
+    """Read ESC-50 (or the demo world's copy) under `root`; with `classnames` the CSV's (target, category)
+    pairs are checked against that list, which then is the class table."""
+    return read_folded(root, TABLE, test_folds, eval_folds, classnames, verify_audio)

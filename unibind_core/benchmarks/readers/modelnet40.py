@@ -122,18 +122,24 @@ def read_meshes(root: Path, prefix: str, eval_fraction: float, classnames: str |
     return result
 
 
+def _class_table(names_file: Path, classnames: str | None) -> tuple[list[str], ReadResult, dict[str, ClassInfo]]:
+    """A shape_names list (line i is class i), checked against `classnames`: (names, an empty result
+    holding the class table, key -> class)."""
+    names = read_lines(names_file, "the class list")
+    if len(set(names)) != len(names):
+        raise DatasetLayoutError(f"{names_file} lists a class twice")
+    found = [ClassInfo(i, n, display_name(n)) for i, n in enumerate(names)]
+    result = ReadResult(classes=canonical(found, classnames, str(names_file), indexed=True))
+    return names, result, {c.key: c for c in result.classes}
+
+
 def read_resampled(root: Path, prefix: str, eval_fraction: float, variant: str | None,
                    classnames: str | None) -> ReadResult:
     """PointNet++'s resampled text files, driven by the class and split lists."""
     here = root / prefix
     list_prefix = find_prefix(here, variant)
     names_file = here / f"{list_prefix}_shape_names.txt"
-    names = read_lines(names_file, "the class list")
-    if len(set(names)) != len(names):
-        raise DatasetLayoutError(f"{names_file} lists a class twice")
-    found = [ClassInfo(i, n, display_name(n)) for i, n in enumerate(names)]
-    result = ReadResult(classes=canonical(found, classnames, str(names_file), indexed=True))
-    index = {c.key: c for c in result.classes}
+    names, result, index = _class_table(names_file, classnames)
     listing, seen = Listing(root), set()
     for official in OFFICIAL:
         for sample_id in read_lines(here / f"{list_prefix}_{official}.txt", f"the {official} list"):
@@ -186,13 +192,7 @@ def read_hdf5(root: Path, prefix: str, eval_fraction: float, classnames: str | N
     import numpy as np
 
     here = root / prefix
-    names_file = here / H5_NAMES
-    names = read_lines(names_file, "the class list")
-    if len(set(names)) != len(names):
-        raise DatasetLayoutError(f"{names_file} lists a class twice")
-    found = [ClassInfo(i, n, display_name(n)) for i, n in enumerate(names)]
-    result = ReadResult(classes=canonical(found, classnames, str(names_file), indexed=True))
-    index = {c.key: c for c in result.classes}
+    names, result, index = _class_table(here / H5_NAMES, classnames)
     check = suffix_check((".h5",), "an HDF5 point cloud file", verify)
     listing, seen, ids = Listing(root), set(), set()
     for official in OFFICIAL:

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unibind_core.benchmarks.classnames import apply_names, canonical
-from unibind_core.benchmarks.manifest import ReadResult, require_dir, require_file
-from unibind_core.benchmarks.readers.checks import by_suffix
-from unibind_core.benchmarks.readers.common import Listing, csv_rows, entry_problem, find_root, quarantine
-from unibind_core.benchmarks.readers.esc50 import class_list, split_of
+from unibind_core.benchmarks.manifest import ReadResult
+from unibind_core.benchmarks.readers.esc50 import FoldedTable, read_folded
 
 META = "metadata/UrbanSound8K.csv"
 REQUIRED_COLUMNS = ("slice_file_name", "fold", "classID", "class")
@@ -38,29 +35,11 @@ def parse_row(row: dict[str, str | None]) -> tuple[str, int, int, str]:
     return name, fold, class_id, category
 
 
+TABLE = FoldedTable("the UrbanSound8K metadata table", META, "the UrbanSound8K audio/ folder (fold1 .. fold10)",
+                    REQUIRED_COLUMNS, parse_row, lambda name, fold: f"fold{fold}/{name}", "(classID, class)")
+
+
 def read(root: Path, test_folds: tuple[int, ...] = (10,), eval_folds: tuple[int, ...] = (9,),
          verify_audio: bool = True, classnames: str | None = "urbansound8k") -> ReadResult:
     """Read UrbanSound8K under `root`; `verify_audio` checks every clip's header (cheap: headers only)."""
-    root = Path(root)
-    prefix = find_root(root, lambda p: (p / META).is_file(), "the UrbanSound8K metadata table", META)
-    meta = require_file(root / prefix / META, "the UrbanSound8K metadata table")
-    require_dir(root / prefix / "audio", "the UrbanSound8K audio/ folder (fold1 .. fold10)")
-    listing, check = Listing(root), by_suffix if verify_audio else None
-    result, pairs, seen = ReadResult(), set(), set()
-    for line, row in csv_rows(meta, REQUIRED_COLUMNS):
-        try:
-            name, fold, class_id, category = parse_row(row)
-        except ValueError as exc:
-            quarantine(result, f"{prefix}{META}:{line}", f"bad metadata row: {exc}")
-            continue
-        pairs.add((class_id, category))
-        relative = f"{prefix}audio/fold{fold}/{name}"
-        reason = entry_problem(listing, relative, seen, check)
-        if reason is not None:
-            quarantine(result, relative, reason)
-            continue
-        result.rows.append({"sample_id": Path(name).stem, "split": split_of(fold, test_folds, eval_folds),
-                            "class_index": class_id, "class_key": category, "path": relative})
-    result.classes = canonical(class_list(pairs), classnames, f"the (classID, class) pairs of {meta}", indexed=True)
-    apply_names(result.rows, result.classes)
-    return result
+    return read_folded(root, TABLE, test_folds, eval_folds, classnames, verify_audio)
