@@ -1,10 +1,13 @@
-"""Data stage assets: the demo world, benchmark manifests, the demo backbone, frozen features."""
+"""Data stage assets: the demo world, benchmark manifests, the demo backbone, frozen features.
+
+The demo world and the demo backbone belong to the demo profile: in any other the manifests read the
+user's datasets and the features come from a real backbone, so neither is in the graph there."""
 
 import dagster as dg
 
 from assets.compute import GPU_STEP
 from assets.materialize import column_schema, run_partition_stage, run_stage
-from assets.partitions import BENCHMARK_PARTITIONS
+from assets.partitions import BENCHMARK_PARTITIONS, DEMO_PROFILE
 from assets.resources import UnibindResource
 from unibind_core.stages.data import (
     stage_backbone,
@@ -23,7 +26,8 @@ def demo_world(context: dg.AssetExecutionContext, unibind: UnibindResource) -> d
 
 @dg.asset(group_name="data", kinds={"parquet"}, code_version="1", metadata=column_schema(MANIFEST),
           partitions_def=BENCHMARK_PARTITIONS,
-          deps=[demo_world], description="One manifest per benchmark: samples, splits, classes, quarantine.")
+          deps=[demo_world] if DEMO_PROFILE else [],
+          description="One manifest per benchmark: samples, splits, classes, quarantine.")
 def benchmark_manifest(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_partition_stage(stage_manifest, unibind, context)
 
@@ -36,7 +40,7 @@ def demo_backbone(context: dg.AssetExecutionContext, unibind: UnibindResource) -
 
 @dg.asset(op_tags=GPU_STEP, group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
           partitions_def=BENCHMARK_PARTITIONS,
-          deps=[benchmark_manifest, demo_backbone],
+          deps=[benchmark_manifest, *([demo_backbone] if DEMO_PROFILE else [])],
           check_specs=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,
                                          description="Every feature vector finite, unit norm, of the backbone's size.")],
           description="Frozen backbone features of every sample, computed once per inputs.")

@@ -13,5 +13,6 @@ from unibind_core.options import default_of
 from unibind_core.settings import Settings
 
 PROFILE: str = default_of(Settings, "profile")
+DEMO_PROFILE: bool = PROFILE == "demo"  # the demo world and its pre-trained encoders exist only there
 BENCHMARKS: tuple[str, ...] = profile_benchmarks(PROFILE)
 BENCHMARK_PARTITIONS = dg.StaticPartitionsDefinition(list(BENCHMARKS))

@@ -4,11 +4,13 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import curated, data, knowledge, model
-from assets.partitions import BENCHMARKS
+from assets.partitions import BENCHMARKS, DEMO_PROFILE
 from assets.resources import UnibindResource
 from pipelines.executors import selected_executor
 
-ALL_ASSETS = dg.load_assets_from_modules([curated, data, knowledge, model])
+DEMO_ONLY = {data.demo_world.key, data.demo_backbone.key}
+ALL_ASSETS = [a for a in dg.load_assets_from_modules([curated, data, knowledge, model])
+              if DEMO_PROFILE or getattr(a, "key", None) not in DEMO_ONLY]
 GROUPS = ("data", "knowledge", "centres", "heads", "evaluation")  # the stage groups, in graph order
 
 # One job per stage group and one for the whole graph, so runs have names in the UI (not the ephemeral

@@ -67,3 +67,30 @@ def test_retrieval_is_an_asset_of_the_evaluation_job_upstream_of_the_results():
 
     order = [name for selection, _ in WAVES for name in selection]
     assert order.index("aligned_heads") < order.index("retrieval_evaluation") < order.index("results_table")
+
+
+def test_the_paper_profile_has_no_demo_assets_and_features_follow_the_manifest_alone():
+    """The demo world and the demo encoders are demo-profile assets: a paper run starts at the user's data."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import json; from pipelines.definitions import defs; g = defs.resolve_asset_graph(); "
+            "import dagster as dg; keys = [k.to_user_string() for k in g.get_all_asset_keys()]; "
+            "parents = [p.to_user_string() for p in g.get(dg.AssetKey('data_embeddings')).parent_keys]; "
+            "jobs = [j.name for j in defs.resolve_all_job_defs()]; "
+            "print(json.dumps({'keys': keys, 'parents': parents, 'jobs': jobs, "
+            "'partitions': defs.resolve_job_def('data_job').partitions_def.get_partition_keys()}))")
+    env = {**os.environ, "UNIBIND_PROFILE": "paper", "PYTHONPATH": str(repo)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "demo_world" not in seen["keys"] and "demo_backbone" not in seen["keys"]
+    assert {"benchmark_manifest", "data_embeddings", "aligned_heads", "results_table"} <= set(seen["keys"])
+    assert seen["parents"] == ["benchmark_manifest"]
+    from unibind_core.benchmarks.spec import profile_benchmarks
+
+    assert "data_job" in seen["jobs"] and seen["partitions"] == list(profile_benchmarks("paper"))

@@ -11,6 +11,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from unibind_core.backbone.stems import build_stem
+from unibind_core.errors import ConfigError
 from unibind_core.io import atomic_path, file_hash
 from unibind_core.text import (
     TextEncoder,
@@ -81,6 +82,10 @@ class DemoBackbone:
     # --- the registry interface (backbone/select.py) ---
     @staticmethod
     def _weights(choice: Any, s: Any) -> Path:
+        if choice.weights is None and s.profile != "demo":
+            raise ConfigError(f"the demo backbone is trained on the demo world only, and the profile is "
+                              f"{s.profile!r}: set the backbone option to open_clip, hf_clip or clap (README, "
+                              f"Backbones)")
         path = Path(choice.weights or s.layout.backbone)
         if not path.is_file():
             raise FileNotFoundError(f"demo backbone weights not found at {path}: materialize demo_backbone first")

@@ -54,3 +54,13 @@ def test_image_centric_pretraining_binds_other_modalities_through_images(tmp_pat
 def test_pretraining_refuses_data_without_images():
     with pytest.raises(ValueError, match="needs 'image'"):
         pretrain_demo_encoders({"audio": ModalityData(*_blobs(4, SHAPES["audio"], 0))}, {"on": np.ones(4, np.float32)})
+
+
+def test_the_demo_backbone_outside_the_demo_profile_names_the_real_ones(tmp_path):
+    from unibind_core.backbone.select import load_backbone
+    from unibind_core.errors import ConfigError
+    from unibind_core.settings import Settings
+
+    s = Settings(data_root=tmp_path, profile="paper")
+    with pytest.raises(ConfigError, match="demo backbone is trained on the demo world only.*open_clip, hf_clip or clap"):
+        load_backbone(s, "image")
