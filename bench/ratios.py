@@ -36,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from unibind_core.centres import ClassTexts, localize_centres  # noqa: E402
 from unibind_core.embed import embed_texts  # noqa: E402
-from unibind_core.heads import HeadConfig, contrastive_loss, make_head, train_head  # noqa: E402
+from unibind_core.aligners.base import contrastive_loss  # noqa: E402
+from unibind_core.aligners.lcl import LCL  # noqa: E402
+from unibind_core.heads import HeadConfig, make_head, train_head  # noqa: E402
 from unibind_core.text.minilm import MiniLMEncoder  # noqa: E402
 
 
@@ -89,7 +91,7 @@ def head_training(n: int, epochs: int) -> None:
                 with torch.no_grad():
                     x = nn.functional.normalize(backbone(images[idx]), dim=-1)  # the frozen backbone, every batch
                 z = nn.functional.normalize(head(x), dim=-1)
-                loss = contrastive_loss(z @ t[idx].T / cfg.temperature)
+                loss = contrastive_loss(z @ t[idx].T / LCL().temperature)  # the lcl head's loss
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
