@@ -11,7 +11,7 @@ from unibind_core.errors import ConfigError
 from unibind_core.progress import ProgressCallback, reporting
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
-from unibind_core.tables import VECTOR, TableContract
+from unibind_core.table_contract import VECTOR, TableContract
 
 AC = dg.AutomationCondition
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from unibind_core.kb import MAX_CLIP_BPE_TOKENS, clip_token_count, is_category_row
-from unibind_core.tables import TableContract
+from unibind_core.table_contract import TableContract
 
 
 @dataclass(frozen=True)
