@@ -25,13 +25,13 @@ EXECUTORS: Registry = Registry("executor", {
     "k8s": "dagster_k8s:k8s_job_executor",
     "ray": "dagster_ray:ray_executor",
 })
-EXTRA_OF = {"k8s": "k8s", "ray": "ray"}  # the pip extra that installs an executor's package
 
 
 def selected_executor(name: str | None = None) -> dg.ExecutorDefinition:
-    """The executor named by `name` or `UNIBIND_EXECUTOR`; a clear error when its package is absent."""
+    """The executor named by `name` or `UNIBIND_EXECUTOR`; a clear error when its package is absent (each
+    cluster executor's pip extra has the executor's name)."""
     name = name or os.environ.get(EXECUTOR_ENV, "multiprocess")
     try:
         return EXECUTORS[name]
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"{EXECUTOR_ENV}={name} needs {exc.name}: pip install 'unibind[{EXTRA_OF.get(name, name)}]'") from exc
+        raise ConfigError(f"{EXECUTOR_ENV}={name} needs {exc.name}: pip install 'unibind[{name}]'") from exc

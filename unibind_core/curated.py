@@ -40,8 +40,12 @@ class CuratedInput:
     name: str
     filenames: tuple[str, ...]  # accepted names, one format each
 
+    def present(self, layout: Layout, bench: str) -> list[Path]:
+        folder = layout.curated(bench)
+        return [folder / f for f in self.filenames if (folder / f).is_file()]
+
     def path(self, layout: Layout, bench: str) -> Path | None:
-        present = [layout.curated(bench) / f for f in self.filenames if (layout.curated(bench) / f).is_file()]
+        present = self.present(layout, bench)
         if len(present) > 1:
             raise ConfigError(f"{bench}: both {present[0]} and {present[1]} exist; keep one curated "
                               f"{self.name} file")
@@ -49,9 +53,7 @@ class CuratedInput:
 
     def version(self, layout: Layout, bench: str) -> str:
         """Content hash of the file, or ABSENT: what Dagster records as the source's data version."""
-        folder = layout.curated(bench)
-        files = [folder / f for f in self.filenames if (folder / f).is_file()]
-        return "+".join(f"{p.name}:{file_hash(p)}" for p in files) or ABSENT
+        return "+".join(f"{p.name}:{file_hash(p)}" for p in self.present(layout, bench)) or ABSENT
 
 
 DESCRIPTION_OVERRIDES = CuratedInput("descriptions", ("descriptions.csv", "descriptions.parquet"))
