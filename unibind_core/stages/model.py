@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import cached_property
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -193,24 +194,50 @@ def _all_features(s: Settings, bench: str) -> tuple[pa.Table, np.ndarray, np.nda
     return rows, x, folds
 
 
-def _align_data(s: Settings, bench: str, run: HeadRun) -> AlignData:
+class _HeadInputs:
+    """What every training run of one benchmark reads, read once: the runs (aligners x folds) differ only
+    in which samples they train and select on."""
+
+    def __init__(self, s: Settings, bench: str) -> None:
+        self.s, self.bench = s, bench
+
+    @cached_property
+    def captions(self) -> tuple[pa.Table, np.ndarray]:
+        return text_vectors(self.s, self.bench, ("ID",), RowKind.CAPTION)
+
+    @cached_property
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        return _centre_arrays(self.s, self.bench)
+
+    @cached_property
+    def texts(self) -> np.ndarray:
+        return text_vectors(self.s, self.bench, (), RowKind.DESCRIPTION)[1]
+
+    @cached_property
+    def fixed(self) -> tuple[tuple[pa.Table, np.ndarray], tuple[pa.Table, np.ndarray]]:
+        return split_features(self.s, self.bench, Split.TRAIN), split_features(self.s, self.bench, Split.EVAL)
+
+    @cached_property
+    def every(self) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+        return _all_features(self.s, self.bench)
+
+
+def _align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
     """The run's training and eval samples with their captions, the centres and the knowledge base's texts."""
-    captions, caption_vectors = text_vectors(s, bench, ("ID",), RowKind.CAPTION)
-    centres, centre_class = _centre_arrays(s, bench)
+    captions, caption_vectors = inputs.captions
+    centres, centre_class = inputs.centres
     if run.fold is None:
-        train_rows, train_x = split_features(s, bench, Split.TRAIN)
-        eval_rows, eval_x = split_features(s, bench, Split.EVAL)
+        (train_rows, train_x), (eval_rows, eval_x) = inputs.fixed
         train_ids, train_y = train_rows["sample_id"], train_rows["class_index"].to_numpy()
         eval_y = eval_rows["class_index"].to_numpy()
     else:
-        rows, x, folds = _all_features(s, bench)
+        rows, x, folds = inputs.every
         tr, ev, _ = run.fold.masks(folds)
         y = rows["class_index"].to_numpy()
         train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
         train_ids = rows["sample_id"].filter(pa.array(tr))
-    _, texts = text_vectors(s, bench, (), RowKind.DESCRIPTION)
-    return AlignData(train_x, train_y, caption_vectors, _caption_index(bench, train_ids, captions["ID"]), centres,
-                     centre_class, eval_x, eval_y, texts=texts)
+    return AlignData(train_x, train_y, caption_vectors, _caption_index(inputs.bench, train_ids, captions["ID"]),
+                     centres, centre_class, eval_x, eval_y, texts=inputs.texts)
 
 
 def stage_head(s: Settings, bench: str) -> StageResult:
@@ -229,11 +256,11 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     out = lay.head(bench)
     if all(is_current(r.path(s, bench), k) for r, k in keys.items()) and lay.head_history(bench).exists():
         return StageResult(file_hash(out), {"path": str(out)}, reused=True)
-    history, best = [], {}
+    history, best, shared = [], {}, _HeadInputs(s, bench)
     for run in runs:
         aligner = ALIGNERS.from_settings(run.aligner, s)
         label = bench if run.fold is None and run.aligner == s.aligner else f"{bench} [{run.label}]"
-        module, rows = fit(aligner, _align_data(s, bench, run), cfg, label=label)
+        module, rows = fit(aligner, _align_data(shared, run), cfg, label=label)
         save_aligned(run.path(s, bench), aligner, module, keys[run], {"config": json.dumps(record, sort_keys=True)})
         history += [{**r, "aligner": run.aligner, "protocol": str(run.protocol),
                      "fold": None if run.fold is None else run.fold.fold} for r in rows]
@@ -281,18 +308,18 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
     test_y = test_rows["class_index"].to_numpy()
     fixed = {"protocol": str(SplitProtocol.FIXED), "split": str(Split.TEST), "split_definition": FIXED_SPLIT}
     rows = [{**r, **fixed} for r in evaluate({Setting.ZERO_SHOT: test_x}, test_y, clf)]
-    aligned = {}
-    for run in head_runs(s, bench):
+    aligned, runs = {}, head_runs(s, bench)
+    for run in runs:
         if run.fold is None:
             aligned[run.aligner] = _through(s, bench, run.path(s, bench), test_x)
             rows += [{**r, **fixed, "aligner": run.aligner}
                      for r in evaluate({Setting.FINE_TUNED: aligned[run.aligner]}, test_y, clf)]
-    if fold_protocol(s, bench) is not None:
+    if any(run.fold is not None for run in runs):  # the benchmark is cross-validated
         all_rows, all_x, folds = _all_features(s, bench)
         all_y = all_rows["class_index"].to_numpy()
         rows += [{**r, "protocol": str(SplitProtocol.ALL), "split": "all", "split_definition":
                   f"every sample ({len(all_y)}), nothing trained"} for r in evaluate({Setting.ZERO_SHOT: all_x}, all_y, clf)]
-        for run in head_runs(s, bench):
+        for run in runs:
             if run.fold is not None:
                 _, _, test = run.fold.masks(folds)
                 z = _through(s, bench, run.path(s, bench), all_x[test])
