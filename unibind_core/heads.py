@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from unibind_core.aligners.base import AlignData, Aligner, contrastive_loss, identity_linear  # noqa: F401
+from unibind_core.aligners.base import AlignData, Aligner, identity_linear
 from unibind_core.aligners.lcl import LCL
 from unibind_core.aligners.store import embed
 from unibind_core.centres import predict_with_centres
@@ -52,8 +52,9 @@ def fit(aligner: Aligner, data: AlignData, cfg: HeadConfig, label: str = "head")
     (epoch, step, loss since the previous evaluation, eval accuracy with centres)."""
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
-    autocast = device.type == "cuda" and resolve_dtype(cfg.dtype, device) != torch.float32
-    amp_dtype = resolve_dtype(cfg.dtype, device) if autocast else torch.float32
+    dtype = resolve_dtype(cfg.dtype, device)
+    autocast = device.type == "cuda" and dtype != torch.float32
+    amp_dtype = dtype if autocast else torch.float32
     objective = aligner.objective(data, device)
     module = aligner.build(data.train_x.shape[1]).to(device)
     opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, eps=1e-8)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import faiss
 import numpy as np
 import torch
 from torch import nn
 
 from unibind_core.aligners.base import AlignData, Objective, identity_linear, symmetric_info_nce, tensor
 from unibind_core.centres import normalize
+from unibind_core.nn_search import search_inner_product
 
 
 class Projector(nn.Module):
@@ -39,9 +39,7 @@ class Projector(nn.Module):
 
 def aggregate(queries: np.ndarray, pool: np.ndarray, k: int, temperature: float) -> np.ndarray:
     """(Q, D) queries, (P, D) pool -> (Q, D): normalized softmax(sim / τ)-weighted mean of each query's k nearest."""
-    index = faiss.IndexFlatIP(pool.shape[1])
-    index.add(np.ascontiguousarray(pool, dtype=np.float32))
-    sims, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, len(pool)))
+    sims, ids = search_inner_product(pool, queries, k)
     w = np.exp((sims - sims.max(1, keepdims=True)) / temperature)
     w /= w.sum(1, keepdims=True)
     return normalize(np.einsum("qk,qkd->qd", w, pool[ids]).astype(np.float32))

@@ -10,9 +10,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from unibind_core.backbone.base import weights_fingerprint
 from unibind_core.backbone.stems import build_stem
 from unibind_core.errors import ConfigError
-from unibind_core.io import atomic_path, file_hash
+from unibind_core.io import atomic_path
 from unibind_core.text import (
     TextEncoder,
     configured_text_encoder,
@@ -64,7 +65,7 @@ class DemoBackbone:
         self.device = resolve_device(device)
         self.model = load_encoders(Path(weights)).to(self.device)
         self.name = f"demo:{Path(weights).stem}"
-        self.id = f"demo:{file_hash(weights)[:16]}"
+        self.id = f"demo:{weights_fingerprint(weights)}"
         self.dim = self.model.dim
         self.modalities = frozenset(self.model.modalities)
         self.text = text
@@ -98,7 +99,7 @@ class DemoBackbone:
 
     @classmethod
     def backbone_id(cls, choice: Any, s: Any) -> str:
-        return f"demo:{file_hash(cls._weights(choice, s))[:16]}"
+        return f"demo:{weights_fingerprint(str(cls._weights(choice, s)))}"
 
     @classmethod
     def space_of(cls, choice: Any, s: Any) -> str:

@@ -48,11 +48,12 @@ def load_backbone(s: Any, modality: str | None = None) -> Backbone:
     choice = backbone_choice(s, modality)
     cls = BACKBONES[choice.name]
     key = (choice, cls.backbone_id(choice, s), s.device, s.dtype, s.batch_size, s.views)
-    if key not in _LOADED:
+    if key in _LOADED:
+        backbone = _LOADED[key] = _LOADED.pop(key)  # most recently used last: eviction takes the least
+    else:
         if len(_LOADED) >= 4:  # models are large: keep the few last used
             _LOADED.pop(next(iter(_LOADED)))
-        _LOADED[key] = cls.from_choice(choice, s)
-    backbone = _LOADED[key]
+        backbone = _LOADED[key] = cls.from_choice(choice, s)
     if modality is not None and modality not in backbone.modalities:
         raise ConfigError(f"backbone {choice.name!r} does not embed {modality} (it embeds "
                           f"{', '.join(sorted(backbone.modalities))}); choose another in backbone_per_modality")

@@ -11,6 +11,7 @@ matter which process, batch or order loads it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -81,20 +82,33 @@ def mesh_points(path: Path, member: int | None, num_points: int, rng: np.random.
         raise ValueError(f"mesh {path}: {exc}") from exc
 
 
-def h5_points(path: Path, member: int | None, num_points: int, rng: np.random.Generator) -> np.ndarray:
-    """Cloud `member` of an HDF5 file's `data` array; only that cloud is read from disk."""
+@lru_cache(maxsize=2)
+def _h5_clouds(path: str, mtime_ns: int) -> np.ndarray:
+    """(N, P, 3) xyz of every cloud of one HDF5 file, read once while its rows are decoded one by one
+    (a PointNet file holds 2,048 clouds, ~50 MB; the manifest lists them consecutively)."""
     import h5py
 
-    if member is None:
-        raise ValueError(f"{path} holds many clouds; the manifest path must name one as <file>#<index>")
     try:
         with h5py.File(path, "r") as f:
             data = f[H5_POINTS]
-            if data.ndim != 3 or data.shape[2] < 3 or member >= data.shape[0]:
-                raise ValueError(f"'{H5_POINTS}' has shape {data.shape}, no cloud {member} of xyz points")
-            points = np.asarray(data[member, :, :3], dtype=np.float64)
+            if data.ndim != 3 or data.shape[2] < 3:
+                raise ValueError(f"'{H5_POINTS}' of {path} has shape {data.shape}, not clouds of xyz points")
+            return np.asarray(data[:, :, :3])
     except (OSError, KeyError) as exc:
         raise ValueError(f"point file {path} is corrupt or unreadable ({exc})") from exc
+
+
+def h5_points(path: Path, member: int | None, num_points: int, rng: np.random.Generator) -> np.ndarray:
+    """Cloud `member` of an HDF5 file's `data` array."""
+    if member is None:
+        raise ValueError(f"{path} holds many clouds; the manifest path must name one as <file>#<index>")
+    try:
+        clouds = _h5_clouds(str(path), Path(path).stat().st_mtime_ns)
+    except OSError as exc:
+        raise ValueError(f"point file {path} is corrupt or unreadable ({exc})") from exc
+    if member >= len(clouds):
+        raise ValueError(f"'{H5_POINTS}' of {path} has {len(clouds)} clouds, no cloud {member}")
+    points = clouds[member].astype(np.float64)
     if not np.isfinite(points).all():
         raise ValueError(f"cloud {member} of {path} contains NaN or inf coordinates")
     return subsample(points, num_points, rng)
