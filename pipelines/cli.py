@@ -150,9 +150,7 @@ def _layout(reader: str) -> str:
 
     from unibind_core.benchmarks.readers import READERS
 
-    entry = READERS._entries[READERS.require(reader)]  # the dotted path: no need to import the reader's deps
-    module = entry.split(":")[0] if isinstance(entry, str) else entry.__module__
-    return getattr(importlib.import_module(module), "LAYOUT", "see the reader's docstring")
+    return getattr(importlib.import_module(READERS.module_of(reader)), "LAYOUT", "see the reader's docstring")
 
 
 @app.command()

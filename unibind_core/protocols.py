@@ -72,3 +72,9 @@ FOLD_PROTOCOLS: Registry[FoldProtocol] = Registry("fold protocol", {
     "esc50": FoldProtocol("meta/esc50.csv", "filename"),
     "urbansound8k": FoldProtocol("metadata/UrbanSound8K.csv", "slice_file_name"),
 })
+
+
+def cross_validated(s, spec) -> bool:
+    """Whether the benchmark of `spec` runs its official folds under settings `s` (captions then cover
+    every sample, and the head and evaluation stages add one run per fold)."""
+    return bool(s.alignment.cross_validation) and spec.reader in FOLD_PROTOCOLS

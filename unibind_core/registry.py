@@ -37,6 +37,11 @@ class Registry(Mapping[str, T], Generic[T]):
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
+    def module_of(self, name: str) -> str:
+        """The module that defines entry `name`, without importing it (a `"module:attr"` entry is not loaded)."""
+        entry = self._entries[self.require(name)]
+        return entry.split(":", 1)[0] if isinstance(entry, str) and ":" in entry else entry.__module__
+
     def from_settings(self, name: str, settings: Any) -> Any:
         """Construct entry `name` from the pipeline settings: its `from_settings` classmethod, else no arguments."""
         cls = self[name]

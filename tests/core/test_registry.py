@@ -31,3 +31,13 @@ def test_from_settings_uses_the_classmethod_else_no_arguments():
     reg = Registry("backend", {"plain": Plain, "configured": Configured})
     assert isinstance(reg.from_settings("plain", {}), Plain)
     assert reg.from_settings("configured", {"k": 7}).k == 7
+
+
+def test_module_of_names_the_module_without_importing_it():
+    import sys
+
+    from unibind_core.registry import Registry
+
+    reg = Registry("thing", {"lazy": "unibind_nonexistent_module:Thing", "loaded": Registry})
+    assert reg.module_of("lazy") == "unibind_nonexistent_module" and "unibind_nonexistent_module" not in sys.modules
+    assert reg.module_of("loaded") == "unibind_core.registry"

@@ -13,7 +13,7 @@ from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
 from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash, text_hash
 from unibind_core.kb import caption_table, carry_created_at, describe_categories, is_category_row, merge_kb, read_kb_or_none
-from unibind_core.protocols import FOLD_PROTOCOLS
+from unibind_core.protocols import cross_validated
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import is_current, read_classes, read_manifest, spec_of, text_encoder, text_encoder_id
@@ -55,7 +55,7 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
     """One caption per training sample (docs/method.md §1: data descriptions of the training data). A benchmark
     cross-validated over official folds trains on every fold in turn, so each of its samples is captioned."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
-    every = s.alignment.cross_validation and spec.reader in FOLD_PROTOCOLS
+    every = cross_validated(s, spec)
     train = manifest if every else manifest.filter(pc.equal(manifest["split"], Split.TRAIN.value))
     captioner = CAPTIONERS.from_settings(s.captioner, s)
     captions = captioner.caption(train, dataset_root(spec, s.layout.datasets), spec.prompt_noun)

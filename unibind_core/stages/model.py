@@ -26,7 +26,7 @@ from unibind_core.errors import ConfigError
 from unibind_core.heads import HeadConfig, config_record, fit
 from unibind_core.io import SPACE_KEY, arrow_to_vectors, content_hash, file_hash, table_hash, write_bytes
 from unibind_core.plots import embedding_map, previews, training_curves
-from unibind_core.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, fold_runs, sample_folds
+from unibind_core.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, cross_validated, fold_runs, sample_folds
 from unibind_core.results import (
     aligner_comparison,
     aligner_markdown,
@@ -172,7 +172,7 @@ class HeadRun:
 def fold_protocol(s: Settings, bench: str) -> tuple[FoldProtocol, list[FoldRun]] | None:
     """The benchmark's official folds (FOLD_PROTOCOLS by reader) when cross-validation is on, else None."""
     spec = spec_of(bench)
-    if not s.alignment.cross_validation or spec.reader not in FOLD_PROTOCOLS:
+    if not cross_validated(s, spec):
         return None
     protocol = FOLD_PROTOCOLS[spec.reader]
     return protocol, fold_runs(list(protocol.folds(dataset_root(spec, s.layout.datasets)).values()))
