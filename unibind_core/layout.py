@@ -58,6 +58,10 @@ class Layout:
     def features(self, bench: str) -> Path:
         return self.root / "features" / f"{bench}.parquet"
 
+    def shards(self, stage: str, bench: str) -> Path:
+        """Completed shards of a stage still being assembled (unibind_core/shards.py); removed once it is."""
+        return self.root / "cache" / "shards" / stage / bench
+
     def decode_quarantine(self, bench: str) -> Path:
         """Samples the manifest listed but whose files failed to decode (the features stage's quarantine)."""
         return self.root / "features" / f"{bench}.quarantine.parquet"

@@ -53,6 +53,12 @@ class Settings:
     dtype: str = option("auto", "auto, fp32, fp16 or bf16 (auto: bf16, else fp16, on CUDA; fp32 on CPU)")
     batch_size: int = option(256, "inference micro-batch of the text tower and the backbone (halves on CUDA "
                              "out-of-memory)")
+    shard_size: int = option(8192, "rows per shard of feature extraction, captioning and text embedding: each "
+                             "shard is stored when complete, so a killed run resumes after the last one",
+                             env="UNIBIND_SHARD_SIZE")
+    fan_out: bool = option(False, "run each shard as its own Dagster step (parallel under the multiprocess "
+                           "executor, a pod or Ray job each on a cluster); off: one step per benchmark",
+                           env="UNIBIND_FAN_OUT")
     k: int = option(50, "embedding centres per class (paper: 50)")
     centre_ranking: str = option("data_mean", "how descriptions are ranked into centres (CENTRE_RANKINGS)")
     temperature: float = option(0.07, "contrastive temperature of head fine-tuning (the released code: 1.0)")
@@ -73,7 +79,7 @@ class Settings:
         """Refuse values no stage can run with, naming the option (before any work starts)."""
         positive = {"k": self.k, "batch_size": self.batch_size, "descriptions_per_category":
                     self.descriptions_per_category, "head_epochs": self.head_epochs,
-                    "demo_max_per_class": self.demo_max_per_class}
+                    "demo_max_per_class": self.demo_max_per_class, "shard_size": self.shard_size}
         for name, value in positive.items():
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"option {name} must be a whole number of at least 1, got {value!r}")
