@@ -6,8 +6,10 @@ from typing import Any
 
 import dagster as dg
 
+from assets.external import PipesRunner
 from assets.resources import UnibindResource
 from unibind_core.errors import ConfigError
+from unibind_core.external.runner import using_runner
 from unibind_core.progress import ProgressCallback, reporting
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
@@ -52,11 +54,12 @@ def log_progress(context: dg.AssetExecutionContext | None) -> ProgressCallback |
 def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any,
               partition: str | None = None, context: dg.AssetExecutionContext | None = None) -> dg.MaterializeResult:
     """Settings from the resource (validated), the stage, its result as Dagster's; the stage's progress
-    goes to the run log. A configuration error fails the step without retries: a typo is not fixed by
-    waiting."""
+    goes to the run log, and external scripts (unibind_core.external) run through Dagster Pipes. A
+    configuration error fails the step without retries: a typo is not fixed by waiting."""
     try:
         settings = check_settings(unibind.settings())
-        with reporting(log_progress(context), bars=settings.progress):
+        runner = PipesRunner(context) if context is not None else None
+        with reporting(log_progress(context), bars=settings.progress), using_runner(runner):
             return to_materialize_result(stage(settings, *args), partition)
     except ConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
