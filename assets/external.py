@@ -46,9 +46,11 @@ class PipesRunner:
         try:
             invocation = self.client.run(context=self.context, command=job.command(), env=env, cwd=str(job.work),
                                          extras={"env": job.env, "script": job.script})
-        except dg.DagsterPipesExecutionError as exc:
-            code = re.search(r"code (-?\d+)", str(exc))
-            raise failure(job, int(code.group(1)) if code else -1, _tail(job.work / STDERR_FILE)) from exc
+        except Exception as exc:  # DagsterPipesExecutionError is not public: recognised by its message
+            code = re.search(r"process failed with code (-?\d+)", str(exc))
+            if code is None:
+                raise
+            raise failure(job, int(code.group(1)), _tail(job.work / STDERR_FILE)) from exc
         for message in invocation.get_custom_messages():
             if isinstance(message, dict) and isinstance(message.get("metadata"), dict):
                 self._add_metadata(job.env, message["metadata"])
