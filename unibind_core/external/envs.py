@@ -57,9 +57,8 @@ ENVIRONMENTS: Registry[EnvSpec] = Registry("external environment", {
         "pytorchvideo==0.1.5", "timm", "ftfy", "regex", "iopath", "einops", "numpy<2"),
         "ImageBind backbone (vision, text, audio, depth, thermal): only unofficial packages"),
     "lavis": EnvSpec("lavis", (
-        # timm 0.4.12 (pinned by LAVIS) imports torch._six, removed in torch 2.0
-        "salesforce-lavis==1.0.2", "transformers>=4.25,<4.27", "torch==1.13.1", "torchvision==0.14.1",
-        "numpy<2"), "LAVIS BLIP-2 captioner (blip2_opt): transformers<4.27"),
+        # opencv-python-headless 4.5.5.64 (pinned by LAVIS) is built against numpy 1.x
+        "salesforce-lavis==1.0.2", "transformers>=4.25,<4.27", "numpy<2"), "LAVIS BLIP-2 captioner (blip2_opt): transformers<4.27"),
 })
 
 
