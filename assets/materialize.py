@@ -6,8 +6,10 @@ from typing import Any
 
 import dagster as dg
 
+from assets.external import PipesRunner
 from assets.resources import UnibindResource
 from unibind_core.errors import ConfigError
+from unibind_core.external.runner import using_runner
 from unibind_core.progress import ProgressCallback, reporting
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
@@ -51,11 +53,13 @@ def log_progress(context: dg.AssetExecutionContext | None) -> ProgressCallback |
 
 def call_stage(stage: Callable[..., Any], unibind: UnibindResource, *args: Any,
                context: dg.OpExecutionContext | None = None) -> Any:
-    """Settings from the resource (validated), then the stage, its progress going to the run log. A
-    configuration error fails the step without retries: a typo is not fixed by waiting."""
+    """Settings from the resource (validated), then the stage, its progress going to the run log and its
+    external scripts (unibind_core.external) running through Dagster Pipes. A configuration error fails
+    the step without retries: a typo is not fixed by waiting."""
     try:
         settings = check_settings(unibind.settings())
-        with reporting(log_progress(context), bars=settings.progress):
+        runner = PipesRunner(context) if context is not None else None
+        with reporting(log_progress(context), bars=settings.progress), using_runner(runner):
             return stage(settings, *args)
     except ConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc

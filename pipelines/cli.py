@@ -17,6 +17,15 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
 _DEBUG = {"on": False}
 
 
+def _add_env_commands() -> None:
+    from pipelines.env_cli import env_app
+
+    app.add_typer(env_app, name="env")
+
+
+_add_env_commands()
+
+
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
     _DEBUG["on"] = debug

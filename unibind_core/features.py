@@ -125,7 +125,8 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
 def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_size: int = 256,
                  meta: dict | None = None) -> np.ndarray:
     """(N, *shape) -> (N, D) unit vectors from the frozen backbone (`meta`: the loader options)."""
-    chunks = inputs.split(batch_size)
+    # a backbone whose every call has a fixed cost (one launch in its own environment) asks for bigger calls
+    chunks = inputs.split(getattr(backbone, "call_rows", None) or batch_size)
     out = [backbone.embed(modality, chunk, meta) for chunk in track(chunks, f"embed {modality}", unit="batch")]
     return torch.cat(out).numpy().astype(np.float32)
 

@@ -90,3 +90,8 @@ class Layout:
     @property
     def catalogue(self) -> Path:
         return self.root / "catalogue.duckdb"
+
+    @property
+    def external_work(self) -> Path:
+        """Work folders of external-environment launches (unibind_core/external): removed after success."""
+        return self.root / "cache" / "external"
