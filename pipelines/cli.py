@@ -1,4 +1,4 @@
-"""`unibind` command line: run the whole demo pipeline, or check a dataset root before a long job.
+"""`unibind` command line: run the whole demo pipeline, check a dataset root before a long job, embed your own files.
 
 A failing command prints one line (`error: ...`) and exits non-zero at once; `--debug` shows the full
 traceback. (Typer's pretty traceback printer is off: on large locals it could take minutes.)
