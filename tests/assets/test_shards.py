@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 
 import dagster as dg
 
-from sharded_job import sharded_job
 from unibind_core.embed import cache_dir_for
 from unibind_core.tables import FEATURES, TEXT_EMBEDDINGS
 
 BENCH = "demo_image"
+# The executor's child processes import the job from this folder (tests are not a package).
+JOB = dg.build_reconstructable_job("sharded_job", "sharded_job",
+                                   reconstructor_working_directory=str(Path(__file__).parent))
 
 
 def _vectors(contract, path, columns):
@@ -32,7 +35,7 @@ def test_shards_under_the_multiprocess_executor_equal_one_partition(materialized
     config = {**resource.model_dump(exclude_none=True), "fan_out": True, "shard_size": 200}
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        result = dg.execute_job(dg.reconstructable(sharded_job), instance=instance,
+        result = dg.execute_job(JOB, instance=instance,
                                 run_config={"resources": {"unibind": {"config": config}}},
                                 tags={"dagster/partition": BENCH})
         assert result.success
