@@ -7,7 +7,7 @@ from pipelines.definitions import ALL_ASSETS
 from pipelines.executors import selected_executor
 from assets.resources import UnibindResource
 
-SHARDED = ("data_embeddings", "kb_text_embeddings")
+SHARDED = ("data_embeddings",)
 
 
 def sharded_job() -> dg.JobDefinition:

@@ -1,6 +1,8 @@
-"""Shards fanned out to Dagster steps under the multiprocess executor give what one partition's step gives."""
+"""Shards fanned out to Dagster steps give what one partition's single step gives: features under the
+multiprocess executor (each shard its own process), text embeddings in process."""
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -8,7 +10,9 @@ import numpy as np
 
 import dagster as dg
 
+from pipelines.definitions import ALL_ASSETS
 from unibind_core.embed import cache_dir_for
+from unibind_core.stages.features import feature_rows
 from unibind_core.tables import FEATURES, TEXT_EMBEDDINGS
 
 BENCH = "demo_image"
@@ -22,36 +26,52 @@ def _vectors(contract, path, columns):
     return rows.to_pylist(), vectors
 
 
-def test_shards_under_the_multiprocess_executor_equal_one_partition(materialized, tmp_path):
+def _shard_steps(events, name: str) -> list:
+    return [e for e in events if e.event_type_value == "STEP_START" and e.step_key.startswith(f"{name}.{name}_shard[")]
+
+
+def test_feature_shards_under_the_multiprocess_executor_equal_one_partition(materialized, tmp_path):
     _, resource, _ = materialized
     s = resource.settings()
-    lay = s.layout
-    outputs = {"data_embeddings": (FEATURES, lay.features(BENCH), ("sample_id", "split", "class_index")),
-               "kb_text_embeddings": (TEXT_EMBEDDINGS, lay.text_embeddings(BENCH), ("ID", "kind", "text"))}
-    before = {name: _vectors(*spec) for name, spec in outputs.items()}
-    for _, path, _ in outputs.values():
-        path.unlink()
-    shutil.rmtree(cache_dir_for(lay.text_cache, "minilm"), ignore_errors=True)  # every text embedded anew
-    config = {**resource.model_dump(exclude_none=True), "fan_out": True, "shard_size": 200}
+    path, columns = s.layout.features(BENCH), ("sample_id", "split", "class_index")
+    before = _vectors(FEATURES, path, columns)
+    path.unlink()
+    shard_size = math.ceil(feature_rows(s, BENCH) / 2)  # two shard steps
+    config = {**resource.model_dump(exclude_none=True), "fan_out": True, "shard_size": shard_size}
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        result = dg.execute_job(JOB, instance=instance,
-                                run_config={"resources": {"unibind": {"config": config}}},
+        result = dg.execute_job(JOB, instance=instance, run_config={"resources": {"unibind": {"config": config}}},
                                 tags={"dagster/partition": BENCH})
         assert result.success
-        starts = [e for e in result.all_events if e.event_type_value == "STEP_START"]
-        for name in outputs:
-            shard_steps = [e for e in starts if e.step_key.startswith(f"{name}.{name}_shard[")]
-            assert len(shard_steps) >= 2, [e.step_key for e in starts]
-            assert len({e.pid for e in shard_steps}) == len(shard_steps)  # each shard in its own process
-            materialization = instance.get_latest_materialization_event(dg.AssetKey(name)).asset_materialization
-            assert materialization.partition == BENCH
-        features_meta = instance.get_latest_materialization_event(
-            dg.AssetKey("data_embeddings")).asset_materialization.metadata
-        assert features_meta["shards_computed_here"].value == 0  # the assemble step only assembled
-        assert features_meta["shards_reused"].value == features_meta["shards"].value >= 2
+        steps = _shard_steps(result.all_events, "data_embeddings")
+        assert len(steps) == 2 and len({e.pid for e in steps}) == 2  # each shard in its own process
+        event = instance.get_latest_materialization_event(dg.AssetKey("data_embeddings")).asset_materialization
+        assert event.partition == BENCH
+        assert event.metadata["shards_computed_here"].value == 0  # the assemble step only assembled
+        assert event.metadata["shards_reused"].value == event.metadata["shards"].value == 2
+    rows, vectors = _vectors(FEATURES, path, columns)
+    assert rows == before[0]
+    np.testing.assert_allclose(vectors, before[1], atol=1e-6)
 
-    for name, spec in outputs.items():
-        rows, vectors = _vectors(*spec)
-        assert rows == before[name][0], name
-        np.testing.assert_allclose(vectors, before[name][1], atol=1e-5, err_msg=name)
+
+def test_text_shards_equal_one_partition(materialized):
+    _, resource, _ = materialized
+    s = resource.settings()
+    path, columns = s.layout.text_embeddings(BENCH), ("ID", "kind", "text")
+    before = _vectors(TEXT_EMBEDDINGS, path, columns)
+    path.unlink()
+    shutil.rmtree(cache_dir_for(s.layout.text_cache, "minilm"), ignore_errors=True)  # every text embedded anew
+    sharded = resource.model_copy(update={"fan_out": True, "shard_size": math.ceil(len(before[0]) / 3)})
+    result = dg.materialize(ALL_ASSETS, selection=["kb_text_embeddings"], partition_key=BENCH,
+                            resources={"unibind": sharded}, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    assert len(_shard_steps(result.all_events, "kb_text_embeddings")) == 3
+    embedded = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"
+                and e.step_key.startswith("kb_text_embeddings.kb_text_embeddings_shard[")]
+    assert embedded  # the shards embedded the texts, the assemble step found them cached:
+    meta = next(e.step_materialization_data.materialization.metadata for e in result.get_asset_materialization_events()
+                if e.asset_key == dg.AssetKey("kb_text_embeddings"))
+    assert meta["embedded_new"].value == 0
+    rows, vectors = _vectors(TEXT_EMBEDDINGS, path, columns)
+    assert rows == before[0]
+    np.testing.assert_allclose(vectors, before[1], atol=1e-5)

@@ -134,7 +134,7 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     job.files.remove()
     dim = FEATURES.dim(out)
     return StageResult(file_hash(out), {
-        "path": str(out), "samples": samples, "dim": dim, "backbone": job.model_id.split(":", 1)[0],
+        "path": str(out), "samples": samples, "dim": dim, "backbone": job.model_id,
         "backbone_id": job.model_id, "shards": len(job.shards), "shards_computed_here": len(todo),
         "shards_reused": len(job.shards) - len(todo),
         **({"samples_per_s": round(sum(len(x) for x in todo) / seconds, 1)} if todo and seconds > 0 else {}),
