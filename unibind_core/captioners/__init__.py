@@ -14,7 +14,13 @@ Entries are dotted paths, so transformers and openai are imported only by the ca
 """
 from __future__ import annotations
 
-from unibind_core.captioners.base import Captioner, CaptionJob, CaptionRequest, ModelCaptioner, ModelInfo
+from unibind_core.captioners.base import (
+    Captioner,
+    CaptionJob,
+    CaptionRequest,
+    ModelCaptioner,
+    ModelInfo,
+)
 from unibind_core.captioners.config import CAPTION_PROMPT, CaptionConfig, caption_prompt
 from unibind_core.captioners.manifest import ManifestCaptioner
 from unibind_core.registry import Registry

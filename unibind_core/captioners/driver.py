@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from unibind_core.captioners.base import CaptionJob, CaptionRequest, ModelCaptioner, model_source
+from unibind_core.captioners.base import (
+    CaptionJob,
+    CaptionRequest,
+    ModelCaptioner,
+    model_source,
+)
 from unibind_core.captioners.cache import CaptionCache, cache_dir_for
 from unibind_core.captioners.config import caption_prompt
 from unibind_core.captioners.judge import judge, merge

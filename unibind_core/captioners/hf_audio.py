@@ -14,7 +14,12 @@ import torch
 
 from unibind_core.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.captioners.driver import CachedCaptioner
-from unibind_core.captioners.hf_common import generate_all, left_padded, placement, replies
+from unibind_core.captioners.hf_common import (
+    generate_all,
+    left_padded,
+    placement,
+    replies,
+)
 from unibind_core.llm.cache import Reply
 
 if TYPE_CHECKING:

@@ -26,7 +26,11 @@ from unibind_core.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.captioners.driver import CachedCaptioner
 from unibind_core.llm.cache import Reply, RequestKey, ResponseCache
 from unibind_core.llm.config import LLMConfig, strip_userinfo
-from unibind_core.llm.openai_describer import reply_from_completion, transient_wait, translate
+from unibind_core.llm.openai_describer import (
+    reply_from_completion,
+    transient_wait,
+    translate,
+)
 from unibind_core.llm.retry import Backoff, LLMError, Stopped, call_with_retry
 from unibind_core.llm.stats import Accounting
 
@@ -85,7 +89,7 @@ class OpenAIVisionModel:
         return RequestKey(self.name, self.model, r.prompt, r.key, r.attempt)
 
     def _one(self, r: CaptionRequest, stop: threading.Event) -> Reply:
-        fn = lambda: self.client.chat.completions.create(**self.body(r))  # noqa: E731
+        fn = lambda: self.client.chat.completions.create(**self.body(r))
         error: LLMError | None = None
         try:
             completion = call_with_retry(fn, self._backoff, transient_wait, stop,

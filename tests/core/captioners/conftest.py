@@ -9,9 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))  # the describers' fake server
 
-from tiny_captioners import save_tiny_blip2, save_tiny_llava  # noqa: E402
-from unibind_core.settings import Settings  # noqa: E402
-from unibind_core.stages.data import stage_manifest, stage_world  # noqa: E402
+from tiny_captioners import save_tiny_blip2, save_tiny_llava
+
+from unibind_core.settings import Settings
+from unibind_core.stages.data import stage_manifest, stage_world
 
 DEMO = ("demo_image", "demo_event", "demo_thermal", "demo_video", "demo_pointcloud", "demo_audio")
 

@@ -52,7 +52,7 @@ def test_a_transformers_vlm_batched_equals_one_at_a_time(tiny_llava):
 
 
 def _blip2_settings(root, model, **options) -> Settings:
-    caption = CaptionConfig(model=str(model), max_new_tokens=8, batch_size=4, **options)
+    caption = CaptionConfig(model=str(model), max_new_tokens=6, batch_size=16, **options)
     return Settings(data_root=root, profile="demo", captioner="blip2", caption=caption, device="cpu")
 
 

@@ -19,7 +19,14 @@ from fake_openai import FakeOpenAI, Fault
 from unibind_core.llm.cache import ResponseCache
 from unibind_core.llm.retry import QuotaExhausted
 from unibind_core.stages.knowledge import caption_rows, stage_captions
-from unibind_core.tables import CAPTION_QUARANTINE, CAPTIONS, MANIFEST, CaptionProblem, Split, split_is
+from unibind_core.tables import (
+    CAPTION_QUARANTINE,
+    CAPTIONS,
+    MANIFEST,
+    CaptionProblem,
+    Split,
+    split_is,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -91,6 +98,7 @@ def test_video_keyframes_go_in_one_request_and_quota_stops_cleanly(world):
         assert ResponseCache(s.layout.llm_cache).count() >= 3  # what was answered is kept
 
 
+@pytest.mark.slow  # a child interpreter that imports torch: ~20 s on two cores
 def test_a_sigkilled_run_resumes_and_no_sample_is_captioned_twice(world):
     release = threading.Event()
 

@@ -26,8 +26,15 @@ def tiny_bpe(special: list[str]):
 
 def save_tiny_blip2(path: Path, seed: int = 0) -> Path:
     """BLIP-2 with a 1-layer ViT (32 px, 8 px patches), a 1-layer Q-Former (4 queries) and a 1-layer OPT."""
-    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, Blip2QFormerConfig,
-                              Blip2VisionConfig, BlipImageProcessor, OPTConfig)
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        Blip2QFormerConfig,
+        Blip2VisionConfig,
+        BlipImageProcessor,
+        OPTConfig,
+    )
 
     fast = tiny_bpe([])
     processor = Blip2Processor(BlipImageProcessor(size={"height": 32, "width": 32}), fast, num_query_tokens=4)
@@ -52,8 +59,14 @@ CHAT = ("{% for m in messages %}<|user|>{% for c in m['content'] %}{% if c['type
 
 def save_tiny_llava(path: Path, seed: int = 0) -> Path:
     """LLaVA (a 1-layer CLIP ViT, 32 px, and a 1-layer LLaMA) with a chat template: an image-text-to-text model."""
-    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor)
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
 
     fast = tiny_bpe(["<image>", "<|user|>", "<|bot|>"])
     image_proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from unibind_core.captioners.base import CaptionJob
-from unibind_core.captioners.views import Identity, ViewContext, Viewed, source_hash, to_pil
+from unibind_core.captioners.views import (
+    Identity,
+    ViewContext,
+    Viewed,
+    source_hash,
+    to_pil,
+)
 from unibind_core.modalities import load_sample
 
 

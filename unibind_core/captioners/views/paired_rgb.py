@@ -7,7 +7,13 @@ A row without a frame falls back to the modality's rendered view.
 from __future__ import annotations
 
 from unibind_core.captioners.base import CaptionJob
-from unibind_core.captioners.views import CAPTION_VIEWS, Identity, ViewContext, Viewed, source_hash
+from unibind_core.captioners.views import (
+    CAPTION_VIEWS,
+    Identity,
+    ViewContext,
+    Viewed,
+    source_hash,
+)
 from unibind_core.captioners.views.image import open_rgb
 
 FALLBACK = {"event": "event_frame", "thermal": "thermal_image"}  # modality -> view when there is no frame

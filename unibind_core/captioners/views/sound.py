@@ -4,7 +4,13 @@ from __future__ import annotations
 import torch
 
 from unibind_core.captioners.base import CaptionJob
-from unibind_core.captioners.views import Identity, ViewContext, Viewed, source_hash, to_pil
+from unibind_core.captioners.views import (
+    Identity,
+    ViewContext,
+    Viewed,
+    source_hash,
+    to_pil,
+)
 from unibind_core.modalities import load_sample
 
 SAMPLE_RATE = 16000  # what audio LMs (Qwen2-Audio's Whisper encoder) and OpenAI audio input expect
@@ -22,8 +28,8 @@ def waveform(row: dict, job: CaptionJob) -> torch.Tensor:
 
 def mel_filters(n_fft: int, mels: int, sr: int) -> torch.Tensor:
     """(mels, n_fft // 2 + 1) triangular filters evenly spaced on the mel scale."""
-    mel = lambda f: 2595 * torch.log10(1 + f / 700)  # noqa: E731
-    hz = lambda m: 700 * (10 ** (m / 2595) - 1)  # noqa: E731
+    mel = lambda f: 2595 * torch.log10(1 + f / 700)
+    hz = lambda m: 700 * (10 ** (m / 2595) - 1)
     points = hz(torch.linspace(0, float(mel(torch.tensor(sr / 2))), mels + 2))
     freqs = torch.linspace(0, sr / 2, n_fft // 2 + 1)
     low, mid, high = points[:-2, None], points[1:-1, None], points[2:, None]

@@ -5,7 +5,13 @@ import dataclasses
 
 from unibind_core.backbone.views import thermal_gray_view
 from unibind_core.captioners.base import CaptionJob
-from unibind_core.captioners.views import Identity, ViewContext, Viewed, source_hash, to_pil
+from unibind_core.captioners.views import (
+    Identity,
+    ViewContext,
+    Viewed,
+    source_hash,
+    to_pil,
+)
 from unibind_core.modalities import load_sample
 
 
