@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))  # the describers' fake server
 
-from tiny_captioners import save_tiny_blip2, save_tiny_llava
+from tiny_captioners import save_tiny_blip2, save_tiny_llava, save_tiny_qwen2_audio
 
 from unibind_core.settings import Settings
 from unibind_core.stages.data import stage_manifest, stage_world
@@ -43,3 +43,8 @@ def tiny_blip2(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_llava(tmp_path_factory) -> Path:
     return save_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_audio(tmp_path_factory) -> Path:
+    return save_tiny_qwen2_audio(tmp_path_factory.mktemp("tiny-qwen2-audio"))

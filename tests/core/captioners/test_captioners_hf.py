@@ -9,6 +9,7 @@ from PIL import Image
 
 from unibind_core.captioners import CaptionConfig, CaptionRequest
 from unibind_core.captioners.blip2 import Blip2Model
+from unibind_core.captioners.hf_audio import HFAudioModel
 from unibind_core.captioners.hf_vlm import HFVisionModel
 from unibind_core.kb import clip_token_count
 from unibind_core.settings import Settings
@@ -49,6 +50,23 @@ def test_a_transformers_vlm_batched_equals_one_at_a_time(tiny_llava):
     batched, _ = _answers(model, _requests(), 4)
     single, _ = _answers(model, _requests(), 1)
     assert batched == single
+
+
+def test_an_audio_lm_captions_waveforms_batched_as_one_at_a_time(world, tiny_qwen2_audio):
+    model = HFAudioModel(str(tiny_qwen2_audio), device="cpu", max_new_tokens=6)
+    assert model.info.accepts_audio
+    rng = np.random.default_rng(0)
+    requests = [CaptionRequest(f"a{i}:0", PROMPTS[0], audio=rng.uniform(-1, 1, 8000 * (i + 1)).astype(np.float32))
+                for i in range(3)]
+    batched, _ = _answers(model, requests, 3)
+    assert batched == _answers(model, requests, 1)[0]
+    replies = [reply for _, reply in model.generate(requests)]
+    lengths = [r.tokens_in for r in replies]  # the audio slot grows with the sound: 0.5 s, 1 s, 1.5 s
+    assert lengths[0] < lengths[1] < lengths[2]
+    s = Settings(data_root=world, profile="demo", captioner="hf_audio", device="cpu",
+                 caption=CaptionConfig(model=str(tiny_qwen2_audio), max_new_tokens=6, batch_size=16))
+    result = stage_captions(s, "demo_audio")  # the auto view gives an audio model the waveform
+    assert result.metadata["captioned_new"] + result.metadata["without_caption"] == caption_rows(s, "demo_audio")
 
 
 def _blip2_settings(root, model, **options) -> Settings:

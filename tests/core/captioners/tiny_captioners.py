@@ -85,3 +85,35 @@ def save_tiny_llava(path: Path, seed: int = 0) -> Path:
     LlavaForConditionalGeneration(config).save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+AUDIO_CHAT = ("{% for m in messages %}<|user|>{% for c in m['content'] %}{% if c['type'] == 'audio' %}"
+              "<|audio_bos|><|AUDIO|><|audio_eos|>{% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
+              "{% if add_generation_prompt %}<|bot|>{% endif %}")
+
+
+def save_tiny_qwen2_audio(path: Path, seed: int = 0) -> Path:
+    """Qwen2-Audio with a 1-layer Whisper-style encoder over 5 s of 16-mel features and a 1-layer Qwen2 LM."""
+    from transformers import (
+        Qwen2AudioConfig,
+        Qwen2AudioEncoderConfig,
+        Qwen2AudioForConditionalGeneration,
+        Qwen2AudioProcessor,
+        Qwen2Config,
+        WhisperFeatureExtractor,
+    )
+
+    fast = tiny_bpe(["<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>", "<|user|>", "<|bot|>"])
+    features = WhisperFeatureExtractor(feature_size=16, sampling_rate=16000, chunk_length=5)
+    processor = Qwen2AudioProcessor(feature_extractor=features, tokenizer=fast, chat_template=AUDIO_CHAT)
+    audio = Qwen2AudioEncoderConfig(num_mel_bins=16, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=64,
+                                    d_model=32, max_source_positions=250)
+    text = Qwen2Config(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                       num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
+                       pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id)
+    config = Qwen2AudioConfig(audio_config=audio.to_dict(), text_config=text.to_dict(),
+                              audio_token_index=fast.convert_tokens_to_ids("<|AUDIO|>"))
+    torch.manual_seed(seed)
+    Qwen2AudioForConditionalGeneration(config).save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
