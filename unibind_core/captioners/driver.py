@@ -28,7 +28,7 @@ from unibind_core.captioners.config import caption_prompt
 from unibind_core.captioners.judge import judge, merge
 from unibind_core.captioners.views import Identity, ViewContext, mosaic, view_for
 from unibind_core.io import content_hash
-from unibind_core.progress import Tracker
+from unibind_core.progress import Tracker, track
 from unibind_core.tables import CaptionProblem, CaptionStatus
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class CachedCaptioner:
         self.quarantine, self.prompts = [], []
         keys: list[str | None] = []
         samples: dict[str, _Sample] = {}
-        for row in rows:
+        for row in track(rows, f"identify {job.spec.name} samples", unit="sample"):  # hashes every file once
             try:
                 ident = view.identify(row, job, self.ctx)
             except Exception as exc:  # noqa: BLE001  (one unreadable file quarantines one sample)

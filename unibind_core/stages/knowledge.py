@@ -111,6 +111,7 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
     return StageResult(_kb_version(table), {"rows": table.num_rows, "captioner": captioner.source,
                                             "unique_captions": pc.count_distinct(table["Description"]).as_py(),
                                             "without_caption": rows.num_rows - len(keep),
+                                            "quarantine_preview": problems[:5],
                                             "preview": [captions[i] for i in keep[:3]],
                                             **getattr(captioner, "report", dict)()}, row_count=table.num_rows)
 
