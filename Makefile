@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: demo test install
+.PHONY: demo test install env-languagebind env-imagebind env-lavis
 
 install: $(STAMP)
 
@@ -25,3 +25,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	@scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
+
+# The external environments (docs/architecture.md, External environments): one virtual environment per model
+# family whose pins clash with ours, under $(VENV_ROOT) (also read by the pipeline as UNIBIND_VENV_ROOT).
+VENV_ROOT ?= $(or $(UNIBIND_VENV_ROOT),.venvs)
+env-languagebind env-imagebind env-lavis: env-%: $(STAMP)
+	$(BIN)/unibind env create $* --venv-root $(VENV_ROOT)

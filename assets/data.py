@@ -9,12 +9,9 @@ from assets.compute import GPU_STEP
 from assets.materialize import column_schema, run_partition_stage, run_stage
 from assets.partitions import BENCHMARK_PARTITIONS, DEMO_PROFILE
 from assets.resources import UnibindResource
-from unibind_core.stages.data import (
-    stage_backbone,
-    stage_features,
-    stage_manifest,
-    stage_world,
-)
+from assets.sharded import sharded_asset
+from unibind_core.stages.data import stage_backbone, stage_manifest, stage_world
+from unibind_core.stages.features import feature_rows, features_shard, stage_features
 from unibind_core.tables import FEATURES, MANIFEST
 
 
@@ -38,11 +35,12 @@ def demo_backbone(context: dg.AssetExecutionContext, unibind: UnibindResource) -
     return run_stage(stage_backbone, unibind, context=context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
-          partitions_def=BENCHMARK_PARTITIONS,
-          deps=[benchmark_manifest, *([demo_backbone] if DEMO_PROFILE else [])],
-          check_specs=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,
-                                         description="Every feature vector finite, unit norm, of the backbone's size.")],
-          description="Frozen backbone features of every sample, computed once per inputs.")
-def data_embeddings(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_partition_stage(stage_features, unibind, context)
+data_embeddings = sharded_asset(
+    name="data_embeddings", stage=stage_features, rows=feature_rows, shard=features_shard,
+    upstream=[benchmark_manifest, *([demo_backbone] if DEMO_PROFILE else [])], op_tags=GPU_STEP,
+    group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
+    partitions_def=BENCHMARK_PARTITIONS,
+    checks=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,
+                              description="Every feature vector finite, unit norm, of the backbone's size.")],
+    description="Frozen backbone features of every sample, computed once per inputs, in shards (one step "
+                "each with fan_out).")

@@ -12,11 +12,14 @@ from assets.materialize import (
 )
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
+from assets.sharded import sharded_asset
 from unibind_core.stages.knowledge import (
     stage_captions,
     stage_descriptions,
     stage_kb,
     stage_text_embeddings,
+    text_embeddings_shard,
+    text_rows,
 )
 from unibind_core.tables import CAPTIONS, DESCRIPTIONS, KNOWLEDGE_BASE, TEXT_EMBEDDINGS
 
@@ -50,10 +53,12 @@ def knowledge_base(context: dg.AssetExecutionContext, unibind: UnibindResource) 
     return run_partition_stage(stage_kb, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
-          partitions_def=BENCHMARK_PARTITIONS, deps=[knowledge_base, curated_prompts], automation_condition=ON_UPSTREAM_DATA_CHANGE,
-          check_specs=[dg.AssetCheckSpec("vectors_valid", asset="kb_text_embeddings", blocking=True,
-                                         description="Every text vector finite, unit norm, of the text tower's size.")],
-          description="Text-tower embeddings of every KB text and zero-shot prompt, cached by content hash.")
-def kb_text_embeddings(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_partition_stage(stage_text_embeddings, unibind, context)
+kb_text_embeddings = sharded_asset(
+    name="kb_text_embeddings", stage=stage_text_embeddings, rows=text_rows, shard=text_embeddings_shard,
+    upstream=[knowledge_base, curated_prompts], op_tags=GPU_STEP,
+    group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
+    partitions_def=BENCHMARK_PARTITIONS, automation_condition=ON_UPSTREAM_DATA_CHANGE,
+    checks=[dg.AssetCheckSpec("vectors_valid", asset="kb_text_embeddings", blocking=True,
+                              description="Every text vector finite, unit norm, of the text tower's size.")],
+    description="Text-tower embeddings of every KB text and zero-shot prompt, cached by content hash, in "
+                "shards (one step each with fan_out).")

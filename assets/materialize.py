@@ -1,13 +1,15 @@
 """StageResult -> MaterializeResult: data version, metadata types, asset check results."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
 
+from assets.external import PipesRunner
 from assets.resources import UnibindResource
 from unibind_core.errors import ConfigError
+from unibind_core.external.runner import using_runner
 from unibind_core.progress import ProgressCallback, reporting
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
@@ -49,17 +51,24 @@ def log_progress(context: dg.AssetExecutionContext | None) -> ProgressCallback |
     return lambda event: context.log.info(event.line())
 
 
-def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any,
-              partition: str | None = None, context: dg.AssetExecutionContext | None = None) -> dg.MaterializeResult:
-    """Settings from the resource (validated), the stage, its result as Dagster's; the stage's progress
-    goes to the run log. A configuration error fails the step without retries: a typo is not fixed by
-    waiting."""
+def call_stage(stage: Callable[..., Any], unibind: UnibindResource, *args: Any,
+               context: dg.OpExecutionContext | None = None) -> Any:
+    """Settings from the resource (validated), then the stage, its progress going to the run log and its
+    external scripts (unibind_core.external) running through Dagster Pipes. A configuration error fails
+    the step without retries: a typo is not fixed by waiting."""
     try:
         settings = check_settings(unibind.settings())
-        with reporting(log_progress(context), bars=settings.progress):
-            return to_materialize_result(stage(settings, *args), partition)
+        runner = PipesRunner(context) if context is not None else None
+        with reporting(log_progress(context), bars=settings.progress), using_runner(runner):
+            return stage(settings, *args)
     except ConfigError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any,
+              partition: str | None = None, context: dg.AssetExecutionContext | None = None) -> dg.MaterializeResult:
+    """`call_stage`, its result as Dagster's."""
+    return to_materialize_result(call_stage(stage, unibind, *args, context=context), partition)
 
 
 def run_partition_stage(stage: Callable[..., StageResult], unibind: UnibindResource,
@@ -68,7 +77,7 @@ def run_partition_stage(stage: Callable[..., StageResult], unibind: UnibindResou
     return run_stage(stage, unibind, context.partition_key, partition=context.partition_key, context=context)
 
 
-def to_materialize_result(res: StageResult, partition: str | None = None) -> dg.MaterializeResult:
+def _result_parts(res: StageResult, partition: str | None) -> tuple[dict, list[dg.AssetCheckResult]]:
     """Metadata with one numeric entry per metric (the UI plots them across partitions and runs), the
     row count of the written table, and check results that name the partition they checked."""
     where = {"partition": partition} if partition else {}
@@ -80,7 +89,19 @@ def to_materialize_result(res: StageResult, partition: str | None = None) -> dg.
     meta.update({k: dg.MetadataValue.float(float(v)) for k, v in res.metrics.items()})
     if res.row_count is not None:
         meta["dagster/row_count"] = dg.MetadataValue.int(res.row_count)
+    return meta, checks
+
+
+def to_materialize_result(res: StageResult, partition: str | None = None) -> dg.MaterializeResult:
+    meta, checks = _result_parts(res, partition)
     return dg.MaterializeResult(metadata=meta, data_version=dg.DataVersion(res.data_version), check_results=checks)
+
+
+def to_outputs(res: StageResult, partition: str | None = None) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The same for the last op of a graph-backed asset: its output, then its check results."""
+    meta, checks = _result_parts(res, partition)
+    yield dg.Output(None, output_name="result", metadata=meta, data_version=dg.DataVersion(res.data_version))
+    yield from checks
 
 
 def column_schema(contract: TableContract) -> dict[str, dg.TableSchema]:

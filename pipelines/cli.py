@@ -1,4 +1,4 @@
-"""`unibind` command line: run the whole demo pipeline, or check a dataset root before a long job.
+"""`unibind` command line: run the whole demo pipeline, check a dataset root before a long job, embed your own files.
 
 A failing command prints one line (`error: ...`) and exits non-zero at once; `--debug` shows the full
 traceback. (Typer's pretty traceback printer is off: on large locals it could take minutes.)
@@ -15,6 +15,15 @@ import typer
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="UniBind pipeline: knowledge base, centres, heads, evaluation.")
 _DEBUG = {"on": False}
+
+
+def _add_env_commands() -> None:
+    from pipelines.env_cli import env_app
+
+    app.add_typer(env_app, name="env")
+
+
+_add_env_commands()
 
 
 @app.callback()
@@ -164,3 +173,60 @@ def benchmarks() -> None:
             spec = BENCHMARKS[name]
             typer.echo(f"  {name:<16} {spec.modality:<8} reader {spec.reader:<22} root {' or '.join(spec.root_names)}: "
                        f"{_layout(spec.reader)}")
+
+
+@app.command()
+def embed(
+    files: list[Path] = typer.Argument(None, help="Files of one modality to embed (as the pipeline decodes them)."),
+    backbone: str = typer.Option(..., help="Backbone name (BACKBONES): open_clip, hf_clip, clap, demo."),
+    model: str = typer.Option(None, help="backbone_model: an architecture (ViT-B-32), a hub id or a local folder."),
+    weights: str = typer.Option(None, help="backbone_weights: a pretrained tag, a checkpoint file or a model folder."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    modality: str = typer.Option(None, help="Modality of FILES (image, video, event, thermal, point, audio); "
+                                 "texts go through this modality's backbone's text tower."),
+    text: list[str] = typer.Option([], "--text", help="A text to embed with the backbone's text tower; repeatable."),
+    benchmark: str = typer.Option(None, help="Decode FILES with this benchmark's loader options (e.g. esc50: "
+                                  "16 kHz, 5 s clips)."),
+    option: list[str] = typer.Option([], "--option", "-o", help="Loader option key=value, repeatable: size=224, "
+                                     "sample_rate=16000, frames=8, num_points=1024."),
+    batch_size: int = typer.Option(64, help="Inference micro-batch."),
+    out: Path = typer.Option(..., help="Parquet file to write: one row per input (kind, path or text, vector)."),
+) -> None:
+    """Embed your own files and texts through exactly the pipeline's code path (loaders, backbone, text tower)."""
+    from unibind_core.backbone import BACKBONES
+    from unibind_core.benchmarks.spec import BENCHMARKS
+    from unibind_core.embed_files import embed_files, embed_text_inputs, embedded_table
+    from unibind_core.errors import ConfigError
+    from unibind_core.modalities import LOADERS
+    from unibind_core.settings import Settings
+    from unibind_core.tables import EMBEDDED
+
+    files = list(files or [])
+    if not files and not text:
+        refuse("nothing to embed: give FILES (with --modality) or --text")
+    if backbone not in BACKBONES:
+        refuse(f"unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONES))}")
+    if files and modality is None:
+        refuse("--modality is required with FILES (image, video, event, thermal, point, audio)")
+    if modality is not None and modality not in LOADERS:
+        refuse(f"unknown modality {modality!r}; known: {', '.join(sorted(LOADERS))}")
+    if benchmark is not None and benchmark not in BENCHMARKS:
+        refuse(f"unknown benchmark {benchmark!r}; known: {_benchmark_names()}")
+    try:
+        options = {**(dict(BENCHMARKS[benchmark].loader_options) if benchmark else {}),
+                   **dict(parse_option(o) for o in option)}
+        s = Settings(data_root=Path(os.environ.get("UNIBIND_DATA_ROOT", "data")).resolve(), backbone=backbone,
+                     backbone_model=model, backbone_weights=weights, backbone_per_modality="", device=device,
+                     batch_size=batch_size)
+        file_vectors = embed_files(s, modality, files, options) if files else None
+        text_vectors = embed_text_inputs(s, text, modality) if text else None
+    except (ConfigError, ValueError, FileNotFoundError, TypeError) as exc:  # the user's input or configuration
+        if _DEBUG["on"]:
+            raise
+        refuse(str(exc) if str(exc) else type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001  (a model that does not load, ...: one line, exit 1)
+        fail(exc)
+    table = embedded_table(s, modality, files, file_vectors, text, text_vectors)
+    EMBEDDED.write(table, out)
+    typer.echo(f"{table.num_rows} vectors of {table.schema.field('vector').type.list_size} dimensions "
+               f"({len(files)} files, {len(text)} texts; {table['backbone'][0]}) -> {out}")

@@ -92,7 +92,9 @@ def localize_centres(classes: Iterable[ClassTexts], queries: dict[int, np.ndarra
         if len(cls.ids) == 0:
             raise ValueError(f"class {cls.class_key!r} has no descriptions to localize centres from")
         if cls.class_index not in queries:
-            raise ValueError(f"class {cls.class_key!r} has no training data to rank its descriptions against")
+            raise ValueError(f"class {cls.class_key!r} has no training data to rank its descriptions against (a copy "
+                             "holding some classes of a shipped list: give the reader a class-list file of those "
+                             "classes, reader_options classnames=<file>, or rank label-free: centre_ranking=label_free)")
         scores, idx = top_k_inner_product(cls.vectors, queries[cls.class_index], k)
         kc = len(idx)
         for rank, (s, i) in enumerate(zip(scores, idx)):

@@ -56,17 +56,20 @@ def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> tuple[dict[str, 
     return found, set_aside
 
 
-def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path) -> tuple[np.ndarray, EmbedReport]:
-    """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet."""
+def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path, shard_size: int = 8192
+                ) -> tuple[np.ndarray, EmbedReport]:
+    """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet. New vectors are
+    stored every `shard_size` texts (one cache shard each), so a run killed part-way keeps what it embedded."""
     hashes = [text_hash(t) for t in texts]
     cache_dir = cache_dir_for(cache_root, encoder.name)
     cached, set_aside = _load_cache(cache_dir, set(hashes), encoder.dim)
     todo = {h: t for h, t in zip(hashes, texts) if h not in cached}
-    if todo:
-        new_hashes = sorted(todo)
-        vectors = encoder.encode([todo[h] for h in new_hashes])
-        TEXT_CACHE_SHARD.write(TEXT_CACHE_SHARD.table({"text_hash": new_hashes}, vectors),
-                               cache_dir / f"{content_hash(*new_hashes)}.parquet")
-        cached.update(zip(new_hashes, vectors))
+    new_hashes = sorted(todo)
+    for start in range(0, len(new_hashes), shard_size):
+        part = new_hashes[start:start + shard_size]
+        vectors = encoder.encode([todo[h] for h in part])
+        TEXT_CACHE_SHARD.write(TEXT_CACHE_SHARD.table({"text_hash": part}, vectors),
+                               cache_dir / f"{content_hash(*part)}.parquet")
+        cached.update(zip(part, vectors))
     out = np.stack([cached[h] for h in hashes]) if hashes else np.empty((0, encoder.dim), np.float32)
     return out, EmbedReport(texts=len(texts), unique=len(set(hashes)), embedded=len(todo), set_aside=tuple(set_aside))

@@ -52,8 +52,9 @@ def inputs_key(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> str:
                         h.hexdigest())
 
 
-def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedInputs:
-    """Every manifest row through its modality loader; a row that fails is set aside with its reason."""
+def decode_rows(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedInputs:
+    """Every manifest row through its modality loader; a row that fails is set aside with its reason
+    (`inputs` is empty when none decoded: a shard may hold only bad files)."""
     options = dict(spec.loader_options)
     tensors, ok, failures = [], [], []
     for row in track(manifest.to_pylist(), f"decode {spec.name}", unit="sample"):
@@ -63,17 +64,46 @@ def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> Decode
         except Exception as exc:  # noqa: BLE001  (any decoder error quarantines one sample, not the partition)
             failures.append({"path": row["path"], "reason": f"cannot decode: {exc}"[:500]})
             ok.append(False)
-    if not tensors:
-        first = failures[0] if failures else {"path": "-", "reason": "the manifest is empty"}
+    return DecodedInputs(torch.stack(tensors) if tensors else torch.empty(0), np.array(ok, dtype=bool), failures)
+
+
+def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedInputs:
+    """`decode_rows` of a whole benchmark, which must decode at least one sample."""
+    decoded = decode_rows(spec, root, manifest)
+    if not len(decoded.inputs):
+        first = decoded.failures[0] if decoded.failures else {"path": "-", "reason": "the manifest is empty"}
         raise ValueError(f"{spec.name}: no sample could be decoded (first {first['path']}: {first['reason']})")
-    return DecodedInputs(torch.stack(tensors), np.array(ok, dtype=bool), failures)
+    return decoded
+
+
+def _cache_path(spec: BenchmarkSpec, cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / f"{spec.name}-{key}.safetensors"
+
+
+def cached_rows(spec: BenchmarkSpec, manifest: pa.Table, cache_dir: Path, key: str, start: int, stop: int
+                ) -> DecodedInputs | None:
+    """Rows [start, stop) of a benchmark's decoded-input cache when one exists under `key` (the demo's
+    pre-training decodes everything first), reading only that slice; None when there is none."""
+    path = _cache_path(spec, cache_dir, key)
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), "pt") as f:
+            ok = f.get_tensor("ok").numpy().astype(bool)
+            first, last = int(ok[:start].sum()), int(ok[:stop].sum())
+            inputs = f.get_slice("inputs")[first:last]
+            failures = json.loads((f.metadata() or {})["failures"])
+    except Exception:  # noqa: BLE001  (a damaged cache entry: decode the files instead)
+        return None
+    paths = set(manifest["path"].slice(start, stop - start).to_pylist())
+    return DecodedInputs(inputs, ok[start:stop], [x for x in failures if x["path"] in paths])
 
 
 def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir: Path,
                   key: str | None = None) -> DecodedInputs:
     """decode_inputs, cached in safetensors under `inputs_key`; an unreadable cache file is decoded again."""
     key = key or inputs_key(spec, root, manifest)
-    path = Path(cache_dir) / f"{spec.name}-{key}.safetensors"
+    path = _cache_path(spec, cache_dir, key)
     if path.is_file():
         try:
             with safe_open(str(path), "pt") as f:
@@ -95,7 +125,8 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
 def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_size: int = 256,
                  meta: dict | None = None) -> np.ndarray:
     """(N, *shape) -> (N, D) unit vectors from the frozen backbone (`meta`: the loader options)."""
-    chunks = inputs.split(batch_size)
+    # a backbone whose every call has a fixed cost (one launch in its own environment) asks for bigger calls
+    chunks = inputs.split(getattr(backbone, "call_rows", None) or batch_size)
     out = [backbone.embed(modality, chunk, meta) for chunk in track(chunks, f"embed {modality}", unit="batch")]
     return torch.cat(out).numpy().astype(np.float32)
 

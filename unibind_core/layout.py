@@ -67,6 +67,10 @@ class Layout:
     def features(self, bench: str) -> Path:
         return self.root / "features" / f"{bench}.parquet"
 
+    def shards(self, stage: str, bench: str) -> Path:
+        """Completed shards of a stage still being assembled (unibind_core/shards.py); removed once it is."""
+        return self.root / "cache" / "shards" / stage / bench
+
     def decode_quarantine(self, bench: str) -> Path:
         """Samples the manifest listed but whose files failed to decode (the features stage's quarantine)."""
         return self.root / "features" / f"{bench}.quarantine.parquet"
@@ -95,3 +99,8 @@ class Layout:
     @property
     def catalogue(self) -> Path:
         return self.root / "catalogue.duckdb"
+
+    @property
+    def external_work(self) -> Path:
+        """Work folders of external-environment launches (unibind_core/external): removed after success."""
+        return self.root / "cache" / "external"

@@ -30,6 +30,7 @@ class ProgressEvent:
     unit: str
     elapsed_s: float
     metrics: Mapping[str, float] = field(default_factory=dict)
+    message: str | None = None  # a free-text line (an external script's output) instead of a count
 
     @property
     def finished(self) -> bool:
@@ -37,6 +38,8 @@ class ProgressEvent:
 
     def line(self) -> str:
         """One log line: `task: 3/20 epochs (15%), 1.2 epochs/s, loss=1.2345 eval_accuracy=0.9120`."""
+        if self.message is not None:
+            return f"{self.task}: {self.message}"
         count = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         rate = f", {self.done / self.elapsed_s:.1f} {self.unit}/s" if self.elapsed_s > 0 and self.done else ""
@@ -88,6 +91,13 @@ class Tracker:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def note(task: str, message: str) -> None:
+    """Send one free-text line to the installed listener (not throttled: callers send few)."""
+    listener = _LISTENER.get()
+    if listener is not None:
+        listener(ProgressEvent(task, 0, None, "line", 0.0, message=message))
 
 
 def track(items: Iterable[T], task: str, total: int | None = None, unit: str = "item",

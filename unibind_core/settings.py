@@ -18,6 +18,7 @@ from unibind_core.backbone.pretrain import PretrainConfig
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.captioners.config import CaptionConfig
 from unibind_core.errors import ConfigError
+from unibind_core.external.envs import ExternalConfig
 from unibind_core.layout import Layout
 from unibind_core.llm.config import LLMConfig
 from unibind_core.options import from_mapping, option
@@ -39,20 +40,31 @@ class Settings:
     caption: CaptionConfig = option(doc="options of the captioner", factory=CaptionConfig)
     text_encoder: str = option("minilm", "text tower (TEXT_ENCODERS)")
     text_model: str | None = option(None, "text tower model dir or hub id; None: the bundled all-MiniLM-L6-v2")
-    backbone: str = option("demo", "frozen data encoders (BACKBONES): demo, open_clip, hf_clip or clap; its own "
-                           "text tower embeds the texts (the demo's: text_encoder)", env="UNIBIND_BACKBONE")
+    backbone: str = option("demo", "frozen data encoders (BACKBONES): demo, open_clip, hf_clip, clap, imagebind or "
+                           "languagebind; its own text tower embeds the texts (the demo's: text_encoder)", env="UNIBIND_BACKBONE")
     backbone_model: str | None = option(None, "open_clip: architecture (ViT-B-32) or hf-hub:/local-dir: id; "
-                                        "hf_clip/clap: hub id or local folder", env="UNIBIND_BACKBONE_MODEL")
+                                        "hf_clip/clap: hub id or local folder; imagebind: imagebind_huge or a JSON "
+                                        "of ImageBindModel arguments; languagebind: a folder of per-modality models "
+                                        "or a hub organisation", env="UNIBIND_BACKBONE_MODEL")
     backbone_weights: str | None = option(None, "open_clip: pretrained tag, checkpoint file or model folder; "
-                                          "demo: defaults to the demo_backbone asset", env="UNIBIND_BACKBONE_WEIGHTS")
+                                          "demo: defaults to the demo_backbone asset; imagebind: checkpoint file; "
+                                          "languagebind: download cache folder", env="UNIBIND_BACKBONE_WEIGHTS")
     backbone_per_modality: str = option("", 'per-modality backbone as JSON, e.g. {"audio": {"backbone": "clap", '
                                         '"model": "laion/clap-htsat-unfused"}} (replaces backbone/_model/_weights)',
                                         env="UNIBIND_BACKBONE_PER_MODALITY")
     views: ViewConfig = option(doc="how image-text backbones view non-image modalities", factory=ViewConfig)
+    external: ExternalConfig = option(doc="models in their own virtual environments (imagebind, languagebind, "
+                                      "the lavis captioner)", factory=ExternalConfig)
     device: str = option("auto", "auto, cpu, cuda or cuda:N (auto: CUDA when present)")
     dtype: str = option("auto", "auto, fp32, fp16 or bf16 (auto: bf16, else fp16, on CUDA; fp32 on CPU)")
     batch_size: int = option(256, "inference micro-batch of the text tower and the backbone (halves on CUDA "
                              "out-of-memory)")
+    shard_size: int = option(8192, "rows per shard of feature extraction, captioning and text embedding: each "
+                             "shard is stored when complete, so a killed run resumes after the last one",
+                             env="UNIBIND_SHARD_SIZE")
+    fan_out: bool = option(False, "run each shard as its own Dagster step (parallel under the multiprocess "
+                           "executor, a pod or Ray job each on a cluster); off: one step per benchmark",
+                           env="UNIBIND_FAN_OUT")
     k: int = option(50, "embedding centres per class (paper: 50)")
     centre_ranking: str = option("data_mean", "how descriptions are ranked into centres (CENTRE_RANKINGS)")
     temperature: float = option(0.07, "contrastive temperature of head fine-tuning (the released code: 1.0)")
@@ -73,7 +85,7 @@ class Settings:
         """Refuse values no stage can run with, naming the option (before any work starts)."""
         positive = {"k": self.k, "batch_size": self.batch_size, "descriptions_per_category":
                     self.descriptions_per_category, "head_epochs": self.head_epochs,
-                    "demo_max_per_class": self.demo_max_per_class}
+                    "demo_max_per_class": self.demo_max_per_class, "shard_size": self.shard_size}
         for name, value in positive.items():
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"option {name} must be a whole number of at least 1, got {value!r}")

@@ -7,7 +7,7 @@ skips the row groups of the others (docs/architecture.md, "Tables").
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +106,35 @@ class TableContract:
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, row_group_size=self.row_group_rows)
         return Path(path)
+
+    def write_stream(self, tables: Iterable[pa.Table], path: str | Path, inputs_key: str | None = None,
+                     stamps: dict[str, str] | None = None) -> int:
+        """`write` for a table too large to hold: its parts, in order, appended to one file written
+        atomically (one part in memory at a time). Only for unsorted contracts, whose row order is the
+        parts' order; -> rows written."""
+        if self.sort_by:
+            raise ValueError(f"{self.name}: a sorted table cannot be written in parts")
+        extra = {**(stamps or {}), **({INPUTS_KEY: inputs_key} if inputs_key is not None else {})}
+        writer, rows = None, 0
+        with atomic_path(path) as tmp:
+            try:
+                for part in tables:
+                    part = self.conform(part)
+                    if self.unit_vectors:
+                        for chunk in part[VECTOR].chunks:
+                            self.check_vectors(path, _vectors(chunk), rows)
+                    if writer is None:
+                        schema = part.schema.with_metadata({k.encode(): v.encode() for k, v in extra.items()})
+                        writer = pq.ParquetWriter(tmp, schema)
+                    writer.write_table(part.replace_schema_metadata(writer.schema.metadata),
+                                       row_group_size=self.row_group_rows)
+                    rows += part.num_rows
+                if writer is None:
+                    raise ValueError(f"{self.name}: nothing to write to {path}")
+            finally:
+                if writer is not None:
+                    writer.close()
+        return rows
 
     def require(self, path: str | Path) -> Path:
         """`path` when it holds this table, else an error naming the asset to materialize first."""

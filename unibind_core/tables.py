@@ -34,6 +34,13 @@ class Classifier(StrEnum):
     CENTRES = "centres"  # UniBind embedding centres, arg-max over all C x K
 
 
+class InputKind(StrEnum):
+    """Kinds of rows of the table `unibind embed` writes."""
+
+    FILE = "file"  # a file decoded by its modality's loader and embedded by the backbone
+    TEXT = "text"  # a text embedded by the backbone's text tower
+
+
 class Task(StrEnum):
     CLASSIFICATION = "classification"
     RETRIEVAL = "retrieval"
@@ -120,6 +127,11 @@ class OverrideAction(StrEnum):
 TEXT_EMBEDDINGS_SCHEMA = pa.schema([_s("ID"), _s("Category"), _s("kind"), _s("text"), _s("text_hash"),
                                     pa.field(VECTOR, _ANY_VECTOR)])  # kind: RowKind
 TEXT_CACHE_SCHEMA = pa.schema([_s("text_hash"), pa.field(VECTOR, _ANY_VECTOR)])  # one shard of the text cache
+EMBEDDED_SCHEMA = pa.schema([  # `unibind embed`: one row per input, in the order given
+    _s("kind"), _s("path", True), _s("text", True),  # kind: InputKind; path for a file, text for a text
+    _s("modality", True), _s("backbone"),  # the backbone id (the embedding space)
+    pa.field(VECTOR, _ANY_VECTOR),
+])
 FEATURES_SCHEMA = pa.schema([_s("sample_id"), _s("split"), pa.field("class_index", pa.int32(), nullable=False),
                              pa.field(VECTOR, _ANY_VECTOR)])
 CENTRES_SCHEMA = pa.schema([
@@ -220,6 +232,7 @@ TEXT_EMBEDDINGS = TableContract("text embeddings", TEXT_EMBEDDINGS_SCHEMA, "kb_t
 TEXT_CACHE_SHARD = TableContract("text-embedding cache shard", TEXT_CACHE_SCHEMA, "kb_text_embeddings",
                                  sort_by=("text_hash",), **_VECTORS)
 FEATURES = TableContract("features", FEATURES_SCHEMA, "data_embeddings", **_VECTORS)  # manifest (sample_id) order
+EMBEDDED = TableContract("embedded inputs", EMBEDDED_SCHEMA, "the unibind embed command", unit_vectors=True)
 CENTRES = TableContract("centres", CENTRES_SCHEMA, "embedding_centres", sort_by=("class_index", "rank"), **_VECTORS)
 HEAD_HISTORY = TableContract("head history", HEAD_HISTORY_SCHEMA, "aligned_heads")
 EVALUATIONS = TableContract("evaluations", EVAL_SCHEMA, "benchmark_evaluation")

@@ -2,9 +2,11 @@
 module (the reader's own tests, the CLI's and the pipeline's)."""
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 
+import av
 import numpy as np
 
 from unibind_core.benchmarks.classnames import shipped_classes
@@ -42,3 +44,16 @@ def write_princeton(top: Path) -> Path:
     (top / "xbox" / "test" / "xbox_0003.off").write_bytes(b"")
     (top / "xbox" / "train").mkdir()
     return top
+
+
+def video_bytes(fmt: str, codec: str = "mpeg4") -> bytes:
+    """A 4-frame 32x32 clip in container `fmt` (avi for UCF-101, mp4 for MSR-VTT)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=8)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for t in range(4):
+            frame = np.full((32, 32), 40 * t, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="gray")))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()

@@ -53,14 +53,14 @@ def test_model_steps_request_a_gpu_from_kubernetes_and_ray():
         node = graph.get(key)
         if not node.is_materializable:
             continue
-        tags = node.assets_def.op.tags
-        k8s = get_user_defined_k8s_config(tags).container_config.get("resources", {})
-        ray = RayExecutionConfig.from_tags(tags).num_gpus
-        if key.to_user_string() in GPU_ASSETS:
-            assert k8s["limits"] == {"nvidia.com/gpu": "1"} and k8s["requests"] == {"nvidia.com/gpu": "1"}, key
-            assert ray == 1, key
-        else:
-            assert k8s == {} and ray is None, key
+        for op in node.assets_def.node_def.iterate_op_defs():  # a sharded asset: plan, shard and assemble ops
+            k8s = get_user_defined_k8s_config(op.tags).container_config.get("resources", {})
+            ray = RayExecutionConfig.from_tags(op.tags).num_gpus
+            if key.to_user_string() in GPU_ASSETS and not op.name.endswith("_plan"):  # planning runs no model
+                assert k8s["limits"] == {"nvidia.com/gpu": "1"} and k8s["requests"] == {"nvidia.com/gpu": "1"}, op.name
+                assert ray == 1, op.name
+            else:
+                assert k8s == {} and ray is None, op.name
 
 
 def test_gpus_per_step_from_the_environment(monkeypatch):

@@ -35,4 +35,7 @@ BACKBONES: Registry[type] = Registry("backbone", {
     "open_clip": "unibind_core.backbone.open_clip:OpenClipBackbone",
     "hf_clip": "unibind_core.backbone.hf_clip:HfClipBackbone",
     "clap": "unibind_core.backbone.clap:ClapBackbone",
+    # in their own virtual environments, through unibind_core.external's runner
+    "imagebind": "unibind_core.backbone.imagebind:ImageBindBackbone",
+    "languagebind": "unibind_core.backbone.languagebind:LanguageBindBackbone",
 })

@@ -17,6 +17,7 @@ from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.demo.world import CAPTIONS_FILE
 
 SHOWN_MISSING = 5
+SAMPLE_KEY = "\0sample:"  # captions keyed by sample_id, apart from paths
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def dataset_root(spec: BenchmarkSpec, datasets_dir: Path) -> Path:
 
 
 def read_captions(root: Path) -> dict[str, str]:
-    """Captions shipped with a dataset (the demo world's), keyed by relative path."""
+    """Captions shipped with a dataset (the demo world's, or a researcher's), one JSON record a line: keyed
+    by relative `path` (every sample of that file), or by `sample_id` (one sample: a crop of a frame)."""
     path = root / CAPTIONS_FILE
     if not path.is_file():
         return {}
@@ -61,7 +63,8 @@ def read_captions(root: Path) -> dict[str, str]:
             continue
         try:
             entry = json.loads(line)
-            captions[entry["path"]] = entry["caption"]
+            key = f"{SAMPLE_KEY}{entry['sample_id']}" if "sample_id" in entry else entry["path"]
+            captions[key] = entry["caption"]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{n} is not a caption record ({exc})") from exc
     return captions
@@ -86,8 +89,11 @@ def read_root(spec: BenchmarkSpec, root: Path, overrides: Mapping[str, Any] | No
     if not result.rows:
         raise DatasetLayoutError(f"{spec.name}: the {spec.reader} reader found no samples under {root}")
     captions = read_captions(root)
-    for row in result.rows:  # a reader that sets caption (even to None) has the last word
-        if "caption" not in row:
+    for row in result.rows:  # a caption for the sample wins; else a reader that sets one (even None); else the file's
+        own = captions.get(f"{SAMPLE_KEY}{row['sample_id']}")
+        if own is not None:
+            row["caption"] = own
+        elif "caption" not in row:
             row["caption"] = captions.get(row["path"])
     missing = tuple(c.key for c in result.missing_classes())
     return Manifest(result.manifest(), result.class_table(), result.quarantine_table(), missing)

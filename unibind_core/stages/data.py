@@ -2,28 +2,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.backbone.select import features_key_parts, load_backbone, space_id
 from unibind_core.backbone.demo import save_encoders
 from unibind_core.backbone.pretrain import ModalityData, pretrain_demo_encoders
 from unibind_core.benchmarks.build import build_manifest, dataset_root
 from unibind_core.benchmarks.spec import profile_benchmarks
-from unibind_core.checks import check_vectors
 from unibind_core.demo.world import build_dataset
 from unibind_core.embed import embed_texts
-from unibind_core.features import DecodedInputs, cached_inputs, embed_inputs, features_table, inputs_key
-from unibind_core.io import INPUTS_KEY, SPACE_KEY, content_hash, file_hash, table_hash, write_bytes
+from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, read_manifest, spec_of
+from unibind_core.stages.common import is_current, spec_of
+from unibind_core.stages.features import BenchmarkInputs, stage_features  # noqa: F401  (re-exported: a data-side stage)
 from unibind_core.text import configured_text_encoder, configured_text_encoder_id
-from unibind_core.tables import CLASSES, DECODE_QUARANTINE, FEATURES, MANIFEST, QUARANTINE, Split
+from unibind_core.tables import CLASSES, MANIFEST, QUARANTINE, Split
 from unibind_core.templates import single_template
 
 WORLD_VERSION = "1"  # bump when a demo writer changes what it writes
@@ -82,27 +78,7 @@ def stage_manifest(s: Settings, bench: str) -> StageResult:
                                  "root": str(dataset_root(spec, lay.datasets))}, row_count=manifest.table.num_rows)
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    """A benchmark's manifest and the key of its decoded inputs (one stat per file, taken once)."""
-
-    bench: str
-    root: Path
-    manifest: pa.Table
-    key: str
-
-    @classmethod
-    def of(cls, s: Settings, bench: str) -> _Inputs:
-        spec, manifest = spec_of(bench), read_manifest(s, bench)
-        root = dataset_root(spec, s.layout.datasets)
-        return cls(bench, root, manifest, inputs_key(spec, root, manifest))
-
-    def decode(self, s: Settings) -> DecodedInputs:
-        return cached_inputs(spec_of(self.bench), self.root, self.manifest, s.layout.input_cache,
-                             key=self.key)
-
-
-def _train_data(s: Settings, inputs: _Inputs) -> tuple[str, ModalityData]:
+def _train_data(s: Settings, inputs: BenchmarkInputs) -> tuple[str, ModalityData]:
     decoded = inputs.decode(s)
     rows = decoded.rows(inputs.manifest)
     train = np.asarray(pc.equal(rows["split"], Split.TRAIN.value))
@@ -113,7 +89,7 @@ def _train_data(s: Settings, inputs: _Inputs) -> tuple[str, ModalityData]:
 def stage_backbone(s: Settings) -> StageResult:
     """Pre-train the demo encoders image-centrically on the training splits of the profile's benchmarks."""
     benches = [b for b in profile_benchmarks(s.profile) if spec_of(b).demo_writer]
-    inputs = [_Inputs.of(s, b) for b in benches]
+    inputs = [BenchmarkInputs.of(s, b) for b in benches]
     key = content_hash(*(i.key for i in inputs), configured_text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
     path = s.layout.backbone
     if is_current(path, key):
@@ -131,28 +107,3 @@ def stage_backbone(s: Settings) -> StageResult:
     save_encoders(model, path, extra={INPUTS_KEY: key, "losses": json.dumps(losses)})
     return StageResult(file_hash(path), {"path": str(path), "modalities": sorted(data), "final_losses": losses,
                                          "train_samples": {m: len(d.class_names) for m, d in data.items()}})
-
-
-def stage_features(s: Settings, bench: str) -> StageResult:
-    """Frozen backbone features of every sample (train/eval/test), computed once per inputs, backbone id
-    (name, model, weights hash) and view options; stamped with their embedding space."""
-    spec, inputs = spec_of(bench), _Inputs.of(s, bench)
-    model_id, options = features_key_parts(s, spec.modality)
-    key = content_hash(inputs.key, model_id, options)
-    out = s.layout.features(bench)
-    if is_current(out, key):
-        return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
-                           checks={"vectors_valid": check_vectors(FEATURES, out)})
-    decoded = inputs.decode(s)
-    backbone = load_backbone(s, spec.modality)
-    vectors = embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size, meta=dict(spec.loader_options))
-    FEATURES.write(features_table(decoded.rows(inputs.manifest), vectors), out, inputs_key=key,
-                   stamps={SPACE_KEY: space_id(s, spec.modality)})
-    DECODE_QUARANTINE.write(DECODE_QUARANTINE.table(
-        {"path": [f["path"] for f in decoded.failures], "reason": [f["reason"] for f in decoded.failures]}),
-        s.layout.decode_quarantine(bench))
-    return StageResult(file_hash(out), {"path": str(out), "samples": len(vectors), "dim": int(vectors.shape[1]),
-                                        "backbone": backbone.name, "backbone_id": backbone.id,
-                                        "decode_failures": len(decoded.failures),
-                                        "first_decode_failures": decoded.failures[:5]},
-                       checks={"vectors_valid": check_vectors(FEATURES, out, backbone.dim, just_written=True)}, row_count=len(vectors))

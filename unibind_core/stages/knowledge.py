@@ -144,23 +144,47 @@ def _prompt_rows(s: Settings, bench: str) -> tuple[list[str], list[str], list[Ro
     return ids, cats, kinds, texts
 
 
-def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
-    """Embed every knowledge-base text and zero-shot prompt; only texts never seen before hit the encoder."""
+def _text_rows(s: Settings, bench: str) -> tuple[pa.Table, str]:
+    """Every knowledge-base text and zero-shot prompt (ID, Category, kind, text) in the table's order, and
+    the key of the text embeddings computed from them."""
     kb = KNOWLEDGE_BASE.read(s.layout.kb(bench))
     p_ids, p_cats, p_kinds, p_texts = _prompt_rows(s, bench)
     kinds = np.where(np.asarray(is_category_row(kb)), RowKind.DESCRIPTION, RowKind.CAPTION).tolist()
     key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s, bench))
+    rows = pa.table({"ID": kb["ID"].to_pylist() + p_ids, "Category": kb["Category"].to_pylist() + p_cats,
+                     "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
+    return rows.take(pc.sort_indices(rows, [(k, "ascending") for k in TEXT_EMBEDDINGS.sort_by])), key
+
+
+def text_rows(s: Settings, bench: str) -> int:
+    """Rows the text-embedding stage shards: its texts."""
+    return _text_rows(s, bench)[0].num_rows
+
+
+def text_embeddings_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
+    """Embed texts [start, stop) into the content-hash cache (a fan-out step); the stage then finds them there."""
+    rows, key = _text_rows(s, bench)
+    if stop > rows.num_rows or start >= stop:
+        raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of its {rows.num_rows} texts; re-plan the run")
+    if is_current(s.layout.text_embeddings(bench), key):
+        return {"rows": stop - start, "embedded_new": 0, "reason": "text embeddings already assembled"}
+    _, report = embed_texts(rows["text"].slice(start, stop - start).to_pylist(), text_encoder(s, bench),
+                            s.layout.text_cache, s.shard_size)
+    return {"rows": stop - start, "embedded_new": report.embedded, "cache_hit_ratio": round(report.cache_hit_ratio, 4)}
+
+
+def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
+    """Embed every knowledge-base text and zero-shot prompt; only texts never seen before hit the encoder
+    (new vectors are cached every `shard_size` texts, so a killed run resumes)."""
+    rows, key = _text_rows(s, bench)
     out = s.layout.text_embeddings(bench)
     if is_current(out, key):
         return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True,
                            row_count=TEXT_EMBEDDINGS.num_rows(out),
                            checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out)})
-    rows = pa.table({"ID": kb["ID"].to_pylist() + p_ids, "Category": kb["Category"].to_pylist() + p_cats,
-                     "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
-    rows = rows.take(pc.sort_indices(rows, [(k, "ascending") for k in TEXT_EMBEDDINGS.sort_by]))  # the table's order
     texts = rows["text"].to_pylist()
     encoder = text_encoder(s, bench)
-    vectors, report = embed_texts(texts, encoder, s.layout.text_cache)
+    vectors, report = embed_texts(texts, encoder, s.layout.text_cache, s.shard_size)
     table = TEXT_EMBEDDINGS.table({**{c: rows[c] for c in rows.column_names},
                                    "text_hash": [text_hash(t) for t in texts]}, vectors)
     TEXT_EMBEDDINGS.write(table, out, inputs_key=key, stamps={SPACE_KEY: text_encoder_id(s, bench)})

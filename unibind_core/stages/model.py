@@ -51,6 +51,7 @@ from unibind_core.tables import (ALIGNER_COMPARISON, BALANCE, CENTRES, COMPARISO
                                  RESULTS, RETRIEVAL, TEXT_EMBEDDINGS, Classifier, RowKind, Setting, Split, SplitProtocol,
                                  kind_is, split_is)
 from unibind_core.templates import PROMPT_SETS
+from unibind_core.torch_setup import resolve_device, resolve_dtype
 
 
 def split_features(s: Settings, bench: str, split: Split) -> tuple[pa.Table, np.ndarray]:
@@ -268,8 +269,10 @@ def stage_head(s: Settings, bench: str) -> StageResult:
             best[run.aligner] = max(rows, key=lambda r: r["eval_accuracy"])
     HEAD_HISTORY.write(pa.Table.from_pylist(history, schema=HEAD_HISTORY.schema), lay.head_history(bench))
     primary = best[s.aligner]
+    device = resolve_device(cfg.device)  # where fit() trained: the configured device, resolved
     return StageResult(file_hash(out), {"path": str(out), "aligners": s.aligner_names(), "heads": len(runs),
-                                        "best_step": primary["step"], "config": record},
+                                        "best_step": primary["step"], "config": record, "device": str(device),
+                                        "dtype": str(resolve_dtype(cfg.dtype, device)).removeprefix("torch.")},
                        metrics={"eval_accuracy_best": primary["eval_accuracy"],
                                 "eval_accuracy_step0": history[0]["eval_accuracy"],
                                 **{f"eval_accuracy_best/{a}": r["eval_accuracy"] for a, r in best.items()}})

@@ -33,7 +33,7 @@ def test_malformed_per_modality_entries_name_the_option(tmp_path, value):
 
 def test_an_unknown_backbone_in_an_override_is_refused_before_work_starts(tmp_path):
     s = Settings(data_root=tmp_path, backbone_per_modality='{"audio": {"backbone": "wav2clip"}}')
-    with pytest.raises(UnknownNameError, match="unknown backbone 'wav2clip'; known: clap, demo, hf_clip, open_clip"):
+    with pytest.raises(UnknownNameError, match="unknown backbone 'wav2clip'; known: clap, demo, hf_clip, imagebind, languagebind, open_clip"):
         check_settings(s)
 
 

@@ -1,0 +1,56 @@
+"""An external script run from an asset goes through Dagster Pipes: its `dagster_pipes` log lines are in the
+run's event log and the metadata it reports is on the materialization (assets/external.py)."""
+# no `from __future__ import annotations`: Dagster reads the asset functions' context annotations
+import dagster as dg
+import numpy as np
+from PIL import Image
+
+from assets.materialize import run_stage
+from assets.resources import UnibindResource
+from tests.helpers.external_envs import make_env
+from unibind_core.external.lavis import caption_with_lavis
+from unibind_core.stages import StageResult
+
+
+def test_a_lavis_caption_run_reports_through_pipes(tmp_path):
+    make_env(tmp_path / "venvs", "lavis")
+    image = tmp_path / "grey.png"
+    Image.fromarray(np.full((8, 8, 3), 128, np.uint8)).save(image)
+
+    def stage(settings) -> StageResult:
+        captions = caption_with_lavis([image], "Describe", {"micro_batch": 1}, config=settings.external)
+        return StageResult("v1", {"captions": captions})
+
+    @dg.asset
+    def captions_via_pipes(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
+        return run_stage(stage, unibind, context=context)
+
+    resource = UnibindResource(data_root=str(tmp_path / "data"), external={"venv_root": str(tmp_path / "venvs")})
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([captions_via_pipes], resources={"unibind": resource}, instance=instance)
+    assert result.success
+    messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any("lavis: captioned 1 images" in m for m in messages), messages  # the script's pipes.log line
+    assert any("external process successfully opened dagster pipes" in m for m in messages)
+    meta = result.asset_materializations_for_node("captions_via_pipes")[0].metadata
+    assert meta["external/lavis/images"].value == 1 and meta["external/lavis/launches"].value == 1
+    assert "Describe: a picture whose mean is 0.502" in str(meta["captions"].value)
+
+
+def test_a_failing_script_under_pipes_quotes_its_stderr(tmp_path):
+    make_env(tmp_path / "venvs", "lavis")
+
+    def stage(settings) -> StageResult:
+        caption_with_lavis([tmp_path / "x.png"], "Describe", {"name": "not_a_model"}, config=settings.external)
+        return StageResult("v1", {})
+
+    @dg.asset
+    def failing_captions(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
+        return run_stage(stage, unibind, context=context)
+
+    resource = UnibindResource(data_root=str(tmp_path / "data"), external={"venv_root": str(tmp_path / "venvs")})
+    result = dg.materialize([failing_captions], resources={"unibind": resource}, raise_on_error=False)
+    assert not result.success
+    failure = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    text = str(failure.event_specific_data.error.to_string())
+    assert "lavis_caption.py" in text and "AssertionError: not_a_model" in text  # the script's stderr tail

@@ -1,0 +1,142 @@
+"""Frozen backbone features, computed shard by shard and assembled into one table per benchmark.
+
+Each shard of the manifest (unibind_core/shards.py) is decoded, embedded and stored as soon as it is done,
+so a killed run resumes after the last complete shard and memory holds one shard's decoded inputs, not
+the benchmark's. The shards run in this stage's step or, with `fan_out`, one Dagster step each
+(`features_shard`); this stage then only assembles them.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from unibind_core.backbone.select import features_key_parts, load_backbone, space_id
+from unibind_core.benchmarks.build import dataset_root
+from unibind_core.checks import check_vectors
+from unibind_core.features import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
+                                   features_table, inputs_key)
+from unibind_core.io import SPACE_KEY, content_hash, file_hash
+from unibind_core.progress import track
+from unibind_core.settings import Settings
+from unibind_core.shards import Shard, ShardFiles, plan_shards
+from unibind_core.stages import StageResult
+from unibind_core.stages.common import is_current, read_manifest, spec_of
+from unibind_core.tables import DECODE_QUARANTINE, FEATURES
+
+
+@dataclass(frozen=True)
+class BenchmarkInputs:
+    """A benchmark's manifest and the key of its decoded inputs (one stat per file, taken once)."""
+
+    bench: str
+    root: Path
+    manifest: pa.Table
+    key: str
+
+    @classmethod
+    def of(cls, s: Settings, bench: str) -> BenchmarkInputs:
+        spec, manifest = spec_of(bench), read_manifest(s, bench)
+        root = dataset_root(spec, s.layout.datasets)
+        return cls(bench, root, manifest, inputs_key(spec, root, manifest))
+
+    def decode(self, s: Settings) -> DecodedInputs:
+        """Every sample, through the decoded-input cache (the demo's pre-training reads them all)."""
+        return cached_inputs(spec_of(self.bench), self.root, self.manifest, s.layout.input_cache, key=self.key)
+
+    def decode_shard(self, s: Settings, shard: Shard) -> DecodedInputs:
+        """The shard's samples: a slice of the decoded-input cache where one exists, else their files."""
+        spec = spec_of(self.bench)
+        cached = cached_rows(spec, self.manifest, s.layout.input_cache, self.key, shard.start, shard.stop)
+        return cached or decode_rows(spec, self.root, self.manifest.slice(shard.start, len(shard)))
+
+
+@dataclass(frozen=True)
+class _FeatureJob:
+    """What the features of one benchmark are computed from, and where their shards go."""
+
+    inputs: BenchmarkInputs
+    key: str  # inputs + backbone id + view options: the features table's inputs key
+    model_id: str
+    files: ShardFiles
+    shards: list[Shard]
+
+    @classmethod
+    def of(cls, s: Settings, bench: str) -> _FeatureJob:
+        inputs = BenchmarkInputs.of(s, bench)
+        model_id, options = features_key_parts(s, spec_of(bench).modality)
+        key = content_hash(inputs.key, model_id, options)
+        files = ShardFiles(s.layout.shards("features", bench), key, FEATURES)
+        return cls(inputs, key, model_id, files, plan_shards(inputs.manifest.num_rows, s.shard_size))
+
+    def compute(self, s: Settings, shard: Shard) -> None:
+        """Decode, embed and store one shard (its decode failures ride along in the shard file)."""
+        spec = spec_of(self.inputs.bench)
+        backbone = load_backbone(s, spec.modality)
+        decoded = self.inputs.decode_shard(s, shard)
+        vectors = (embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size, meta=dict(spec.loader_options))
+                   if len(decoded.inputs) else np.empty((0, backbone.dim), np.float32))
+        rows = decoded.rows(self.inputs.manifest.slice(shard.start, len(shard)))
+        self.files.write(shard, features_table(rows, vectors), {"failures": decoded.failures})
+
+
+def feature_rows(s: Settings, bench: str) -> int:
+    """Rows the features stage shards: the manifest's."""
+    return read_manifest(s, bench).num_rows
+
+
+def features_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
+    """Compute one shard of the features (a fan-out step); a shard already stored is not recomputed."""
+    job, shard = _FeatureJob.of(s, bench), Shard(start, stop)
+    if shard not in job.shards:
+        raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of the current plan "
+                         f"(shard_size {s.shard_size}, {job.inputs.manifest.num_rows} rows); re-plan the run")
+    if is_current(s.layout.features(bench), job.key):
+        return {"rows": len(shard), "computed": False, "reason": "features already assembled"}
+    if job.files.done(shard):
+        return {"rows": len(shard), "computed": False}
+    t0 = time.perf_counter()
+    job.compute(s, shard)
+    return {"rows": len(shard), "computed": True, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _peak_rss_gib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)  # ru_maxrss: KiB on Linux
+
+
+def stage_features(s: Settings, bench: str) -> StageResult:
+    """Frozen backbone features of every sample (train/eval/test), computed once per inputs, backbone id
+    (name, model, weights hash) and view options; stamped with their embedding space."""
+    job = _FeatureJob.of(s, bench)
+    out = s.layout.features(bench)
+    if is_current(out, job.key):
+        return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
+                           checks={"vectors_valid": check_vectors(FEATURES, out)})
+    t0 = time.perf_counter()
+    todo = [shard for shard in job.shards if not job.files.done(shard)]
+    for shard in track(todo, f"features {bench}", unit="shard"):
+        job.compute(s, shard)
+    seconds = time.perf_counter() - t0
+    failures = [f for shard in job.shards for f in job.files.facts(shard)["failures"]]
+    samples = FEATURES.write_stream(job.files.tables(job.shards), out, inputs_key=job.key,
+                                    stamps={SPACE_KEY: space_id(s, spec_of(bench).modality)})
+    if not samples:
+        out.unlink()
+        first = failures[0] if failures else {"path": "-", "reason": "the manifest is empty"}
+        raise ValueError(f"{bench}: no sample could be decoded (first {first['path']}: {first['reason']})")
+    DECODE_QUARANTINE.write(DECODE_QUARANTINE.table(
+        {"path": [f["path"] for f in failures], "reason": [f["reason"] for f in failures]}),
+        s.layout.decode_quarantine(bench))
+    job.files.remove()
+    dim = FEATURES.dim(out)
+    return StageResult(file_hash(out), {
+        "path": str(out), "samples": samples, "dim": dim, "backbone": job.model_id.split(":", 1)[0],
+        "backbone_id": job.model_id, "shards": len(job.shards), "shards_computed_here": len(todo),
+        "shards_reused": len(job.shards) - len(todo),
+        **({"samples_per_s": round(sum(len(x) for x in todo) / seconds, 1)} if todo and seconds > 0 else {}),
+        "peak_rss_gib": _peak_rss_gib(), "decode_failures": len(failures), "first_decode_failures": failures[:5]},
+        checks={"vectors_valid": check_vectors(FEATURES, out, dim, just_written=True)}, row_count=samples)
