@@ -28,6 +28,15 @@ class Layout:
     def captions(self, bench: str) -> Path:
         return self.root / "kb" / "captions" / f"{bench}.parquet"
 
+    def caption_quarantine(self, bench: str) -> Path:
+        """Training samples left without a caption, and why (unreadable, flagged answers)."""
+        return self.root / "kb" / "captions" / f"{bench}.quarantine.parquet"
+
+    @property
+    def caption_cache(self) -> Path:
+        """Per-sample captions of every model captioner (append-only Parquet shards, one folder each)."""
+        return self.root / "cache" / "captions"
+
     def kb(self, bench: str) -> Path:
         return self.root / "kb" / "tables" / f"{bench}.parquet"
 

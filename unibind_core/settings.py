@@ -16,7 +16,7 @@ from unibind_core.aligners import ALIGNERS
 from unibind_core.aligners.config import AlignmentConfig
 from unibind_core.backbone.pretrain import PretrainConfig
 from unibind_core.backbone.views import ViewConfig
-from unibind_core.caption import CaptionConfig
+from unibind_core.captioners.config import CaptionConfig
 from unibind_core.errors import ConfigError
 from unibind_core.external.envs import ExternalConfig
 from unibind_core.layout import Layout

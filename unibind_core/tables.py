@@ -71,6 +71,20 @@ class Metric(StrEnum):
     RECALL_AT_20 = "recall@20"
 
 
+class CaptionStatus(StrEnum):
+    """What the caption cache holds for one (sample, captioner, prompt, view)."""
+
+    OK = "ok"  # a usable caption, fitted to 75 CLIP BPE tokens
+    FLAGGED = "flagged"  # every allowed answer was unusable (empty, prompt echo, refusal): never a description
+
+
+class CaptionProblem(StrEnum):
+    """Why a training sample has no caption (the captions quarantine)."""
+
+    UNREADABLE = "unreadable"  # its file (or paired frame) could not be read or rendered
+    FLAGGED = "flagged"  # CaptionStatus.FLAGGED
+
+
 _ANY_VECTOR = pa.list_(pa.float32())  # placeholder: sized as fixed_size_list<float32>[D] at write time
 
 
@@ -179,6 +193,15 @@ COMPARISON_SCHEMA = pa.schema([  # ours beside the paper's, one row per (benchma
     pa.field("difference", pa.float64()),  # ours - paper, percentage points
     _s("note", True),
 ])
+CAPTION_CACHE_SCHEMA = pa.schema([  # one shard of the caption cache: one row per answered sample
+    _s("key"),  # content_hash(sample_hash, captioner id, prompt, view id)
+    _s("sample_hash"), _s("captioner"), _s("view"), _s("prompt"),
+    _s("status"),  # CaptionStatus
+    _s("caption", True), _s("reason", True),  # the caption (ok) or why there is none (flagged)
+    pa.field("attempts", pa.int32()), pa.field("shortened", pa.bool_()),
+    pa.field("tokens_in", pa.int64()), pa.field("tokens_out", pa.int64()),
+])
+CAPTION_PROBLEMS_SCHEMA = pa.schema([_s("sample_id"), _s("path"), _s("kind"), _s("reason")])  # kind: CaptionProblem
 BALANCE_SCHEMA = pa.schema([_s("setting", True), _s("classifier", True), pa.field("mean_accuracy", pa.float64()),
                             pa.field("min_accuracy", pa.float64()), pa.field("std_accuracy", pa.float64()),
                             pa.field("balance", pa.float64())])  # min / max accuracy across modalities
@@ -199,6 +222,8 @@ QUARANTINE = TableContract("quarantine", QUARANTINE_SCHEMA, "benchmark_manifest"
 DECODE_QUARANTINE = TableContract("decode quarantine", QUARANTINE_SCHEMA, "data_embeddings")  # failed to decode
 DESCRIPTIONS = TableContract("category descriptions", KB_SCHEMA, "category_descriptions")  # describer order
 CAPTIONS = TableContract("data captions", KB_SCHEMA, "data_captions")  # training-sample order
+CAPTION_CACHE_SHARD = TableContract("caption cache shard", CAPTION_CACHE_SCHEMA, "data_captions", sort_by=("key",))
+CAPTION_QUARANTINE = TableContract("caption quarantine", CAPTION_PROBLEMS_SCHEMA, "data_captions")  # row order
 KNOWLEDGE_BASE = TableContract("knowledge base", KB_SCHEMA, "knowledge_base", sort_by=("ID",))  # both kinds of rows
 CURATED_OVERRIDES = TableContract("curated overrides", OVERRIDES_SCHEMA, "you: curated/<benchmark>/descriptions.csv")
 _VECTORS = {"row_group_rows": 8192, "unit_vectors": True}  # 32 MiB per row group at D = 1024

@@ -39,6 +39,7 @@ class LLMConfig:
 
     model: str | None = option(None, "openai: a model name (default gpt-4o-mini); hf: a hub id or a local dir "
                                      "(required)", env="UNIBIND_DESCRIBER_MODEL")
+    gguf_file: str | None = option(None, "hf: a GGUF file inside llm.model's folder (transformers de-quantizes it)")
     base_url: str | None = option(None, "None: OPENAI_BASE_URL, else api.openai.com; any OpenAI-compatible server")
     api_key: Secret | None = option(None, "None: OPENAI_API_KEY; in Dagster pass dg.EnvVar('OPENAI_API_KEY')",
                                     repr=False)

@@ -23,16 +23,19 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=1)
-def load_causal_lm(model: str, device: str, dtype: str) -> tuple:
-    """(tokenizer, model, device) loaded once per process; the tokenizer pads on the left for generation."""
+def load_causal_lm(model: str, device: str, dtype: str, gguf_file: str | None = None) -> tuple:
+    """(tokenizer, model, device) loaded once per process; the tokenizer pads on the left for generation.
+    With `gguf_file` (a llama.cpp file in the `model` folder) transformers de-quantizes the weights and
+    rebuilds the tokenizer from the file (it needs the `gguf` and `accelerate` packages)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dev = resolve_device(device)
-    tokenizer = AutoTokenizer.from_pretrained(model)
+    gguf = {"gguf_file": gguf_file} if gguf_file else {}
+    tokenizer = AutoTokenizer.from_pretrained(model, **gguf)
     tokenizer.padding_side = "left"  # decoder-only models continue from the last position of every row
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    lm = AutoModelForCausalLM.from_pretrained(model, dtype=resolve_dtype(dtype, dev)).to(dev).eval()
+    lm = AutoModelForCausalLM.from_pretrained(model, dtype=resolve_dtype(dtype, dev), **gguf).to(dev).eval()
     return tokenizer, lm, dev
 
 
@@ -47,8 +50,9 @@ class HFBackend:
             raise ValueError("the hf describer needs a model: a hub id or a local directory with a causal LM "
                              "(the option llm.model, or UNIBIND_DESCRIBER_MODEL)")
         self.config = config
-        self.model = str(config.model)
-        self.tokenizer, self.lm, self.device = load_causal_lm(self.model, device, dtype)
+        # the model's identity (cache keys, the Source column) names the GGUF file when there is one
+        self.model = f"{config.model}/{config.gguf_file}" if config.gguf_file else str(config.model)
+        self.tokenizer, self.lm, self.device = load_causal_lm(str(config.model), device, dtype, config.gguf_file)
 
     def render(self, request: Request) -> str:
         """The chat template when the tokenizer has one (instruction-tuned models), else plain text."""

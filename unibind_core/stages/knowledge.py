@@ -6,19 +6,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from unibind_core.benchmarks.build import dataset_root
-from unibind_core.caption import CAPTIONERS, caption_prompt
+from unibind_core.captioners import CAPTIONERS, Captioner, CaptionJob, caption_prompt
 from unibind_core.checks import check_kb, check_vectors
 from unibind_core.curated import PROMPT_TEMPLATES, curated_kb, curated_templates
 from unibind_core.describe import build_describer, describer_report
 from unibind_core.embed import embed_texts
 from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash, text_hash
-from unibind_core.kb import caption_table, carry_created_at, describe_categories, is_category_row, merge_kb, read_kb_or_none
+from unibind_core.benchmarks.manifest import DatasetLayoutError
+from unibind_core.kb import carry_created_at, kb_rows, describe_categories, is_category_row, merge_kb, read_kb_or_none
 from unibind_core.protocols import cross_validated
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import is_current, read_classes, read_manifest, spec_of, text_encoder, text_encoder_id
-from unibind_core.tables import (CAPTIONS, DESCRIPTIONS, KB_SCHEMA, KNOWLEDGE_BASE, TEXT_EMBEDDINGS, RowKind,
-                                 Split)
+from unibind_core.tables import (CAPTION_PROBLEMS_SCHEMA, CAPTION_QUARANTINE, CAPTIONS, DESCRIPTIONS, KB_SCHEMA,
+                                 KNOWLEDGE_BASE, TEXT_EMBEDDINGS, RowKind, Split)
 from unibind_core.templates import single_template, template_texts
 
 _STABLE = [c for c in KB_SCHEMA.names if c != "created_at"]  # the data version ignores write times
@@ -51,22 +52,68 @@ def stage_descriptions(s: Settings, bench: str) -> StageResult:
         row_count=table.num_rows)
 
 
-def stage_captions(s: Settings, bench: str) -> StageResult:
-    """One caption per training sample (docs/method.md §1: data descriptions of the training data). A benchmark
-    cross-validated over official folds trains on every fold in turn, so each of its samples is captioned."""
+def _caption_inputs(s: Settings, bench: str) -> tuple[CaptionJob, pa.Table]:
+    """The rows to caption and where their files are. A benchmark cross-validated over official folds trains
+    on every fold in turn, so each of its samples is captioned; others caption their train split."""
     spec, manifest = spec_of(bench), read_manifest(s, bench)
-    every = cross_validated(s, spec)
-    train = manifest if every else manifest.filter(pc.equal(manifest["split"], Split.TRAIN.value))
+    rows = manifest if cross_validated(s, spec) else manifest.filter(pc.equal(manifest["split"], Split.TRAIN.value))
+    root = dataset_root(spec, s.layout.datasets)
+    try:  # paired_path is relative to the paired benchmark's root, else to the benchmark's own (LLVIP visible/)
+        paired = dataset_root(spec_of(spec.paired_benchmark), s.layout.datasets) if spec.paired_benchmark else root
+    except DatasetLayoutError:
+        paired = None  # the paired dataset is absent: views fall back to renders of the data itself
+    return CaptionJob(spec, root, paired), rows
+
+
+def caption_rows(s: Settings, bench: str) -> int:
+    """How many rows `stage_captions` captions (for fanning `captions_shard` out over workers)."""
+    return _caption_inputs(s, bench)[1].num_rows
+
+
+def captions_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
+    """Caption rows [start, stop) of `stage_captions`' selection into the captioner's cache, writing no table:
+    shards run in parallel (one process or machine each), then `stage_captions` finds every row cached."""
+    job, rows = _caption_inputs(s, bench)
+    part = rows.slice(start, max(0, min(stop, rows.num_rows) - start))
     captioner = CAPTIONERS.from_settings(s.captioner, s)
-    captions = captioner.caption(train, dataset_root(spec, s.layout.datasets), spec.prompt_noun)
-    table = caption_table(train["sample_id"].to_pylist(), train["class_key"].to_pylist(), captions,
-                          captioner.source, caption_prompt(spec.prompt_noun, s.caption.prompt), bench, spec.modality)
+    captions = captioner.caption(part, job)
+    report = getattr(captioner, "report", dict)()
+    return {"bench": bench, "start": start, "stop": start + part.num_rows,
+            "captioned": sum(c is not None for c in captions), **report}
+
+
+def _row_prompts(captioner: Captioner, job: CaptionJob, s: Settings, n: int) -> list[str]:
+    """The prompt each row was captioned with (a view may rename the noun: a paired RGB frame is a photo)."""
+    prompts = getattr(captioner, "prompts", None)
+    return list(prompts) if prompts is not None else [caption_prompt(job.noun, s.caption.prompt)] * n
+
+
+def stage_captions(s: Settings, bench: str) -> StageResult:
+    """One caption per training sample (docs/method.md §1: data descriptions of the training data); a sample
+    whose file is unreadable or whose answers were all unusable gets none and is quarantined with why."""
+    job, rows = _caption_inputs(s, bench)
+    captioner = CAPTIONERS.from_settings(s.captioner, s)
+    captions = captioner.caption(rows, job)
+    prompts = _row_prompts(captioner, job, s, rows.num_rows)
+    problems = getattr(captioner, "quarantine", [])
+    CAPTION_QUARANTINE.write(pa.Table.from_pylist(problems, CAPTION_PROBLEMS_SCHEMA), s.layout.caption_quarantine(bench))
+    keep = [i for i, c in enumerate(captions) if c is not None]
+    if not keep and rows.num_rows:
+        first = problems[0] if problems else {"sample_id": "-", "reason": "no caption"}
+        raise ValueError(f"{bench}: no sample got a caption (captioner {s.captioner!r}; first: {first['sample_id']}: "
+                         f"{first['reason']}); nothing was written")
+    kept = rows.take(keep)
+    table = kb_rows(kept["sample_id"].to_pylist(), kept["class_key"].to_pylist(), [captions[i] for i in keep],
+                    [captioner.source] * len(keep), [prompts[i] for i in keep], bench, job.spec.modality)
     out = s.layout.captions(bench)
     table = carry_created_at(table, read_kb_or_none(out))
     CAPTIONS.write(table, out)
     return StageResult(_kb_version(table), {"rows": table.num_rows, "captioner": captioner.source,
                                             "unique_captions": pc.count_distinct(table["Description"]).as_py(),
-                                            "preview": captions[:3]}, row_count=table.num_rows)
+                                            "without_caption": rows.num_rows - len(keep),
+                                            "quarantine_preview": problems[:5],
+                                            "preview": [captions[i] for i in keep[:3]],
+                                            **getattr(captioner, "report", dict)()}, row_count=table.num_rows)
 
 
 def stage_kb(s: Settings, bench: str) -> StageResult:

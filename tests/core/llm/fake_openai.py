@@ -55,8 +55,15 @@ def default_answer(prompt: str, seed: int | None) -> str:
                      for i in range(n))
 
 
+def text_of(content: str | list) -> str:
+    """A message's text: the content, or its text parts joined (vision requests send a list of parts)."""
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
 def completion(body: dict, text: str, refusal: str | None = None, finish: str = "stop") -> dict:
-    prompt = " ".join(m.get("content", "") for m in body.get("messages", []))
+    prompt = " ".join(text_of(m.get("content", "")) for m in body.get("messages", []))
     usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     return {"id": f"chatcmpl-{abs(hash((prompt, text))) % 10**12}", "object": "chat.completion",
@@ -113,7 +120,7 @@ class FakeOpenAI:
     # -- chat ------------------------------------------------------------------------------------------
     def chat(self, body: dict, authorization: str) -> tuple[Call, int, dict, dict, float, bool]:
         """(call, status, json body, headers, delay, drop) for one chat completion."""
-        prompt = next((m["content"] for m in body.get("messages", []) if m.get("role") == "user"), "")
+        prompt = next((text_of(m["content"]) for m in body.get("messages", []) if m.get("role") == "user"), "")
         with self.lock:
             call = Call(len(self.calls) + 1, prompt, body.get("seed"), body, authorization)
             self.calls.append(call)

@@ -1,0 +1,38 @@
+"""Data captions (docs/method.md §1): one multi-modal-LLM description per training sample.
+
+Layout, one job per module:
+  config    CaptionConfig (every `caption.*` option)
+  base      the Captioner the stage sees, the ModelCaptioner a backend implements, CaptionRequest
+  views/    what a model is shown of each modality (CAPTION_VIEWS): the image, the paired RGB frame,
+            keyframes, rendered depth views, the waveform or a spectrogram
+  judge     bad answers (empty, prompt echo, refusal) and the 75-CLIP-token limit
+  cache     per-sample answers as append-only Parquet shards (CAPTION_CACHE_SHARD)
+  driver    the loop shared by every model captioner: cache, views, batches, retries, quarantine, metrics
+  manifest / blip2 / hf_vlm / hf_audio / openai_vision   the entries of CAPTIONERS
+
+Entries are dotted paths, so transformers and openai are imported only by the captioner that is chosen.
+"""
+from __future__ import annotations
+
+from unibind_core.captioners.base import (
+    Captioner,
+    CaptionJob,
+    CaptionRequest,
+    ModelCaptioner,
+    ModelInfo,
+)
+from unibind_core.captioners.config import CAPTION_PROMPT, CaptionConfig, caption_prompt
+from unibind_core.captioners.manifest import ManifestCaptioner
+from unibind_core.registry import Registry
+
+# The `lavis` entry (salesforce-lavis in its own environment) is registered by its own module when present.
+CAPTIONERS: Registry[type] = Registry("captioner", {
+    "manifest": ManifestCaptioner,
+    "blip2": "unibind_core.captioners.blip2:Blip2Captioner",
+    "hf_vlm": "unibind_core.captioners.hf_vlm:HFVisionCaptioner",
+    "hf_audio": "unibind_core.captioners.hf_audio:HFAudioCaptioner",
+    "openai_vision": "unibind_core.captioners.openai_vision:OpenAIVisionCaptioner",
+})
+
+__all__ = ["CAPTIONERS", "CAPTION_PROMPT", "CaptionConfig", "CaptionJob", "CaptionRequest", "Captioner",
+           "ManifestCaptioner", "ModelCaptioner", "ModelInfo", "caption_prompt"]
