@@ -14,6 +14,8 @@ from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
 from assets.sharded import sharded_asset
 from unibind_core.stages.knowledge import (
+    caption_rows,
+    captions_shard,
     stage_captions,
     stage_descriptions,
     stage_kb,
@@ -34,12 +36,13 @@ def category_descriptions(context: dg.AssetExecutionContext, unibind: UnibindRes
     return run_partition_stage(stage_descriptions, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(CAPTIONS),
-          partitions_def=BENCHMARK_PARTITIONS,
-          deps=[benchmark_manifest], retry_policy=API_RETRY,
-          description="One caption per training sample from the configured Captioner.")
-def data_captions(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
-    return run_partition_stage(stage_captions, unibind, context)
+data_captions = sharded_asset(
+    name="data_captions", stage=stage_captions, rows=caption_rows, shard=captions_shard,
+    upstream=[benchmark_manifest], op_tags=GPU_STEP, retry_policy=API_RETRY,
+    group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(CAPTIONS),
+    partitions_def=BENCHMARK_PARTITIONS,
+    description="One caption per training sample from the configured Captioner, cached per sample, in shards "
+                "(one step each with fan_out).")
 
 
 @dg.asset(group_name="knowledge", kinds={"parquet", "duckdb"}, code_version="1", metadata=column_schema(KNOWLEDGE_BASE),

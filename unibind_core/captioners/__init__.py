@@ -8,7 +8,7 @@ Layout, one job per module:
   judge     bad answers (empty, prompt echo, refusal) and the 75-CLIP-token limit
   cache     per-sample answers as append-only Parquet shards (CAPTION_CACHE_SHARD)
   driver    the loop shared by every model captioner: cache, views, batches, retries, quarantine, metrics
-  manifest / blip2 / hf_vlm / hf_audio / openai_vision   the entries of CAPTIONERS
+  manifest / blip2 / hf_vlm / hf_audio / openai_vision / lavis   the entries of CAPTIONERS
 
 Entries are dotted paths, so transformers and openai are imported only by the captioner that is chosen.
 """
@@ -25,13 +25,13 @@ from unibind_core.captioners.config import CAPTION_PROMPT, CaptionConfig, captio
 from unibind_core.captioners.manifest import ManifestCaptioner
 from unibind_core.registry import Registry
 
-# The `lavis` entry (salesforce-lavis in its own environment) is registered by its own module when present.
 CAPTIONERS: Registry[type] = Registry("captioner", {
     "manifest": ManifestCaptioner,
     "blip2": "unibind_core.captioners.blip2:Blip2Captioner",
     "hf_vlm": "unibind_core.captioners.hf_vlm:HFVisionCaptioner",
     "hf_audio": "unibind_core.captioners.hf_audio:HFAudioCaptioner",
     "openai_vision": "unibind_core.captioners.openai_vision:OpenAIVisionCaptioner",
+    "lavis": "unibind_core.captioners.lavis:LavisCaptioner",  # in its own environment: make env-lavis
 })
 
 __all__ = ["CAPTIONERS", "CAPTION_PROMPT", "CaptionConfig", "CaptionJob", "CaptionRequest", "Captioner",

@@ -129,7 +129,8 @@ class CachedCaptioner:
         if not todo:
             return done
         tracker = Tracker(f"caption {job.spec.name} via {self.model.name}", len(todo), unit="sample")
-        size = self.cfg.batch_size
+        # a model whose every call has a fixed cost (a launch in its own environment) asks for bigger calls
+        size = getattr(self.model, "call_rows", None) or self.cfg.batch_size
         for start in range(0, len(todo), size):
             batch = [smp for smp in todo[start:start + size] if self._render(smp, job, view)]
             rows = self._answer(batch)
