@@ -11,7 +11,7 @@ from assets.materialize import (
     run_partition_stage,
     run_stage,
 )
-from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
+from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS, WITH_PARTNERS
 from assets.resources import UnibindResource
 from unibind_core.stages.model import (
     stage_centres,
@@ -33,11 +33,13 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
     return run_partition_stage(stage_centres, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="2",
-          partitions_def=BENCHMARK_PARTITIONS, deps=[data_embeddings, kb_text_embeddings, embedding_centres],
+@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="3",
+          partitions_def=BENCHMARK_PARTITIONS,
+          deps=[dg.AssetDep(data_embeddings, partition_mapping=WITH_PARTNERS), kb_text_embeddings, embedding_centres],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="One head per aligner (ALIGNERS: lcl, centrobind, exmcr) on cached features, on the fixed split "
-                      "and on each official fold; best checkpoint on each run's eval split.")
+                      "and on each official fold; best checkpoint on each run's eval split. CentroBind's anchor "
+                      "includes each sample's partner in a paired benchmark's features (hence that dependency).")
 def aligned_heads(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_partition_stage(stage_head, unibind, context)
 

@@ -7,7 +7,7 @@ from unibind_core.io import table_hash
 from unibind_core.retrieval import Side, both_directions, manifest_pairs
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import read_manifest, spec_of
+from unibind_core.stages.common import manifest_column, spec_of
 from unibind_core.stages.model import fine_tuned, split_features
 from unibind_core.tables import RETRIEVAL, Setting, Split
 
@@ -17,21 +17,14 @@ def retrieval_pairs(benches: list[str]) -> list[tuple[str, str]]:
     return [(b, spec_of(b).paired_benchmark) for b in benches if spec_of(b).paired_benchmark in benches]
 
 
-def _paths(s: Settings, bench: str, column: str, sample_ids: list[str]) -> list[str | None]:
-    """The manifest's `column` for each of `sample_ids` (the features' rows, in their order)."""
-    manifest = read_manifest(s, bench).select(["sample_id", column]).to_pylist()
-    by_id = {r["sample_id"]: r[column] for r in manifest}
-    return [by_id[i] for i in sample_ids]
-
-
 def stage_retrieval(s: Settings, benches: list[str]) -> StageResult:
     """Test split of each pair: zero-shot on frozen features, fine-tuned through each side's own head."""
     rows: list[dict] = []
     for bench, other in retrieval_pairs(benches):
         a_rows, a_x = split_features(s, bench, Split.TEST)
         b_rows, b_x = split_features(s, other, Split.TEST)
-        pairs = manifest_pairs(_paths(s, bench, "paired_path", a_rows["sample_id"].to_pylist()),
-                               _paths(s, other, "path", b_rows["sample_id"].to_pylist()))
+        pairs = manifest_pairs(manifest_column(s, bench, "paired_path", a_rows["sample_id"].to_pylist()),
+                               manifest_column(s, other, "path", b_rows["sample_id"].to_pylist()))
         if not len(pairs):
             raise ValueError(f"{bench} <-> {other}: no test sample of {bench} names a test sample of {other} in "
                              "its paired_path; re-materialize both manifests")
