@@ -53,10 +53,11 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
     return run_partition_stage(stage_evaluation, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", metadata=column_schema(RETRIEVAL),
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="2", metadata=column_schema(RETRIEVAL),
           deps=[aligned_heads, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Cross-modal recall@1/5/10/20 both ways over the pairs the manifests hold (image <-> event), "
-                      "zero-shot and through each side's head.")
+                      "zero-shot and through each side's head; per official fold and their mean where both sides "
+                      "are cross-validated.")
 def retrieval_evaluation(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_retrieval, unibind, list(BENCHMARKS), context=context)
 

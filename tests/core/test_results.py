@@ -128,3 +128,20 @@ def test_the_demo_comparison_says_it_has_no_paper_counterpart():
     assert table["paper"].null_count == table["paper_row"].null_count == table.num_rows
     md = comparison_markdown(table, {"code": {"commit": "abc"}})
     assert NO_COUNTERPART in md and '"commit": "abc"' in md
+
+
+def test_the_paper_comparison_takes_retrieval_from_the_fixed_split_only():
+    from unibind_core.results import comparison_table, paper_results, retrieval_summary
+
+    fixed = _retrieval(recall20=0.5)
+    folds = fixed.to_pylist()
+    for r in folds:
+        r.update(protocol="cross-validation", fold=None, split="mean over folds 1,2", recall=0.9)
+    both = pa.concat_tables([fixed, pa.Table.from_pylist(folds, schema=fixed.schema)])
+    benches = ["caltech101", "ncaltech101"]
+    rows = [r for r in comparison_table(_paper_evals("caltech101"), both, paper_results(), benches).to_pylist()
+            if r["task"] == "retrieval" and r["metric"] == "recall@20"]
+    assert rows and {r["ours"] for r in rows} == {50.0}  # the folds' 90 % is not the paper's protocol
+    summary = retrieval_summary(both).to_pylist()
+    assert {(r["protocol"], r["split"]) for r in summary} == {("fixed", "test"),
+                                                              ("cross-validation", "mean over folds 1,2")}

@@ -258,14 +258,14 @@ def _classifiers(s: Settings, bench: str) -> Classifiers:
                        template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class)
 
 
-def _through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
+def through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
     _, module = load_aligned(require_artifact(path, f"head of {bench}", "aligned_heads"), x.shape[1])
     return embed(module, x)
 
 
 def fine_tuned(s: Settings, bench: str, x: np.ndarray) -> np.ndarray:
     """(N, D) frozen features through the benchmark's primary head (whichever aligner trained it) -> (N, D)."""
-    return _through(s, bench, s.layout.head(bench), x)
+    return through(s, bench, s.layout.head(bench), x)
 
 
 FIXED_SPLIT = "train: reader's train split | eval: reader's eval split | test: reader's test split"
@@ -283,7 +283,7 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
     aligned, runs = {}, head_runs(s, bench)
     for run in runs:
         if run.fold is None:
-            aligned[run.aligner] = _through(s, bench, run.path(s, bench), test_x)
+            aligned[run.aligner] = through(s, bench, run.path(s, bench), test_x)
             rows += [{**r, **fixed, "aligner": run.aligner}
                      for r in evaluate({Setting.FINE_TUNED: aligned[run.aligner]}, test_y, clf)]
     if any(run.fold is not None for run in runs):  # the benchmark is cross-validated
@@ -294,7 +294,7 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
         for run in runs:
             if run.fold is not None:
                 _, _, test = run.fold.masks(folds)
-                z = _through(s, bench, run.path(s, bench), all_x[test])
+                z = through(s, bench, run.path(s, bench), all_x[test])
                 rows += [{**r, "protocol": str(run.protocol), "split": f"fold {run.fold.fold}", "fold": run.fold.fold,
                           "split_definition": run.fold.definition, "aligner": run.aligner}
                          for r in evaluate({Setting.FINE_TUNED: z}, all_y[test], clf)]
@@ -336,7 +336,8 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
           + "\n\nEvery metric (acc@1 = accuracy; clip_benchmark definitions):\n\n" + to_markdown(metrics_table(evals))
           + f"\n\nAligners side by side (top-1 with centres; primary {s.aligner!r}; cross-validation: mean ± std "
           "over the official folds):\n\n" + aligner_markdown(aligners)
-          + "\n\nRetrieval recall@k (test split):\n\n" + to_markdown(retrieval_summary(retrieval))
+          + "\n\nRetrieval recall@k (fixed test split; a cross-validated pair also per test fold and their mean):\n\n"
+          + to_markdown(retrieval_summary(retrieval))
           + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
           + to_markdown(comparison.drop_columns(["note"]), digits=2))
     write_bytes((md + "\n").encode(), out / "results.md")
