@@ -60,13 +60,15 @@ def centre_scores(x: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, 
     return out
 
 
-def template_classifier(vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int) -> np.ndarray:
-    """(R, D) template embeddings with their (R,) class -> (C, D) averaged and re-normalized rows."""
+def template_classifier(vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int,
+                        what: str = "template embeddings") -> np.ndarray:
+    """(R, D) template embeddings (or any class's vectors, e.g. centres) with their (R,) class -> (C, D)
+    averaged and re-normalized rows; a class with none is an error naming it (and `what` it lacks)."""
     sums = np.zeros((n_classes, vectors.shape[1]), np.float32)
     np.add.at(sums, class_of_row, vectors)
     missing = np.flatnonzero(np.bincount(class_of_row, minlength=n_classes) == 0)
     if len(missing):
-        raise ValueError(f"classes {missing[:5].tolist()} have no template embeddings")
+        raise ValueError(f"classes {missing[:5].tolist()} have no {what}")
     return normalize(sums)
 
 

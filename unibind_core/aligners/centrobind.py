@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from unibind_core.aligners.base import AlignData, Objective, identity_linear, symmetric_info_nce, tensor
+from unibind_core.evaluate import template_classifier
 
 # a batch's members: (weight, (B, D) unit vectors, (B,) bool mask of the rows that have it or None), and the anchor
 Members = tuple[list[tuple[float, torch.Tensor, torch.Tensor | None]], torch.Tensor]
@@ -52,10 +53,8 @@ class CentroBind:
         and their (B, D) centroid anchor."""
         x = tensor(data.train_x, device)
         captions = nn.functional.normalize(tensor(data.captions[data.caption_index], device), dim=-1)  # (N, D)
-        class_means = np.zeros((data.n_classes, data.centres.shape[1]), np.float32)
-        np.add.at(class_means, data.centre_class, data.centres)
-        centre_of = nn.functional.normalize(tensor(class_means, device), dim=-1)[tensor(data.train_y.astype(np.int64),
-                                                                                       device)]  # (N, D)
+        class_means = template_classifier(data.centres, data.centre_class, data.n_classes, "centres")  # (C, D)
+        centre_of = tensor(class_means, device)[tensor(data.train_y.astype(np.int64), device)]  # (N, D)
         frozen = [(self.caption_weight, captions, None), (self.centre_weight, centre_of, None)]
         if data.paired is not None and self.paired_weight:
             has = ~np.isnan(data.paired).any(1)
