@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from unibind_core.metrics import RECALL_KS, RETRIEVAL_DEFINITION, recall_metric, retrieval_recalls
+from unibind_core.metrics import RECALL_KS, RETRIEVAL_DEFINITION, positive_mask, recall_metric, retrieval_recalls
 from unibind_core.tables import Setting, SplitProtocol
 
 PAIRING = "paired_path ~ path by class folder + file stem"
@@ -54,8 +54,8 @@ def direction_rows(query: Side, gallery: Side, pairs: np.ndarray, setting: str, 
 
     Queries are the query-side samples with at least one positive; the gallery is the whole split."""
     has = np.unique(pairs[:, 0])
-    positives = np.zeros((len(has), len(gallery.vectors)), dtype=bool)
-    positives[np.searchsorted(has, pairs[:, 0]), pairs[:, 1]] = True
+    positives = positive_mask(len(has), len(gallery.vectors), np.stack([np.searchsorted(has, pairs[:, 0]),
+                                                                         pairs[:, 1]], 1))
     recalls = retrieval_recalls(query.vectors[has], gallery.vectors, positives, ks)
     return [{"query_benchmark": query.benchmark, "gallery_benchmark": gallery.benchmark,
              "query_modality": query.modality, "gallery_modality": gallery.modality, "setting": setting,
