@@ -145,3 +145,18 @@ def test_the_paper_comparison_takes_retrieval_from_the_fixed_split_only():
     summary = retrieval_summary(both).to_pylist()
     assert {(r["protocol"], r["split"]) for r in summary} == {("fixed", "test"),
                                                               ("cross-validation", "mean over folds 1,2")}
+
+
+def test_previews_inline_each_png_so_its_bytes_come_back(tmp_path):
+    import base64
+    import re
+
+    from unibind_core.plots import inline_png, previews
+
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    a.write_bytes(b"\x89PNG\r\n\x1a\nfirst"), b.write_bytes(b"\x89PNG\r\n\x1a\nsecond")
+    one = inline_png("results", a)
+    assert one.startswith("![results](data:image/png;base64,")
+    both = previews({"map": a, "curves": b})
+    assert both.startswith("**map**\n\n![map](") and f"**curves**\n\n{inline_png('curves', b)}" in both
+    assert [base64.b64decode(m) for m in re.findall(r"base64,([^)]*)\)", both)] == [a.read_bytes(), b.read_bytes()]

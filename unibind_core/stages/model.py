@@ -5,7 +5,6 @@ class at a time, captions and features are read by kind and split into prealloca
 """
 from __future__ import annotations
 
-import base64
 import json
 from functools import cached_property
 from dataclasses import asdict
@@ -24,7 +23,7 @@ from unibind_core.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.errors import ConfigError
 from unibind_core.heads import HeadConfig, config_record, fit
 from unibind_core.io import SPACE_KEY, arrow_to_vectors, content_hash, file_hash, table_hash, write_bytes
-from unibind_core.plots import embedding_map, previews, training_curves
+from unibind_core.plots import embedding_map, inline_png, previews, training_curves
 from unibind_core.results import (
     aligner_comparison,
     aligner_markdown,
@@ -347,7 +346,7 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
              "retrieval": lay.retrieval, "paper_comparison": comparison_path,
              "aligner_comparison": out / "aligner_comparison.parquet"}
     write_catalogue(lay.catalogue, {n: str(p) for n, p in views.items() if list(Path(p).parent.glob(Path(p).name))})
-    preview = f"![results](data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode()})"
+    preview = inline_png("results", plot)
     return StageResult(content_hash(table_hash(all_evals), table_hash(retrieval)),
                        {"markdown": md, "plot": str(plot), "plot_preview": preview, "catalogue": str(lay.catalogue),
                         "benchmarks": len(benches), "paper_comparison": str(out / "paper_comparison.csv"),
