@@ -11,7 +11,7 @@ from assets.materialize import (
     run_partition_stage,
     run_stage,
 )
-from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
+from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS, WITH_PARTNERS
 from assets.resources import UnibindResource
 from unibind_core.stages.model import (
     stage_centres,
@@ -33,11 +33,13 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
     return run_partition_stage(stage_centres, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="2",
-          partitions_def=BENCHMARK_PARTITIONS, deps=[data_embeddings, kb_text_embeddings, embedding_centres],
+@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="3",
+          partitions_def=BENCHMARK_PARTITIONS,
+          deps=[dg.AssetDep(data_embeddings, partition_mapping=WITH_PARTNERS), kb_text_embeddings, embedding_centres],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="One head per aligner (ALIGNERS: lcl, centrobind, exmcr) on cached features, on the fixed split "
-                      "and on each official fold; best checkpoint on each run's eval split.")
+                      "and on each official fold; best checkpoint on each run's eval split. CentroBind's anchor "
+                      "includes each sample's partner in a paired benchmark's features (hence that dependency).")
 def aligned_heads(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_partition_stage(stage_head, unibind, context)
 
@@ -51,10 +53,11 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
     return run_partition_stage(stage_evaluation, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", metadata=column_schema(RETRIEVAL),
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="2", metadata=column_schema(RETRIEVAL),
           deps=[aligned_heads, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Cross-modal recall@1/5/10/20 both ways over the pairs the manifests hold (image <-> event), "
-                      "zero-shot and through each side's head.")
+                      "zero-shot and through each side's head; per official fold and their mean where both sides "
+                      "are cross-validated.")
 def retrieval_evaluation(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_retrieval, unibind, list(BENCHMARKS), context=context)
 

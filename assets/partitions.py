@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.benchmarks.spec import partners_of, profile_benchmarks
 from unibind_core.options import default_of
 from unibind_core.settings import Settings
 
@@ -16,3 +16,9 @@ PROFILE: str = default_of(Settings, "profile")
 DEMO_PROFILE: bool = PROFILE == "demo"  # the demo world and its pre-trained encoders exist only there
 BENCHMARKS: tuple[str, ...] = profile_benchmarks(PROFILE)
 BENCHMARK_PARTITIONS = dg.StaticPartitionsDefinition(list(BENCHMARKS))
+
+# A head partition reads its benchmark's features and, for CentroBind's paired member, those of the benchmarks
+# paired with it (unibind_core/stages/partners.py): each data_embeddings partition maps to its own aligned_heads
+# partition and to its partners' (Caltech-101 <-> N-Caltech101, demo_image <-> demo_event), so a change of a
+# partner's features requests the heads that read them.
+WITH_PARTNERS = dg.StaticPartitionMapping({b: (b, *partners_of(b, BENCHMARKS)) for b in BENCHMARKS})

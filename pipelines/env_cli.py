@@ -34,7 +34,7 @@ def create(name: str = typer.Argument(..., help=f"One of: {', '.join(ENVIRONMENT
     if dry_run:
         for cmd in plan(name, root, python or sys.executable, None):
             typer.echo(shlex.join(cmd))
-        typer.echo(f"# then dagster-pipes for the environment's Python (1.13.27 on >= 3.10)")
+        typer.echo("# then dagster-pipes for the environment's Python (1.13.27 on >= 3.10)")
         return
     py = create_env(name, root, python)
     typer.echo(f"environment {name} ready: {py}")

@@ -22,7 +22,8 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("demo_world",), False),
     (("benchmark_manifest", "category_descriptions", "data_captions", "knowledge_base", "kb_text_embeddings"), True),
     (("demo_backbone",), False),
-    (("data_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation"), True),
+    (("data_embeddings",), True),  # every benchmark's features first: a head also reads its partners' (pairs)
+    (("embedding_centres", "aligned_heads", "benchmark_evaluation"), True),
     (("retrieval_evaluation", "results_table"), False),
 )
 

@@ -26,12 +26,12 @@ class Classifiers:
     centres: np.ndarray  # (M, D)
     centre_class: np.ndarray  # (M,)
 
-    def predict(self, x: np.ndarray, which: Classifier) -> np.ndarray:
-        """(N, D) unit vectors -> (N,) predicted class indices."""
+    def predict(self, x: np.ndarray, which: Classifier, scores: np.ndarray | None = None) -> np.ndarray:
+        """(N, D) unit vectors -> (N,) predicted class indices. For templates the arg-max of the (N, C) class
+        scores, reused when given; for centres the label of the nearest centre (FAISS, the reference rule)."""
         if which is Classifier.CENTRES:
             return predict_with_centres(x, self.centres, self.centre_class)
-        weights = self.templates if which is Classifier.TEMPLATES else self.single_template
-        return (x @ weights.T).argmax(1)
+        return (self.scores(x, which) if scores is None else scores).argmax(1)
 
     @property
     def n_classes(self) -> int:
@@ -60,13 +60,15 @@ def centre_scores(x: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, 
     return out
 
 
-def template_classifier(vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int) -> np.ndarray:
-    """(R, D) template embeddings with their (R,) class -> (C, D) averaged and re-normalized rows."""
+def template_classifier(vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int,
+                        what: str = "template embeddings") -> np.ndarray:
+    """(R, D) template embeddings (or any class's vectors, e.g. centres) with their (R,) class -> (C, D)
+    averaged and re-normalized rows; a class with none is an error naming it (and `what` it lacks)."""
     sums = np.zeros((n_classes, vectors.shape[1]), np.float32)
     np.add.at(sums, class_of_row, vectors)
     missing = np.flatnonzero(np.bincount(class_of_row, minlength=n_classes) == 0)
     if len(missing):
-        raise ValueError(f"classes {missing[:5].tolist()} have no template embeddings")
+        raise ValueError(f"classes {missing[:5].tolist()} have no {what}")
     return normalize(sums)
 
 
@@ -82,8 +84,9 @@ def evaluate(features: dict[Setting, np.ndarray], y: np.ndarray, clf: Classifier
     rows = []
     for setting, x in features.items():
         for which in Classifier:
-            m = classification_metrics(clf.scores(x, which), y)
-            top1 = accuracy(clf.predict(x, which), y)
+            scores = clf.scores(x, which)  # (N, C), once: the metrics and the templates' top-1 both read it
+            m = classification_metrics(scores, y)
+            top1 = accuracy(clf.predict(x, which, scores), y)
             rows.append({"setting": str(setting), "classifier": str(which), "accuracy": top1,
                          "acc5": m[Metric.ACC5], "mean_per_class_recall": m[Metric.MEAN_PER_CLASS_RECALL], "n": len(y),
                          "metric_definition": CLASSIFICATION_DEFINITION})

@@ -97,10 +97,10 @@ def first_positive_ranks(scores: np.ndarray, positives: np.ndarray) -> np.ndarra
     return np.where(has, ranks, NO_POSITIVE)
 
 
-def positive_mask(n_queries: int, n_gallery: int, pairs: Iterable[tuple[int, int]]) -> np.ndarray:
-    """(query, gallery) index pairs (duplicates allowed) -> (Q, G) bool positives."""
+def positive_mask(n_queries: int, n_gallery: int, pairs: np.ndarray | Iterable[tuple[int, int]]) -> np.ndarray:
+    """(P, 2) (query, gallery) index pairs (duplicates allowed) -> (Q, G) bool positives."""
     mask = np.zeros((n_queries, n_gallery), dtype=bool)
-    pairs = np.asarray(list(pairs), dtype=np.int64).reshape(-1, 2)
+    pairs = np.asarray(pairs if isinstance(pairs, np.ndarray) else list(pairs), dtype=np.int64).reshape(-1, 2)
     mask[pairs[:, 0], pairs[:, 1]] = True
     return mask
 

@@ -1,7 +1,8 @@
 """Figures a researcher looks at beside the numbers: a benchmark's embedding space before and after each
 aligner (PCA to 2-D, samples coloured by class, with the class's centres), and the heads' training curves.
 
-PNG files under results/plots/; `previews` inlines them as markdown for the asset's metadata.
+PNG files under results/plots/; `previews` (and `inline_png`, one image) inline them as markdown for the
+asset's metadata.
 """
 from __future__ import annotations
 
@@ -74,7 +75,11 @@ def training_curves(history: pa.Table, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
+def inline_png(name: str, path: Path) -> str:
+    """A markdown image of the PNG at `path`, inlined as a data URI (Dagster's markdown metadata shows it)."""
+    return f"![{name}](data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()})"
+
+
 def previews(plots: dict[str, Path]) -> str:
-    """Markdown with each PNG inlined (data URI), for a Dagster markdown metadata value."""
-    return "\n\n".join(f"**{name}**\n\n![{name}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
-                       for name, p in plots.items())
+    """Markdown with each PNG inlined under its name, for a Dagster markdown metadata value."""
+    return "\n\n".join(f"**{name}**\n\n{inline_png(name, p)}" for name, p in plots.items())

@@ -82,13 +82,16 @@ def metrics_table(evals: pa.Table) -> pa.Table:
 
 
 def retrieval_summary(retrieval: pa.Table) -> pa.Table:
-    """One row per (direction, setting), recall@k across (for people)."""
+    """One row per (direction, setting, protocol, split), recall@k across (for people): the fixed test split,
+    and for a cross-validated pair each test fold and their mean."""
     ks = sorted(set(retrieval["k"].to_pylist()))
     cols = ", ".join(f'max(recall) FILTER (WHERE k = {k}) AS "R@{k}"' for k in ks)
     return duckdb.sql(f"""
-        SELECT query_benchmark || ' -> ' || gallery_benchmark AS direction, setting{', ' + cols if cols else ''},
+        SELECT query_benchmark || ' -> ' || gallery_benchmark AS direction, setting,
+               coalesce(protocol, 'fixed') AS protocol, split{', ' + cols if cols else ''},
                max(n_queries) AS n_queries, max(n_gallery) AS n_gallery
-        FROM retrieval GROUP BY ALL ORDER BY direction, setting DESC""").arrow().read_all()
+        FROM retrieval GROUP BY ALL
+        ORDER BY direction, setting DESC, protocol DESC, max(fold) NULLS LAST, split""").arrow().read_all()
 
 
 def balance_table(evals: pa.Table) -> pa.Table:
@@ -184,6 +187,8 @@ def comparison_table(evals: pa.Table, retrieval: pa.Table, paper: pa.Table, benc
                 "modality": r["modality"], "task": str(Task.CLASSIFICATION), "paper_row": label,
                 "ours": _pct(r["accuracy"]), "note": note}
     for r in retrieval.to_pylist():
+        if r.get("protocol") not in (None, SplitProtocol.FIXED):  # the paper's protocol: the fixed split
+            continue
         name = f"{r['query_benchmark']}->{r['gallery_benchmark']}"
         rows[(name, r["setting"], None, r["metric"])] = {
             "modality": f"{r['query_modality']}->{r['gallery_modality']}", "task": str(Task.RETRIEVAL),

@@ -173,6 +173,9 @@ RETRIEVAL_SCHEMA = pa.schema([  # one row per (query -> gallery direction, setti
     pa.field("n_pairs", pa.int64()),  # positive (query, gallery) pairs
     _s("split"), _s("pairing"),  # how positives were found in the manifests
     _s("metric_definition"),  # metrics.RETRIEVAL_DEFINITION
+    _s("protocol", True),  # SplitProtocol: fixed, or cross-validation (per test fold, and their mean: fold null)
+    pa.field("fold", pa.int64()),  # the test fold of a per-fold row, else null
+    _s("split_definition", True),  # which folds / splits were train, eval and test
 ])
 RESULTS_SCHEMA = pa.schema([
     _s("benchmark", True), _s("modality", True), pa.field("zs_templates", pa.float64()),
@@ -237,7 +240,7 @@ CENTRES = TableContract("centres", CENTRES_SCHEMA, "embedding_centres", sort_by=
 HEAD_HISTORY = TableContract("head history", HEAD_HISTORY_SCHEMA, "aligned_heads")
 EVALUATIONS = TableContract("evaluations", EVAL_SCHEMA, "benchmark_evaluation")
 RETRIEVAL = TableContract("retrieval", RETRIEVAL_SCHEMA, "retrieval_evaluation",
-                          sort_by=("query_benchmark", "setting", "k"))
+                          sort_by=("query_benchmark", "setting", "protocol", "fold", "k"))
 RESULTS = TableContract("results", RESULTS_SCHEMA, "results_table")
 BALANCE = TableContract("balance", BALANCE_SCHEMA, "results_table")
 PAPER_RESULTS = TableContract("paper results", PAPER_RESULTS_SCHEMA, "the package (unibind_core/paper/results.tsv)")

@@ -72,3 +72,35 @@ def test_kb_change_reruns_only_what_depends_on_it(materialized, defs_small, desc
 
     kb = pq.read_table(resource.settings().layout.kb(BENCH))
     assert sum("as edited by a curator" in t for t in kb["Description"].to_pylist()) == resource.descriptions_per_category
+
+
+def test_a_partner_benchmarks_new_features_request_the_heads_that_read_them():
+    """aligned_heads[demo_event] reads demo_image's features (CentroBind's paired member) through a
+    StaticPartitionMapping: Dagster's own automation requests both heads when demo_image's features change,
+    and nothing of the unpaired benchmarks. Every asset is reported materialized (runless), nothing runs."""
+    from assets.partitions import BENCHMARKS
+    from pipelines.definitions import defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+
+    def report(key: dg.AssetKey, partition: str | None, version: str) -> None:
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            asset_key=key, partition=partition, tags={"dagster/data_version": version}))
+
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        partitions = BENCHMARKS if node.is_partitioned else (None,)
+        for partition in partitions if node.is_materializable else ():
+            report(key, partition, "v1")
+            for check in node.check_keys:
+                instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+                    asset_key=key, check_name=check.name, passed=True, partition=partition))
+    settled = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor)
+    assert settled.total_requested == 0
+    report(dg.AssetKey("data_embeddings"), "demo_image", "v2")
+    requested = all_requested(dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor))
+    assert requested["aligned_heads"] == {"demo_image", "demo_event"}
+    assert requested["embedding_centres"] == {"demo_image"}  # centres read their own features only
+    instance.dispose()

@@ -10,6 +10,7 @@ import numpy as np
 
 import dagster as dg
 
+from assets.resources import UnibindResource
 from pipelines.definitions import ALL_ASSETS
 from unibind_core.embed import cache_dir_for
 from unibind_core.stages.features import feature_rows
@@ -61,7 +62,8 @@ def test_text_shards_equal_one_partition(materialized):
     before = _vectors(TEXT_EMBEDDINGS, path, columns)
     path.unlink()
     shutil.rmtree(cache_dir_for(s.layout.text_cache, "minilm"), ignore_errors=True)  # every text embedded anew
-    sharded = resource.model_copy(update={"fan_out": True, "shard_size": math.ceil(len(before[0]) / 3)})
+    sharded = UnibindResource(**{**resource.model_dump(exclude_none=True), "fan_out": True,
+                                 "shard_size": math.ceil(len(before[0]) / 3)})
     result = dg.materialize(ALL_ASSETS, selection=["kb_text_embeddings"], partition_key=BENCH,
                             resources={"unibind": sharded}, instance=dg.DagsterInstance.ephemeral())
     assert result.success

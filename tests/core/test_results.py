@@ -128,3 +128,75 @@ def test_the_demo_comparison_says_it_has_no_paper_counterpart():
     assert table["paper"].null_count == table["paper_row"].null_count == table.num_rows
     md = comparison_markdown(table, {"code": {"commit": "abc"}})
     assert NO_COUNTERPART in md and '"commit": "abc"' in md
+
+
+def test_the_paper_comparison_takes_retrieval_from_the_fixed_split_only():
+    from unibind_core.results import comparison_table, paper_results, retrieval_summary
+
+    fixed = _retrieval(recall20=0.5)
+    folds = fixed.to_pylist()
+    for r in folds:
+        r.update(protocol="cross-validation", fold=None, split="mean over folds 1,2", recall=0.9)
+    both = pa.concat_tables([fixed, pa.Table.from_pylist(folds, schema=fixed.schema)])
+    benches = ["caltech101", "ncaltech101"]
+    rows = [r for r in comparison_table(_paper_evals("caltech101"), both, paper_results(), benches).to_pylist()
+            if r["task"] == "retrieval" and r["metric"] == "recall@20"]
+    assert rows and {r["ours"] for r in rows} == {50.0}  # the folds' 90 % is not the paper's protocol
+    summary = retrieval_summary(both).to_pylist()
+    assert {(r["protocol"], r["split"]) for r in summary} == {("fixed", "test"),
+                                                              ("cross-validation", "mean over folds 1,2")}
+
+
+def test_previews_inline_each_png_so_its_bytes_come_back(tmp_path):
+    import base64
+    import re
+
+    from unibind_core.plots import inline_png, previews
+
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    a.write_bytes(b"\x89PNG\r\n\x1a\nfirst"), b.write_bytes(b"\x89PNG\r\n\x1a\nsecond")
+    one = inline_png("results", a)
+    assert one.startswith("![results](data:image/png;base64,")
+    both = previews({"map": a, "curves": b})
+    assert both.startswith("**map**\n\n![map](") and f"**curves**\n\n{inline_png('curves', b)}" in both
+    assert [base64.b64decode(m) for m in re.findall(r"base64,([^)]*)\)", both)] == [a.read_bytes(), b.read_bytes()]
+
+
+def test_the_aligner_table_puts_the_three_aligners_side_by_side_with_the_spread_over_folds():
+    from unibind_core.results import aligner_comparison, aligner_markdown
+
+    rows = [dict(benchmark="b", modality="audio", setting="zero-shot", classifier="centres", accuracy=0.5, n=10,
+                 protocol="fixed")]
+    rows += [dict(benchmark="b", modality="audio", setting="fine-tuned", classifier="centres", accuracy=acc, n=10,
+                  protocol="fixed", aligner=a) for a, acc in (("lcl", 0.7), ("centrobind", 0.6), ("exmcr", 0.55))]
+    rows += [dict(benchmark="b", modality="audio", setting="fine-tuned", classifier="centres", accuracy=acc, n=10,
+                  protocol="cross-validation", aligner="lcl", fold=f) for f, acc in ((1, 0.6), (2, 0.8))]
+    table = aligner_comparison(pa.Table.from_pylist(rows, schema=EVAL_SCHEMA))
+    by = {(r["protocol"], r["aligner"]): r for r in table.to_pylist()}
+    assert set(by) == {("fixed", a) for a in ("none", "lcl", "centrobind", "exmcr")} | {("cross-validation", "lcl")}
+    cv = by[("cross-validation", "lcl")]
+    assert (cv["accuracy"], cv["accuracy_std"], cv["runs"]) == (pytest.approx(0.7), pytest.approx(0.1), 2)
+    md = aligner_markdown(table).splitlines()
+    assert md[0] == "| benchmark | protocol | none | centrobind | exmcr | lcl |"
+    assert md[2] == "| b | fixed | 0.500 | 0.600 | 0.550 | 0.700 |"
+    assert md[3] == "| b | cross-validation | – | – | – | 0.700 ± 0.100 |"
+
+
+def test_the_paper_profiles_csv_holds_every_number_of_the_paper_beside_an_empty_ours():
+    """Every (benchmark, paper row) of the shipped paper table is a CSV row with the paper's value, even when
+    nothing was scored: the CSV is the paper's table with our column beside it."""
+    import csv
+    import io
+
+    from unibind_core.benchmarks.spec import profile_benchmarks
+    from unibind_core.results import comparison_table, paper_results, to_csv
+    from unibind_core.tables import RETRIEVAL_SCHEMA
+
+    paper = paper_results().to_pylist()
+    empty = pa.Table.from_pylist([], schema=EVAL_SCHEMA)
+    table = comparison_table(empty, pa.Table.from_pylist([], schema=RETRIEVAL_SCHEMA), paper_results(),
+                             list(profile_benchmarks("paper")))
+    rows = list(csv.DictReader(io.StringIO(to_csv(table).decode())))
+    got = {(r["benchmark"], r["paper_row"]): float(r["paper"]) for r in rows}
+    assert len(rows) == len(paper) and got == {(p["benchmark"], p["paper_row"]): p["value"] for p in paper}
+    assert all(r["ours"] == "" and r["note"] == "not scored in this run" for r in rows)

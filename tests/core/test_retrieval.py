@@ -68,6 +68,7 @@ def _write_head(s: Settings, bench: str, weight: np.ndarray) -> None:
 
 
 def test_demo_retrieval_pairs_each_recording_with_its_image_and_applies_each_head(tmp_path):
+    from unibind_core.stages.model import FIXED_SPLIT
     from unibind_core.stages.retrieval import retrieval_pairs, stage_retrieval
 
     s = _demo_pair(tmp_path)
@@ -96,4 +97,54 @@ def test_demo_retrieval_pairs_each_recording_with_its_image_and_applies_each_hea
         assert zs["recall"] == 1.0 and zs["n_queries"] == zs["n_gallery"] == zs["n_pairs"] == n_test
         assert ft["recall"] < 0.5  # one side rotated: the pairs no longer line up
     assert res.metrics["demo_event->demo_image/zero-shot/recall@1"] == 1.0
+    assert {(r["protocol"], r["fold"], r["split_definition"]) for r in rows} == {("fixed", None, FIXED_SPLIT)}
+    assert res.metadata["cross_validated_pairs"] == []  # neither side runs official folds
     assert stage_retrieval(s, ["demo_image"]).row_count == 0  # no pair in the profile: an empty table
+
+
+def test_cross_validated_pairs_are_scored_per_test_fold_through_that_folds_heads_and_averaged():
+    """No profile pairs two cross-validated benchmarks (docs/method.md §5), so the general path is checked on
+    its own: pairs split across folds are nobody's positive, each fold uses its own heads, the mean row
+    averages the folds' recalls and sums their counts."""
+    from unibind_core.retrieval import FoldedSide, cross_validated_rows, fold_pairs
+
+    rng = np.random.default_rng(1)
+    n, dim = 12, 8
+    image = normalize(rng.normal(size=(n, dim))).astype(np.float32)
+    event = normalize(image + 0.05 * rng.normal(size=(n, dim))).astype(np.float32)
+    folds = np.array([1, 2, 3] * 4)
+    event_folds = folds.copy()
+    event_folds[0] = 2  # sample 0's recording sits in another fold than its image: no positive anywhere
+    pairs = np.stack([np.arange(n), np.arange(n)], 1)
+    in_a, in_b, sub = fold_pairs(pairs, folds, event_folds, 1)
+    assert in_a.sum() == 4 and in_b.sum() == 3 and len(sub) == 3  # image 0 lost its partner in fold 1
+    assert (folds[in_a][sub[:, 0]] == 1).all() and np.array_equal(np.flatnonzero(in_a)[sub[:, 0]],
+                                                                  np.flatnonzero(in_b)[sub[:, 1]])
+    rotation = np.linalg.qr(rng.normal(size=(dim, dim)))[0].astype(np.float32)
+    seen = []
+
+    def head(bench: str, fold: int, x: np.ndarray) -> np.ndarray:  # fold 2's event head scrambles its pairs
+        seen.append((bench, fold, len(x)))
+        return normalize(x @ rotation) if (bench, fold) == ("event", 2) else x
+
+    definitions = {f: f"test fold {f}" for f in (1, 2, 3)}
+    rows = cross_validated_rows(FoldedSide("event", "event", event, event_folds),
+                                FoldedSide("image", "image", image, folds), pairs, definitions, head)
+    assert sorted(seen) == sorted([(b, f, int(((event_folds if b == "event" else folds) == f).sum()))
+                                   for f in (1, 2, 3) for b in ("event", "image")])
+    per_fold = [r for r in rows if r["fold"] is not None]
+    assert len(per_fold) == 3 * 2 * 2 * 4 and all(r["split"] == f"fold {r['fold']}" for r in per_fold)
+    assert all(r["protocol"] == "cross-validation" and r["split_definition"] == f"test fold {r['fold']}"
+               for r in per_fold)
+    at1 = {(r["fold"], r["setting"], r["query_benchmark"]): r for r in per_fold if r["k"] == 1}
+    assert all(at1[(f, "zero-shot", q)]["recall"] == 1.0 for f in (1, 2, 3) for q in ("event", "image"))
+    assert at1[(2, "fine-tuned", "event")]["recall"] < 1.0 and at1[(1, "fine-tuned", "event")]["recall"] == 1.0
+    mean = {(r["setting"], r["query_benchmark"], r["k"]): r for r in rows if r["fold"] is None}
+    assert len(mean) == 2 * 2 * 4
+    m = mean[("fine-tuned", "event", 1)]
+    assert m["recall"] == pytest.approx(np.mean([at1[(f, "fine-tuned", "event")]["recall"] for f in (1, 2, 3)]))
+    assert m["n_queries"] == sum(at1[(f, "fine-tuned", "event")]["n_queries"] for f in (1, 2, 3)) == n - 1
+    assert m["split"] == "mean over folds 1,2,3"
+    with pytest.raises(ValueError, match="no pair has both samples in test fold 4"):
+        cross_validated_rows(FoldedSide("event", "event", event, event_folds), FoldedSide("image", "image", image, folds),
+                             pairs, {4: "test fold 4"}, head)

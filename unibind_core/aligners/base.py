@@ -53,6 +53,11 @@ class Aligner(Protocol):
 
     name: ClassVar[str]
 
+    @property
+    def uses_partner(self) -> bool:
+        """Whether its objective reads `AlignData.paired` (the stage joins a paired benchmark's features only then)."""
+        ...
+
     def build(self, dim: int) -> nn.Module:
         """(N, D) -> (N, D) trainable map of frozen features; the identity at step 0."""
         ...

@@ -9,6 +9,7 @@ with `detach_anchor` the gradient flows through the data member alone; without i
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,6 +18,10 @@ import torch
 from torch import nn
 
 from unibind_core.aligners.base import AlignData, Objective, identity_linear, symmetric_info_nce, tensor
+from unibind_core.evaluate import template_classifier
+
+# a batch's members: (weight, (B, D) unit vectors, (B,) bool mask of the rows that have it or None), and the anchor
+Members = tuple[list[tuple[float, torch.Tensor, torch.Tensor | None]], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -36,16 +41,20 @@ class CentroBind:
                    caption_weight=a.centroid_caption_weight, centre_weight=a.centroid_centre_weight,
                    paired_weight=a.centroid_paired_weight)
 
+    @property
+    def uses_partner(self) -> bool:
+        return bool(self.paired_weight)
+
     def build(self, dim: int) -> nn.Module:
         return identity_linear(dim)
 
-    def objective(self, data: AlignData, device: torch.device) -> Objective:
+    def _members(self, data: AlignData, device: torch.device) -> Callable[[nn.Module, torch.Tensor], Members]:
+        """-> (head, (B,) indices) -> the batch's weighted members (weight, (B, D) vectors, (B,) mask or None)
+        and their (B, D) centroid anchor."""
         x = tensor(data.train_x, device)
         captions = nn.functional.normalize(tensor(data.captions[data.caption_index], device), dim=-1)  # (N, D)
-        class_means = np.zeros((data.n_classes, data.centres.shape[1]), np.float32)
-        np.add.at(class_means, data.centre_class, data.centres)
-        centre_of = nn.functional.normalize(tensor(class_means, device), dim=-1)[tensor(data.train_y.astype(np.int64),
-                                                                                       device)]  # (N, D)
+        class_means = template_classifier(data.centres, data.centre_class, data.n_classes, "centres")  # (C, D)
+        centre_of = tensor(class_means, device)[tensor(data.train_y.astype(np.int64), device)]  # (N, D)
         frozen = [(self.caption_weight, captions, None), (self.centre_weight, centre_of, None)]
         if data.paired is not None and self.paired_weight:
             has = ~np.isnan(data.paired).any(1)
@@ -53,13 +62,24 @@ class CentroBind:
             frozen.append((self.paired_weight, paired, tensor(has, device)))
         frozen = [m for m in frozen if m[0]]
 
-        def loss(head: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        def members(head: nn.Module, idx: torch.Tensor) -> Members:
             z = nn.functional.normalize(head(x[idx]), dim=-1)  # (B, D)
-            members = [(self.data_weight, z, None)] + [(w, v[idx], None if m is None else m[idx]) for w, v, m in frozen]
-            total = sum(w * (v if m is None else v * m[:, None]) for w, v, m in members)
+            batch = [(self.data_weight, z, None)] + [(w, v[idx], None if m is None else m[idx]) for w, v, m in frozen]
+            total = sum(w * (v if m is None else v * m[:, None]) for w, v, m in batch)
             anchor = nn.functional.normalize(total, dim=-1)  # (B, D)
-            if self.detach_anchor:
-                anchor = anchor.detach()
+            return batch, anchor.detach() if self.detach_anchor else anchor
+
+        return members
+
+    def anchor(self, data: AlignData, head: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        """(B, D) centroid anchors of the training samples `idx` under `head` (what the loss aligns to)."""
+        return self._members(data, torch.device("cpu"))(head, idx)[1]
+
+    def objective(self, data: AlignData, device: torch.device) -> Objective:
+        members_of = self._members(data, device)
+
+        def loss(head: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+            members, anchor = members_of(head, idx)
             weights = sum(w for w, _, _ in members)
             terms = []
             for w, v, m in members:
@@ -69,4 +89,4 @@ class CentroBind:
                     terms.append(w * symmetric_info_nce(v[m], anchor[m], self.temperature))
             return sum(terms) / weights
 
-        return Objective(loss, len(x))
+        return Objective(loss, len(data.train_x))

@@ -48,6 +48,7 @@ def aggregate(queries: np.ndarray, pool: np.ndarray, k: int, temperature: float)
 @dataclass(frozen=True)
 class ExMCR:
     name: ClassVar[str] = "exmcr"
+    uses_partner: ClassVar[bool] = False  # no paired-modality member
     temperature: float = 0.07
     top_k: int = 8  # neighbours retrieved per query
     retrieval_temperature: float = 0.05  # softmax temperature of the neighbours' weights

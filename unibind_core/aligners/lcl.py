@@ -18,6 +18,7 @@ from unibind_core.aligners.base import AlignData, Objective, centre_loss, contra
 @dataclass(frozen=True)
 class LCL:
     name: ClassVar[str] = "lcl"
+    uses_partner: ClassVar[bool] = False  # no paired-modality member
     temperature: float = 0.07  # 1.0 reproduces the released code, which uses no temperature
     symmetric: bool = False  # add the text -> data direction
     centre_weight: float = 0.0  # weight of the centre cross-entropy

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from collections.abc import Sequence
 from typing import Any, Mapping
 
 from unibind_core.errors import UnknownNameError
@@ -138,6 +139,13 @@ PROFILES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"demo": ("demo_image", "demo_event", "demo_audio", "demo_pointcloud", "demo_video", "demo_thermal"),
      "paper": tuple(PAPER)}
 )
+
+
+def partners_of(bench: str, benches: Sequence[str]) -> tuple[str, ...]:
+    """The benchmarks of `benches` paired with `bench` either way: the one its spec names as
+    `paired_benchmark`, and those whose spec names it (N-Caltech101 <-> Caltech-101 both ways)."""
+    own = BENCHMARKS[bench].paired_benchmark
+    return tuple(b for b in benches if b != bench and (b == own or BENCHMARKS[b].paired_benchmark == bench))
 
 
 def profile_benchmarks(profile: str) -> tuple[str, ...]:

@@ -43,6 +43,13 @@ def read_manifest(settings: Settings, bench: str) -> pa.Table:
     return MANIFEST.read(settings.layout.manifest(bench))
 
 
+def manifest_column(settings: Settings, bench: str, column: str, sample_ids: list[str]) -> list:
+    """The manifest's `column` for each of `sample_ids` (e.g. a feature table's rows, in their order)."""
+    manifest = read_manifest(settings, bench).select(["sample_id", column]).to_pylist()
+    by_id = {r["sample_id"]: r[column] for r in manifest}
+    return [by_id[i] for i in sample_ids]
+
+
 def _modality(bench: str | None) -> str | None:
     return spec_of(bench).modality if bench is not None else None
 

@@ -5,10 +5,9 @@ class at a time, captions and features are read by kind and split into prealloca
 """
 from __future__ import annotations
 
-import base64
 import json
 from functools import cached_property
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ import pyarrow.compute as pc
 
 from unibind_core.aligners import ALIGNERS, AlignData, options_of
 from unibind_core.aligners.store import embed, load_aligned, save_aligned
-from unibind_core.benchmarks.build import dataset_root
 from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.centres import CENTRE_RANKINGS, ClassTexts, localize_centres
 from unibind_core.checks import check_centres
@@ -25,8 +23,7 @@ from unibind_core.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.errors import ConfigError
 from unibind_core.heads import HeadConfig, config_record, fit
 from unibind_core.io import SPACE_KEY, arrow_to_vectors, content_hash, file_hash, table_hash, write_bytes
-from unibind_core.plots import embedding_map, previews, training_curves
-from unibind_core.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, cross_validated, fold_runs, sample_folds
+from unibind_core.plots import embedding_map, inline_png, previews, training_curves
 from unibind_core.results import (
     aligner_comparison,
     aligner_markdown,
@@ -46,7 +43,9 @@ from unibind_core.results import (
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, is_current, read_classes, require_artifact, spec_of
+from unibind_core.stages.partners import PartnerFeatures, partner_features, with_partner
 from unibind_core.stages.provenance import reproducibility_record
+from unibind_core.stages.runs import HeadRun, all_features, head_runs
 from unibind_core.tables import (ALIGNER_COMPARISON, BALANCE, CENTRES, COMPARISON, EVALUATIONS, FEATURES, HEAD_HISTORY,
                                  RESULTS, RETRIEVAL, TEXT_EMBEDDINGS, Classifier, RowKind, Setting, Split, SplitProtocol,
                                  kind_is, split_is)
@@ -150,51 +149,6 @@ def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.Chun
     return pos.to_numpy().astype(np.int64)
 
 
-@dataclass(frozen=True)
-class HeadRun:
-    """One trained head: an aligner on the fixed split, or on one fold of a cross-validation."""
-
-    aligner: str
-    protocol: SplitProtocol = SplitProtocol.FIXED
-    fold: FoldRun | None = None
-
-    def path(self, s: Settings, bench: str) -> Path:
-        """The primary aligner's fixed head is heads/<bench>.safetensors (what retrieval reads); others beside it."""
-        if self.fold is None and self.aligner == s.aligner:
-            return s.layout.head(bench)
-        tail = "" if self.fold is None else f".fold{self.fold.fold}"
-        return s.layout.head(bench).with_name(f"{bench}.{self.aligner}{tail}.safetensors")
-
-    @property
-    def label(self) -> str:
-        return self.aligner if self.fold is None else f"{self.aligner} fold {self.fold.fold}"
-
-
-def fold_protocol(s: Settings, bench: str) -> tuple[FoldProtocol, list[FoldRun]] | None:
-    """The benchmark's official folds (FOLD_PROTOCOLS by reader) when cross-validation is on, else None."""
-    spec = spec_of(bench)
-    if not cross_validated(s, spec):
-        return None
-    protocol = FOLD_PROTOCOLS[spec.reader]
-    return protocol, fold_runs(list(protocol.folds(dataset_root(spec, s.layout.datasets)).values()))
-
-
-def head_runs(s: Settings, bench: str) -> list[HeadRun]:
-    runs = [HeadRun(name) for name in s.aligner_names()]
-    cv = fold_protocol(s, bench)
-    if cv is not None:
-        runs += [HeadRun(name, SplitProtocol.CROSS_VALIDATION, f) for f in cv[1] for name in s.aligner_names()]
-    return runs
-
-
-def _all_features(s: Settings, bench: str) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-    """Every sample's (sample_id, class_index) rows, (N, D) features and (N,) official fold."""
-    rows, x = FEATURES.read_vectors(s.layout.features(bench), ("sample_id", "class_index"))
-    protocol, _ = fold_protocol(s, bench)
-    folds = sample_folds(protocol, dataset_root(spec_of(bench), s.layout.datasets), rows["sample_id"].to_pylist(), bench)
-    return rows, x, folds
-
-
 class _HeadInputs:
     """What every training run of one benchmark reads, read once: the runs (aligners x folds) differ only
     in which samples they train and select on."""
@@ -220,11 +174,16 @@ class _HeadInputs:
 
     @cached_property
     def every(self) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-        return _all_features(self.s, self.bench)
+        return all_features(self.s, self.bench)
+
+    @cached_property
+    def partners(self) -> PartnerFeatures | None:
+        return partner_features(self.s, self.bench)
 
 
-def _align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
-    """The run's training and eval samples with their captions, the centres and the knowledge base's texts."""
+def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
+    """The run's training and eval samples with their captions, the centres, the knowledge base's texts and,
+    for an aligner that uses one, each training sample's partner in the paired benchmark."""
     captions, caption_vectors = inputs.captions
     centres, centre_class = inputs.centres
     if run.fold is None:
@@ -237,8 +196,10 @@ def _align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
         y = rows["class_index"].to_numpy()
         train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
         train_ids = rows["sample_id"].filter(pa.array(tr))
+    partners = inputs.partners if ALIGNERS.from_settings(run.aligner, inputs.s).uses_partner else None
     return AlignData(train_x, train_y, caption_vectors, _caption_index(inputs.bench, train_ids, captions["ID"]),
-                     centres, centre_class, eval_x, eval_y, texts=inputs.texts)
+                     centres, centre_class, eval_x, eval_y, texts=inputs.texts,
+                     paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
 
 
 def stage_head(s: Settings, bench: str) -> StageResult:
@@ -250,29 +211,40 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     inputs = [contract.require(path) for contract, path in ((FEATURES, lay.features(bench)),
               (TEXT_EMBEDDINGS, lay.text_embeddings(bench)), (CENTRES, lay.centres(bench)))]
     runs = head_runs(s, bench)
+    shared = _HeadInputs(s, bench)
     record = {"loop": config_record(cfg), "train_spec": asdict(spec_of(bench).train)}
+    aligners = {r: ALIGNERS.from_settings(r.aligner, s) for r in runs}
+    partners = shared.partners if any(a.uses_partner for a in aligners.values()) else None
+    partner_versions = [] if partners is None else [artifact_version(p) for p in partners.paths]
     keys = {r: content_hash(*map(artifact_version, inputs), json.dumps(record, sort_keys=True), r.aligner,
-                            json.dumps(options_of(ALIGNERS.from_settings(r.aligner, s)), sort_keys=True),
-                            "" if r.fold is None else r.fold.definition) for r in runs}
+                            json.dumps(options_of(a), sort_keys=True), "" if r.fold is None else r.fold.definition,
+                            *(partner_versions if a.uses_partner else [])) for r, a in aligners.items()}
     out = lay.head(bench)
     if all(is_current(r.path(s, bench), k) for r, k in keys.items()) and lay.head_history(bench).exists():
         return StageResult(file_hash(out), {"path": str(out)}, reused=True)
-    history, best, shared = [], {}, _HeadInputs(s, bench)
-    for run in runs:
-        aligner = ALIGNERS.from_settings(run.aligner, s)
+    history, best, with_partners = [], {}, {}
+    for run, aligner in aligners.items():
         label = bench if run.fold is None and run.aligner == s.aligner else f"{bench} [{run.label}]"
-        module, rows = fit(aligner, _align_data(shared, run), cfg, label=label)
-        save_aligned(run.path(s, bench), aligner, module, keys[run], {"config": json.dumps(record, sort_keys=True)})
+        data = align_data(shared, run)
+        module, rows = fit(aligner, data, cfg, label=label)
+        extra = {"config": json.dumps(record, sort_keys=True)}
+        if data.paired is not None:  # how many training samples had a partner member in their anchor
+            with_partners[run.label] = with_partner(data.paired)
+            extra.update(partners=",".join(partners.benchmarks), samples_with_partner=str(with_partners[run.label]))
+        save_aligned(run.path(s, bench), aligner, module, keys[run], extra)
         history += [{**r, "aligner": run.aligner, "protocol": str(run.protocol),
                      "fold": None if run.fold is None else run.fold.fold} for r in rows]
         if run.fold is None:
             best[run.aligner] = max(rows, key=lambda r: r["eval_accuracy"])
     HEAD_HISTORY.write(pa.Table.from_pylist(history, schema=HEAD_HISTORY.schema), lay.head_history(bench))
+    partner_meta = {} if partners is None else {"partners": list(partners.benchmarks),
+                                                "samples_with_partner": with_partners}
     primary = best[s.aligner]
     device = resolve_device(cfg.device)  # where fit() trained: the configured device, resolved
     return StageResult(file_hash(out), {"path": str(out), "aligners": s.aligner_names(), "heads": len(runs),
                                         "best_step": primary["step"], "config": record, "device": str(device),
-                                        "dtype": str(resolve_dtype(cfg.dtype, device)).removeprefix("torch.")},
+                                        "dtype": str(resolve_dtype(cfg.dtype, device)).removeprefix("torch."),
+                                        **partner_meta},
                        metrics={"eval_accuracy_best": primary["eval_accuracy"],
                                 "eval_accuracy_step0": history[0]["eval_accuracy"],
                                 **{f"eval_accuracy_best/{a}": r["eval_accuracy"] for a, r in best.items()}})
@@ -289,14 +261,14 @@ def _classifiers(s: Settings, bench: str) -> Classifiers:
                        template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class)
 
 
-def _through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
+def through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
     _, module = load_aligned(require_artifact(path, f"head of {bench}", "aligned_heads"), x.shape[1])
     return embed(module, x)
 
 
 def fine_tuned(s: Settings, bench: str, x: np.ndarray) -> np.ndarray:
     """(N, D) frozen features through the benchmark's primary head (whichever aligner trained it) -> (N, D)."""
-    return _through(s, bench, s.layout.head(bench), x)
+    return through(s, bench, s.layout.head(bench), x)
 
 
 FIXED_SPLIT = "train: reader's train split | eval: reader's eval split | test: reader's test split"
@@ -314,18 +286,18 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
     aligned, runs = {}, head_runs(s, bench)
     for run in runs:
         if run.fold is None:
-            aligned[run.aligner] = _through(s, bench, run.path(s, bench), test_x)
+            aligned[run.aligner] = through(s, bench, run.path(s, bench), test_x)
             rows += [{**r, **fixed, "aligner": run.aligner}
                      for r in evaluate({Setting.FINE_TUNED: aligned[run.aligner]}, test_y, clf)]
     if any(run.fold is not None for run in runs):  # the benchmark is cross-validated
-        all_rows, all_x, folds = _all_features(s, bench)
+        all_rows, all_x, folds = all_features(s, bench)
         all_y = all_rows["class_index"].to_numpy()
         rows += [{**r, "protocol": str(SplitProtocol.ALL), "split": "all", "split_definition":
                   f"every sample ({len(all_y)}), nothing trained"} for r in evaluate({Setting.ZERO_SHOT: all_x}, all_y, clf)]
         for run in runs:
             if run.fold is not None:
                 _, _, test = run.fold.masks(folds)
-                z = _through(s, bench, run.path(s, bench), all_x[test])
+                z = through(s, bench, run.path(s, bench), all_x[test])
                 rows += [{**r, "protocol": str(run.protocol), "split": f"fold {run.fold.fold}", "fold": run.fold.fold,
                           "split_definition": run.fold.definition, "aligner": run.aligner}
                          for r in evaluate({Setting.FINE_TUNED: z}, all_y[test], clf)]
@@ -367,7 +339,8 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
           + "\n\nEvery metric (acc@1 = accuracy; clip_benchmark definitions):\n\n" + to_markdown(metrics_table(evals))
           + f"\n\nAligners side by side (top-1 with centres; primary {s.aligner!r}; cross-validation: mean ± std "
           "over the official folds):\n\n" + aligner_markdown(aligners)
-          + "\n\nRetrieval recall@k (test split):\n\n" + to_markdown(retrieval_summary(retrieval))
+          + "\n\nRetrieval recall@k (fixed test split; a cross-validated pair also per test fold and their mean):\n\n"
+          + to_markdown(retrieval_summary(retrieval))
           + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
           + to_markdown(comparison.drop_columns(["note"]), digits=2))
     write_bytes((md + "\n").encode(), out / "results.md")
@@ -377,7 +350,7 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
              "retrieval": lay.retrieval, "paper_comparison": comparison_path,
              "aligner_comparison": out / "aligner_comparison.parquet"}
     write_catalogue(lay.catalogue, {n: str(p) for n, p in views.items() if list(Path(p).parent.glob(Path(p).name))})
-    preview = f"![results](data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode()})"
+    preview = inline_png("results", plot)
     return StageResult(content_hash(table_hash(all_evals), table_hash(retrieval)),
                        {"markdown": md, "plot": str(plot), "plot_preview": preview, "catalogue": str(lay.catalogue),
                         "benchmarks": len(benches), "paper_comparison": str(out / "paper_comparison.csv"),

@@ -1,15 +1,21 @@
-"""The retrieval stage: recall@k both ways between every paired benchmark of the profile (one table)."""
+"""The retrieval stage: recall@k both ways between every paired benchmark of the profile (one table).
+
+The fixed split always (the headline and the paper comparison); where both sides of a pair run their
+official folds, each test fold through each side's fold head and the mean over the folds as well.
+"""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from unibind_core.io import table_hash
-from unibind_core.retrieval import Side, both_directions, manifest_pairs
+from unibind_core.retrieval import FoldedSide, Side, both_directions, cross_validated_rows, manifest_pairs
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import read_manifest, spec_of
-from unibind_core.stages.model import fine_tuned, split_features
-from unibind_core.tables import RETRIEVAL, Setting, Split
+from unibind_core.stages.common import manifest_column, spec_of
+from unibind_core.stages.model import FIXED_SPLIT, fine_tuned, split_features, through
+from unibind_core.stages.runs import HeadRun, all_features, fold_protocol
+from unibind_core.tables import RETRIEVAL, Setting, Split, SplitProtocol
 
 
 def retrieval_pairs(benches: list[str]) -> list[tuple[str, str]]:
@@ -17,33 +23,67 @@ def retrieval_pairs(benches: list[str]) -> list[tuple[str, str]]:
     return [(b, spec_of(b).paired_benchmark) for b in benches if spec_of(b).paired_benchmark in benches]
 
 
-def _paths(s: Settings, bench: str, column: str, sample_ids: list[str]) -> list[str | None]:
-    """The manifest's `column` for each of `sample_ids` (the features' rows, in their order)."""
-    manifest = read_manifest(s, bench).select(["sample_id", column]).to_pylist()
-    by_id = {r["sample_id"]: r[column] for r in manifest}
-    return [by_id[i] for i in sample_ids]
+def _pairs(s: Settings, bench: str, a_ids: list[str], other: str, b_ids: list[str]) -> np.ndarray:
+    """(P, 2) (index into a_ids, index into b_ids) of the samples whose paired_path names the other's path."""
+    return manifest_pairs(manifest_column(s, bench, "paired_path", a_ids), manifest_column(s, other, "path", b_ids))
+
+
+def fixed_rows(s: Settings, bench: str, other: str) -> list[dict]:
+    """Test split of the pair: zero-shot on frozen features, fine-tuned through each side's primary head."""
+    a_rows, a_x = split_features(s, bench, Split.TEST)
+    b_rows, b_x = split_features(s, other, Split.TEST)
+    pairs = _pairs(s, bench, a_rows["sample_id"].to_pylist(), other, b_rows["sample_id"].to_pylist())
+    if not len(pairs):
+        raise ValueError(f"{bench} <-> {other}: no test sample of {bench} names a test sample of {other} in "
+                         "its paired_path; re-materialize both manifests")
+    rows = []
+    for setting, xa, xb in ((Setting.ZERO_SHOT, a_x, b_x),
+                            (Setting.FINE_TUNED, fine_tuned(s, bench, a_x), fine_tuned(s, other, b_x))):
+        rows += both_directions(Side(bench, spec_of(bench).modality, xa), Side(other, spec_of(other).modality, xb),
+                                pairs, str(setting), str(Split.TEST))
+    return [{**r, "protocol": str(SplitProtocol.FIXED), "fold": None, "split_definition": FIXED_SPLIT} for r in rows]
+
+
+def fold_rows(s: Settings, bench: str, other: str) -> list[dict]:
+    """Each official test fold of a pair whose two sides are both cross-validated (their folds agree by
+    number), through each side's primary-aligner head of that fold, and the mean over the folds; [] when
+    either side is not cross-validated (its fixed head may have trained on a test fold's samples)."""
+    cv_a, cv_b = fold_protocol(s, bench), fold_protocol(s, other)
+    if cv_a is None or cv_b is None:
+        return []
+    runs_a, runs_b = {r.fold: r for r in cv_a[1]}, {r.fold: r for r in cv_b[1]}
+    if set(runs_a) != set(runs_b):
+        raise ValueError(f"{bench} <-> {other}: their official folds differ ({sorted(runs_a)} vs {sorted(runs_b)})")
+    sides = []
+    for b in (bench, other):
+        rows, x, folds = all_features(s, b)
+        sides.append((rows["sample_id"].to_pylist(), FoldedSide(b, spec_of(b).modality, x, folds)))
+    (a_ids, a), (b_ids, b) = sides
+    runs = {bench: runs_a, other: runs_b}
+
+    def head(name: str, fold: int, x: np.ndarray) -> np.ndarray:
+        return through(s, name, HeadRun(s.aligner, SplitProtocol.CROSS_VALIDATION, runs[name][fold]).path(s, name), x)
+
+    return cross_validated_rows(a, b, _pairs(s, bench, a_ids, other, b_ids),
+                                {f: r.definition for f, r in runs_a.items()}, head)
 
 
 def stage_retrieval(s: Settings, benches: list[str]) -> StageResult:
-    """Test split of each pair: zero-shot on frozen features, fine-tuned through each side's own head."""
+    """Every pair of `benches`: the fixed split, and its official folds where both sides have them."""
     rows: list[dict] = []
     for bench, other in retrieval_pairs(benches):
-        a_rows, a_x = split_features(s, bench, Split.TEST)
-        b_rows, b_x = split_features(s, other, Split.TEST)
-        pairs = manifest_pairs(_paths(s, bench, "paired_path", a_rows["sample_id"].to_pylist()),
-                               _paths(s, other, "path", b_rows["sample_id"].to_pylist()))
-        if not len(pairs):
-            raise ValueError(f"{bench} <-> {other}: no test sample of {bench} names a test sample of {other} in "
-                             "its paired_path; re-materialize both manifests")
-        for setting, xa, xb in ((Setting.ZERO_SHOT, a_x, b_x),
-                                (Setting.FINE_TUNED, fine_tuned(s, bench, a_x), fine_tuned(s, other, b_x))):
-            rows += both_directions(Side(bench, spec_of(bench).modality, xa), Side(other, spec_of(other).modality, xb),
-                                    pairs, str(setting), str(Split.TEST))
+        rows += fixed_rows(s, bench, other) + fold_rows(s, bench, other)
     table = RETRIEVAL.conform(pa.Table.from_pylist(rows, schema=RETRIEVAL.schema))
     RETRIEVAL.write(table, s.layout.retrieval)
-    metrics = {f"{r['query_benchmark']}->{r['gallery_benchmark']}/{r['setting']}/{r['metric']}": r["recall"]
-               for r in rows}
+    summary = [r for r in rows if r["fold"] is None]  # the fixed split and the folds' means
+    tag = {str(SplitProtocol.FIXED): "", str(SplitProtocol.CROSS_VALIDATION): "cv/"}
+    metrics = {f"{tag[r['protocol']]}{r['query_benchmark']}->{r['gallery_benchmark']}/{r['setting']}/{r['metric']}":
+               r["recall"] for r in summary}
     return StageResult(table_hash(table), {"pairs": [f"{a}<->{b}" for a, b in retrieval_pairs(benches)],
                                            "n_queries": {f"{r['query_benchmark']}->{r['gallery_benchmark']}":
-                                                         r["n_queries"] for r in rows}},
+                                                         r["n_queries"] for r in rows
+                                                         if r["protocol"] == SplitProtocol.FIXED},
+                                           "cross_validated_pairs": sorted({f"{r['query_benchmark']}<->"
+                                                                            f"{r['gallery_benchmark']}" for r in rows
+                                                                            if r["fold"] is not None})},
                        metrics=metrics, row_count=table.num_rows)

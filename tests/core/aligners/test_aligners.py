@@ -119,3 +119,15 @@ def test_training_on_cuda_under_bf16_autocast_lowers_the_loss_and_returns_a_cpu_
     assert next(module.parameters()).device.type == "cpu"
     assert _loss(aligner, data, module) < _loss(aligner, data, aligner.build(data.train_x.shape[1])) - 0.05
     assert max(r["eval_accuracy"] for r in history) >= history[0]["eval_accuracy"]
+
+
+def test_centrobind_centre_member_is_the_class_mean_and_a_class_without_centres_is_named():
+    data = _demo_like()
+    aligner = CentroBind(data_weight=0, caption_weight=0)  # the anchor is the class's centre mean alone
+    idx = torch.arange(len(data.train_x))
+    anchor = aligner.anchor(data, aligner.build(data.train_x.shape[1]), idx).numpy()
+    means = normalize(np.stack([data.centres[data.centre_class == c].mean(0) for c in range(data.n_classes)]))
+    np.testing.assert_allclose(anchor, means[data.train_y], atol=1e-5)
+    lonely = AlignData(**{**data.__dict__, "train_y": np.where(data.train_y == 3, 4, data.train_y)})  # class 4: none
+    with pytest.raises(ValueError, match=r"classes \[4\] have no centres"):
+        aligner.anchor(lonely, aligner.build(data.train_x.shape[1]), idx)
