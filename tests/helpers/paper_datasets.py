@@ -1,5 +1,5 @@
 """Tiny copies of all 13 datasets of the `paper` profile, in the layouts the readers read, for the end-to-end
-run of that profile (tests/assets/test_paper_profile.py).
+run of that profile (tests/assets/test_paper_profile_end_to_end.py).
 
 Each copy holds two classes with a few samples in every split (train, eval, test), so every stage has
 something to work on: centre localization ranks a class's descriptions against the mean of its *training*
