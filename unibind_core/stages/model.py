@@ -140,13 +140,17 @@ def _loop_config(s: Settings, bench: str) -> HeadConfig:
                       eval_every=s.alignment.eval_every, device=s.device, dtype=s.dtype)
 
 
-def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.ChunkedArray) -> np.ndarray:
-    """(N,) row of each training sample's own caption in the caption vectors (joined by ID)."""
+def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.ChunkedArray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """((M,) row of each captioned training sample's own caption in the caption vectors, (N,) bool: which of
+    the N samples have one). A sample the captioner flagged or could not read has none (docs/method.md §1)."""
     pos = pc.index_in(sample_ids, value_set=caption_ids)
-    if pos.null_count:
-        first = sample_ids.filter(pc.is_null(pos))[0].as_py()
-        raise ValueError(f"{bench}: {pos.null_count} training samples have no caption embedding (first {first!r})")
-    return pos.to_numpy().astype(np.int64)
+    has = ~np.asarray(pc.is_null(pos))
+    if not has.any():
+        first = sample_ids[0].as_py() if len(sample_ids) else "-"
+        raise ValueError(f"{bench}: none of the {len(sample_ids)} training samples has a caption embedding "
+                         f"(first {first!r}); materialize data_captions and kb_text_embeddings")
+    return pos.filter(pa.array(has)).to_numpy().astype(np.int64), has
 
 
 class _HeadInputs:
@@ -196,10 +200,18 @@ def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
         y = rows["class_index"].to_numpy()
         train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
         train_ids = rows["sample_id"].filter(pa.array(tr))
+    index, has = _caption_index(inputs.bench, train_ids, captions["ID"])
+    if not has.all():  # uncaptioned samples train no aligner: every one pairs a sample with its caption or anchor
+        train_x, train_y, train_ids = train_x[has], train_y[has], train_ids.filter(pa.array(has))
     partners = inputs.partners if ALIGNERS.from_settings(run.aligner, inputs.s).uses_partner else None
-    return AlignData(train_x, train_y, caption_vectors, _caption_index(inputs.bench, train_ids, captions["ID"]),
-                     centres, centre_class, eval_x, eval_y, texts=inputs.texts,
-                     paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
+    return AlignData(train_x, train_y, caption_vectors, index, centres, centre_class, eval_x, eval_y,
+                     texts=inputs.texts, paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
+
+
+def uncaptioned(inputs: _HeadInputs) -> int:
+    """Training samples of the fixed split left out of head training for want of a caption."""
+    (train_rows, _), _ = inputs.fixed
+    return int((~_caption_index(inputs.bench, train_rows["sample_id"], inputs.captions[0]["ID"])[1]).sum())
 
 
 def stage_head(s: Settings, bench: str) -> StageResult:
@@ -244,7 +256,7 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     return StageResult(file_hash(out), {"path": str(out), "aligners": s.aligner_names(), "heads": len(runs),
                                         "best_step": primary["step"], "config": record, "device": str(device),
                                         "dtype": str(resolve_dtype(cfg.dtype, device)).removeprefix("torch."),
-                                        **partner_meta},
+                                        "train_without_caption": uncaptioned(shared), **partner_meta},
                        metrics={"eval_accuracy_best": primary["eval_accuracy"],
                                 "eval_accuracy_step0": history[0]["eval_accuracy"],
                                 **{f"eval_accuracy_best/{a}": r["eval_accuracy"] for a, r in best.items()}})

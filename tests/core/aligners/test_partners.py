@@ -4,6 +4,7 @@ anchor then differs from the anchor without a partner."""
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 
@@ -124,3 +125,29 @@ def test_a_partner_test_split_is_never_joined_and_a_changed_partner_retrains(pai
     FEATURES.write(FEATURES.table({c: rows[c].to_pylist() for c in rows.column_names}, x),
                    s.layout.features("demo_image"))
     assert stage_head(lcl_only, "demo_event").reused  # lcl never reads the partner
+
+
+def test_samples_without_a_caption_are_left_out_of_training_and_counted(pair, tmp_path):
+    """A sample the captioner flagged or could not read has no caption: heads train on the others."""
+    import dataclasses
+    import shutil
+
+    import pyarrow.compute as pc
+
+    from unibind_core.stages.common import read_manifest
+    from unibind_core.stages.model import _HeadInputs, align_data, stage_head
+    from unibind_core.stages.runs import HeadRun
+
+    shutil.copytree(pair.data_root, tmp_path / "data")
+    s = dataclasses.replace(pair, data_root=tmp_path / "data", aligner="lcl")
+    path = s.layout.text_embeddings("demo_image")
+    texts = TEXT_EMBEDDINGS.read(path)
+    train = [r["sample_id"] for r in read_manifest(s, "demo_image").to_pylist() if r["split"] == Split.TRAIN]
+    TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train[:2])))), path)
+    data = align_data(_HeadInputs(s, "demo_image"), HeadRun("lcl"))
+    assert len(data.train_x) == len(train) - 2 == len(data.caption_index)
+    assert stage_head(s, "demo_image").metadata["train_without_caption"] == 2
+
+    TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train)))), path)
+    with pytest.raises(ValueError, match="none of the .* training samples has a caption embedding"):
+        align_data(_HeadInputs(s, "demo_image"), HeadRun("lcl"))
