@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -184,6 +184,22 @@ class OwnTextTower:
     @classmethod
     def text_tower(cls, choice: BackboneChoice, s: Any, load: Callable[[], Any]) -> BackboneText:
         return BackboneText(load())
+
+
+class HubModel(OwnTextTower):
+    """A transformers model named by a hub id or a local save_pretrained folder (hf_clip, clap): its id is
+    `family:hub id:revision`, or for a folder `backbone_id` over the folder's content hash."""
+
+    family: ClassVar[str]
+
+    @classmethod
+    def identify(cls, choice: BackboneChoice) -> str:
+        if not choice.model:
+            raise ConfigError(f"backbone {cls.family} needs backbone_model: a hub id or a local save_pretrained "
+                              f"folder")
+        if Path(choice.model).expanduser().is_dir():
+            return backbone_id(cls.family, choice.model, choice.model)
+        return f"{cls.family}:{choice.model}:{choice.weights or 'main'}"
 
 
 class BackboneText:
