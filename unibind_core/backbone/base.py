@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view
+from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view, view_loader_options
 from unibind_core.errors import ConfigError
 from unibind_core.io import content_hash, file_hash
 from unibind_core.progress import track
@@ -180,6 +180,11 @@ class OwnTextTower:
     def options_record(cls, s: Any) -> str:
         """The options the vectors depend on besides the weights (part of the features key)."""
         return json.dumps(dataclasses.asdict(s.views), sort_keys=True)
+
+    @classmethod
+    def loader_options(cls, s: Any, modality: str) -> dict[str, Any]:
+        """Loader options its views need beyond a benchmark's own (event timestamps, windows; else {})."""
+        return view_loader_options(modality, s.views)
 
     @classmethod
     def text_tower(cls, choice: BackboneChoice, s: Any, load: Callable[[], Any]) -> BackboneText:

@@ -32,7 +32,8 @@ def test_default_output_is_unchanged_and_timestamps_add_two_recency_channels(tmp
     assert recency[0, 0, 0] == -1 and recency[1, 0, 1] == -1 and (recency == -1).sum() == 2 * 16 - 4
     # 4 -> 2 pixels: a cell takes the latest event of the sensor pixels it covers
     small = load_sample("event", tmp_path, {"path": "e.bin"}, size=2, sensor_size=4, timestamps=True)
-    assert small[2:, 0, 0].tolist() == pytest.approx([0.1, 0.5]) and small[2:, 1, 1].tolist() == pytest.approx([0.25, 1])
+    assert small[2:, 0, 0].tolist() == pytest.approx([0.1, 0.5])
+    assert small[2:, 1, 1].tolist() == pytest.approx([0.25, 1.0])
 
 
 def test_max_resize_takes_the_maximum_of_each_covered_cell():
