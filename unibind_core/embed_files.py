@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from unibind_core.backbone.select import load_backbone, space_id, text_tower
+from unibind_core.backbone.select import loader_options as view_options
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.features import decode_inputs, embed_inputs
 from unibind_core.modalities import LOADERS
@@ -41,6 +42,7 @@ def embed_files(s: Settings, modality: str, files: Sequence[Path], loader_option
     LOADERS.require(modality)
     backbone = load_backbone(s, modality)  # refuses a modality the backbone does not embed, before decoding
     root, manifest = file_manifest(files)
+    loader_options = {**loader_options, **view_options(s, modality)}  # as the features stage extends them
     spec = BenchmarkSpec(name="unibind embed", modality=modality, reader="-", root=str(root),
                          loader_options=dict(loader_options))
     decoded = decode_inputs(spec, root, manifest)

@@ -9,13 +9,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view
+from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view, view_loader_options
 from unibind_core.errors import ConfigError
 from unibind_core.io import content_hash, file_hash
 from unibind_core.progress import track
@@ -182,8 +182,29 @@ class OwnTextTower:
         return json.dumps(dataclasses.asdict(s.views), sort_keys=True)
 
     @classmethod
+    def loader_options(cls, s: Any, modality: str) -> dict[str, Any]:
+        """Loader options its views need beyond a benchmark's own (event timestamps, windows; else {})."""
+        return view_loader_options(modality, s.views)
+
+    @classmethod
     def text_tower(cls, choice: BackboneChoice, s: Any, load: Callable[[], Any]) -> BackboneText:
         return BackboneText(load())
+
+
+class HubModel(OwnTextTower):
+    """A transformers model named by a hub id or a local save_pretrained folder (hf_clip, clap): its id is
+    `family:hub id:revision`, or for a folder `backbone_id` over the folder's content hash."""
+
+    family: ClassVar[str]
+
+    @classmethod
+    def identify(cls, choice: BackboneChoice) -> str:
+        if not choice.model:
+            raise ConfigError(f"backbone {cls.family} needs backbone_model: a hub id or a local save_pretrained "
+                              f"folder")
+        if Path(choice.model).expanduser().is_dir():
+            return backbone_id(cls.family, choice.model, choice.model)
+        return f"{cls.family}:{choice.model}:{choice.weights or 'main'}"
 
 
 class BackboneText:

@@ -8,19 +8,13 @@ if set, the hub revision.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from unibind_core.backbone.base import (
-    BackboneChoice,
-    MicroBatcher,
-    OwnTextTower,
-    backbone_id,
-)
+from unibind_core.backbone.base import BackboneChoice, HubModel, MicroBatcher
 from unibind_core.backbone.hf_clip import unwrap
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.errors import ConfigError
@@ -30,21 +24,20 @@ from unibind_core.torch_setup import resolve_device, resolve_dtype
 LOADER_DEFAULT_RATE = 16000  # unibind_core.modalities.audio.load's default sample_rate
 
 
-class ClapBackbone(OwnTextTower):
+class ClapBackbone(HubModel):
     """A frozen CLAP model: audio (B, L) at the loader's rate -> (B, D); texts through its RoBERTa tower."""
 
+    family = "clap"
     modalities = frozenset({"audio"})
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None) -> None:
         from transformers import ClapModel, ClapProcessor
 
-        if not model:
-            raise ConfigError("backbone clap needs backbone_model: a hub id or a local save_pretrained folder")
+        self.id = self.identify(BackboneChoice(self.family, model, weights))  # refuses a missing model
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.batcher = MicroBatcher(batch_size)
-        self.id = self.identify(BackboneChoice("clap", model, weights))
         revision = {"revision": weights} if weights else {}
         self.model = ClapModel.from_pretrained(model, dtype=self.dtype, **revision).to(self.device).eval()
         self.processor = ClapProcessor.from_pretrained(model, **revision)
@@ -57,14 +50,6 @@ class ClapBackbone(OwnTextTower):
     @property
     def name(self) -> str:
         return self.id
-
-    @classmethod
-    def identify(cls, choice: BackboneChoice) -> str:
-        if not choice.model:
-            raise ConfigError("backbone clap needs backbone_model: a hub id or a local save_pretrained folder")
-        if Path(choice.model).expanduser().is_dir():
-            return backbone_id("clap", choice.model, choice.model)
-        return f"clap:{choice.model}:{choice.weights or 'main'}"
 
     @classmethod
     def options_record(cls, s: Any) -> str:

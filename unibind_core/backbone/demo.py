@@ -111,6 +111,11 @@ class DemoBackbone:
         return ""
 
     @classmethod
+    def loader_options(cls, s: Any, modality: str) -> dict[str, Any]:
+        """None beyond a benchmark's own: the demo encoders read the loaders' default tensors."""
+        return {}
+
+    @classmethod
     def text_tower(cls, choice: Any, s: Any, load: Any) -> TextEncoder:
         """The configured text tower, without loading the encoders (their training needs it first)."""
         return configured_text_encoder(s)

@@ -6,19 +6,12 @@ same modality views as open_clip (views.py) through its image tower and texts th
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from unibind_core.backbone.base import (
-    BackboneChoice,
-    ImageTextBackbone,
-    OwnTextTower,
-    backbone_id,
-)
+from unibind_core.backbone.base import BackboneChoice, HubModel, ImageTextBackbone
 from unibind_core.backbone.views import ViewConfig
-from unibind_core.errors import ConfigError
 
 
 def unwrap(out: Any) -> torch.Tensor:
@@ -33,17 +26,17 @@ def unwrap(out: Any) -> torch.Tensor:
     raise TypeError(f"cannot find the embeddings in a {type(out).__name__}")
 
 
-class HfClipBackbone(OwnTextTower, ImageTextBackbone):
+class HfClipBackbone(HubModel, ImageTextBackbone):
     """A frozen transformers CLIP model; texts cut to its context keep their end token."""
+
+    family = "hf_clip"
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None) -> None:
         from transformers import CLIPModel, CLIPProcessor
 
-        if not model:
-            raise ConfigError("backbone hf_clip needs backbone_model: a hub id or a local save_pretrained folder")
+        self.id = self.identify(BackboneChoice(self.family, model, weights))  # refuses a missing model
         super().__init__(device, dtype, batch_size, views or ViewConfig())
-        self.id = self.identify(BackboneChoice("hf_clip", model, weights))
         revision = {"revision": weights} if weights else {}
         self.model = CLIPModel.from_pretrained(model, dtype=self.dtype, **revision).to(self.device).eval()
         self.processor = CLIPProcessor.from_pretrained(model, **revision)
@@ -54,14 +47,6 @@ class HfClipBackbone(OwnTextTower, ImageTextBackbone):
         self.mean, self.std = tuple(images.image_mean), tuple(images.image_std)
         self.max_length = int(self.model.config.text_config.max_position_embeddings)
         self.dim = int(self.model.config.projection_dim)
-
-    @classmethod
-    def identify(cls, choice: BackboneChoice) -> str:
-        if not choice.model:
-            raise ConfigError("backbone hf_clip needs backbone_model: a hub id or a local save_pretrained folder")
-        if Path(choice.model).expanduser().is_dir():
-            return backbone_id("hf_clip", choice.model, choice.model)
-        return f"hf_clip:{choice.model}:{choice.weights or 'main'}"
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """(B,) texts -> input_ids/attention_mask (B, T <= max_length); the tokenizer adds the end token

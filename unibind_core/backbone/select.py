@@ -2,8 +2,9 @@
 
 Every registry entry (BACKBONES) offers the same classmethods: `from_choice(choice, s)` loads it,
 `backbone_id(choice, s)` and `space_of(choice, s)` name it and its embedding space without loading,
-`options_record(s)` lists the other options its vectors depend on, and `text_tower(choice, s, load)` gives
-the TextEncoder of its space. A benchmark's texts are embedded by the text tower of the backbone that
+`options_record(s)` lists the other options its vectors depend on, `loader_options(s, modality)` the loader
+options its preprocessing needs beyond a benchmark's own, and `text_tower(choice, s, load)` gives the
+TextEncoder of its space. A benchmark's texts are embedded by the text tower of the backbone that
 embeds its data, so data and text are one space by construction.
 """
 from __future__ import annotations
@@ -41,6 +42,12 @@ def features_key_parts(s: Any, modality: str) -> tuple[str, str]:
     """(backbone id, options record) the frozen features of `modality` depend on besides the inputs."""
     choice = backbone_choice(s, modality)
     return BACKBONES[choice.name].backbone_id(choice, s), BACKBONES[choice.name].options_record(s)
+
+
+def loader_options(s: Any, modality: str) -> dict[str, Any]:
+    """Loader options the modality's backbone needs beyond a benchmark's own ({} for the default views)."""
+    choice = backbone_choice(s, modality)
+    return BACKBONES[choice.name].loader_options(s, modality)
 
 
 def load_backbone(s: Any, modality: str | None = None) -> Backbone:

@@ -4,7 +4,8 @@ A loader is `load(root: Path, row: dict, **loader_options) -> torch.Tensor`, whe
 dataset root and `row` a manifest row (MANIFEST_SCHEMA). Output shapes (float32):
 
     image   (C, S, S) in [0, 1]            options: size, channels
-    event   (2, S, S) per-polarity counts  options: size (events binned from the sensor grid)
+    event   (2, S, S) per-polarity counts  options: size (events binned from the sensor grid), sensor_size;
+                                           timestamps -> (4, S, S), window_events -> (K, 2|4, S, S) (event.py)
     audio   (L,) mono in [-1, 1]           options: sample_rate, num_samples
     point   (N, 3) centred, unit sphere    options: num_points
     video   (T, C, S, S) in [0, 1]         options: frames, size, channels

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.backbone.select import features_key_parts, load_backbone, space_id
+from unibind_core.backbone.select import features_key_parts, load_backbone, loader_options, space_id
 from unibind_core.benchmarks.build import dataset_root
+from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.checks import check_vectors
 from unibind_core.features import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
                                    features_table, inputs_key)
@@ -31,28 +35,31 @@ from unibind_core.tables import DECODE_QUARANTINE, FEATURES
 
 @dataclass(frozen=True)
 class BenchmarkInputs:
-    """A benchmark's manifest and the key of its decoded inputs (one stat per file, taken once)."""
+    """A benchmark's manifest and the key of its decoded inputs (one stat per file, taken once). `spec` is
+    the benchmark's, its loader options extended by `extra` (what a backbone's views need, loader_options)."""
 
     bench: str
     root: Path
     manifest: pa.Table
     key: str
+    spec: BenchmarkSpec
 
     @classmethod
-    def of(cls, s: Settings, bench: str) -> BenchmarkInputs:
+    def of(cls, s: Settings, bench: str, extra: Mapping[str, Any] | None = None) -> BenchmarkInputs:
         spec, manifest = spec_of(bench), read_manifest(s, bench)
+        if extra:
+            spec = replace(spec, loader_options=MappingProxyType({**spec.loader_options, **extra}))
         root = dataset_root(spec, s.layout.datasets)
-        return cls(bench, root, manifest, inputs_key(spec, root, manifest))
+        return cls(bench, root, manifest, inputs_key(spec, root, manifest), spec)
 
     def decode(self, s: Settings) -> DecodedInputs:
         """Every sample, through the decoded-input cache (the demo's pre-training reads them all)."""
-        return cached_inputs(spec_of(self.bench), self.root, self.manifest, s.layout.input_cache, key=self.key)
+        return cached_inputs(self.spec, self.root, self.manifest, s.layout.input_cache, key=self.key)
 
     def decode_shard(self, s: Settings, shard: Shard) -> DecodedInputs:
         """The shard's samples: a slice of the decoded-input cache where one exists, else their files."""
-        spec = spec_of(self.bench)
-        cached = cached_rows(spec, self.manifest, s.layout.input_cache, self.key, shard.start, shard.stop)
-        return cached or decode_rows(spec, self.root, self.manifest.slice(shard.start, len(shard)))
+        cached = cached_rows(self.spec, self.manifest, s.layout.input_cache, self.key, shard.start, shard.stop)
+        return cached or decode_rows(self.spec, self.root, self.manifest.slice(shard.start, len(shard)))
 
 
 @dataclass(frozen=True)
@@ -67,15 +74,16 @@ class _FeatureJob:
 
     @classmethod
     def of(cls, s: Settings, bench: str) -> _FeatureJob:
-        inputs = BenchmarkInputs.of(s, bench)
-        model_id, options = features_key_parts(s, spec_of(bench).modality)
+        modality = spec_of(bench).modality
+        inputs = BenchmarkInputs.of(s, bench, loader_options(s, modality))  # {} for the default views
+        model_id, options = features_key_parts(s, modality)
         key = content_hash(inputs.key, model_id, options)
         files = ShardFiles(s.layout.shards("features", bench), key, FEATURES)
         return cls(inputs, key, model_id, files, plan_shards(inputs.manifest.num_rows, s.shard_size))
 
     def compute(self, s: Settings, shard: Shard) -> None:
         """Decode, embed and store one shard (its decode failures ride along in the shard file)."""
-        spec = spec_of(self.inputs.bench)
+        spec = self.inputs.spec
         backbone = load_backbone(s, spec.modality)
         decoded = self.inputs.decode_shard(s, shard)
         vectors = (embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size, meta=dict(spec.loader_options))

@@ -68,3 +68,17 @@ def test_the_id_changes_with_the_weights(tmp_path, tiny_clap):
     a, b = (ClapBackbone.identify(BackboneChoice("clap", str(p))) for p in (tiny_clap, other))
     assert a.rsplit(":", 1)[1] != b.rsplit(":", 1)[1]
     assert ClapBackbone(str(other), device="cpu").id == b
+
+
+def test_hub_ids_and_the_missing_model_error_are_as_before_the_shared_helper(tiny_clap):
+    from unibind_core.backbone.base import BackboneChoice, backbone_id
+
+    assert ClapBackbone.identify(BackboneChoice("clap", "laion/clap-htsat-unfused")) == \
+        "clap:laion/clap-htsat-unfused:main"
+    assert ClapBackbone.identify(BackboneChoice("clap", "laion/clap-htsat-unfused", "r1")) == \
+        "clap:laion/clap-htsat-unfused:r1"
+    assert ClapBackbone.identify(BackboneChoice("clap", str(tiny_clap))) == \
+        backbone_id("clap", str(tiny_clap), str(tiny_clap))  # a folder: its content hash, as caches expect
+    with pytest.raises(ConfigError, match="^backbone clap needs backbone_model: a hub id or a local "
+                                          "save_pretrained folder$"):
+        ClapBackbone(None)
