@@ -23,9 +23,10 @@ BENCH = "demo_image"
 
 
 def _settings(root, name, weights) -> Settings:
+    # One benchmark of a pair alone: CentroBind would need its partner's features (tests/core/aligners).
     return Settings(data_root=root, profile="demo", demo_max_per_class=4, descriptions_per_category=6, k=3,
                     head_epochs=2, backbone="open_clip", backbone_model=name, backbone_weights=str(weights),
-                    device="cpu", batch_size=16)
+                    device="cpu", batch_size=16, compare_aligners="exmcr")
 
 
 def test_a_demo_benchmark_runs_end_to_end_in_the_backbones_own_space(tmp_path, tiny_open_clip, open_clip_backbone):
