@@ -101,4 +101,6 @@ def test_shards_fanned_out_fill_the_cache_the_stage_then_reads(world, tiny_blip2
     assert sum(p["stop"] - p["start"] for p in parts) == n and all(p["captioned_new"] > 0 for p in parts)
     assert not s.layout.captions("demo_thermal").exists()  # a shard writes no captions table
     result = stage_captions(s, "demo_thermal")
-    assert result.metadata["captioned_new"] == 0 and result.metadata["cache_hits"] == n == result.metadata["rows"]
+    assert result.metadata["captioned_new"] == 0 and result.metadata["cache_hits"] == n
+    # a random tiny model may have a sample's answers all judged unusable: flagged, cached like a caption
+    assert result.metadata["rows"] + result.metadata["without_caption"] == n
