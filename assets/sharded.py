@@ -9,6 +9,7 @@ is named by its mapping key (`<start>_<stop>`), so nothing passes between steps 
 data root: no I/O manager has to be shared across machines, only the data root (docs/deployment.md).
 """
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -92,6 +93,5 @@ def sharded_asset(*, name: str, stage: Callable[[Settings, str], StageResult], r
     return dg.graph_asset(compose, name=name, ins=ins, check_specs=list(checks), **asset_kwargs)
 
 
-def _signature(names: list[str]):
-    import inspect
+def _signature(names: list[str]) -> inspect.Signature:
     return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
