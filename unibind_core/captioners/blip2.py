@@ -6,20 +6,13 @@ paper captions images (and event / thermal data through their paired RGB frames)
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import torch
 
 from unibind_core.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.captioners.driver import CachedCaptioner
-from unibind_core.captioners.hf_common import (
-    generate_all,
-    left_padded,
-    placement,
-    replies,
-)
+from unibind_core.captioners.hf_common import HFGenerativeModel, replies
 from unibind_core.llm.cache import Reply
 
 if TYPE_CHECKING:
@@ -28,27 +21,14 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "Salesforce/blip2-opt-2.7b"
 
 
-@lru_cache(maxsize=1)
-def load_blip2(model: str, device: str, dtype: str) -> tuple:
-    """(processor, model, device, dtype) loaded once per process."""
-    from transformers import Blip2ForConditionalGeneration, Blip2Processor
-
-    dev, dt = placement(device, dtype)
-    processor = left_padded(Blip2Processor.from_pretrained(model))
-    lm = Blip2ForConditionalGeneration.from_pretrained(model, dtype=dt).to(dev).eval()
-    return processor, lm, dev, dt
-
-
-class Blip2Model:
+class Blip2Model(HFGenerativeModel):
     name = "blip2"
+    processor_class, model_class = "Blip2Processor", "Blip2ForConditionalGeneration"
+    info = ModelInfo(max_images=1)
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
-                 max_new_tokens: int = 60, retry_temperature: float = 0.7) -> None:
-        self.model, self.batch_size = model, batch_size
-        self.max_new_tokens, self.retry_temperature = max_new_tokens, retry_temperature
-        self.processor, self.lm, self.device, self.dtype = load_blip2(model, device, dtype)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.prompt_in_output = not self.lm.config.text_config.is_encoder_decoder
-        self.info = ModelInfo(max_images=1)
 
     def text(self, prompt: str) -> str:
         """BLIP-2's question format ('Question: ... Answer:') so the LM answers instead of continuing."""
@@ -61,9 +41,6 @@ class Blip2Model:
         enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         out = self.lm.generate(**enc, max_new_tokens=self.max_new_tokens, **options)
         return replies(out, enc, self.processor.tokenizer, self.prompt_in_output)
-
-    def generate(self, requests: Sequence[CaptionRequest]) -> Iterator[tuple[CaptionRequest, Reply]]:
-        yield from generate_all(requests, self.batch_size, self.retry_temperature, self._batch)
 
 
 class Blip2Captioner:

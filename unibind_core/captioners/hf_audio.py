@@ -6,20 +6,13 @@ with left padding, greedy by default.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import torch
 
 from unibind_core.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.captioners.driver import CachedCaptioner
-from unibind_core.captioners.hf_common import (
-    generate_all,
-    left_padded,
-    placement,
-    replies,
-)
+from unibind_core.captioners.hf_common import HFGenerativeModel, replies
 from unibind_core.llm.cache import Reply
 
 if TYPE_CHECKING:
@@ -28,25 +21,14 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "Qwen/Qwen2-Audio-7B-Instruct"
 
 
-@lru_cache(maxsize=1)
-def load_audio_lm(model: str, device: str, dtype: str) -> tuple:
-    from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
-
-    dev, dt = placement(device, dtype)
-    processor = left_padded(AutoProcessor.from_pretrained(model))
-    lm = Qwen2AudioForConditionalGeneration.from_pretrained(model, dtype=dt).to(dev).eval()
-    return processor, lm, dev, dt
-
-
-class HFAudioModel:
+class HFAudioModel(HFGenerativeModel):
     name = "hf_audio"
+    processor_class, model_class = "AutoProcessor", "Qwen2AudioForConditionalGeneration"
+    info = ModelInfo(accepts_audio=True, max_images=0)
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8,
                  max_new_tokens: int = 60, retry_temperature: float = 0.7) -> None:
-        self.model, self.batch_size = model, batch_size
-        self.max_new_tokens, self.retry_temperature = max_new_tokens, retry_temperature
-        self.processor, self.lm, self.device, self.dtype = load_audio_lm(model, device, dtype)
-        self.info = ModelInfo(accepts_audio=True, max_images=0)
+        super().__init__(model, device, dtype, batch_size, max_new_tokens, retry_temperature)
 
     def render(self, r: CaptionRequest) -> str:
         content = [{"type": "audio", "audio_url": "sample.wav"}, {"type": "text", "text": r.prompt}]
@@ -64,9 +46,6 @@ class HFAudioModel:
             enc["input_features"] = enc["input_features"].to(self.dtype)
         out = self.lm.generate(**enc, max_new_tokens=self.max_new_tokens, **options)
         return replies(out, enc, self.processor.tokenizer, prompt_in_output=True)
-
-    def generate(self, requests: Sequence[CaptionRequest]) -> Iterator[tuple[CaptionRequest, Reply]]:
-        yield from generate_all(requests, self.batch_size, self.retry_temperature, self._batch)
 
 
 class HFAudioCaptioner:

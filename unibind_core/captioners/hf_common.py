@@ -3,12 +3,13 @@ generation (greedy first, seeded sampling for retries), and cutting the prompt o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
 import torch
 
-from unibind_core.captioners.base import CaptionRequest
+from unibind_core.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.io import content_hash
 from unibind_core.llm.cache import Reply
 from unibind_core.torch_setup import resolve_device, resolve_dtype
@@ -72,3 +73,38 @@ def generate_all(requests: Sequence[CaptionRequest], size: int, temperature: flo
             torch.manual_seed(int(content_hash(batch[0].key, str(batch[0].attempt))[:8], 16))
             answers = one_batch(batch, options)
         yield from zip(batch, answers)
+
+
+@lru_cache(maxsize=2)
+def load_generator(model: str, device: str, dtype: str, processor_class: str, model_class: str) -> tuple:
+    """(processor, model, device, dtype) of transformers' `processor_class` / `model_class`, loaded once per
+    process on the configured device and dtype, the processor padding on the left."""
+    import transformers
+
+    dev, dt = placement(device, dtype)
+    processor = left_padded(getattr(transformers, processor_class).from_pretrained(model))
+    lm = getattr(transformers, model_class).from_pretrained(model, dtype=dt).to(dev).eval()
+    return processor, lm, dev, dt
+
+
+class HFGenerativeModel:
+    """A transformers captioner: a subclass names its processor and model classes and answers one batch
+    (`_batch`); loading, batching and seeded retries are shared."""
+
+    name: str
+    processor_class: str
+    model_class: str
+    info: ModelInfo = ModelInfo()
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
+                 max_new_tokens: int = 60, retry_temperature: float = 0.7) -> None:
+        self.model, self.batch_size = model, batch_size
+        self.max_new_tokens, self.retry_temperature = max_new_tokens, retry_temperature
+        self.processor, self.lm, self.device, self.dtype = load_generator(
+            model, device, dtype, self.processor_class, self.model_class)
+
+    def _batch(self, batch: list[CaptionRequest], options: dict) -> list[Reply]:
+        raise NotImplementedError
+
+    def generate(self, requests: Sequence[CaptionRequest]) -> Iterator[tuple[CaptionRequest, Reply]]:
+        yield from generate_all(requests, self.batch_size, self.retry_temperature, self._batch)

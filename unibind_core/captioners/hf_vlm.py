@@ -6,20 +6,13 @@ padding; greedy by default, the pipeline's device and dtype.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import torch
 
 from unibind_core.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.captioners.driver import CachedCaptioner
-from unibind_core.captioners.hf_common import (
-    generate_all,
-    left_padded,
-    placement,
-    replies,
-)
+from unibind_core.captioners.hf_common import HFGenerativeModel, replies
 from unibind_core.llm.cache import Reply
 
 if TYPE_CHECKING:
@@ -28,24 +21,13 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "llava-hf/llava-1.5-7b-hf"
 
 
-@lru_cache(maxsize=1)
-def load_vlm(model: str, device: str, dtype: str) -> tuple:
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    dev, dt = placement(device, dtype)
-    processor = left_padded(AutoProcessor.from_pretrained(model))
-    lm = AutoModelForImageTextToText.from_pretrained(model, dtype=dt).to(dev).eval()
-    return processor, lm, dev, dt
-
-
-class HFVisionModel:
+class HFVisionModel(HFGenerativeModel):
     name = "hf_vlm"
+    processor_class, model_class = "AutoProcessor", "AutoModelForImageTextToText"
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
                  max_new_tokens: int = 60, retry_temperature: float = 0.7, max_images: int = 8) -> None:
-        self.model, self.batch_size = model, batch_size
-        self.max_new_tokens, self.retry_temperature = max_new_tokens, retry_temperature
-        self.processor, self.lm, self.device, self.dtype = load_vlm(model, device, dtype)
+        super().__init__(model, device, dtype, batch_size, max_new_tokens, retry_temperature)
         self.info = ModelInfo(max_images=max_images)
 
     def render(self, r: CaptionRequest) -> str:
@@ -61,9 +43,6 @@ class HFVisionModel:
             enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         out = self.lm.generate(**enc, max_new_tokens=self.max_new_tokens, **options)
         return replies(out, enc, self.processor.tokenizer, prompt_in_output=True)
-
-    def generate(self, requests: Sequence[CaptionRequest]) -> Iterator[tuple[CaptionRequest, Reply]]:
-        yield from generate_all(requests, self.batch_size, self.retry_temperature, self._batch)
 
 
 class HFVisionCaptioner:
