@@ -173,7 +173,8 @@ class CachedCaptioner:
         good = [smp.answers[i] for i in sorted(smp.answers) if smp.answers[i] is not None]
         caption, shortened = (None, False) if not good else (good[0], smp.shortened) if len(good) == 1 else merge(good)
         shortened = shortened or smp.shortened
-        self.stats["captioned"] += 1
+        self.stats["asked"] += 1  # samples sent to the model this run; "captioned" only those answered usably
+        self.stats["captioned"] += bool(good)
         self.stats["tokens_in"] += smp.tokens[0]
         self.stats["tokens_out"] += smp.tokens[1]
         reason = None if good else f"{smp.attempts} unusable answers ({', '.join(sorted(set(smp.reasons)))})"
@@ -184,11 +185,13 @@ class CachedCaptioner:
                 "tokens_in": smp.tokens[0], "tokens_out": smp.tokens[1]}
 
     def rate(self) -> float:
-        return self.stats["captioned"] / self.seconds if self.seconds > 0 else 0.0
+        """Samples answered per second of generation (flagged ones cost the model as much as captioned ones)."""
+        return self.stats["asked"] / self.seconds if self.seconds > 0 else 0.0
 
     def report(self) -> dict:
         extra = getattr(self.model, "report", None)
         return {"captioner_id": self.id, "captioned_new": self.stats["captioned"],
+                "asked_new": self.stats["asked"],
                 "cache_hits": self.stats["cache_hits"], "captions_per_s": round(self.rate(), 3),
                 "generate_seconds": round(self.seconds, 3), "tokens_in": self.stats["tokens_in"],
                 "tokens_out": self.stats["tokens_out"], "shortened": self.stats["shortened"],
