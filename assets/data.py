@@ -11,7 +11,7 @@ from assets.partitions import BENCHMARK_PARTITIONS, DEMO_PROFILE
 from assets.resources import UnibindResource
 from assets.sharded import sharded_asset
 from unibind_core.stages.data import stage_backbone, stage_manifest, stage_world
-from unibind_core.stages.features import feature_rows, features_shard, stage_features
+from unibind_core.stages.features import features_shard, plan_features, stage_features
 from unibind_core.tables import FEATURES, MANIFEST
 
 
@@ -36,7 +36,7 @@ def demo_backbone(context: dg.AssetExecutionContext, unibind: UnibindResource) -
 
 
 data_embeddings = sharded_asset(
-    name="data_embeddings", stage=stage_features, rows=feature_rows, shard=features_shard,
+    name="data_embeddings", stage=stage_features, plan=plan_features, shard=features_shard,
     upstream=[benchmark_manifest, *([demo_backbone] if DEMO_PROFILE else [])], op_tags=GPU_STEP,
     group_name="data", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(FEATURES),
     partitions_def=BENCHMARK_PARTITIONS,

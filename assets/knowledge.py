@@ -12,7 +12,7 @@ from assets.materialize import (
 )
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
-from assets.sharded import sharded_asset
+from assets.sharded import by_rows, sharded_asset
 from unibind_core.stages.knowledge import (
     caption_rows,
     captions_shard,
@@ -37,7 +37,7 @@ def category_descriptions(context: dg.AssetExecutionContext, unibind: UnibindRes
 
 
 data_captions = sharded_asset(
-    name="data_captions", stage=stage_captions, rows=caption_rows, shard=captions_shard,
+    name="data_captions", stage=stage_captions, plan=by_rows(caption_rows), shard=captions_shard,
     upstream=[benchmark_manifest], op_tags=GPU_STEP, retry_policy=API_RETRY,
     group_name="knowledge", kinds={"parquet"}, code_version="1", metadata=column_schema(CAPTIONS),
     partitions_def=BENCHMARK_PARTITIONS,
@@ -57,7 +57,7 @@ def knowledge_base(context: dg.AssetExecutionContext, unibind: UnibindResource) 
 
 
 kb_text_embeddings = sharded_asset(
-    name="kb_text_embeddings", stage=stage_text_embeddings, rows=text_rows, shard=text_embeddings_shard,
+    name="kb_text_embeddings", stage=stage_text_embeddings, plan=by_rows(text_rows), shard=text_embeddings_shard,
     upstream=[knowledge_base, curated_prompts], op_tags=GPU_STEP,
     group_name="knowledge", kinds={"pytorch", "parquet"}, code_version="1", metadata=column_schema(TEXT_EMBEDDINGS),
     partitions_def=BENCHMARK_PARTITIONS, automation_condition=ON_UPSTREAM_DATA_CHANGE,

@@ -22,17 +22,25 @@ from unibind_core.shards import Shard, plan_shards
 from unibind_core.stages import StageResult
 
 RowCount = Callable[[Settings, str], int]
+PlanFn = Callable[[Settings, str], list[Shard]]
 ShardFn = Callable[[Settings, str, int, int], dict]
 
 
-def _plan_op(name: str, rows: RowCount, upstream: Sequence[str]) -> dg.OpDefinition:
+def by_rows(rows: RowCount) -> PlanFn:
+    """A plan that only cuts the stage's row count (for stages whose shard steps derive their key cheaply)."""
+    def plan(s: Settings, bench: str) -> list[Shard]:
+        return plan_shards(rows(s, bench), s.shard_size)
+    return plan
+
+
+def _plan_op(name: str, planner: PlanFn, upstream: Sequence[str]) -> dg.OpDefinition:
     @dg.op(name=f"{name}_plan", ins={u: dg.In(dg.Nothing) for u in upstream}, out=dg.DynamicOut(dg.Nothing),
            description=f"Cut {name}'s rows into shards: one step each when fan_out is on.")
     def plan(context: dg.OpExecutionContext, unibind: UnibindResource):
         bench = context.partition_key
 
         def shards_of(s: Settings, bench: str) -> list[Shard]:
-            return plan_shards(rows(s, bench), s.shard_size) if s.fan_out else []
+            return planner(s, bench) if s.fan_out else []
 
         shards = call_stage(shards_of, unibind, bench, context=context)
         context.log.info(f"{name}[{bench}]: " + (f"{len(shards)} shard step(s)" if len(shards) > 1 else
@@ -70,20 +78,21 @@ def _assemble_op(name: str, stage: Callable[[Settings, str], StageResult], check
     return assemble
 
 
-def sharded_asset(*, name: str, stage: Callable[[Settings, str], StageResult], rows: RowCount, shard: ShardFn,
+def sharded_asset(*, name: str, stage: Callable[[Settings, str], StageResult], plan: PlanFn, shard: ShardFn,
                   upstream: Sequence[Any], checks: Sequence[dg.AssetCheckSpec] = (),
                   op_tags: Mapping[str, str] | None = None, retry_policy: dg.RetryPolicy | None = None,
                   **asset_kwargs: Any) -> dg.AssetsDefinition:
-    """A per-benchmark asset whose stage runs in shards (see the module docstring). `upstream`: the assets
-    (definitions or keys) it depends on; the rest goes to `dg.graph_asset` (partitions, group, metadata…)."""
+    """A per-benchmark asset whose stage runs in shards (see the module docstring). `plan`: the stage's shards
+    (it may store what its shard steps would otherwise re-derive, as the features' ShardPlan); `upstream`: the
+    assets (definitions or keys) it depends on; the rest goes to `dg.graph_asset` (partitions, group, metadata…)."""
     keys = [dg.AssetKey.from_coercible(getattr(u, "key", u)) for u in upstream]
     ins = {key.to_python_identifier(): dg.AssetIn(key=key, dagster_type=dg.Nothing) for key in keys}
-    plan = _plan_op(name, rows, list(ins))
+    plan_op = _plan_op(name, plan, list(ins))
     shard_op = _shard_op(name, shard, op_tags or {}, retry_policy)
     assemble = _assemble_op(name, stage, [c.name for c in checks], op_tags or {}, retry_policy)
 
     def compose(**upstream_outputs):
-        outputs = assemble(shards=plan(**upstream_outputs).map(lambda planned: shard_op(planned=planned)).collect())
+        outputs = assemble(shards=plan_op(**upstream_outputs).map(lambda planned: shard_op(planned=planned)).collect())
         if not checks:
             return outputs
         names = ["result", *(f"{name}_{c.name}" for c in checks)]

@@ -10,10 +10,11 @@ the same table (docs/architecture.md, "Shards").
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -53,6 +54,48 @@ def plan_shards(rows: int, size: int) -> list[Shard]:
     if size < 1:
         raise ValueError(f"shard size must be at least 1, got {size}")
     return [Shard(start, min(rows, start + size)) for start in range(0, rows, size)]
+
+
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """What a plan step derived once for its shard steps: the computation's key and row count, and the facts
+    that key was built from (`facts`, JSON-able). Deriving them costs one stat of every dataset file and a
+    hash of the checkpoint; at ImageNet scale (1.28 M files, a multi-GB checkpoint) that is seconds to minutes
+    a step, so each of hundreds of shard steps reads it here instead. A plan is a shortcut, never the truth:
+    the assembling stage derives the key itself, so a plan gone stale (inputs changed between the plan step
+    and a shard step) only costs recomputing the shards under the right key."""
+
+    rows: int
+    shard_size: int
+    key: str
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def shards(self) -> list[Shard]:
+        return plan_shards(self.rows, self.shard_size)
+
+    def write(self, folder: Path) -> Path:
+        """Store the plan atomically (a reader sees the old plan or the new one, never half of one)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path, tmp = folder / PLAN_FILE, folder / f".{PLAN_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"rows": self.rows, "shard_size": self.shard_size, "key": self.key,
+                                   "facts": self.facts}, sort_keys=True))
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def read(cls, folder: Path, rows: int, shard_size: int) -> ShardPlan | None:
+        """The stored plan for `rows` rows in shards of `shard_size`; None when there is none, it cannot be
+        read, or it was made for another row count or shard size (the caller then derives the key itself)."""
+        try:
+            data = json.loads((folder / PLAN_FILE).read_text())
+            plan = cls(int(data["rows"]), int(data["shard_size"]), str(data["key"]), dict(data.get("facts") or {}))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return plan if (plan.rows, plan.shard_size) == (rows, shard_size) else None
 
 
 class ShardFiles:

@@ -27,7 +27,7 @@ from unibind_core.features import (DecodedInputs, cached_inputs, cached_rows, de
 from unibind_core.io import SPACE_KEY, content_hash, file_hash
 from unibind_core.progress import track
 from unibind_core.settings import Settings
-from unibind_core.shards import Shard, ShardFiles, plan_shards
+from unibind_core.shards import Shard, ShardFiles, ShardPlan, plan_shards
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import is_current, read_manifest, spec_of
 from unibind_core.tables import DECODE_QUARANTINE, FEATURES
@@ -45,12 +45,14 @@ class BenchmarkInputs:
     spec: BenchmarkSpec
 
     @classmethod
-    def of(cls, s: Settings, bench: str, extra: Mapping[str, Any] | None = None) -> BenchmarkInputs:
+    def of(cls, s: Settings, bench: str, extra: Mapping[str, Any] | None = None,
+           key: str | None = None) -> BenchmarkInputs:
+        """`key`: the inputs key a plan step already derived (else one stat per file derives it here)."""
         spec, manifest = spec_of(bench), read_manifest(s, bench)
         if extra:
             spec = replace(spec, loader_options=MappingProxyType({**spec.loader_options, **extra}))
         root = dataset_root(spec, s.layout.datasets)
-        return cls(bench, root, manifest, inputs_key(spec, root, manifest), spec)
+        return cls(bench, root, manifest, key or inputs_key(spec, root, manifest), spec)
 
     def decode(self, s: Settings) -> DecodedInputs:
         """Every sample, through the decoded-input cache (the demo's pre-training reads them all)."""
@@ -73,12 +75,20 @@ class _FeatureJob:
     shards: list[Shard]
 
     @classmethod
-    def of(cls, s: Settings, bench: str) -> _FeatureJob:
-        modality = spec_of(bench).modality
-        inputs = BenchmarkInputs.of(s, bench, loader_options(s, modality))  # {} for the default views
-        model_id, options = features_key_parts(s, modality)
-        key = content_hash(inputs.key, model_id, options)
-        files = ShardFiles(s.layout.shards("features", bench), key, FEATURES)
+    def of(cls, s: Settings, bench: str, planned: bool = False) -> _FeatureJob:
+        """The job derived from the inputs and settings; `planned`: take the key from the plan step's stored
+        ShardPlan when one matches (a fan-out shard step), skipping the stat of every file and the checkpoint hash."""
+        modality, folder = spec_of(bench).modality, s.layout.shards("features", bench)
+        extra = loader_options(s, modality)  # {} for the default views
+        plan = ShardPlan.read(folder, read_manifest(s, bench).num_rows, s.shard_size) if planned else None
+        if plan is not None:
+            inputs = BenchmarkInputs.of(s, bench, extra, key=plan.facts["inputs_key"])
+            key, model_id = plan.key, plan.facts["model_id"]
+        else:
+            inputs = BenchmarkInputs.of(s, bench, extra)
+            model_id, options = features_key_parts(s, modality)
+            key = content_hash(inputs.key, model_id, options)
+        files = ShardFiles(folder, key, FEATURES)
         return cls(inputs, key, model_id, files, plan_shards(inputs.manifest.num_rows, s.shard_size))
 
     def compute(self, s: Settings, shard: Shard) -> None:
@@ -97,9 +107,17 @@ def feature_rows(s: Settings, bench: str) -> int:
     return read_manifest(s, bench).num_rows
 
 
+def plan_features(s: Settings, bench: str) -> list[Shard]:
+    """The features' shards, with their key stored for the shard steps (ShardPlan): derived here once."""
+    job = _FeatureJob.of(s, bench)
+    ShardPlan(job.inputs.manifest.num_rows, s.shard_size, job.key,
+              {"inputs_key": job.inputs.key, "model_id": job.model_id}).write(job.files.root)
+    return job.shards
+
+
 def features_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
     """Compute one shard of the features (a fan-out step); a shard already stored is not recomputed."""
-    job, shard = _FeatureJob.of(s, bench), Shard(start, stop)
+    job, shard = _FeatureJob.of(s, bench, planned=True), Shard(start, stop)
     if shard not in job.shards:
         raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of the current plan "
                          f"(shard_size {s.shard_size}, {job.inputs.manifest.num_rows} rows); re-plan the run")

@@ -49,6 +49,7 @@ def _features(s: Settings) -> tuple[list, np.ndarray]:
 
 def _one_pass(world: Path, tiny_open_clip) -> tuple[list, np.ndarray]:
     s = Settings(**_options(world, tiny_open_clip, shard_size=100_000))
+    s.layout.features(BENCH).unlink(missing_ok=True)  # a test before may have left its assembled table
     assert stage_features(s, BENCH).metadata["shards"] == 1
     result = _features(s)
     s.layout.features(BENCH).unlink()
@@ -103,3 +104,51 @@ def test_fan_out_shards_are_assembled_not_recomputed(world, tiny_open_clip):
     assert rows == expected_rows
     np.testing.assert_allclose(vectors, expected, atol=1e-6)
     assert features_shard(s, BENCH, shards[0].start, shards[0].stop)["reason"] == "features already assembled"
+
+
+def test_shard_steps_take_the_key_from_the_plan_step(world, tiny_open_clip, monkeypatch):
+    import unibind_core.stages.features as features
+    from unibind_core.shards import PLAN_FILE, ShardPlan
+
+    expected_rows, expected = _one_pass(world, tiny_open_clip)
+    s = Settings(**_options(world, tiny_open_clip, shard_size=16))
+    shards = features.plan_features(s, BENCH)  # derives the key once and stores it beside the shards
+    folder = s.layout.shards("features", BENCH)
+    plan = ShardPlan.read(folder, feature_rows(s, BENCH), 16)
+    assert plan is not None and plan.shards == shards and plan.facts["model_id"].startswith("open_clip:")
+    assert ShardPlan.read(folder, feature_rows(s, BENCH), 8) is None  # made for another shard size
+
+    def no_stat(*args, **kwargs):
+        raise AssertionError("a planned shard step derived the inputs key again")
+
+    with monkeypatch.context() as m:
+        m.setattr(features, "inputs_key", no_stat)
+        m.setattr(features, "features_key_parts", no_stat)
+        for shard in shards:
+            assert features_shard(s, BENCH, shard.start, shard.stop)["computed"]
+        with pytest.raises(AssertionError, match="derived the inputs key again"):
+            stage_features(s, BENCH)  # the assembling stage never trusts the plan
+    result = stage_features(s, BENCH)
+    assert result.metadata["shards_reused"] == len(shards) and result.metadata["shards_computed_here"] == 0
+    rows, vectors = _features(s)
+    assert rows == expected_rows
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+    assert not (folder / PLAN_FILE).exists()  # assembled: plan and shards are gone
+    s.layout.features(BENCH).unlink()
+
+
+def test_a_stale_plan_costs_a_recomputation_not_a_wrong_table(world, tiny_open_clip):
+    from unibind_core.shards import ShardPlan
+
+    expected_rows, expected = _one_pass(world, tiny_open_clip)
+    s = Settings(**_options(world, tiny_open_clip, shard_size=16))
+    shards = plan_shards(feature_rows(s, BENCH), 16)
+    folder = s.layout.shards("features", BENCH)
+    ShardPlan(feature_rows(s, BENCH), 16, "stale-key", {"inputs_key": "stale", "model_id": "stale"}).write(folder)
+    features_shard(s, BENCH, shards[0].start, shards[0].stop)  # stored under the stale key
+    result = stage_features(s, BENCH)
+    assert result.metadata["shards_computed_here"] == len(shards)  # none under the real key
+    rows, vectors = _features(s)
+    assert rows == expected_rows
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+    s.layout.features(BENCH).unlink()
