@@ -74,7 +74,10 @@ def captions_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
     """Caption rows [start, stop) of `stage_captions`' selection into the captioner's cache, writing no table:
     shards run in parallel (one process or machine each), then `stage_captions` finds every row cached."""
     job, rows = _caption_inputs(s, bench)
-    part = rows.slice(start, max(0, min(stop, rows.num_rows) - start))
+    if stop > rows.num_rows or start >= stop or start < 0:
+        raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of its {rows.num_rows} samples to "
+                         "caption; re-plan the run")
+    part = rows.slice(start, stop - start)
     captioner = CAPTIONERS.from_settings(s.captioner, s)
     captions = captioner.caption(part, job)
     report = getattr(captioner, "report", dict)()
@@ -164,7 +167,7 @@ def text_rows(s: Settings, bench: str) -> int:
 def text_embeddings_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
     """Embed texts [start, stop) into the content-hash cache (a fan-out step); the stage then finds them there."""
     rows, key = _text_rows(s, bench)
-    if stop > rows.num_rows or start >= stop:
+    if stop > rows.num_rows or start >= stop or start < 0:
         raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of its {rows.num_rows} texts; re-plan the run")
     if is_current(s.layout.text_embeddings(bench), key):
         return {"rows": stop - start, "embedded_new": 0, "reason": "text embeddings already assembled"}

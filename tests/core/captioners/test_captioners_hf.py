@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from unibind_core.captioners import CaptionConfig, CaptionRequest
@@ -100,7 +101,9 @@ def test_shards_fanned_out_fill_the_cache_the_stage_then_reads(world, tiny_blip2
     s = _blip2_settings(world, tiny_blip2)
     n = caption_rows(s, "demo_thermal")
     parts = [captions_shard(s, "demo_thermal", a, min(a + 5, n)) for a in range(0, n, 5)]
-    assert sum(p["stop"] - p["start"] for p in parts) == n and all(p["captioned_new"] > 0 for p in parts)
+    assert sum(p["stop"] - p["start"] for p in parts) == n and all(p["asked_new"] == p["stop"] - p["start"] for p in parts)
+    with pytest.raises(ValueError, match="not a shard"):  # a range past the end is a stale plan, not clamped
+        captions_shard(s, "demo_thermal", n - 1, n + 4)
     assert not s.layout.captions("demo_thermal").exists()  # a shard writes no captions table
     result = stage_captions(s, "demo_thermal")
     assert result.metadata["captioned_new"] == 0 and result.metadata["cache_hits"] == n
