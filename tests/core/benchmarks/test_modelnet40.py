@@ -271,6 +271,16 @@ def test_decoded_input_key_follows_the_h5_file_of_member_paths(tmp_path):
     _h5(top / "ply_data_test0.h5", [1, 2], seed=5)
     os.utime(top / "ply_data_test0.h5", ns=(1, 1))  # a replaced file: another mtime
     assert inputs_key(spec, tmp_path, manifest) != before
+    import unibind_core.features as features
+
+    calls = []
+    real = os.stat
+    features.os.stat = lambda path, *a, **k: calls.append(path) or real(path, *a, **k)
+    try:
+        inputs_key(spec, tmp_path, manifest)
+    finally:
+        features.os.stat = real
+    assert manifest.num_rows == 2 and len(calls) == 1  # one stat per HDF5 file, not per row in it
 
 
 def test_hdf5_ids_repeated_across_files_stay_unique(tmp_path):
