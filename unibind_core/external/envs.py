@@ -44,6 +44,7 @@ class EnvSpec:
     requirements: tuple[str, ...]
     purpose: str
     python: str = "3.11"
+    no_deps: tuple[str, ...] = ()  # installed after `requirements` with --no-deps: their declared deps are not needed
 
 
 ENVIRONMENTS: Registry[EnvSpec] = Registry("external environment", {
@@ -51,11 +52,16 @@ ENVIRONMENTS: Registry[EnvSpec] = Registry("external environment", {
         "languagebind==0.1.0", "transformers>=4.40,<5", "einops>=0.8", "peft>=0.11", "torch", "torchaudio",
         "numpy"), "LanguageBind backbone (one space for image, video, audio, thermal, depth): transformers<5"),
     "imagebind": EnvSpec("imagebind", (
-        # the unofficial wheel lists its deps unpinned; pytorchvideo 0.1.5 imports torchvision's
-        # functional_tensor (gone in 0.17), so torch stays at 2.1; einops is imported but not declared
-        "imagebind-unofficial==0.1.1", "torch==2.1.2", "torchvision==0.16.2", "torchaudio==2.1.2",
-        "pytorchvideo==0.1.5", "timm", "ftfy", "regex", "iopath", "einops", "numpy<2"),
-        "ImageBind backbone (vision, text, audio, depth, thermal): only unofficial packages"),
+        # what imagebind.models imports (timm >= 0.9 for timm.layers; einops is not declared) and our
+        # torch pair (shared with the main environment, so the wheels come from one cache); torchaudio for
+        # the kaldi fbank of imagebind.data.waveform2melspec
+        "torch==2.14.1", "torchvision==0.29.1", "torchaudio==2.11.1", "timm>=0.9", "ftfy", "regex", "iopath",
+        "einops", "numpy"),
+        "ImageBind backbone (vision, text, audio, depth, thermal): only unofficial packages",
+        # its declared deps are what only imagebind.data needs: pytorchvideo 0.1.5 (imports torchvision's
+        # functional_tensor, gone in 0.17), decord (wheels only, none for arm64), pandas;
+        # the script does not import imagebind.data (docs/architecture.md, External environments)
+        no_deps=("imagebind-unofficial==0.1.1",)),
     "lavis": EnvSpec("lavis", (
         # opencv-python-headless 4.5.5.64 (pinned by LAVIS) is built against numpy 1.x
         "salesforce-lavis==1.0.2", "transformers>=4.25,<4.27", "numpy<2"), "LAVIS BLIP-2 captioner (blip2_opt): transformers<4.27"),
@@ -93,7 +99,8 @@ def plan(name: str, root: Path, python: str, uv: str | None) -> list[list[str]]:
     spec, target = ENVIRONMENTS[name], Path(root).expanduser() / name
     create = [uv, "venv", "--python", python, str(target)] if uv else [python, "-m", "venv", str(target)]
     upgrade = [] if uv else [[*installer(root, name, uv), "--upgrade", "pip"]]
-    return [create, *upgrade, [*installer(root, name, uv), *spec.requirements]]
+    alone = [[*installer(root, name, uv), "--no-deps", *spec.no_deps]] if spec.no_deps else []
+    return [create, *upgrade, [*installer(root, name, uv), *spec.requirements], *alone]
 
 
 def create_env(name: str, root: Path, python: str | None = None, use_uv: bool | None = None,

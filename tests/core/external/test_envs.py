@@ -22,6 +22,8 @@ def test_each_environment_installs_its_pinned_stack_into_its_own_folder(tmp_path
         assert install[:4] == [str(tmp_path / name / "bin" / "python"), "-m", "pip", "install"] and pin in install
     assert "transformers>=4.40,<5" in ENVIRONMENTS["languagebind"].requirements
     assert "transformers>=4.25,<4.27" in ENVIRONMENTS["lavis"].requirements
+    *_, stack, alone = plan("imagebind", tmp_path, "/usr/bin/python3", None)  # its declared deps are left out
+    assert "torch==2.14.1" in stack and alone[4:] == ["--no-deps", "imagebind-unofficial==0.1.1"]
     uv = plan("lavis", tmp_path, "3.9", "/bin/uv")
     assert uv[0] == ["/bin/uv", "venv", "--python", "3.9", str(tmp_path / "lavis")]
     assert uv[1][:5] == ["/bin/uv", "pip", "install", "--python", str(tmp_path / "lavis" / "bin" / "python")]
