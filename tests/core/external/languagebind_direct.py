@@ -58,13 +58,13 @@ class ShortSideScale(nn.Module):
     def forward(self, x):
         assert len(x.shape) == 4
         assert x.dtype == torch.float32
-        c, t, h, w = x.shape
+        c, t, h, w = x.shape  # noqa: RUF059 - as written there
         if w < h:
-            new_h = int(math.floor((float(h) / w) * self._size))
+            new_h = int(math.floor((float(h) / w) * self._size))  # noqa: RUF046
             new_w = self._size
         else:
             new_h = self._size
-            new_w = int(math.floor((float(w) / h) * self._size))
+            new_w = int(math.floor((float(w) / h) * self._size))  # noqa: RUF046
         return torch.nn.functional.interpolate(x, size=(new_h, new_w), mode=self._interpolation, align_corners=False)
 
 
@@ -112,9 +112,15 @@ def build(folder: Path, sizes: dict) -> dict:
 
 def main(folder: Path) -> None:
     root = package()
-    from languagebind.image.processing_image import get_image_transform, load_and_transform_image
+    from languagebind.image.processing_image import (
+        get_image_transform,
+        load_and_transform_image,
+    )
     from languagebind.image.tokenization_image import LanguageBindImageTokenizer
-    from languagebind.thermal.processing_thermal import get_thermal_transform, load_and_transform_thermal
+    from languagebind.thermal.processing_thermal import (
+        get_thermal_transform,
+        load_and_transform_thermal,
+    )
 
     sizes = json.loads((folder / "model.json").read_text())
     models = build(folder, sizes)

@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 import subprocess
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -42,18 +41,13 @@ def venv_root() -> Path:
     return Path(os.environ.get("UNIBIND_VENV_ROOT") or REPO / ".venvs").expanduser().resolve()
 
 
-@lru_cache(maxsize=1)
-def bytes_to_unicode() -> dict[int, str]:
-    """CLIP's byte -> printable character table (open_clip.tokenizer.bytes_to_unicode)."""
-    return open_clip.tokenizer.bytes_to_unicode()
-
-
 def write_clip_vocabulary(folder: Path) -> None:
     """vocab.json and merges.txt of CLIP's tokenizer (what LanguageBind's checkpoints ship), built offline from
     the BPE merges open_clip carries, as CLIP's SimpleTokenizer builds its vocabulary."""
     bpe = Path(open_clip.__file__).parent / "bpe_simple_vocab_16e6.txt.gz"
-    merges = gzip.open(bpe, "rt", encoding="utf-8").read().split("\n")[1:49152 - 256 - 2 + 1]
-    vocab = list(bytes_to_unicode().values())
+    with gzip.open(bpe, "rt", encoding="utf-8") as fh:
+        merges = fh.read().split("\n")[1:49152 - 256 - 2 + 1]
+    vocab = list(open_clip.tokenizer.bytes_to_unicode().values())  # CLIP's byte -> character table
     vocab += [v + "</w>" for v in vocab] + ["".join(m.split()) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
     assert len(vocab) == 49408
     (folder / "vocab.json").write_text(json.dumps({token: i for i, token in enumerate(vocab)}))

@@ -115,10 +115,10 @@ def video_clips(x: Any, frames: int) -> Any:
     std = torch.tensor(OPENAI_STD, dtype=clip.dtype).view(1, 3, 1, 1, 1)
     clip = (clip - mean) / std
     n, c, t, h, w = clip.shape
-    new_h, new_w = (int(math.floor(h / w * CROP)), CROP) if w < h else (CROP, int(math.floor(w / h * CROP)))
+    new_h, new_w = (math.floor(h / w * CROP), CROP) if w < h else (CROP, math.floor(w / h * CROP))
     clip = torch.nn.functional.interpolate(clip.reshape(n * c, t, h, w), size=(new_h, new_w), mode="bilinear",
                                            align_corners=False).view(n, c, t, new_h, new_w)
-    top, left = int(round((new_h - CROP) / 2.0)), int(round((new_w - CROP) / 2.0))
+    top, left = round((new_h - CROP) / 2.0), round((new_w - CROP) / 2.0)  # int(round(...)) there
     return clip[..., top:top + CROP, left:left + CROP]
 
 
