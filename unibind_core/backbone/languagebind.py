@@ -1,5 +1,6 @@
 """languagebind backbone: LanguageBind (image, video, audio, thermal and depth encoders aligned to one language
-encoder) in the `languagebind` environment (`make env-languagebind`: languagebind 0.1.0 needs transformers<5).
+encoder) in the `languagebind` environment (`make env-languagebind`: languagebind 0.1.0 runs on transformers
+4.45.2, not ours).
 
 `backbone_model`: a local folder with one `from_pretrained` subfolder per modality (image/, video/, audio/,
 thermal/, depth/), or a hub organisation (default `LanguageBind`, whose checkpoints LanguageBind_Image,

@@ -49,8 +49,14 @@ class EnvSpec:
 
 ENVIRONMENTS: Registry[EnvSpec] = Registry("external environment", {
     "languagebind": EnvSpec("languagebind", (
-        "languagebind==0.1.0", "transformers>=4.40,<5", "einops>=0.8", "peft>=0.11", "torch", "torchaudio",
-        "numpy"), "LanguageBind backbone (one space for image, video, audio, thermal, depth): transformers<5"),
+        # what the script imports of the package (its modality submodules, not its root: that imports
+        # pytorchvideo, decord and cv2; docs/architecture.md, External environments): transformers 4.45.2, the
+        # newest whose CLIPVisionEmbeddings takes the audio tower's non-square input (4.46 raises on it), with
+        # the peft of its time (0.14+ reads torch.distributed.tensor without importing it), pillow and
+        # torchvision for processing_image/thermal's transforms, torchaudio for the fbank; our torch pair
+        "languagebind==0.1.0", "transformers==4.45.2", "peft==0.13.2", "einops>=0.8", "torch==2.14.1",
+        "torchvision==0.29.1", "torchaudio==2.11.1", "pillow", "numpy"),
+        "LanguageBind backbone (one space for image, video, audio, thermal, depth): transformers<4.46"),
     "imagebind": EnvSpec("imagebind", (
         # what imagebind.models imports (timm >= 0.9 for timm.layers; einops is not declared) and our
         # torch pair (shared with the main environment, so the wheels come from one cache); torchaudio for

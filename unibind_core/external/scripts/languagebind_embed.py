@@ -1,38 +1,80 @@
 """LanguageBind embeddings in the `languagebind` environment (`make env-languagebind`): rows -> unit vectors.
 
 Loading: the `languagebind` package's class per modality (`LanguageBindImage`, `LanguageBindVideo`,
-`LanguageBindAudio`, `LanguageBindThermal`, `LanguageBindDepth`) through `from_pretrained` of
-`<model>/<modality>` when option `model` is a local folder holding one subfolder per modality, else the hub
-id `<model>/<CHECKPOINTS[modality]>` (model default: `LanguageBind`); `cache_dir` for downloads. Texts go
-through the image model's tokenizer and text tower (every LanguageBind modality is aligned to that one
-language encoder). Inputs per `kind`, float32:
+`LanguageBindAudio`, `LanguageBindThermal`, `LanguageBindDepth`, from `languagebind.<modality>.modeling_<modality>`)
+through `from_pretrained` of `<model>/<modality>` when option `model` is a local folder holding one subfolder per
+modality, else the hub id `<model>/<CHECKPOINTS[modality]>` (model default: `LanguageBind`); `cache_dir` for
+downloads. Texts go through the image model's tokenizer and text tower (every LanguageBind modality is aligned
+to that one language encoder). Inputs per `kind`, float32, with the package's own preprocessing:
 
     text     texts.jsonl                 -> LanguageBindImageTokenizer, 77 tokens
-    image    (N, V, 3, H, W) in [0, 1]   -> (N*V, 3, 224, 224) CLIP mean/std; V views averaged
-    thermal  (N, V, 3, H, W) in [0, 1]   -> as image (LanguageBind's thermal transform is the image one)
-    depth    (N, V, 3, H, W) in [0, 1]   -> as image (its depth transform ends in the same normalization)
-    video    (N, F, 3, H, W) in [0, 1]   -> (N, 3, T, 224, 224), T = the model's num_frames, evenly sampled
-    audio    (N, L) at `sample_rate`     -> (N, 3, mel_bins, target_length): the package's AudioTransform
-                                            fbank; the three chunks front/middle/back at fixed offsets (ours:
-                                            the package picks them at random)
+    image    (N, V, 3, H, W) in [0, 1]   -> processing_image's get_image_transform after its ToTensor (Resize 224
+                                            bicubic on the tensor, CenterCrop 224, CLIP mean/std); the V views'
+                                            unit vectors averaged
+    thermal  (N, V, 3, H, W) in [0, 1]   -> processing_thermal's get_thermal_transform, likewise
+    depth    (N, V, 3, H, W) in [0, 1]   -> the image transform: our renders are closeness in [0, 1], what the
+                                            package's DepthNorm makes of a raw depth file, and the rest of its
+                                            get_depth_transform is the image transform's list
+    video    (N, F, 3, H, W) in [0, 1]   -> (N, 3, T, 224, 224), T = the model's num_frames at
+                                            np.linspace(0, F - 1, T, dtype=int) (load_and_transform_video), then
+                                            get_video_transform as written: CLIP mean/std, pytorchvideo's
+                                            ShortSideScale(224) (bilinear), centre crop (followed below)
+    audio    (N, L) at `sample_rate`     -> (N, 3, mel_bins, target_length): AudioTransform's resample and kaldi
+                                            fbank (followed below); the three chunks front/middle/back at the
+                                            first offset of each third (ours, fixed: the package picks them at
+                                            random, and leaves this fixed variant commented out)
+
+Why the package's root is not imported: `languagebind/__init__.py` imports every modality's processing module,
+and `video/processing_video.py` imports pytorchvideo (0.1.5, its only release, imports torchvision's
+`functional_tensor`, gone in torchvision 0.17: our torch 2.14 pairs with 0.29) and decord; `audio` and `depth`'s
+processing modules import cv2 (unused by what we take). The modality packages' own `__init__` files are empty, so
+the script registers `languagebind` without executing its __init__ (`languagebind_package`) and imports the
+modeling, tokenization and image/thermal processing modules directly: the environment needs torch, torchvision
+and pillow (processing_image/thermal), torchaudio (fbank), transformers<5, einops and peft, not opencv, decord or
+pytorchvideo. What is followed instead of imported (video's ShortSideScale and crop, AudioTransform's fbank)
+is checked against the installed package's source by tests/core/external/test_languagebind_real.py.
 """
 from __future__ import annotations
 
+import importlib.util
+import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 if __package__:
-    from .embed_common import frame_indices, serve, square_images
+    from .embed_common import OPENAI_MEAN, OPENAI_STD, serve
     from .pipes_io import Session, need
 else:  # run by path
-    from embed_common import frame_indices, serve, square_images
+    from embed_common import OPENAI_MEAN, OPENAI_STD, serve
     from pipes_io import Session, need
 
 CLASSES = {"image": "LanguageBindImage", "video": "LanguageBindVideo", "audio": "LanguageBindAudio",
            "thermal": "LanguageBindThermal", "depth": "LanguageBindDepth"}
 CHECKPOINTS = {"image": "LanguageBind_Image", "video": "LanguageBind_Video_FT", "audio": "LanguageBind_Audio_FT",
                "thermal": "LanguageBind_Thermal", "depth": "LanguageBind_Depth"}
+TRANSFORMS = {"image": ("image", "get_image_transform"), "thermal": ("thermal", "get_thermal_transform"),
+              "depth": ("image", "get_image_transform")}  # processing_depth imports cv2: see the docstring
+FRAME_SHIFT_MS = 10  # processing_audio.DEFAULT_AUDIO_FRAME_SHIFT_MS
+CROP = 224  # the package's transforms resize and crop to 224 whatever the config's image_size
+
+
+def languagebind_package() -> None:
+    """Register the installed `languagebind` package in sys.modules without running its __init__ (which imports
+    pytorchvideo, decord and cv2 through the processing modules: see the module docstring), so that its
+    submodules import on their own."""
+    if "languagebind" not in sys.modules:
+        spec = importlib.util.find_spec("languagebind")
+        if spec is None or not spec.submodule_search_locations:
+            need("languagebind")  # not installed: exits MISSING_PACKAGE_EXIT with the import error
+        sys.modules["languagebind"] = importlib.util.module_from_spec(spec)
+
+
+def module(name: str) -> Any:
+    """languagebind.<name>, imported without the package's __init__."""
+    languagebind_package()
+    return need(f"languagebind.{name}")
 
 
 def source(options: dict[str, Any], modality: str) -> str:
@@ -44,20 +86,56 @@ def source(options: dict[str, Any], modality: str) -> str:
 
 def build(options: dict[str, Any], modality: str) -> Any:
     """The LanguageBind model of `modality`, in eval mode."""
-    lb = need("languagebind")
+    cls = getattr(module(f"{modality}.modeling_{modality}"), CLASSES[modality])
     cache = {"cache_dir": options["cache_dir"]} if options.get("cache_dir") else {}
-    return getattr(lb, CLASSES[modality]).from_pretrained(source(options, modality), **cache).eval()
+    return cls.from_pretrained(source(options, modality), **cache).eval()
 
 
-def audio_features(model: Any, wave: Any, rate: int) -> Any:
-    """(L,) waveform -> (3, mel_bins, target_length), LanguageBind's fbank with fixed chunk offsets."""
+def image_transform(model: Any, modality: str) -> Any:
+    """The package's image (thermal) transform without its leading ToTensor: our rows are already float
+    tensors in [0, 1], what ToTensor makes of an 8-bit image."""
+    sub, name = TRANSFORMS[modality]
+    compose = getattr(module(f"{sub}.processing_{sub}"), name)(model.config)
+    first, rest = compose.transforms[0], compose.transforms[1:]
+    if type(first).__name__ != "ToTensor":
+        raise SystemExit(f"languagebind_embed: {sub}.processing_{sub}.{name} no longer starts with ToTensor "
+                         f"({compose}); the script's image path needs a look")
+    return type(compose)(rest)
+
+
+def video_clips(x: Any, frames: int) -> Any:
+    """(n, F, 3, H, W) in [0, 1] -> (n, 3, T, 224, 224), as processing_video's decord path makes it: frames at
+    np.linspace(0, F - 1, T, dtype=int), then get_video_transform's list after its /255 (NormalizeVideo with CLIP
+    mean/std, pytorchvideo 0.1.5's ShortSideScale(224): bilinear to a floor-rounded long side, torchvision's
+    CenterCropVideo(224): offsets rounded); its RandomHorizontalFlipVideo(p=0.5), an augmentation, is left out."""
     torch, np = need("torch"), need("numpy")
-    transform = need("languagebind.audio.processing_audio").AudioTransform(model.config.vision_config)
+    index = np.linspace(0, x.shape[1] - 1, frames, dtype=int).tolist()
+    clip = x[:, index].permute(0, 2, 1, 3, 4)  # (n, C, T, H, W)
+    mean = torch.tensor(OPENAI_MEAN, dtype=clip.dtype).view(1, 3, 1, 1, 1)
+    std = torch.tensor(OPENAI_STD, dtype=clip.dtype).view(1, 3, 1, 1, 1)
+    clip = (clip - mean) / std
+    n, c, t, h, w = clip.shape
+    new_h, new_w = (math.floor(h / w * CROP), CROP) if w < h else (CROP, math.floor(w / h * CROP))
+    clip = torch.nn.functional.interpolate(clip.reshape(n * c, t, h, w), size=(new_h, new_w), mode="bilinear",
+                                           align_corners=False).view(n, c, t, new_h, new_w)
+    top, left = round((new_h - CROP) / 2.0), round((new_w - CROP) / 2.0)  # int(round(...)) there
+    return clip[..., top:top + CROP, left:left + CROP]
+
+
+def audio_features(config: Any, wave: Any, rate: int) -> Any:
+    """(L,) waveform -> (3, mel_bins, target_length): processing_audio.AudioTransform (resample to the model's
+    rate, mean removed, kaldi fbank, then waveform2melspec) with the chunk offsets fixed. AudioTransform's
+    module imports cv2, hence followed here (checked against its source by the real-package test)."""
+    torch, np, torchaudio = need("torch"), need("numpy"), need("torchaudio")
+    cfg = config.vision_config
     wave = torch.as_tensor(wave, dtype=torch.float32)[None]
-    if rate != transform.sample_rate:
-        wave = need("torchaudio.functional").resample(wave, rate, transform.sample_rate)
-    mel = transform.get_mel(wave.clone())  # (T, mel_bins)
-    size = transform.target_length
+    if rate != cfg.audio_sample_rate:
+        wave = torchaudio.functional.resample(wave, orig_freq=rate, new_freq=cfg.audio_sample_rate)
+    wave = wave - wave.mean()
+    mel = torchaudio.compliance.kaldi.fbank(wave, htk_compat=True, sample_frequency=cfg.audio_sample_rate,
+                                            use_energy=False, window_type="hanning", num_mel_bins=cfg.num_mel_bins,
+                                            dither=0.0, frame_length=25, frame_shift=FRAME_SHIFT_MS)  # (T, mel_bins)
+    size = int(cfg.target_length)
     if mel.shape[0] > size:
         ranges = np.array_split(np.arange(mel.shape[0] - size + 1), 3)
         starts = [int(r[0]) if len(r) else 0 for r in ranges]
@@ -65,7 +143,7 @@ def audio_features(model: Any, wave: Any, rate: int) -> Any:
     else:
         mel = mel.repeat(size // mel.shape[0] + 1, 1)[:size]
         chunks = torch.stack([mel, mel, mel])
-    return (chunks.transpose(1, 2) - transform.audio_mean) / (transform.audio_std * 2)
+    return (chunks.transpose(1, 2) - cfg.audio_mean) / (cfg.audio_std * 2)
 
 
 def load(s: Session, kind: str, device: Any, dtype: Any) -> Any:
@@ -79,29 +157,31 @@ def load(s: Session, kind: str, device: Any, dtype: Any) -> Any:
     def media(pixels: Any) -> Any:
         return model.get_image_features(pixel_values=pixels.to(device=device, dtype=dtype))
 
+    transform = image_transform(model, kind) if kind in TRANSFORMS else None
+
     def views(rows: Any) -> Any:
+        """Each view's unit vector, averaged over the V views (each view weighs the same)."""
         x = torch.as_tensor(rows)  # (n, V, 3, H, W)
         n, v = x.shape[:2]
-        return media(square_images(x.flatten(0, 1), 224)).view(n, v, -1).float().mean(1)
+        z = torch.nn.functional.normalize(media(transform(x.flatten(0, 1))).float(), dim=-1)
+        return z.view(n, v, -1).mean(1)
 
     def video(rows: Any) -> Any:
-        x = torch.as_tensor(rows)  # (n, F, 3, H, W)
-        n, f = x.shape[:2]
-        t = int(model.config.vision_config.num_frames)
-        frames = square_images(x[:, frame_indices(f, t)].flatten(0, 1), 224).view(n, t, 3, 224, 224)
-        return media(frames.permute(0, 2, 1, 3, 4))
+        return media(video_clips(torch.as_tensor(rows), int(model.config.vision_config.num_frames)))
 
     cache = {"cache_dir": s.options["cache_dir"]} if s.options.get("cache_dir") else {}
-    tokenizer = (need("languagebind").LanguageBindImageTokenizer.from_pretrained(source(s.options, "image"), **cache)
-                 if kind == "text" else None)
+    tokenizer = (module("image.tokenization_image").LanguageBindImageTokenizer.from_pretrained(
+        source(s.options, "image"), **cache) if kind == "text" else None)
 
     def text(rows: Any) -> Any:
         tokens = tokenizer(list(rows), max_length=77, padding="max_length", truncation=True, return_tensors="pt")
         return model.get_text_features(input_ids=tokens["input_ids"].to(device),
                                        attention_mask=tokens["attention_mask"].to(device))
 
-    encoders = {"text": text, "image": views, "thermal": views, "depth": views, "video": video,
-                "audio": lambda rows: media(torch.stack([audio_features(model, w, rate) for w in rows]))}
+    def audio(rows: Any) -> Any:
+        return media(torch.stack([audio_features(model.config, w, rate) for w in rows]))
+
+    encoders = {"text": text, "image": views, "thermal": views, "depth": views, "video": video, "audio": audio}
     return encoders[kind]
 
 

@@ -1,0 +1,1 @@
+from languagebind._standin import LanguageBindImage  # noqa: F401

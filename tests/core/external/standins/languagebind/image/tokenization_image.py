@@ -1,0 +1,1 @@
+from languagebind._standin import LanguageBindImageTokenizer  # noqa: F401

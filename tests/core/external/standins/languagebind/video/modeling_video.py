@@ -1,0 +1,1 @@
+from languagebind._standin import LanguageBindVideo  # noqa: F401
