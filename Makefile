@@ -31,7 +31,7 @@ demo: $(STAMP)
 VENV_ROOT ?= $(or $(UNIBIND_VENV_ROOT),.venvs)
 # The tests run the real packages' code in these (tiny models built from their configs): ~2 min and ~5.6 GB
 # each on first use (torch from pip's cache), rebuilt when their pins change.
-TESTED_ENVS := imagebind
+TESTED_ENVS := imagebind languagebind
 ENV_STAMPS  := $(TESTED_ENVS:%=$(VENV_ROOT)/%/.unibind-ready)
 
 test: $(STAMP) $(ENV_STAMPS)
