@@ -177,6 +177,11 @@ class _HeadInputs:
         return split_features(self.s, self.bench, Split.TRAIN), split_features(self.s, self.bench, Split.EVAL)
 
     @cached_property
+    def fixed_captions(self) -> tuple[np.ndarray, np.ndarray]:
+        """_caption_index of the fixed split's training samples: the same for every aligner's fixed run."""
+        return _caption_index(self.bench, self.fixed[0][0]["sample_id"], self.captions[0]["ID"])
+
+    @cached_property
     def every(self) -> tuple[pa.Table, np.ndarray, np.ndarray]:
         return all_features(self.s, self.bench)
 
@@ -194,13 +199,14 @@ def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
         (train_rows, train_x), (eval_rows, eval_x) = inputs.fixed
         train_ids, train_y = train_rows["sample_id"], train_rows["class_index"].to_numpy()
         eval_y = eval_rows["class_index"].to_numpy()
+        index, has = inputs.fixed_captions
     else:
         rows, x, folds = inputs.every
         tr, ev, _ = run.fold.masks(folds)
         y = rows["class_index"].to_numpy()
         train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
         train_ids = rows["sample_id"].filter(pa.array(tr))
-    index, has = _caption_index(inputs.bench, train_ids, captions["ID"])
+        index, has = _caption_index(inputs.bench, train_ids, captions["ID"])
     if not has.all():  # uncaptioned samples train no aligner: every one pairs a sample with its caption or anchor
         train_x, train_y, train_ids = train_x[has], train_y[has], train_ids.filter(pa.array(has))
     partners = inputs.partners if ALIGNERS.from_settings(run.aligner, inputs.s).uses_partner else None
@@ -210,8 +216,7 @@ def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
 
 def uncaptioned(inputs: _HeadInputs) -> int:
     """Training samples of the fixed split left out of head training for want of a caption."""
-    (train_rows, _), _ = inputs.fixed
-    return int((~_caption_index(inputs.bench, train_rows["sample_id"], inputs.captions[0]["ID"])[1]).sum())
+    return int((~inputs.fixed_captions[1]).sum())
 
 
 def stage_head(s: Settings, bench: str) -> StageResult:

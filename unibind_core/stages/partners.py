@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from unibind_core.benchmarks.spec import partners_of
+from unibind_core.benchmarks.spec import partners_of, profile_benchmarks
 from unibind_core.centres import normalize
 from unibind_core.errors import ConfigError
 from unibind_core.io import SPACE_KEY
@@ -54,8 +54,6 @@ def _require_same_space(s: Settings, bench: str, partner: str) -> None:
 def partner_features(s: Settings, bench: str, benches: Sequence[str] | None = None) -> PartnerFeatures | None:
     """The partners of every sample of `bench` among `benches` (default: the profile's), or None if it has
     no paired benchmark there. The partner's features must exist (its data_embeddings) in the same space."""
-    from unibind_core.benchmarks.spec import profile_benchmarks
-
     partners = partners_of(bench, profile_benchmarks(s.profile) if benches is None else benches)
     if not partners:
         return None
