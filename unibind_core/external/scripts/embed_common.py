@@ -8,8 +8,11 @@ Output: `vectors` (.npy, (N, D) float32 unit vectors).
 """
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 if __package__:
@@ -21,6 +24,18 @@ OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 Encoder = Callable[[Any], Any]  # rows (an array slice or a list of texts) -> (n, D) torch tensor
+
+
+def package_without_init(name: str) -> Path:
+    """The installed package `name`'s folder, registered in sys.modules without running its __init__, so that
+    its submodules import on their own: ImageBind's and LanguageBind's roots import modules that cannot run on
+    our torch (pytorchvideo, decord, cv2; docs/architecture.md, External environments)."""
+    if name not in sys.modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            need(name)  # not installed: exits MISSING_PACKAGE_EXIT with the import error
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+    return Path(next(iter(sys.modules[name].__path__)))
 
 
 def device_and_dtype(options: dict[str, Any]) -> tuple[Any, Any]:

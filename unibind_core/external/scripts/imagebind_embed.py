@@ -24,19 +24,17 @@ executing its __init__ (`imagebind_package`).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 if __package__:
-    from .embed_common import frame_indices, serve, square_images
+    from .embed_common import frame_indices, package_without_init, serve, square_images
     from .pipes_io import Session, need
 else:  # run by path
-    from embed_common import frame_indices, serve, square_images
+    from embed_common import frame_indices, package_without_init, serve, square_images
     from pipes_io import Session, need
 
 # imagebind.data.load_and_transform_audio_data's defaults (clip_s an int there: the clip times are Fractions)
@@ -47,15 +45,8 @@ FBANK_FRAME = 400  # samples of one 25 ms kaldi frame at 16 kHz: a shorter clip 
 
 
 def imagebind_package() -> Path:
-    """The installed `imagebind` package's folder, registered in sys.modules without running its __init__
-    (which imports imagebind.data and so pytorchvideo: see the module docstring), so that
-    `imagebind.models.*` import on their own."""
-    if "imagebind" not in sys.modules:
-        spec = importlib.util.find_spec("imagebind")
-        if spec is None or not spec.submodule_search_locations:
-            need("imagebind")  # not installed: exits MISSING_PACKAGE_EXIT with the import error
-        sys.modules["imagebind"] = importlib.util.module_from_spec(spec)
-    return Path(next(iter(sys.modules["imagebind"].__path__)))
+    """The installed `imagebind` folder, its __init__ not run (it imports imagebind.data and so pytorchvideo)."""
+    return package_without_init("imagebind")
 
 
 def model_module() -> Any:

@@ -36,18 +36,16 @@ is checked against the installed package's source by tests/core/external/test_la
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 if __package__:
-    from .embed_common import OPENAI_MEAN, OPENAI_STD, serve
+    from .embed_common import OPENAI_MEAN, OPENAI_STD, package_without_init, serve
     from .pipes_io import Session, need
 else:  # run by path
-    from embed_common import OPENAI_MEAN, OPENAI_STD, serve
+    from embed_common import OPENAI_MEAN, OPENAI_STD, package_without_init, serve
     from pipes_io import Session, need
 
 CLASSES = {"image": "LanguageBindImage", "video": "LanguageBindVideo", "audio": "LanguageBindAudio",
@@ -61,14 +59,8 @@ CROP = 224  # the package's transforms resize and crop to 224 whatever the confi
 
 
 def languagebind_package() -> None:
-    """Register the installed `languagebind` package in sys.modules without running its __init__ (which imports
-    pytorchvideo, decord and cv2 through the processing modules: see the module docstring), so that its
-    submodules import on their own."""
-    if "languagebind" not in sys.modules:
-        spec = importlib.util.find_spec("languagebind")
-        if spec is None or not spec.submodule_search_locations:
-            need("languagebind")  # not installed: exits MISSING_PACKAGE_EXIT with the import error
-        sys.modules["languagebind"] = importlib.util.module_from_spec(spec)
+    """Register `languagebind` without running its __init__ (pytorchvideo, decord, cv2: see the module docstring)."""
+    package_without_init("languagebind")
 
 
 def module(name: str) -> Any:
