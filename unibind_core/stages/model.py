@@ -232,7 +232,8 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     record = {"loop": config_record(cfg), "train_spec": asdict(spec_of(bench).train)}
     aligners = {r: ALIGNERS.from_settings(r.aligner, s) for r in runs}
     partners = shared.partners if any(a.uses_partner for a in aligners.values()) else None
-    partner_versions = [] if partners is None else [artifact_version(p) for p in partners.paths]
+    partner_versions = [] if partners is None else [*map(artifact_version, partners.paths),
+                                                     *(f"absent:{b}" for b in partners.missing)]
     keys = {r: content_hash(*map(artifact_version, inputs), json.dumps(record, sort_keys=True), r.aligner,
                             json.dumps(options_of(a), sort_keys=True), "" if r.fold is None else r.fold.definition,
                             *(partner_versions if a.uses_partner else [])) for r, a in aligners.items()}
@@ -247,7 +248,8 @@ def stage_head(s: Settings, bench: str) -> StageResult:
         extra = {"config": json.dumps(record, sort_keys=True)}
         if data.paired is not None:  # how many training samples had a partner member in their anchor
             with_partners[run.label] = with_partner(data.paired)
-            extra.update(partners=",".join(partners.benchmarks), samples_with_partner=str(with_partners[run.label]))
+            extra.update(partners=",".join(partners.benchmarks), samples_with_partner=str(with_partners[run.label]),
+                         partners_missing=",".join(partners.missing))
         save_aligned(run.path(s, bench), aligner, module, keys[run], extra)
         history += [{**r, "aligner": run.aligner, "protocol": str(run.protocol),
                      "fold": None if run.fold is None else run.fold.fold} for r in rows]
@@ -255,7 +257,8 @@ def stage_head(s: Settings, bench: str) -> StageResult:
             best[run.aligner] = max(rows, key=lambda r: r["eval_accuracy"])
     HEAD_HISTORY.write(pa.Table.from_pylist(history, schema=HEAD_HISTORY.schema), lay.head_history(bench))
     partner_meta = {} if partners is None else {"partners": list(partners.benchmarks),
-                                                "samples_with_partner": with_partners}
+                                                "samples_with_partner": with_partners,
+                                                "partners_missing": list(partners.missing)}
     primary = best[s.aligner]
     device = resolve_device(cfg.device)  # where fit() trained: the configured device, resolved
     return StageResult(file_hash(out), {"path": str(out), "aligners": s.aligner_names(), "heads": len(runs),
