@@ -95,7 +95,7 @@ def test_features_and_text_embeddings_of_different_sizes_are_named_as_two_spaces
     from unibind_core.tables import CLASSES, FEATURES, TEXT_EMBEDDINGS
 
     s = _settings(tmp_path)
-    CLASSES.write(CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"]}),
+    CLASSES.write(CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"], "dataset_index": [0]}),
                   s.layout.classes("demo_image"))
     FEATURES.write(FEATURES.table({"sample_id": ["x"], "split": ["train"], "class_index": [0]},
                                   np.eye(1, 4, dtype=np.float32)), s.layout.features("demo_image"))

@@ -111,6 +111,11 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     classes = read_classes(s, bench)
     inputs = _StoredInputs(s, bench, classes)
     queries = CENTRE_RANKINGS[s.centre_ranking](inputs)
+    # A class the ranking has no query for (data_mean: no training sample in this copy) is ranked label-free.
+    label_free = [c for c in classes if c.index not in queries]
+    if label_free:
+        fallback = CENTRE_RANKINGS["label_free"](inputs)
+        queries.update({c.index: fallback[c.index] for c in label_free if c.index in fallback})
     seen: set[str] = set()
     table = localize_centres(_description_stream(s, bench, inputs.class_index, seen), queries, s.k)
     missing = [c.key for c in classes if c.key not in seen]
@@ -122,6 +127,7 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     k_per_class = {r["class_index"]: r["k"] for r in table.select(["class_index", "k"]).to_pylist()}
     outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k, dim)
     return StageResult(table_hash(table), {"centres": table.num_rows, "k": s.k, "ranking": s.centre_ranking,
+                                           "ranked_label_free": [c.key for c in label_free],
                                            "top_centre_per_class": {r["class_key"]: r["text"] for r in
                                                                     table.filter(pc.equal(table["rank"], 0)).to_pylist()}},
                        checks={"centres_valid": outcome}, row_count=table.num_rows,
