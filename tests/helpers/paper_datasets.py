@@ -9,7 +9,8 @@ wnids, Places365, ESC-50, ...) are given a two-class list file or `classnames: n
 through the `reader_options` setting, as a researcher with a subset would. The audio and UCF-101 copies keep
 classes whose own numbers are not 0..C-1 (ESC-50 targets 0, 10, 14; UrbanSound8K classID 1, 3, 8; UCF-101
 classInd 1, 37, 101): the manifest renumbers them densely (docs/architecture.md, "Class indices"). Captions
-ship beside each copy in the dataset's captions file (the manifest captioner reads them; MSR-VTT's come from its own sentences).
+ship beside each copy in the dataset's captions file (the manifest captioner reads them; MSR-VTT's come from
+its own sentences).
 """
 from __future__ import annotations
 
