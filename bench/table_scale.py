@@ -65,7 +65,8 @@ def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
     rng = np.random.default_rng(0)
     CLASSES.write(CLASSES.table({"class_index": list(range(a.classes)),
                                  "class_key": [f"c{i:05d}" for i in range(a.classes)],
-                                 "class_name": [f"class {i}" for i in range(a.classes)]}), lay.classes(BENCH))
+                                 "class_name": [f"class {i}" for i in range(a.classes)],
+                                 "dataset_index": list(range(a.classes))}), lay.classes(BENCH))
     n_eval = max(a.test // 20, a.classes)
     splits = [Split.TRAIN] * a.captions + [Split.EVAL] * n_eval + [Split.TEST] * a.test
     n = len(splits)

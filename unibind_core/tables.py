@@ -103,7 +103,8 @@ MANIFEST_SCHEMA = pa.schema([
     pa.field("box", pa.list_(pa.int32(), 4)),  # x0, y0, x1, y1 crop (detection-derived samples)
     _s("caption", True),  # a caption shipped with the data (demo world), else null
 ])
-CLASSES_SCHEMA = pa.schema([pa.field("class_index", pa.int32(), nullable=False), _s("class_key"), _s("class_name")])
+CLASSES_SCHEMA = pa.schema([pa.field("class_index", pa.int32(), nullable=False), _s("class_key"), _s("class_name"),
+                            pa.field("dataset_index", pa.int32())])  # 0..C-1, and the reader's own number (dense)
 QUARANTINE_SCHEMA = pa.schema([_s("path"), _s("reason")])
 KB_SCHEMA = pa.schema([
     _s("ID"),  # cat:<class_key>:<n> for category descriptions, the sample_id for captions

@@ -23,30 +23,36 @@ def _value(entry: object) -> object:
 def main(config_path: str, out_path: str) -> None:
     from assets.partitions import BENCHMARKS, PROFILE
     from assets.resources import UnibindResource
-    from pipelines.definitions import ALL_ASSETS
     from pipelines.run_all import materialize_all
 
     resource = UnibindResource(**json.loads(Path(config_path).read_text()))
     with dg.DagsterInstance.ephemeral() as instance:
         timings = materialize_all(resource, instance, BENCHMARKS, log=lambda line: print(line, flush=True))
-        materialized = []
-        assets = sorted({k for a in ALL_ASSETS for k in getattr(a, "keys", ())}, key=lambda k: k.to_user_string())
-        for key in assets:
-            records = instance.fetch_materializations(key, limit=1000).records
-            for record in records:
-                event = record.asset_materialization
-                materialized.append({"asset": key.to_user_string(), "partition": event.partition,
-                                     "metadata": {k: _value(v) for k, v in event.metadata.items()
-                                                  if not k.endswith("preview") and k != "markdown"}})
-        checks = []
-        for run in instance.get_runs():
-            for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-                data = event.dagster_event.event_specific_data
-                checks.append({"check": data.check_name, "asset": data.asset_key.to_user_string(),
-                               "partition": data.partition, "passed": data.passed})
+        seen = recorded(instance)
     Path(out_path).write_text(json.dumps({"profile": PROFILE, "benchmarks": list(BENCHMARKS), "timings": timings,
-                                          "assets": [k.to_user_string() for k in assets],
-                                          "materialized": materialized, "checks": checks}))
+                                          **seen}))
+
+
+def recorded(instance: dg.DagsterInstance) -> dict:
+    """What the instance holds: every asset of the code location, each materialization (asset, partition,
+    metadata without previews) and each asset check's outcome."""
+    from pipelines.definitions import ALL_ASSETS
+
+    materialized = []
+    assets = sorted({k for a in ALL_ASSETS for k in getattr(a, "keys", ())}, key=lambda k: k.to_user_string())
+    for key in assets:
+        for record in instance.fetch_materializations(key, limit=1000).records:
+            event = record.asset_materialization
+            materialized.append({"asset": key.to_user_string(), "partition": event.partition,
+                                 "metadata": {k: _value(v) for k, v in event.metadata.items()
+                                              if not k.endswith("preview") and k != "markdown"}})
+    checks = []
+    for run in instance.get_runs():
+        for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            data = event.dagster_event.event_specific_data
+            checks.append({"check": data.check_name, "asset": data.asset_key.to_user_string(),
+                           "partition": data.partition, "passed": data.passed})
+    return {"assets": [k.to_user_string() for k in assets], "materialized": materialized, "checks": checks}
 
 
 if __name__ == "__main__":

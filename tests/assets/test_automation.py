@@ -104,3 +104,36 @@ def test_a_partner_benchmarks_new_features_request_the_heads_that_read_them():
     assert requested["aligned_heads"] == {"demo_image", "demo_event"}
     assert requested["embedding_centres"] == {"demo_image"}  # centres read their own features only
     instance.dispose()
+
+
+def test_a_head_trained_before_its_partner_had_features_is_requested_when_they_appear():
+    """Any partition order (docs/architecture.md, "Partitions that read each other"): demo_event's head trained
+    while demo_image had no features (the README loop reached it first). When demo_image's features are written,
+    automation requests that head again, so it retrains with the partner member. Runless, nothing runs."""
+    from assets.partitions import BENCHMARKS
+    from pipelines.definitions import defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    later = {"data_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation"}  # of demo_image
+
+    def report(key: dg.AssetKey, partition: str | None) -> None:
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            asset_key=key, partition=partition, tags={"dagster/data_version": "v1"}))
+
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        for partition in (BENCHMARKS if node.is_partitioned else (None,)) if node.is_materializable else ():
+            if partition == "demo_image" and key.to_user_string() in later:
+                continue
+            report(key, partition)
+            for check in node.check_keys:
+                instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+                    asset_key=key, check_name=check.name, passed=True, partition=partition))
+    settled = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor)
+    assert "demo_event" not in all_requested(settled).get("aligned_heads", set())  # waits while the partner is missing
+    report(dg.AssetKey("data_embeddings"), "demo_image")
+    requested = all_requested(dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor))
+    assert "demo_event" in requested["aligned_heads"] and "demo_event" in requested["benchmark_evaluation"]
+    instance.dispose()

@@ -45,19 +45,24 @@ def tiny_open_clip_folder(folder: Path) -> Path:
     return out
 
 
-@pytest.mark.slow
-def test_every_asset_of_the_paper_profile_materializes_on_tiny_copies(tmp_path):
-    data = tmp_path / "data"
+def paper_config(tmp_path: Path, data: Path, **overrides) -> dict:
+    """The `unibind` resource's config for the tiny copies under `data` and tiny models saved in `tmp_path`."""
     reader_options = write_paper_datasets(data / "datasets")
     clap = save_tiny_clap(tmp_path)
-    config = {
+    return {
         "data_root": str(data), "reader_options": json.dumps(reader_options),
         "backbone": "open_clip", "backbone_weights": str(tiny_open_clip_folder(tmp_path)),
         "backbone_per_modality": json.dumps({"audio": {"backbone": "clap", "model": str(clap)}}),
         "descriptions_per_category": 4, "k": 2, "head_epochs": 1, "device": "cpu", "batch_size": 64,
         "compare_aligners": "",  # the primary aligner only: the others train through the same stage
-        "views": {"video_frames": 2, "point_views": 2, "point_size": 32},
+        "views": {"video_frames": 2, "point_views": 2, "point_size": 32}, **overrides,
     }
+
+
+@pytest.mark.slow
+def test_every_asset_of_the_paper_profile_materializes_on_tiny_copies(tmp_path):
+    data = tmp_path / "data"
+    config = paper_config(tmp_path, data)
     (tmp_path / "config.json").write_text(json.dumps(config))
     env = {**os.environ, "UNIBIND_PROFILE": "paper", "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-m", "tests.assets.paper_profile_run", str(tmp_path / "config.json"),

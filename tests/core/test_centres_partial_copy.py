@@ -36,3 +36,26 @@ def test_a_class_without_training_data_names_the_remedies_and_label_free_ranks_i
         localize_centres(iter(classes), only_cat, k=2)
     table = localize_centres(iter(classes), label_free_queries(_Inputs()), k=2)
     assert table["class_key"].to_pylist() == ["cat", "cat", "dog", "dog"]
+
+
+def test_the_centres_stage_ranks_a_class_without_training_data_label_free_and_says_so(tmp_path):
+    from unibind_core.settings import Settings
+    from unibind_core.stages.model import stage_centres
+    from unibind_core.tables import CENTRES, CLASSES, FEATURES, TEXT_EMBEDDINGS
+
+    s, bench = Settings(data_root=tmp_path, k=2), "demo_image"
+    CLASSES.write(CLASSES.table({"class_index": [0, 1], "class_key": ["cat", "dog"], "class_name": ["cat", "dog"],
+                                 "dataset_index": [0, 1]}), s.layout.classes(bench))
+    x = normalize(np.random.default_rng(0).normal(size=(2, 8)))  # training samples of the cat only
+    FEATURES.write(FEATURES.table({"sample_id": ["a", "b"], "split": ["train", "test"], "class_index": [0, 1]}, x),
+                   s.layout.features(bench))
+    rows = [(f"cat:{key}:{i}", key, "description") for key in ("cat", "dog") for i in range(3)]
+    rows += [(f"one:{key}", key, "single_template") for key in ("cat", "dog")]
+    TEXT_EMBEDDINGS.write(TEXT_EMBEDDINGS.table({"ID": [r[0] for r in rows], "Category": [r[1] for r in rows],
+                                                 "kind": [r[2] for r in rows], "text": [r[0] for r in rows],
+                                                 "text_hash": [r[0] for r in rows]},
+                                                normalize(np.random.default_rng(1).normal(size=(len(rows), 8)))),
+                          s.layout.text_embeddings(bench))
+    result = stage_centres(s, bench)
+    assert result.metadata["ranked_label_free"] == ["dog"] and result.checks["centres_valid"].passed
+    assert sorted(set(CENTRES.read(s.layout.centres(bench))["class_key"].to_pylist())) == ["cat", "dog"]

@@ -95,7 +95,7 @@ def test_features_and_text_embeddings_of_different_sizes_are_named_as_two_spaces
     from unibind_core.tables import CLASSES, FEATURES, TEXT_EMBEDDINGS
 
     s = _settings(tmp_path)
-    CLASSES.write(CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"]}),
+    CLASSES.write(CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"], "dataset_index": [0]}),
                   s.layout.classes("demo_image"))
     FEATURES.write(FEATURES.table({"sample_id": ["x"], "split": ["train"], "class_index": [0]},
                                   np.eye(1, 4, dtype=np.float32)), s.layout.features("demo_image"))
@@ -106,3 +106,17 @@ def test_features_and_text_embeddings_of_different_sizes_are_named_as_two_spaces
                                          r"embeddings 3 \(text encoder 'minilm'\): they are not one embedding space"):
         stage_centres(s, "demo_image")
     assert not s.layout.centres("demo_image").exists()
+
+
+def test_a_class_list_not_numbered_0_to_c_minus_1_is_named_with_the_asset_that_rewrites_it(tmp_path):
+    """A class table written before the dense rule (ESC-50 targets kept as indices) stops the first stage that
+    reads it, instead of surfacing as classes without centres or an index out of bounds later."""
+    from unibind_core.tables import CLASSES
+
+    s = _settings(tmp_path)
+    CLASSES.write(CLASSES.table({"class_index": [0, 10, 14], "class_key": ["dog", "rain", "chirping_birds"],
+                                 "class_name": ["dog", "rain", "chirping birds"], "dataset_index": [None] * 3}),
+                  s.layout.classes("demo_audio"))
+    with pytest.raises(ValueError, match=r"demo_audio: the class list numbers its 3 classes \[0, 10, 14\]\.\.\., "
+                                         r"not 0\.\.2; re-materialize benchmark_manifest"):
+        stage_descriptions(s, "demo_audio")

@@ -39,7 +39,8 @@ def test_write_conforms_sorts_stably_and_stamps_the_inputs_key(tmp_path):
 
 
 def test_write_refuses_a_table_missing_a_column(tmp_path):
-    with pytest.raises(ValueError, match=r"class list: the table lacks the column\(s\) \['class_name'\]"):
+    with pytest.raises(ValueError, match=r"class list: the table lacks the column\(s\) "
+                                         r"\['class_name', 'dataset_index'\]"):
         CLASSES.write(pa.table({"class_index": [0], "class_key": ["a"]}), tmp_path / "c.parquet")
     assert not (tmp_path / "c.parquet").exists()
 

@@ -1,13 +1,16 @@
 """Tiny copies of all 13 datasets of the `paper` profile, in the layouts the readers read, for the end-to-end
 run of that profile (tests/assets/test_paper_profile_end_to_end.py).
 
-Each copy holds two classes with a few samples in every split (train, eval, test), so every stage has
+Each copy holds two or three classes with a few samples in every split (train, eval, test), so every stage has
 something to work on: centre localization ranks a class's descriptions against the mean of its *training*
 features (`centre_ranking=data_mean`), so every listed class needs training samples; the head selects on the
 eval split and the evaluation reads the test split. Readers whose shipped class list is long (ImageNet's 1,000
 wnids, Places365, ESC-50, ...) are given a two-class list file or `classnames: null` (classes as found on disk)
-through the `reader_options` setting, as a researcher with a subset would. Captions ship beside each copy in
-the dataset's captions file (the manifest captioner reads them; MSR-VTT's come from its own sentences).
+through the `reader_options` setting, as a researcher with a subset would. The audio and UCF-101 copies keep
+classes whose own numbers are not 0..C-1 (ESC-50 targets 0, 10, 14; UrbanSound8K classID 1, 3, 8; UCF-101
+classInd 1, 37, 101): the manifest renumbers them densely (docs/architecture.md, "Class indices"). Captions
+ship beside each copy in the dataset's captions file (the manifest captioner reads them; MSR-VTT's come from
+its own sentences).
 """
 from __future__ import annotations
 
@@ -170,8 +173,11 @@ def shapenet_part(root: Path) -> dict:
     return {"classnames": None}
 
 
+ESC50_TARGETS = (0, 10, 14)  # of the 50, by the dataset's own target numbers
+
+
 def esc50(root: Path) -> dict:
-    write_esc50(root, classes=(0, 1), per_class=3)  # folds 1-3 of the official 5: train 1, eval 2, test 3
+    write_esc50(root, classes=ESC50_TARGETS, per_class=3)  # folds 1-3 of the official 5: train 1, eval 2, test 3
     _captions(root, [f"audio/{p.name}" for p in sorted((root / "audio").iterdir())])
     return {"classnames": None, "test_folds": [3], "eval_folds": [2]}
 
@@ -188,9 +194,9 @@ FOLDS = 3  # of UrbanSound8K's official 10, to keep the cross-validation's runs 
 
 
 def urbansound8k(root: Path) -> dict:
-    classes = ((0, "air_conditioner"), (1, "car_horn"))
+    classes = ((1, "car_horn"), (3, "dog_bark"), (8, "siren"))  # the dataset's classID numbers
     rows, paths = [], []
-    for fold in range(1, FOLDS + 1):  # one clip per class and fold: every fold of the cross-validation has both
+    for fold in range(1, FOLDS + 1):  # one clip per class and fold: every fold of the cross-validation has each class
         for cid, name in classes:
             clip = f"{1000 + fold * 10 + cid}-{cid}-0-0.wav"
             rows.append(f"{clip},{1000 + fold * 10 + cid},0.0,0.5,1,{fold},{cid},{name}")
@@ -262,17 +268,17 @@ def msrvtt(root: Path) -> dict:
 
 
 def ucf101(root: Path) -> dict:
-    classes = ("ApplyEyeMakeup", "YoYo")
+    classes = ((1, "ApplyEyeMakeup"), (37, "HandstandPushups"), (101, "YoYo"))  # classInd's own numbers
     clip = video_bytes("avi")
     lists = root / "ucfTrainTestlist"
     lists.mkdir(parents=True)
-    (lists / "classInd.txt").write_bytes("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(classes)).encode())
+    (lists / "classInd.txt").write_bytes("".join(f"{n} {c}\r\n" for n, c in classes).encode())
     train, test, paths = [], [], []
-    for i, key in enumerate(classes):
+    for number, key in classes:
         groups = [int(g.split("_g")[1]) for g in _names_hashed(f"{key}_g{{k:02d}}", 0.5)]
         for g in groups + [90 + k for k in range(PER_SPLIT)]:
             entry = f"{key}/v_{key}_g{g:02d}_c01.avi"
-            (train if g < 90 else test).append(f"{entry} {i + 1}" if g < 90 else entry)
+            (train if g < 90 else test).append(f"{entry} {number}" if g < 90 else entry)
             paths.append(f"UCF-101/{entry}")
             (root / paths[-1]).parent.mkdir(parents=True, exist_ok=True)
             (root / paths[-1]).write_bytes(clip)

@@ -62,8 +62,23 @@ def test_classnames_none_and_a_list_file_from_the_cli(tmp_path):
     out = runner.invoke(app, ["manifest", "esc50", str(root), "--out", str(tmp_path / "m.parquet"),
                               "-o", "classnames=none"])
     assert out.exit_code == 0 and "4 samples, 2 classes" in out.stdout and "missing" not in out.stdout
+    # One class-index rule: targets 3 and 7 are classes 0 and 1, the dataset's own number kept beside them.
+    assert sorted({(r["class_index"], r["class_key"]) for r in pq.read_table(tmp_path / "m.parquet").to_pylist()}) == [
+        (0, "cow"), (1, "insects")]
+    from unibind_core.benchmarks.build import read_root
+
+    built = read_root(BENCHMARKS["esc50"], root, {"classnames": None})
+    assert built.classes.select(["class_index", "dataset_index"]).to_pylist() == [
+        {"class_index": 0, "dataset_index": 3}, {"class_index": 1, "dataset_index": 7}]
     mine = tmp_path / "mine.tsv"
     mine.write_text("dog\tdog\nrooster\tcock\n")
     out = runner.invoke(app, ["manifest", "esc50", str(root), "--out", str(tmp_path / "x.parquet"),
                               "-o", f"classnames={mine}"])
     assert out.exit_code == 2 and "not in the list: 'cow'" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_msrvtt_refuses_classnames_none_in_one_line(tmp_path):
+    out = runner.invoke(app, ["manifest", "msrvtt", str(tmp_path), "--out", str(tmp_path / "m.parquet"),
+                              "-o", "classnames=none"])
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.output
+    assert "MSR-VTT's annotations hold category numbers only" in out.stderr and "classnames=msrvtt" in out.stderr

@@ -85,7 +85,7 @@ def reader_options(spec: BenchmarkSpec, overrides: Mapping[str, Any] | None = No
 
 def read_root(spec: BenchmarkSpec, root: Path, overrides: Mapping[str, Any] | None = None) -> Manifest:
     """Read the dataset at `root` with the spec's reader and options (updated by `overrides`)."""
-    result: ReadResult = READERS[spec.reader](root, **reader_options(spec, overrides))
+    result: ReadResult = READERS[spec.reader](root, **reader_options(spec, overrides)).dense()
     if not result.rows:
         raise DatasetLayoutError(f"{spec.name}: the {spec.reader} reader found no samples under {root}")
     captions = read_captions(root)

@@ -22,9 +22,10 @@ class DatasetLayoutError(ValueError):
 
 @dataclass(frozen=True)
 class ClassInfo:
-    index: int
+    index: int  # in a manifest: the class's position 0..C-1 in its class table (ReadResult.dense)
     key: str
     name: str
+    dataset_index: int | None = None  # the number the reader found (ESC-50 target, UCF-101 classInd); None if none
 
 
 @dataclass
@@ -40,8 +41,30 @@ class ReadResult:
         table = pa.Table.from_pylist(full, schema=MANIFEST_SCHEMA)
         return table.sort_by([("sample_id", "ascending")])
 
+    def dense(self) -> ReadResult:
+        """The class-index rule (docs/architecture.md, "Class indices"): every stage indexes classes 0..C-1
+        (centre checks, classifiers, the aligners' losses), so the manifest's class_index is the class's
+        position in its class table, in the order of the reader's numbers, and the reader's own number is
+        kept as `dataset_index`. With a shipped list nothing moves (its line order is both); with
+        classnames=none a copy holding ESC-50 targets 0, 10, 14 gets classes 0, 1, 2. Rows are renumbered
+        in place; a row whose class the table lacks is a DatasetLayoutError naming both."""
+        ordered = sorted(self.classes, key=lambda c: c.index)
+        position = {c.index: i for i, c in enumerate(ordered)}
+        if len(position) != len(ordered):
+            twice = sorted({c.index for c in ordered if sum(d.index == c.index for d in ordered) > 1})
+            raise DatasetLayoutError(f"the class table numbers two classes {twice[0]}")
+        for row in self.rows:
+            if row["class_index"] not in position:
+                raise DatasetLayoutError(f"sample {row['sample_id']!r} has class {row['class_index']}, which the "
+                                         "class table lacks")
+            row["class_index"] = position[row["class_index"]]
+        self.classes = [ClassInfo(i, c.key, c.name, c.index if c.dataset_index is None else c.dataset_index)
+                        for i, c in enumerate(ordered)]
+        return self
+
     def class_table(self) -> pa.Table:
-        rows = [{"class_index": c.index, "class_key": c.key, "class_name": c.name} for c in self.classes]
+        rows = [{"class_index": c.index, "class_key": c.key, "class_name": c.name, "dataset_index": c.dataset_index}
+                for c in self.classes]
         return pa.Table.from_pylist(rows, schema=CLASSES_SCHEMA).sort_by("class_index")
 
     def quarantine_table(self) -> pa.Table:

@@ -23,7 +23,10 @@ class CaptionConfig:
     prompt: str = option(CAPTION_PROMPT, "prompt, with {noun} for the benchmark's noun (photo, sound, ...)")
     batch_size: int = option(16, "samples per generate() batch")
     max_new_tokens: int = option(60, "answer budget; captions are kept to 75 CLIP BPE tokens")
-    max_bad_answers: int = option(3, "empty, prompt-echo or refusal answers per sample before it is flagged")
+    max_bad_answers: int = option(3, "empty, prompt-echo, refusal or truncated answers per sample before it is "
+                                  "flagged")
+    keep_truncated: bool = option(False, "keep an answer cut off at max_new_tokens (finish reason length), cut to "
+                                  "75 CLIP tokens like any long one, instead of asking again")
     retry_temperature: float = option(0.7, "local models: sampling temperature of retries (the first try is greedy)")
     image_view: str = option("image", "caption view of images (CAPTION_VIEWS)")
     event_view: str = option("paired_rgb", "caption view of event data: paired_rgb (else event_frame) or event_frame")

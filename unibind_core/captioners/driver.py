@@ -55,7 +55,8 @@ class CachedCaptioner:
     def __init__(self, model: ModelCaptioner, s: Settings) -> None:
         self.model, self.cfg = model, s.caption
         self.ctx = ViewContext(s.caption, s.views, model.info.accepts_audio)
-        self.id = json.dumps([model.name, model.model, s.caption.max_new_tokens, model.info.extra], sort_keys=True)
+        self.id = json.dumps([model.name, model.model, s.caption.max_new_tokens, model.info.extra,
+                              s.caption.keep_truncated], sort_keys=True)  # a cached flag depends on the judging
         self.cache = CaptionCache(cache_dir_for(s.layout.caption_cache, f"{model.name}-{model.model}-{self.id}"))
         self.source = model_source(model.model)
         self.quarantine: list[dict] = []  # CAPTION_QUARANTINE rows of the last caption() call
@@ -153,7 +154,7 @@ class CachedCaptioner:
                 smp.tokens[0] += reply.tokens_in
                 smp.tokens[1] += reply.tokens_out
                 smp.attempts = max(smp.attempts, request.attempt + 1)
-                verdict = judge(reply, request.prompt)
+                verdict = judge(reply, request.prompt, keep_truncated=self.cfg.keep_truncated)
                 if verdict.caption is not None:
                     smp.answers[part] = verdict.caption
                     smp.shortened |= verdict.shortened

@@ -1,6 +1,8 @@
 """Unusable answers and the CLIP length limit of captions (docs/method.md §1: at most 77 tokens).
 
-An answer is unusable when it is empty, only repeats the prompt, or refuses; the driver retries it
+An answer is unusable when it is empty, only repeats the prompt, refuses, or was cut off at the answer
+budget (finish reason `length`: a list ending mid-sentence is no caption; `caption.keep_truncated` keeps
+it); the driver retries it
 (sampled, seeded by the attempt) a bounded number of times and then flags the sample: an unusable
 answer is never written as a description. A usable one longer than 75 CLIP BPE tokens (the real CLIP
 tokenizer, kb.clip_token_count) is cut at the last word boundary that fits.
@@ -20,7 +22,7 @@ _ANSWER_LEAD = re.compile(r"^\s*(?:answer|caption|description)\s*:\s*", re.IGNOR
 @dataclass(frozen=True)
 class Verdict:
     caption: str | None  # the caption to keep, already fitted to the limit
-    reason: str | None = None  # why not: "empty", "repeats_prompt", "refusal"
+    reason: str | None = None  # why not: "empty", "repeats_prompt", "refusal", "truncated"
     shortened: bool = False
 
 
@@ -49,11 +51,13 @@ def shorten(text: str, limit: int = MAX_CLIP_BPE_TOKENS) -> str:
     return " ".join(words[:low]).rstrip(" ,;:-")
 
 
-def judge(reply: Reply, prompt: str, limit: int = MAX_CLIP_BPE_TOKENS) -> Verdict:
+def judge(reply: Reply, prompt: str, limit: int = MAX_CLIP_BPE_TOKENS, keep_truncated: bool = False) -> Verdict:
     if is_refusal(reply):
         return Verdict(None, "refusal")
     if not normalize(reply.text):
         return Verdict(None, "empty")
+    if reply.finish_reason == "length" and not keep_truncated:
+        return Verdict(None, "truncated")
     text = clean(reply.text, prompt)
     if not re.search(r"[^\W\d_]", text):
         return Verdict(None, "repeats_prompt")

@@ -35,8 +35,16 @@ def spec_of(bench: str) -> BenchmarkSpec:
 
 
 def read_classes(settings: Settings, bench: str) -> list[ClassInfo]:
+    """The class table; its indices must be 0..C-1 (docs/architecture.md, "Class indices"), which a table
+    written before that rule may break: then an error naming the asset that rewrites it."""
     table = CLASSES.read(settings.layout.classes(bench))
-    return [ClassInfo(r["class_index"], r["class_key"], r["class_name"]) for r in table.to_pylist()]
+    classes = [ClassInfo(r["class_index"], r["class_key"], r["class_name"], r.get("dataset_index"))
+               for r in table.to_pylist()]
+    if [c.index for c in classes] != list(range(len(classes))):
+        raise ValueError(f"{bench}: the class list numbers its {len(classes)} classes "
+                         f"{[c.index for c in classes][:5]}..., not 0..{len(classes) - 1}; re-materialize "
+                         "benchmark_manifest")
+    return classes
 
 
 def read_manifest(settings: Settings, bench: str) -> pa.Table:

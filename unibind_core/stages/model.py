@@ -111,6 +111,11 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     classes = read_classes(s, bench)
     inputs = _StoredInputs(s, bench, classes)
     queries = CENTRE_RANKINGS[s.centre_ranking](inputs)
+    # A class the ranking has no query for (data_mean: no training sample in this copy) is ranked label-free.
+    label_free = [c for c in classes if c.index not in queries]
+    if label_free:
+        fallback = CENTRE_RANKINGS["label_free"](inputs)
+        queries.update({c.index: fallback[c.index] for c in label_free if c.index in fallback})
     seen: set[str] = set()
     table = localize_centres(_description_stream(s, bench, inputs.class_index, seen), queries, s.k)
     missing = [c.key for c in classes if c.key not in seen]
@@ -122,6 +127,7 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     k_per_class = {r["class_index"]: r["k"] for r in table.select(["class_index", "k"]).to_pylist()}
     outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k, dim)
     return StageResult(table_hash(table), {"centres": table.num_rows, "k": s.k, "ranking": s.centre_ranking,
+                                           "ranked_label_free": [c.key for c in label_free],
                                            "top_centre_per_class": {r["class_key"]: r["text"] for r in
                                                                     table.filter(pc.equal(table["rank"], 0)).to_pylist()}},
                        checks={"centres_valid": outcome}, row_count=table.num_rows,
@@ -232,7 +238,8 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     record = {"loop": config_record(cfg), "train_spec": asdict(spec_of(bench).train)}
     aligners = {r: ALIGNERS.from_settings(r.aligner, s) for r in runs}
     partners = shared.partners if any(a.uses_partner for a in aligners.values()) else None
-    partner_versions = [] if partners is None else [artifact_version(p) for p in partners.paths]
+    partner_versions = [] if partners is None else [*map(artifact_version, partners.paths),
+                                                     *(f"absent:{b}" for b in partners.missing)]
     keys = {r: content_hash(*map(artifact_version, inputs), json.dumps(record, sort_keys=True), r.aligner,
                             json.dumps(options_of(a), sort_keys=True), "" if r.fold is None else r.fold.definition,
                             *(partner_versions if a.uses_partner else [])) for r, a in aligners.items()}
@@ -247,7 +254,8 @@ def stage_head(s: Settings, bench: str) -> StageResult:
         extra = {"config": json.dumps(record, sort_keys=True)}
         if data.paired is not None:  # how many training samples had a partner member in their anchor
             with_partners[run.label] = with_partner(data.paired)
-            extra.update(partners=",".join(partners.benchmarks), samples_with_partner=str(with_partners[run.label]))
+            extra.update(partners=",".join(partners.benchmarks), samples_with_partner=str(with_partners[run.label]),
+                         partners_missing=",".join(partners.missing))
         save_aligned(run.path(s, bench), aligner, module, keys[run], extra)
         history += [{**r, "aligner": run.aligner, "protocol": str(run.protocol),
                      "fold": None if run.fold is None else run.fold.fold} for r in rows]
@@ -255,7 +263,8 @@ def stage_head(s: Settings, bench: str) -> StageResult:
             best[run.aligner] = max(rows, key=lambda r: r["eval_accuracy"])
     HEAD_HISTORY.write(pa.Table.from_pylist(history, schema=HEAD_HISTORY.schema), lay.head_history(bench))
     partner_meta = {} if partners is None else {"partners": list(partners.benchmarks),
-                                                "samples_with_partner": with_partners}
+                                                "samples_with_partner": with_partners,
+                                                "partners_missing": list(partners.missing)}
     primary = best[s.aligner]
     device = resolve_device(cfg.device)  # where fit() trained: the configured device, resolved
     return StageResult(file_hash(out), {"path": str(out), "aligners": s.aligner_names(), "heads": len(runs),

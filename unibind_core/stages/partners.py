@@ -4,7 +4,11 @@ Two benchmarks are a pair when one's spec names the other as `paired_benchmark` 
 N-Caltech101, the demo's image <-> event); the manifests say which sample was made from which
 (retrieval.manifest_pairs: `paired_path` ~ `path`). Each side of a pair gets the other as partner, so
 CentroBind's anchor of an event recording includes its image, and an image's includes its recording.
-[ours] A partner in its benchmark's test split is never joined: training must not read the features of
+[ours] A partner benchmark whose features do not exist yet (its data_embeddings not materialized: a loop
+that reaches Caltech-101 before N-Caltech101) is left out, not waited for: the head trains with the members
+it has, says so (`missing`, the head's `partners_missing` metadata), and its inputs key names the absence, so
+the partner's features, once written, make the head stale (docs/architecture.md, "Partitions that read
+each other"). A partner in its benchmark's test split is never joined: training must not read the features of
 a sample that is scored later (the readers put a pair in one split, so this drops nothing there). A sample
 with several partners gets their normalized mean; one without gets a NaN row (AlignData.paired).
 """
@@ -35,6 +39,7 @@ class PartnerFeatures:
     paths: tuple[Path, ...]  # their feature tables (part of the heads' inputs key)
     index: dict[str, int]  # sample_id -> row of `vectors`
     vectors: np.ndarray  # (N, D) unit vectors; NaN rows for samples without a partner
+    missing: tuple[str, ...] = ()  # partner benchmarks without features yet: left out of the anchor
 
     def lookup(self, sample_ids: Sequence[str]) -> np.ndarray:
         """(len(sample_ids), D) partner vectors of those samples, NaN rows where there is none."""
@@ -53,14 +58,18 @@ def _require_same_space(s: Settings, bench: str, partner: str) -> None:
 
 def partner_features(s: Settings, bench: str, benches: Sequence[str] | None = None) -> PartnerFeatures | None:
     """The partners of every sample of `bench` among `benches` (default: the profile's), or None if it has
-    no paired benchmark there. The partner's features must exist (its data_embeddings) in the same space."""
+    no paired benchmark there. A partner's features, where they exist, must be in the same space; a partner
+    without features is listed in `missing` (NaN rows for its samples' partners)."""
     partners = partners_of(bench, profile_benchmarks(s.profile) if benches is None else benches)
     if not partners:
         return None
     own = read_manifest(s, bench).select(["sample_id", "path", "paired_path"]).to_pylist()
     index = {r["sample_id"]: i for i, r in enumerate(own)}
-    sums, counts, paths = None, np.zeros(len(own), np.int64), []
+    sums, counts, paths, missing = None, np.zeros(len(own), np.int64), [], []
     for partner in partners:
+        if not s.layout.features(partner).is_file():
+            missing.append(partner)
+            continue
         path = FEATURES.require(s.layout.features(partner))
         _require_same_space(s, bench, partner)
         rows, x = FEATURES.read_vectors(path, ("sample_id",), pc.field("split") != str(Split.TEST))
@@ -75,9 +84,12 @@ def partner_features(s: Settings, bench: str, benches: Sequence[str] | None = No
         np.add.at(sums, pairs[:, 0], x[pairs[:, 1]])
         np.add.at(counts, pairs[:, 0], 1)
         paths.append(path)
+    if sums is None:  # no partner has features yet
+        sums = np.zeros((len(own), FEATURES.dim(s.layout.features(bench))), np.float64)
     vectors = np.full(sums.shape, np.nan, np.float32)
     vectors[counts > 0] = normalize(sums[counts > 0].astype(np.float32))
-    return PartnerFeatures(partners, tuple(paths), index, vectors)
+    joined = tuple(p for p in partners if p not in missing)
+    return PartnerFeatures(joined, tuple(paths), index, vectors, tuple(missing))
 
 
 def with_partner(paired: np.ndarray | None) -> int:

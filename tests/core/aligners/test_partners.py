@@ -151,3 +151,26 @@ def test_samples_without_a_caption_are_left_out_of_training_and_counted(pair, tm
     TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train)))), path)
     with pytest.raises(ValueError, match="none of the .* training samples has a caption embedding"):
         align_data(_HeadInputs(s, "demo_image"), HeadRun("lcl"))
+
+
+def test_a_partner_without_features_is_left_out_named_and_its_arrival_retrains(pair):
+    """Any partition order: N-Caltech101's head may train before Caltech-101's features exist (the README
+    loop). It trains without the partner member, names the missing partner, and is stale once it exists."""
+    from unibind_core.stages.model import stage_head
+
+    s = pair
+    features = s.layout.features("demo_image")
+    kept = features.with_name("kept.parquet")
+    features.rename(kept)
+    try:
+        alone = stage_head(s, "demo_event")
+        assert not alone.reused
+        assert alone.metadata["partners"] == [] and alone.metadata["partners_missing"] == ["demo_image"]
+        assert alone.metadata["samples_with_partner"] == {"centrobind": 0}
+        assert metadata(s.layout.head("demo_event"))["partners_missing"] == "demo_image"
+        assert stage_head(s, "demo_event").reused  # nothing changed: the absence is part of the inputs key
+    finally:
+        kept.rename(features)
+    joined = stage_head(s, "demo_event")
+    assert not joined.reused and joined.metadata["partners"] == ["demo_image"]
+    assert joined.metadata["partners_missing"] == [] and joined.metadata["samples_with_partner"]["centrobind"] > 0

@@ -65,7 +65,8 @@ def test_an_audio_lm_captions_waveforms_batched_as_one_at_a_time(world, tiny_qwe
     lengths = [r.tokens_in for r in replies]  # the audio slot grows with the sound: 0.5 s, 1 s, 1.5 s
     assert lengths[0] < lengths[1] < lengths[2]
     s = Settings(data_root=world, profile="demo", captioner="hf_audio", device="cpu",
-                 caption=CaptionConfig(model=str(tiny_qwen2_audio), max_new_tokens=6, batch_size=16))
+                 caption=CaptionConfig(model=str(tiny_qwen2_audio), max_new_tokens=6, batch_size=16,
+                                       keep_truncated=True))  # 6 tokens: every answer reaches the budget
     result = stage_captions(s, "demo_audio")  # the auto view gives an audio model the waveform
     meta = result.metadata  # a random tiny model may have a sample flagged: it is asked, not captioned
     assert meta["asked_new"] == caption_rows(s, "demo_audio") == meta["captioned_new"] + meta["without_caption"]
@@ -73,7 +74,7 @@ def test_an_audio_lm_captions_waveforms_batched_as_one_at_a_time(world, tiny_qwe
 
 
 def _blip2_settings(root, model, **options) -> Settings:
-    caption = CaptionConfig(model=str(model), max_new_tokens=6, batch_size=16, **options)
+    caption = CaptionConfig(model=str(model), max_new_tokens=6, batch_size=16, keep_truncated=True, **options)
     return Settings(data_root=root, profile="demo", captioner="blip2", caption=caption, device="cpu")
 
 

@@ -73,6 +73,10 @@ def test_bad_answers_are_refused_and_long_captions_cut_at_a_word_boundary():
     assert judge(Reply("Generate a detailed description of this photo."), prompt).reason == "repeats_prompt"
     assert judge(Reply("I'm sorry, I cannot describe this image."), prompt).reason == "refusal"
     assert judge(Reply("ok", refusal="no"), prompt).reason == "refusal"
+    cut = "1. A brown dog lies on the grass. 2. Behind it a red"  # stopped at the answer budget
+    assert judge(Reply(cut, finish_reason="length"), prompt).reason == "truncated"
+    whole = cut.rsplit(" 2.", 1)[0]
+    assert judge(Reply(whole, finish_reason="stop"), prompt).caption == "1. A brown dog lies on the grass."
     echo = judge(Reply("Generate a detailed description of this photo: a dog on grass"), prompt)
     assert echo.caption == "a dog on grass" and not echo.shortened
     long = " ".join(f"word{i} and another" for i in range(60))

@@ -26,5 +26,6 @@ def llm_settings(root: Path, base_url: str, **options) -> Settings:
 def write_classes(settings: Settings, bench: str = BENCH, classes: list[ClassInfo] = CLASSES) -> None:
     """The class list the descriptions stage reads, without building a dataset."""
     table = pa.table({"class_index": [c.index for c in classes], "class_key": [c.key for c in classes],
-                      "class_name": [c.name for c in classes]}, schema=CLASSES_SCHEMA)
+                      "class_name": [c.name for c in classes], "dataset_index": [c.dataset_index for c in classes]},
+                     schema=CLASSES_SCHEMA)
     CLASS_LIST.write(table, settings.layout.classes(bench))

@@ -89,8 +89,13 @@ def entry_reason(entry: object, num_classes: int) -> str | None:
     return None
 
 
-def read(root: Path, classnames: str = "msrvtt", verify_videos: bool = True) -> ReadResult:
-    """Read MSR-VTT under `root` for category recognition over the official split."""
+def read(root: Path, classnames: str | None = "msrvtt", verify_videos: bool = True) -> ReadResult:
+    """Read MSR-VTT under `root` for category recognition over the official split. The annotations number
+    the categories without naming them, so the classes always come from a list (`classnames`)."""
+    if classnames is None:
+        raise DatasetLayoutError("MSR-VTT's annotations hold category numbers only, no names: the reader option "
+                                 "classnames=none cannot apply; keep the shipped list (classnames=msrvtt) or give "
+                                 "a list file of the 20 categories in the json's order (classnames=<file>)")
     root = Path(root)
     prefix = find_root(root, lambda p: _annotations(p) is not None, "the MSR-VTT annotations", fallback=True)
     found = _annotations(root / prefix)
