@@ -22,6 +22,7 @@ from unibind_core.backbone.select import features_key_parts, load_backbone, load
 from unibind_core.benchmarks.build import dataset_root
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.checks import check_vectors
+from unibind_core.code_versions import code_version
 from unibind_core.features import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
                                    features_table, inputs_key)
 from unibind_core.io import SPACE_KEY, content_hash, file_hash
@@ -29,7 +30,6 @@ from unibind_core.progress import track
 from unibind_core.settings import Settings
 from unibind_core.shards import Shard, ShardFiles, ShardPlan, plan_shards
 from unibind_core.stages import StageResult
-from unibind_core.code_versions import code_version
 from unibind_core.stages.common import item_refresh, read_manifest, reusable, spec_of
 from unibind_core.tables import DECODE_QUARANTINE, FEATURES
 
@@ -114,11 +114,11 @@ def feature_rows(s: Settings, bench: str) -> int:
 
 def plan_features(s: Settings, bench: str) -> list[Shard]:
     """The features' shards, with their key stored for the shard steps (ShardPlan): derived here once.
-    Under `refresh` the stored shards and table are removed first, so the shard steps compute anew."""
+    Under `refresh` the stored shards are removed first, so the shard steps compute anew (the stored table
+    stays until the new one replaces it)."""
     job = _FeatureJob.of(s, bench)
     if s.refresh:
         job.files.remove()
-        s.layout.features(bench).unlink(missing_ok=True)
     ShardPlan(job.inputs.manifest.num_rows, s.shard_size, job.key,
               {"inputs_key": job.inputs.key, "model_id": job.model_id}).write(job.files.root)
     return job.shards
