@@ -13,6 +13,7 @@ from assets.materialize import (
 )
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS, WITH_PARTNERS
 from assets.resources import UnibindResource
+from unibind_core.code_versions import asset_code_version
 from unibind_core.stages.model import (
     stage_centres,
     stage_evaluation,
@@ -23,7 +24,8 @@ from unibind_core.stages.retrieval import stage_retrieval
 from unibind_core.tables import CENTRES, EVALUATIONS, RESULTS, RETRIEVAL
 
 
-@dg.asset(group_name="centres", kinds={"faiss", "parquet"}, code_version="1", metadata=column_schema(CENTRES),
+@dg.asset(group_name="centres", kinds={"faiss", "parquet"}, code_version=asset_code_version("embedding_centres"),
+          metadata=column_schema(CENTRES),
           partitions_def=BENCHMARK_PARTITIONS,
           deps=[kb_text_embeddings, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           check_specs=[dg.AssetCheckSpec("centres_valid", asset="embedding_centres", blocking=True,
@@ -33,7 +35,8 @@ def embedding_centres(context: dg.AssetExecutionContext, unibind: UnibindResourc
     return run_partition_stage(stage_centres, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version="3",
+@dg.asset(op_tags=GPU_STEP, group_name="heads", kinds={"pytorch", "safetensors"}, code_version=asset_code_version("aligned_heads"),
+          
           partitions_def=BENCHMARK_PARTITIONS,
           deps=[dg.AssetDep(data_embeddings, partition_mapping=WITH_PARTNERS), kb_text_embeddings, embedding_centres],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
@@ -44,7 +47,8 @@ def aligned_heads(context: dg.AssetExecutionContext, unibind: UnibindResource) -
     return run_partition_stage(stage_head, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="2", metadata=column_schema(EVALUATIONS),
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version=asset_code_version("benchmark_evaluation"),
+          metadata=column_schema(EVALUATIONS),
           partitions_def=BENCHMARK_PARTITIONS,
           deps=[aligned_heads, embedding_centres], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Test split (and each official test fold): templates vs centres, zero-shot and through each "
@@ -53,7 +57,8 @@ def benchmark_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
     return run_partition_stage(stage_evaluation, unibind, context)
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="2", metadata=column_schema(RETRIEVAL),
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version=asset_code_version("retrieval_evaluation"),
+          metadata=column_schema(RETRIEVAL),
           deps=[aligned_heads, data_embeddings], automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Cross-modal recall@1/5/10/20 both ways over the pairs the manifests hold (image <-> event), "
                       "zero-shot and through each side's head; per official fold and their mean where both sides "
@@ -62,7 +67,8 @@ def retrieval_evaluation(context: dg.AssetExecutionContext, unibind: UnibindReso
     return run_stage(stage_retrieval, unibind, list(BENCHMARKS), context=context)
 
 
-@dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version="2", metadata=column_schema(RESULTS),
+@dg.asset(group_name="evaluation", kinds={"duckdb", "parquet"}, code_version=asset_code_version("results_table"),
+          metadata=column_schema(RESULTS),
           deps=[benchmark_evaluation, retrieval_evaluation],
           automation_condition=ON_UPSTREAM_DATA_CHANGE,
           description="Results across benchmarks, balance across modalities, the aligners side by side, a plot, the "

@@ -52,19 +52,21 @@ def fail(exc: BaseException) -> None:
 
 @app.command()
 def demo(data_root: Path = typer.Option(None, help="Where datasets and artifacts go (default: UNIBIND_DATA_ROOT, else ./data)."),
-         max_per_class: int = typer.Option(None, help="Smaller demo world: this many digits per class.")) -> None:
+         max_per_class: int = typer.Option(None, help="Smaller demo world: this many digits per class."),
+         refresh: bool = typer.Option(False, "--refresh", help="Recompute every stage, even where stored outputs "
+                                      "and caches are current (the refresh option).")) -> None:
     """Materialize every asset and every demo partition into the local instance, then print the results."""
     if not os.environ.get("DAGSTER_HOME"):
         raise typer.BadParameter("set DAGSTER_HOME to an absolute path (the Makefile sets it to ./dagster_home)")
     try:
-        _demo(data_root, max_per_class)
+        _demo(data_root, max_per_class, refresh)
     except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
         raise
     except Exception as exc:  # noqa: BLE001  (the one place that turns any failure into one line)
         fail(exc)
 
 
-def _demo(data_root: Path | None, max_per_class: int | None) -> None:
+def _demo(data_root: Path | None, max_per_class: int | None, refresh: bool = False) -> None:
     import dagster as dg
 
     from assets.partitions import BENCHMARKS
@@ -73,7 +75,7 @@ def _demo(data_root: Path | None, max_per_class: int | None) -> None:
     from unibind_core.stages.common import check_settings
 
     overrides = {"data_root": str(data_root.resolve())} if data_root else {}
-    resource = UnibindResource(**overrides, demo_max_per_class=max_per_class, progress=True)
+    resource = UnibindResource(**overrides, demo_max_per_class=max_per_class, progress=True, refresh=refresh)
     root = str(check_settings(resource.settings()).data_root)  # every option and name, before any work
     start = time.perf_counter()
     with dg.DagsterInstance.get() as instance:

@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.io import content_hash, text_hash
+from unibind_core.code_versions import code_version
+from unibind_core.io import content_hash, report_unreadable, text_hash
 from unibind_core.tables import TEXT_CACHE_SHARD
 from unibind_core.text import TextEncoder
 
@@ -32,7 +33,8 @@ class EmbedReport:
 
 
 def cache_dir_for(cache_root: Path, encoder_name: str) -> Path:
-    return Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name)
+    """One folder per encoder and version of the text-tower code: a vector never outlives that code."""
+    return Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name) / code_version("text_tower")
 
 
 def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -48,6 +50,7 @@ def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> tuple[dict[str, 
                 raise ValueError(f"vectors of size {TEXT_CACHE_SHARD.dim(shard)}, not {dim}")
             rows, vectors = TEXT_CACHE_SHARD.read_vectors(shard, ("text_hash",), want)
         except (ValueError, OSError) as exc:
+            report_unreadable(shard, exc, "set aside as .corrupt, its texts embedded again")
             aside = shard.with_suffix(".corrupt")
             os.replace(shard, aside)
             set_aside.append(f"{shard.name}: {str(exc)[:200]}")
@@ -56,13 +59,14 @@ def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> tuple[dict[str, 
     return found, set_aside
 
 
-def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path, shard_size: int = 8192
-                ) -> tuple[np.ndarray, EmbedReport]:
-    """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet. New vectors are
-    stored every `shard_size` texts (one cache shard each), so a run killed part-way keeps what it embedded."""
+def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path, shard_size: int = 8192,
+                refresh: bool = False) -> tuple[np.ndarray, EmbedReport]:
+    """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet (`refresh`: every
+    text, the cache not read). New vectors are stored every `shard_size` texts (one cache shard each), so a
+    run killed part-way keeps what it embedded."""
     hashes = [text_hash(t) for t in texts]
     cache_dir = cache_dir_for(cache_root, encoder.name)
-    cached, set_aside = _load_cache(cache_dir, set(hashes), encoder.dim)
+    cached, set_aside = ({}, []) if refresh else _load_cache(cache_dir, set(hashes), encoder.dim)
     todo = {h: t for h, t in zip(hashes, texts) if h not in cached}
     new_hashes = sorted(todo)
     for start in range(0, len(new_hashes), shard_size):

@@ -19,7 +19,8 @@ from safetensors.torch import save_file
 
 from unibind_core.backbone import Backbone
 from unibind_core.benchmarks.spec import BenchmarkSpec
-from unibind_core.io import atomic_path, content_hash, table_hash
+from unibind_core.code_versions import code_version
+from unibind_core.io import CACHE_READ_ERRORS, atomic_path, content_hash, report_unreadable, table_hash
 from unibind_core.benchmarks.manifest import resolve_inside, split_member
 from unibind_core.modalities import load_sample
 from unibind_core.progress import track
@@ -53,7 +54,7 @@ def inputs_key(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> str:
                 stats[file] = "missing"
         h.update(f"{relative}\0{stats[file]}\n".encode())
     return content_hash(table_hash(manifest), spec.modality, json.dumps(dict(spec.loader_options), sort_keys=True),
-                        h.hexdigest())
+                        h.hexdigest(), code_version("decode"))
 
 
 def decode_rows(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedInputs:
@@ -97,23 +98,26 @@ def cached_rows(spec: BenchmarkSpec, manifest: pa.Table, cache_dir: Path, key: s
             first, last = int(ok[:start].sum()), int(ok[:stop].sum())
             inputs = f.get_slice("inputs")[first:last]
             failures = json.loads((f.metadata() or {})["failures"])
-    except Exception:  # noqa: BLE001  (a damaged cache entry: decode the files instead)
+    except CACHE_READ_ERRORS as exc:  # a damaged cache entry: decode the files instead
+        report_unreadable(path, exc, "decoding the files instead")
         return None
     paths = set(manifest["path"].slice(start, stop - start).to_pylist())
     return DecodedInputs(inputs, ok[start:stop], [x for x in failures if x["path"] in paths])
 
 
 def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir: Path,
-                  key: str | None = None) -> DecodedInputs:
-    """decode_inputs, cached in safetensors under `inputs_key`; an unreadable cache file is decoded again."""
+                  key: str | None = None, refresh: bool = False) -> DecodedInputs:
+    """decode_inputs, cached in safetensors under `inputs_key`; an unreadable cache file is decoded again
+    (`refresh`: decoded again regardless)."""
     key = key or inputs_key(spec, root, manifest)
     path = _cache_path(spec, cache_dir, key)
-    if path.is_file():
+    if path.is_file() and not refresh:
         try:
             with safe_open(str(path), "pt") as f:
                 failures = json.loads((f.metadata() or {})["failures"])
                 return DecodedInputs(f.get_tensor("inputs"), f.get_tensor("ok").numpy().astype(bool), failures)
-        except Exception:  # noqa: BLE001  (a damaged cache entry costs a re-decode, never the run)
+        except CACHE_READ_ERRORS as exc:  # a damaged cache entry costs a re-decode, never the run
+            report_unreadable(path, exc, "decoding the files again")
             path.unlink(missing_ok=True)
     decoded = decode_inputs(spec, root, manifest)
     with atomic_path(path) as tmp:

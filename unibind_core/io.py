@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +16,24 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from safetensors import SafetensorError
+
+from unibind_core.progress import note
+
+# What a damaged or foreign stored file raises when read: the file system's errors, a bad Parquet footer
+# (pa.ArrowInvalid is a ValueError), bad JSON metadata (ValueError), a missing metadata entry (KeyError),
+# a bad safetensors header or slice (SafetensorError). Anything else is a bug and propagates.
+CACHE_READ_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, KeyError, SafetensorError)
+
+_LOG = logging.getLogger("unibind_core.cache")
+
+
+def report_unreadable(path: str | Path, exc: BaseException, then: str = "recomputing") -> None:
+    """One line naming the stored file that could not be read and why, before it is recomputed: to the run's
+    progress listener (the Dagster run log, the CLI) and to Python logging (plain-Python use)."""
+    line = f"cannot read {path}: {type(exc).__name__}: {str(exc)[:300]}; {then}"
+    note("cache", line)
+    _LOG.warning(line)
 
 
 @contextlib.contextmanager
@@ -125,5 +144,6 @@ def stored_inputs_key(path: str | Path) -> str | None:
         meta = pq.read_schema(path).metadata or {}
         value = meta.get(INPUTS_KEY.encode())
         return value.decode() if value else None
-    except Exception:  # an unreadable output is simply not current: it gets recomputed
+    except CACHE_READ_ERRORS as exc:  # an unreadable output is simply not current: it gets recomputed
+        report_unreadable(path, exc)
         return None

@@ -77,6 +77,8 @@ class Settings:
                                         factory=AlignmentConfig)
     pretrain: PretrainConfig = option(doc="image-centric pre-training of the demo encoders", factory=PretrainConfig)
     progress: bool = option(False, "progress bars on stderr (the CLI turns them on)")
+    refresh: bool = option(False, "recompute every stage run now even where a stored output or cache entry is "
+                           "current (docs/architecture.md, Code versions)")
     reader_options: str = option("", 'reader options per benchmark as JSON, e.g. {"esc50": {"test_folds": [1]}, '
                                  '"caltech101": {"classnames": null}} (a class-list file: "classnames": "<path>")',
                                  env="UNIBIND_READER_OPTIONS")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from unibind_core.io import INPUTS_KEY
+from unibind_core.io import CACHE_READ_ERRORS, INPUTS_KEY, report_unreadable
 from unibind_core.table_contract import TableContract
 
 _KEY = re.compile(r"^(\d+)_(\d+)$")
@@ -93,7 +93,10 @@ class ShardPlan:
         try:
             data = json.loads((folder / PLAN_FILE).read_text())
             plan = cls(int(data["rows"]), int(data["shard_size"]), str(data["key"]), dict(data.get("facts") or {}))
-        except (OSError, ValueError, KeyError, TypeError):
+        except FileNotFoundError:
+            return None
+        except (*CACHE_READ_ERRORS, TypeError) as exc:
+            report_unreadable(folder / PLAN_FILE, exc, "deriving the key again")
             return None
         return plan if (plan.rows, plan.shard_size) == (rows, shard_size) else None
 
@@ -120,8 +123,8 @@ class ShardFiles:
         try:
             if self.contract.stamp(path, INPUTS_KEY) == self.key:
                 return True
-        except ValueError:
-            pass
+        except CACHE_READ_ERRORS as exc:
+            report_unreadable(path, exc, "computing the shard again")
         path.unlink(missing_ok=True)
         return False
 

@@ -77,3 +77,27 @@ def test_text_shards_equal_one_partition(materialized):
     rows, vectors = _vectors(TEXT_EMBEDDINGS, path, columns)
     assert rows == before[0]
     np.testing.assert_allclose(vectors, before[1], atol=1e-5)
+
+
+def test_refresh_under_fan_out_recomputes_in_the_shard_steps_and_the_assemble_step_trusts_them(materialized):
+    _, resource, _ = materialized
+    s = resource.settings()
+    path, columns = s.layout.text_embeddings(BENCH), ("ID", "kind", "text")
+    before = _vectors(TEXT_EMBEDDINGS, path, columns)
+    from unibind_core.stages.common import text_encoder
+
+    cache = cache_dir_for(s.layout.text_cache, text_encoder(s, BENCH).name)
+    shards_before = set(cache.glob("*.parquet"))
+    fresh = UnibindResource(**{**resource.model_dump(exclude_none=True), "fan_out": True, "refresh": True,
+                               "shard_size": math.ceil(len(before[0]) / 2)})
+    result = dg.materialize(ALL_ASSETS, selection=["kb_text_embeddings"], partition_key=BENCH,
+                            resources={"unibind": fresh}, instance=dg.DagsterInstance.ephemeral())
+    assert result.success and len(_shard_steps(result.all_events, "kb_text_embeddings")) == 2
+    meta = next(e.step_materialization_data.materialization.metadata for e in result.get_asset_materialization_events()
+                if e.asset_key == dg.AssetKey("kb_text_embeddings"))
+    assert meta["reused_previous_output"].value is False  # the stored table was current, and not kept
+    assert meta["embedded_new"].value == 0  # the shard steps embedded every text again; assembling read them
+    assert len(set(cache.glob("*.parquet")) - shards_before) == 2  # one new cache shard per shard step
+    rows, vectors = _vectors(TEXT_EMBEDDINGS, path, columns)
+    assert rows == before[0]
+    np.testing.assert_allclose(vectors, before[1], atol=1e-5)

@@ -18,14 +18,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.io import content_hash, file_lock
+from unibind_core.code_versions import code_version
+from unibind_core.io import content_hash, file_lock, report_unreadable
 from unibind_core.tables import CAPTION_CACHE_SHARD, CaptionStatus
 
 COMPACT_OVER = 256  # shards per folder before they are folded into one (reads stay one file open per shard)
 
 
 def cache_dir_for(cache_root: Path, captioner_id: str) -> Path:
-    return Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", captioner_id)[:120] / content_hash(captioner_id)[:8]
+    """One folder per captioner and version of the captioning code (views, model wrappers, judge)."""
+    return (Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", captioner_id)[:120] / content_hash(captioner_id)[:8]
+            / code_version("captioner"))
 
 
 class CaptionCache:
@@ -42,6 +45,7 @@ class CaptionCache:
         except FileNotFoundError:
             return None  # folded into another shard by a concurrent compaction: that shard is read instead
         except (ValueError, OSError) as exc:
+            report_unreadable(shard, exc, "set aside as .corrupt, its samples captioned again")
             if shard.is_file():
                 os.replace(shard, shard.with_suffix(".corrupt"))
                 self.set_aside.append(f"{shard.name}: {str(exc)[:200]}")

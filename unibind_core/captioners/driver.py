@@ -58,6 +58,7 @@ class CachedCaptioner:
         self.id = json.dumps([model.name, model.model, s.caption.max_new_tokens, model.info.extra,
                               s.caption.keep_truncated], sort_keys=True)  # a cached flag depends on the judging
         self.cache = CaptionCache(cache_dir_for(s.layout.caption_cache, f"{model.name}-{model.model}-{self.id}"))
+        self.refresh = s.refresh  # caption every sample again, the cache not read (new answers are still stored)
         self.source = model_source(model.model)
         self.quarantine: list[dict] = []  # CAPTION_QUARANTINE rows of the last caption() call
         self.prompts: list[str] = []  # the prompt of each row of the last call (the view names the noun)
@@ -86,7 +87,7 @@ class CachedCaptioner:
             key = content_hash(ident.sample_hash, self.id, prompt, ident.view_id + self._multi())
             samples.setdefault(key, _Sample(key, ident, prompt, row))
             keys.append(key)
-        stored = self.cache.load(samples)
+        stored = {} if self.refresh else self.cache.load(samples)
         self.stats["cache_hits"] += sum(k in stored for k in keys if k is not None)
         todo = [smp for k, smp in samples.items() if k not in stored]
         stored.update(self._run(todo, job, view))

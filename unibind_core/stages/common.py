@@ -1,6 +1,7 @@
 """Helpers shared by the stages: class lists, cached model construction, keyed reuse."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -88,3 +89,15 @@ def artifact_version(path: Path) -> str:
 
 def is_current(path: Path, key: str) -> bool:
     return stored_inputs_key(path) == key
+
+
+def reusable(s: Settings, path: Path, key: str) -> bool:
+    """The stored output at `path` may be kept: it was computed under `key` and `refresh` is off."""
+    return not s.refresh and is_current(path, key)
+
+
+def item_refresh(s: Settings, shard_step: bool = False) -> Settings:
+    """The settings a step reads its per-item caches (text vectors, captions, feature shards) with: under
+    `refresh` the step that computes the items ignores them, but a fan-out's assembling stage trusts what
+    its shard steps have just recomputed (refresh off there)."""
+    return s if shard_step or not s.fan_out or not s.refresh else replace(s, refresh=False)

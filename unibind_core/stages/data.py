@@ -13,16 +13,16 @@ from unibind_core.benchmarks.build import build_manifest, dataset_root
 from unibind_core.benchmarks.spec import profile_benchmarks
 from unibind_core.demo.world import build_dataset
 from unibind_core.embed import embed_texts
-from unibind_core.io import INPUTS_KEY, content_hash, file_hash, table_hash, write_bytes
+from unibind_core.io import INPUTS_KEY, content_hash, file_hash, report_unreadable, table_hash, write_bytes
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, spec_of
+from unibind_core.code_versions import code_version
+from unibind_core.stages.common import reusable, spec_of
 from unibind_core.stages.features import BenchmarkInputs, stage_features  # noqa: F401  (re-exported: a data-side stage)
 from unibind_core.text import configured_text_encoder, configured_text_encoder_id
 from unibind_core.tables import CLASSES, MANIFEST, QUARANTINE, Split
 from unibind_core.templates import single_template
 
-WORLD_VERSION = "1"  # bump when a demo writer changes what it writes
 WORLD_STAMP = "unibind_world.json"
 
 
@@ -31,7 +31,10 @@ def _world_intact(root: Path, key: str) -> bool:
     try:
         stamp = json.loads((root / WORLD_STAMP).read_text())
         return stamp["key"] == key and all(file_hash(root / p) == h for p, h in stamp["files"].items())
-    except (OSError, ValueError, KeyError):
+    except FileNotFoundError:  # never built, or a listed file lost: rebuilt
+        return False
+    except (OSError, ValueError, KeyError) as exc:
+        report_unreadable(root / WORLD_STAMP, exc, "rebuilding the dataset")
         return False
 
 
@@ -51,8 +54,8 @@ def stage_world(s: Settings) -> StageResult:
         if spec.demo_writer is None:
             continue
         root = s.layout.datasets / spec.root
-        key = content_hash(WORLD_VERSION, spec.demo_writer, str(s.seed), str(max_per_class))
-        if not _world_intact(root, key):
+        key = content_hash(code_version("world"), spec.demo_writer, str(s.seed), str(max_per_class))
+        if s.refresh or not _world_intact(root, key):
             build_dataset(spec.demo_writer, root, s.seed, max_per_class)
             built.append(bench)
         counts[bench] = _stamp_world(root, key)
@@ -90,9 +93,10 @@ def stage_backbone(s: Settings) -> StageResult:
     """Pre-train the demo encoders image-centrically on the training splits of the profile's benchmarks."""
     benches = [b for b in profile_benchmarks(s.profile) if spec_of(b).demo_writer]
     inputs = [BenchmarkInputs.of(s, b) for b in benches]
-    key = content_hash(*(i.key for i in inputs), configured_text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True))
+    key = content_hash(*(i.key for i in inputs), configured_text_encoder_id(s), json.dumps(s.pretrain.__dict__, sort_keys=True),
+                       code_version("demo_backbone"))
     path = s.layout.backbone
-    if is_current(path, key):
+    if reusable(s, path, key):
         return StageResult(file_hash(path), {"path": str(path), "inputs_key": key}, reused=True)
     data = {}
     for bench_inputs in inputs:
@@ -102,7 +106,8 @@ def stage_backbone(s: Settings) -> StageResult:
         data[modality] = md
     names = sorted(set(data["image"].class_names)) if "image" in data else []
     prompts = [single_template("photo", n) for n in names]
-    vectors, _ = embed_texts(prompts, configured_text_encoder(s), s.layout.text_cache)  # the demo's space
+    vectors, _ = embed_texts(prompts, configured_text_encoder(s), s.layout.text_cache,  # the demo's space
+                             refresh=s.refresh)
     model, losses = pretrain_demo_encoders(data, dict(zip(names, vectors)), s.pretrain)
     save_encoders(model, path, extra={INPUTS_KEY: key, "losses": json.dumps(losses)})
     return StageResult(file_hash(path), {"path": str(path), "modalities": sorted(data), "final_losses": losses,

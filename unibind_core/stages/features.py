@@ -22,6 +22,7 @@ from unibind_core.backbone.select import features_key_parts, load_backbone, load
 from unibind_core.benchmarks.build import dataset_root
 from unibind_core.benchmarks.spec import BenchmarkSpec
 from unibind_core.checks import check_vectors
+from unibind_core.code_versions import code_version
 from unibind_core.features import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
                                    features_table, inputs_key)
 from unibind_core.io import SPACE_KEY, content_hash, file_hash
@@ -29,7 +30,7 @@ from unibind_core.progress import track
 from unibind_core.settings import Settings
 from unibind_core.shards import Shard, ShardFiles, ShardPlan, plan_shards
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, read_manifest, spec_of
+from unibind_core.stages.common import item_refresh, read_manifest, reusable, spec_of
 from unibind_core.tables import DECODE_QUARANTINE, FEATURES
 
 
@@ -55,12 +56,16 @@ class BenchmarkInputs:
         return cls(bench, root, manifest, key or inputs_key(spec, root, manifest), spec)
 
     def decode(self, s: Settings) -> DecodedInputs:
-        """Every sample, through the decoded-input cache (the demo's pre-training reads them all)."""
-        return cached_inputs(self.spec, self.root, self.manifest, s.layout.input_cache, key=self.key)
+        """Every sample, through the decoded-input cache (the demo's pre-training reads them all; `refresh`:
+        decoded again and the cache rewritten)."""
+        return cached_inputs(self.spec, self.root, self.manifest, s.layout.input_cache, key=self.key,
+                             refresh=s.refresh)
 
     def decode_shard(self, s: Settings, shard: Shard) -> DecodedInputs:
-        """The shard's samples: a slice of the decoded-input cache where one exists, else their files."""
-        cached = cached_rows(self.spec, self.manifest, s.layout.input_cache, self.key, shard.start, shard.stop)
+        """The shard's samples: a slice of the decoded-input cache where one exists (and `refresh` is off),
+        else their files."""
+        cached = None if s.refresh else cached_rows(self.spec, self.manifest, s.layout.input_cache, self.key,
+                                                    shard.start, shard.stop)
         return cached or decode_rows(self.spec, self.root, self.manifest.slice(shard.start, len(shard)))
 
 
@@ -87,7 +92,7 @@ class _FeatureJob:
         else:
             inputs = BenchmarkInputs.of(s, bench, extra)
             model_id, options = features_key_parts(s, modality)
-            key = content_hash(inputs.key, model_id, options)
+            key = content_hash(inputs.key, model_id, options, code_version("features"))
         files = ShardFiles(folder, key, FEATURES)
         return cls(inputs, key, model_id, files, plan_shards(inputs.manifest.num_rows, s.shard_size))
 
@@ -108,8 +113,12 @@ def feature_rows(s: Settings, bench: str) -> int:
 
 
 def plan_features(s: Settings, bench: str) -> list[Shard]:
-    """The features' shards, with their key stored for the shard steps (ShardPlan): derived here once."""
+    """The features' shards, with their key stored for the shard steps (ShardPlan): derived here once.
+    Under `refresh` the stored shards are removed first, so the shard steps compute anew (the stored table
+    stays until the new one replaces it)."""
     job = _FeatureJob.of(s, bench)
+    if s.refresh:
+        job.files.remove()
     ShardPlan(job.inputs.manifest.num_rows, s.shard_size, job.key,
               {"inputs_key": job.inputs.key, "model_id": job.model_id}).write(job.files.root)
     return job.shards
@@ -121,7 +130,7 @@ def features_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
     if shard not in job.shards:
         raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of the current plan "
                          f"(shard_size {s.shard_size}, {job.inputs.manifest.num_rows} rows); re-plan the run")
-    if is_current(s.layout.features(bench), job.key):
+    if reusable(s, s.layout.features(bench), job.key):
         return {"rows": len(shard), "computed": False, "reason": "features already assembled"}
     if job.files.done(shard):
         return {"rows": len(shard), "computed": False}
@@ -139,11 +148,12 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     (name, model, weights hash) and view options; stamped with their embedding space."""
     job = _FeatureJob.of(s, bench)
     out = s.layout.features(bench)
-    if is_current(out, job.key):
+    if reusable(s, out, job.key):
         return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
                            checks={"vectors_valid": check_vectors(FEATURES, out)})
     t0 = time.perf_counter()
-    todo = [shard for shard in job.shards if not job.files.done(shard)]
+    fresh = item_refresh(s).refresh  # under refresh without fan-out every shard is computed here
+    todo = [shard for shard in job.shards if fresh or not job.files.done(shard)]
     for shard in track(todo, f"features {bench}", unit="shard"):
         job.compute(s, shard)
     seconds = time.perf_counter() - t0

@@ -17,7 +17,9 @@ from unibind_core.kb import carry_created_at, kb_rows, describe_categories, is_c
 from unibind_core.protocols import cross_validated
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import is_current, read_classes, read_manifest, spec_of, text_encoder, text_encoder_id
+from unibind_core.code_versions import code_version
+from unibind_core.stages.common import (item_refresh, read_classes, read_manifest, reusable, spec_of, text_encoder,
+                                        text_encoder_id)
 from unibind_core.tables import (CAPTION_PROBLEMS_SCHEMA, CAPTION_QUARANTINE, CAPTIONS, DESCRIPTIONS, KB_SCHEMA,
                                  KNOWLEDGE_BASE, TEXT_EMBEDDINGS, RowKind, Split)
 from unibind_core.templates import single_template, template_texts
@@ -78,7 +80,7 @@ def captions_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
         raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of its {rows.num_rows} samples to "
                          "caption; re-plan the run")
     part = rows.slice(start, stop - start)
-    captioner = CAPTIONERS.from_settings(s.captioner, s)
+    captioner = CAPTIONERS.from_settings(s.captioner, item_refresh(s, shard_step=True))
     captions = captioner.caption(part, job)
     report = getattr(captioner, "report", dict)()
     return {"bench": bench, "start": start, "stop": start + part.num_rows,
@@ -95,7 +97,7 @@ def stage_captions(s: Settings, bench: str) -> StageResult:
     """One caption per training sample (docs/method.md §1: data descriptions of the training data); a sample
     whose file is unreadable or whose answers were all unusable gets none and is quarantined with why."""
     job, rows = _caption_inputs(s, bench)
-    captioner = CAPTIONERS.from_settings(s.captioner, s)
+    captioner = CAPTIONERS.from_settings(s.captioner, item_refresh(s))
     captions = captioner.caption(rows, job)
     prompts = _row_prompts(captioner, job, s, rows.num_rows)
     problems = getattr(captioner, "quarantine", [])
@@ -153,7 +155,7 @@ def _text_rows(s: Settings, bench: str) -> tuple[pa.Table, str]:
     kb = KNOWLEDGE_BASE.read(s.layout.kb(bench))
     p_ids, p_cats, p_kinds, p_texts = _prompt_rows(s, bench)
     kinds = np.where(np.asarray(is_category_row(kb)), RowKind.DESCRIPTION, RowKind.CAPTION).tolist()
-    key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s, bench))
+    key = content_hash(_kb_version(kb), *p_texts, text_encoder_id(s, bench), code_version("text_embeddings"))
     rows = pa.table({"ID": kb["ID"].to_pylist() + p_ids, "Category": kb["Category"].to_pylist() + p_cats,
                      "kind": [str(k) for k in kinds + p_kinds], "text": kb["Description"].to_pylist() + p_texts})
     return rows.take(pc.sort_indices(rows, [(k, "ascending") for k in TEXT_EMBEDDINGS.sort_by])), key
@@ -169,10 +171,10 @@ def text_embeddings_shard(s: Settings, bench: str, start: int, stop: int) -> dic
     rows, key = _text_rows(s, bench)
     if stop > rows.num_rows or start >= stop or start < 0:
         raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of its {rows.num_rows} texts; re-plan the run")
-    if is_current(s.layout.text_embeddings(bench), key):
+    if reusable(s, s.layout.text_embeddings(bench), key):
         return {"rows": stop - start, "embedded_new": 0, "reason": "text embeddings already assembled"}
     _, report = embed_texts(rows["text"].slice(start, stop - start).to_pylist(), text_encoder(s, bench),
-                            s.layout.text_cache, s.shard_size)
+                            s.layout.text_cache, s.shard_size, refresh=s.refresh)
     return {"rows": stop - start, "embedded_new": report.embedded, "cache_hit_ratio": round(report.cache_hit_ratio, 4)}
 
 
@@ -181,13 +183,14 @@ def stage_text_embeddings(s: Settings, bench: str) -> StageResult:
     (new vectors are cached every `shard_size` texts, so a killed run resumes)."""
     rows, key = _text_rows(s, bench)
     out = s.layout.text_embeddings(bench)
-    if is_current(out, key):
+    if reusable(s, out, key):
         return StageResult(file_hash(out), {"path": str(out), "embedded_new": 0}, reused=True,
                            row_count=TEXT_EMBEDDINGS.num_rows(out),
                            checks={"vectors_valid": check_vectors(TEXT_EMBEDDINGS, out)})
     texts = rows["text"].to_pylist()
     encoder = text_encoder(s, bench)
-    vectors, report = embed_texts(texts, encoder, s.layout.text_cache, s.shard_size)
+    vectors, report = embed_texts(texts, encoder, s.layout.text_cache, s.shard_size,
+                                  refresh=item_refresh(s).refresh)
     table = TEXT_EMBEDDINGS.table({**{c: rows[c] for c in rows.column_names},
                                    "text_hash": [text_hash(t) for t in texts]}, vectors)
     TEXT_EMBEDDINGS.write(table, out, inputs_key=key, stamps={SPACE_KEY: text_encoder_id(s, bench)})

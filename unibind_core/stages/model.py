@@ -42,7 +42,8 @@ from unibind_core.results import (
 )
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import artifact_version, is_current, read_classes, require_artifact, spec_of
+from unibind_core.code_versions import code_version
+from unibind_core.stages.common import artifact_version, read_classes, require_artifact, reusable, spec_of
 from unibind_core.stages.partners import PartnerFeatures, partner_features, with_partner
 from unibind_core.stages.provenance import reproducibility_record
 from unibind_core.stages.runs import HeadRun, all_features, head_runs
@@ -242,9 +243,10 @@ def stage_head(s: Settings, bench: str) -> StageResult:
                                                      *(f"absent:{b}" for b in partners.missing)]
     keys = {r: content_hash(*map(artifact_version, inputs), json.dumps(record, sort_keys=True), r.aligner,
                             json.dumps(options_of(a), sort_keys=True), "" if r.fold is None else r.fold.definition,
-                            *(partner_versions if a.uses_partner else [])) for r, a in aligners.items()}
+                            *(partner_versions if a.uses_partner else []), code_version("heads"))
+            for r, a in aligners.items()}
     out = lay.head(bench)
-    if all(is_current(r.path(s, bench), k) for r, k in keys.items()) and lay.head_history(bench).exists():
+    if all(reusable(s, r.path(s, bench), k) for r, k in keys.items()) and lay.head_history(bench).exists():
         return StageResult(file_hash(out), {"path": str(out)}, reused=True)
     history, best, with_partners = [], {}, {}
     for run, aligner in aligners.items():
