@@ -326,3 +326,91 @@ def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, ti
                                  "--modality", "audio", "--benchmark", "esc50", *map(str, wavs), "--out", str(out)])
     assert result.exit_code == 0, result.output
     _check("clap cli", list(CLIPS), EMBEDDED.read_vectors(out, ("path",))[1], expected)
+
+
+# --- the other viewed modalities: the view's images, then the model's own step -----------------------
+
+def _write_video(path: Path, frames: int = 10, h: int = 36, w: int = 60) -> None:
+    import av
+
+    rng = np.random.default_rng(2)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=8)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for t in range(frames):
+            pixels = (_texture(rng, h, w, 3) * 255).astype(np.uint8)
+            pixels[:, (5 * t) % w:] //= 2
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def _library(backbone: str, tiny_open_clip, tiny_hf_clip):
+    """(Settings kwargs, the library's own image pipeline: PIL images -> (N, D) unit vectors)."""
+    if backbone == "open_clip":
+        import open_clip
+
+        name, weights = tiny_open_clip
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=str(weights))
+        return ({"backbone_model": name, "backbone_weights": str(weights)},
+                lambda ims: model.eval().encode_image(torch.stack([preprocess(i) for i in ims]), normalize=True))
+    from transformers import CLIPModel, CLIPProcessor
+
+    model, processor = CLIPModel.from_pretrained(tiny_hf_clip).eval(), CLIPProcessor.from_pretrained(tiny_hf_clip)
+    return ({"backbone_model": str(tiny_hf_clip)}, lambda ims: torch.nn.functional.normalize(
+        unwrap(model.get_image_features(**processor(images=ims, return_tensors="pt"))), dim=-1))
+
+
+def _mean_of_views(embed, views: list[list[Image.Image]]) -> np.ndarray:
+    with torch.inference_mode():
+        return torch.nn.functional.normalize(torch.stack([embed(v).mean(0) for v in views]), dim=-1).numpy()
+
+
+def _eight_bit(image: np.ndarray) -> Image.Image:
+    """(3, H, W) in [0, 1] -> what saving the view as an 8-bit PNG gives."""
+    return Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0), "RGB")
+
+
+@pytest.mark.parametrize("backbone", ["open_clip", "hf_clip"])
+def test_video_thermal_event_and_point_views_go_through_the_models_own_step(tmp_path, backbone, tiny_open_clip,
+                                                                          tiny_hf_clip):
+    import av
+
+    from unibind_core.backbone.views import ViewConfig, apply_view
+
+    settings, embed = _library(backbone, tiny_open_clip, tiny_hf_clip)
+    s = Settings(data_root=tmp_path, backbone=backbone, device="cpu", batch_size=4, **settings)
+    videos = []
+    for k, (h, w) in enumerate(((36, 60), (50, 28))):
+        videos.append(tmp_path / f"clip{k}.mp4")
+        _write_video(videos[-1], h=h, w=w)
+    ours = embed_files(s, "video", videos, {"frames": 4})
+    reference = []
+    for path in videos:  # 4 frames spread evenly, each through the library as a user would hand it over
+        with av.open(str(path)) as container:
+            frames = [f.to_image() for f in container.decode(video=0)]
+        reference.append([frames[i] for i in np.rint(np.linspace(0, len(frames) - 1, 4)).astype(int)])
+    _check(f"{backbone} video", ["video portrait+landscape"] * 2, ours, _mean_of_views(embed, reference))
+
+    thermal = (_texture(np.random.default_rng(3), 70, 90, 1)[..., 0] * 65535).astype(np.uint16)
+    Image.fromarray(thermal).save(tmp_path / "ir.png")
+    backbone_ = load_backbone(s, "thermal")
+    crop = load_sample_native(tmp_path, {"path": "ir.png", "box": [10, 5, 80, 45]}, s)
+    crop_ref = Image.fromarray(np.round(thermal[5:45, 10:80] / 65535 * 255).astype(np.uint8), "L").convert("RGB")
+    _check(f"{backbone} thermal 16-bit crop", ["thermal"], backbone_.embed("thermal", [crop]),
+           _mean_of_views(embed, [[crop_ref]]))
+
+    views = ViewConfig()
+    rng = torch.Generator().manual_seed(4)
+    for modality, batch in (("event", torch.poisson(torch.rand(2, 2, 34, 34, generator=rng) * 3)),
+                            ("point", torch.rand(2, 256, 3, generator=rng) * 2 - 1)):
+        images = apply_view(modality, batch, views).numpy()  # (B, V, 3, R, R)
+        expected = _mean_of_views(embed, [[_eight_bit(im) for im in sample] for sample in images])
+        _check(f"{backbone} {modality} view", [modality] * len(batch), backbone_.embed(modality, batch), expected)
+
+
+def load_sample_native(root: Path, row: dict, s: Settings) -> torch.Tensor:
+    """A thermal crop decoded with the loader options the configured backbone asks for."""
+    from unibind_core.backbone.select import loader_options
+    from unibind_core.modalities import load_sample
+
+    return load_sample("thermal", root, row, **loader_options(s, "thermal"))
