@@ -85,6 +85,7 @@ class ClapBackbone(HubModel):
         from unibind_core.backbone.select import backbone_choice
 
         choice = backbone_choice(s, modality)
+        cls.identify(choice)  # a missing model is a ConfigError naming the option, not a hub lookup of None
         return {"sample_rate": model_sample_rate(choice.model, choice.weights), "num_samples": None}
 
     def waveforms(self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None
