@@ -15,6 +15,7 @@ import json
 import shutil
 from collections import defaultdict
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -109,13 +110,27 @@ def _check(backbone: str, kinds: list[str], ours: np.ndarray, reference: np.ndar
 
 # --- open_clip ---------------------------------------------------------------------------------------
 
-def _open_clip_reference(name: str, pretrained: str | None, paths: list[Path]) -> np.ndarray:
+@lru_cache(maxsize=8)
+def open_clip_library(name: str, pretrained: str | None):
+    """open_clip's own (model, preprocess), built once per model for the module."""
     import open_clip
 
     model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
+    return model.eval(), preprocess
+
+
+@lru_cache(maxsize=8)
+def hf_clip_library(folder: Path):
+    from transformers import CLIPModel, CLIPProcessor
+
+    return CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
+
+
+def _open_clip_reference(name: str, pretrained: str | None, paths: list[Path]) -> np.ndarray:
+    model, preprocess = open_clip_library(name, pretrained)
     with torch.inference_mode():
         x = torch.stack([preprocess(reference_image(p)) for p in paths])
-        return model.eval().encode_image(x, normalize=True).numpy()
+        return model.encode_image(x, normalize=True).numpy()
 
 
 def _local_dir(folder: Path, weights: Path, preprocess_cfg: dict) -> Path:
@@ -160,9 +175,7 @@ def test_open_clip_follows_a_local_dir_preprocess_cfg(tmp_path, images, tiny_ope
 # --- hf_clip -----------------------------------------------------------------------------------------
 
 def _hf_clip_reference(folder: Path, paths: list[Path]) -> np.ndarray:
-    from transformers import CLIPModel, CLIPProcessor
-
-    model, processor = CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
+    model, processor = hf_clip_library(folder)
     with torch.inference_mode():
         inputs = processor(images=[reference_image(p) for p in paths], return_tensors="pt")
         return torch.nn.functional.normalize(unwrap(model.get_image_features(**inputs)), dim=-1).numpy()
@@ -347,15 +360,11 @@ def _write_video(path: Path, frames: int = 10, h: int = 36, w: int = 60) -> None
 def _library(backbone: str, tiny_open_clip, tiny_hf_clip):
     """(Settings kwargs, the library's own image pipeline: PIL images -> (N, D) unit vectors)."""
     if backbone == "open_clip":
-        import open_clip
-
         name, weights = tiny_open_clip
-        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=str(weights))
+        model, preprocess = open_clip_library(name, str(weights))
         return ({"backbone_model": name, "backbone_weights": str(weights)},
-                lambda ims: model.eval().encode_image(torch.stack([preprocess(i) for i in ims]), normalize=True))
-    from transformers import CLIPModel, CLIPProcessor
-
-    model, processor = CLIPModel.from_pretrained(tiny_hf_clip).eval(), CLIPProcessor.from_pretrained(tiny_hf_clip)
+                lambda ims: model.encode_image(torch.stack([preprocess(i) for i in ims]), normalize=True))
+    model, processor = hf_clip_library(tiny_hf_clip)
     return ({"backbone_model": str(tiny_hf_clip)}, lambda ims: torch.nn.functional.normalize(
         unwrap(model.get_image_features(**processor(images=ims, return_tensors="pt"))), dim=-1))
 
