@@ -95,6 +95,9 @@ class MicroBatcher:
 # video frames are decoded at their native size (modalities/image.py, video.py), never squashed first.
 DECODED_AT_NATIVE_SIZE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {"image": {"size": None}, "thermal": {"size": None}, "video": {"size": None}})
+# In the features key of open_clip and hf_clip (OwnTextTower.options_record): event and point views decode as
+# before, so without it their features from the former squash-and-normalize step would be reused.
+LIBRARY_PREPROCESS = "library-preprocess"
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:
@@ -179,6 +182,7 @@ class OwnTextTower:
     `decoded_options`: loader options per modality its own preprocessing needs (DECODED_AT_NATIVE_SIZE)."""
 
     decoded_options: ClassVar[Mapping[str, Mapping[str, Any]]] = MappingProxyType({})
+    input_step: ClassVar[str | None] = None  # names the step from view to model input in the features key
 
     @classmethod
     def identify(cls, choice: BackboneChoice) -> str:
@@ -198,8 +202,10 @@ class OwnTextTower:
 
     @classmethod
     def options_record(cls, s: Any) -> str:
-        """The options the vectors depend on besides the weights (part of the features key)."""
-        return json.dumps(dataclasses.asdict(s.views), sort_keys=True)
+        """The options the vectors depend on besides the weights (part of the features key); with the input
+        step that hands the views' images to the model, where one is named (`input_step`)."""
+        record = dataclasses.asdict(s.views)
+        return json.dumps({**record, "input_step": cls.input_step} if cls.input_step else record, sort_keys=True)
 
     @classmethod
     def loader_options(cls, s: Any, modality: str) -> dict[str, Any]:

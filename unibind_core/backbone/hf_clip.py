@@ -11,7 +11,13 @@ from typing import Any
 import torch
 from PIL import Image
 
-from unibind_core.backbone.base import DECODED_AT_NATIVE_SIZE, BackboneChoice, HubModel, ImageTextBackbone
+from unibind_core.backbone.base import (
+    DECODED_AT_NATIVE_SIZE,
+    LIBRARY_PREPROCESS,
+    BackboneChoice,
+    HubModel,
+    ImageTextBackbone,
+)
 from unibind_core.backbone.views import ViewConfig
 
 
@@ -33,6 +39,7 @@ class HfClipBackbone(HubModel, ImageTextBackbone):
 
     family = "hf_clip"
     decoded_options = DECODED_AT_NATIVE_SIZE
+    input_step = LIBRARY_PREPROCESS
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from unibind_core.backbone.base import (
     DECODED_AT_NATIVE_SIZE,
+    LIBRARY_PREPROCESS,
     BackboneChoice,
     ImageTextBackbone,
     OwnTextTower,
@@ -51,6 +52,7 @@ class OpenClipBackbone(OwnTextTower, ImageTextBackbone):
     is cut to the context."""
 
     decoded_options = DECODED_AT_NATIVE_SIZE
+    input_step = LIBRARY_PREPROCESS
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None) -> None:

@@ -423,3 +423,19 @@ def load_sample_native(root: Path, row: dict, s: Settings) -> torch.Tensor:
     from unibind_core.modalities import load_sample
 
     return load_sample("thermal", root, row, **loader_options(s, "thermal"))
+
+
+def test_loader_options_and_features_key_follow_the_backbones_own_step(tmp_path, tiny_open_clip, tiny_clap):
+    """open_clip asks for native-size images, thermal crops and frames and names its input step in the features
+    key (event and point inputs decode as before); CLAP asks for whole clips at its rate; ImageBind and the
+    demo ask for nothing new, so their inputs and features keys are what they were."""
+    from unibind_core.backbone.select import features_key_parts, loader_options
+
+    name, weights = tiny_open_clip
+    s = Settings(data_root=tmp_path, backbone="open_clip", backbone_model=name, backbone_weights=str(weights))
+    assert [loader_options(s, m) for m in ("image", "thermal", "video", "event")] == [{"size": None}] * 3 + [{}]
+    assert json.loads(features_key_parts(s, "event")[1])["input_step"] == "library-preprocess"
+    clap = Settings(data_root=tmp_path, backbone="clap", backbone_model=str(tiny_clap))
+    assert loader_options(clap, "audio") == {"sample_rate": 8000, "num_samples": None}
+    imagebind = Settings(data_root=tmp_path, backbone="imagebind")
+    assert loader_options(imagebind, "image") == {} and "input_step" not in features_key_parts(imagebind, "event")[1]
