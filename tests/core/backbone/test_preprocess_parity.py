@@ -76,13 +76,14 @@ def _write_images(folder: Path) -> dict[str, Path]:
     return out
 
 
-def reference_image(path: Path) -> Image.Image:
-    """What the library's own pipeline is handed: pil_loader's `convert("RGB")`, 16-bit scaled by full range."""
+def reference_image(path: Path, mode: str = "RGB") -> Image.Image:
+    """What the library's own pipeline is handed: pil_loader's `convert("RGB")`, 16-bit scaled by full range;
+    `mode` "L": a benchmark that reads grey images (loader option channels=1), Pillow's luma replicated."""
     with Image.open(path) as img:
         img.load()
         if img.mode.startswith("I"):
             img = Image.fromarray(np.round(np.asarray(img, np.float64) / 65535 * 255).astype(np.uint8), "L")
-        return img.convert("RGB")
+        return img.convert(mode).convert("RGB")
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +127,10 @@ def hf_clip_library(folder: Path):
     return CLIPModel.from_pretrained(folder).eval(), CLIPProcessor.from_pretrained(folder)
 
 
-def _open_clip_reference(name: str, pretrained: str | None, paths: list[Path]) -> np.ndarray:
+def _open_clip_reference(name: str, pretrained: str | None, paths: list[Path], mode: str = "RGB") -> np.ndarray:
     model, preprocess = open_clip_library(name, pretrained)
     with torch.inference_mode():
-        x = torch.stack([preprocess(reference_image(p)) for p in paths])
+        x = torch.stack([preprocess(reference_image(p, mode)) for p in paths])
         return model.encode_image(x, normalize=True).numpy()
 
 
@@ -286,6 +287,42 @@ def test_long_clips_are_cropped_the_same_way_whatever_their_batch(tmp_path, tiny
 
 
 # --- the CLI and the data_embeddings stage -----------------------------------------------------------
+
+def test_the_data_embeddings_asset_equals_open_clips_own_pipeline(tmp_path, images, tiny_open_clip):
+    """Dagster materializes demo_world, benchmark_manifest and data_embeddings (plan, shard, assemble) of the
+    demo_image partition with open_clip, after the files of the first manifest rows were replaced by the
+    images users have: their features equal open_clip's own pipeline on them, read as grey images (the
+    demo benchmark's loader option channels=1; its `size` gives way to the native size open_clip asks for)."""
+    import dagster as dg
+
+    from assets.resources import UnibindResource
+    from pipelines.definitions import ALL_ASSETS
+    from unibind_core.benchmarks.build import dataset_root
+    from unibind_core.stages.common import read_manifest, spec_of
+
+    name, weights = tiny_open_clip
+    resource = UnibindResource(data_root=str(tmp_path / "data"), backbone="open_clip", backbone_model=name,
+                               backbone_weights=str(weights), device="cpu", batch_size=8, demo_max_per_class=4)
+    s, bench = resource.settings(), "demo_image"
+    with dg.DagsterInstance.ephemeral() as instance:
+        def run(asset: str, partition: str | None) -> None:
+            assert dg.materialize(ALL_ASSETS, selection=[asset], partition_key=partition, instance=instance,
+                                  resources={"unibind": resource}, raise_on_error=True).success
+        run("demo_world", None)
+        run("benchmark_manifest", bench)
+        root = dataset_root(spec_of(bench), s.layout.datasets)
+        rows = read_manifest(s, bench).to_pylist()[: len(images)]
+        for row, path in zip(rows, images.values()):
+            shutil.copy(path, root / row["path"])
+        run("data_embeddings", bench)
+        event = instance.get_latest_materialization_event(dg.AssetKey("data_embeddings")).asset_materialization
+        assert event.partition == bench and event.metadata["backbone_id"].value.startswith("open_clip:")
+    table, features = FEATURES.read_vectors(s.layout.features(bench), ("sample_id",))
+    by_id = dict(zip(table["sample_id"].to_pylist(), features))
+    _check("open_clip asset", list(images), np.stack([by_id[r["sample_id"]] for r in rows]),
+           _open_clip_reference(name, str(weights), [root / r["path"] for r in rows], mode="L"))
+    assert spec_of(bench).loader_options["channels"] == 1
+
 
 def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, tiny_open_clip, tiny_hf_clip, tiny_clap):
     """`unibind embed` and stage_features (the data_embeddings asset's stage) on a Caltech-101 copy of the
