@@ -5,17 +5,17 @@ the loader's tensor into V images per sample, (B, *loader shape) -> (B, V, 3, H,
 backbone hands each image to its own model's preprocessing (resize, crop, normalize: backbone/base.py),
 embeds the B*V images and averages the V unit vectors per sample (re-normalized). Decoded images at their
 native size differ in size, so a batch may be a list of (*loader shape) tensors: `view_samples` views each
-on its own. A loader's uint8 pixels (as decoded) read as value / 255. Views are chosen by name (VIEWS) per modality in `ViewConfig`, so a
-new rendering is a new entry, never a branch in a backbone.
+on its own. A loader's uint8 pixels (as decoded) read as value / 255. Views are chosen by name (VIEWS) per
+modality in `ViewConfig`, so a new rendering is a new entry, never a branch in a backbone.
 
-    image        (B, C, S, S)    -> (B, 1, 3, S, S)   grey replicated to RGB
-    video_frames (B, T, C, S, S) -> (B, F, 3, S, S)   F = `video_frames` frames sampled evenly (mean embedding)
+    image        (B, C, H, W)    -> (B, 1, 3, H, W)   grey replicated to RGB
+    video_frames (B, T, C, H, W) -> (B, F, 3, H, W)   F = `video_frames` frames sampled evenly (mean embedding)
     event_color  (B, 2, S, S)    -> (B, 1, 3, S, S)   EventCLIP-style colour event image, hot pixels removed
     event_gray   (B, 2, S, S)    -> (B, 1, 3, S, S)   ON+OFF counts as a grey image, hot pixels removed
     event_time_surface (B, 4, S, S) -> (B, 1, 3, S, S) decayed time since the last ON / OFF event, and the count
     event_windows (B, K, C, S, S) -> (B, 1, 3, S, S)  fixed-count windows, each through `event_window_view`,
                                                       the K frames averaged
-    thermal_gray (B, C, S, S)    -> (B, 1, 3, S, S)   grey replicated to 3 channels, `thermal_normalization`
+    thermal_gray (B, C, H, W)    -> (B, 1, 3, H, W)   grey replicated to 3 channels, `thermal_normalization`
     point_depth  (B, N, 3)       -> (B, V, 3, R, R)   V = `point_views` depth renders (PointCLIP-style)
 
 A view that reads more of a recording than the loader gives by default (event timestamps, windows) says

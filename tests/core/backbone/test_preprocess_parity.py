@@ -353,7 +353,8 @@ def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, ti
         by_id = dict(zip(rows["sample_id"].to_pylist(), features))
         _check(f"{backbone} stage", kinds, np.stack([by_id[f"{p.parent.name}/{p.stem}"] for p in paths]), expected)
         out = tmp_path / f"{backbone}.parquet"
-        cli = ["--model", model_args["backbone_model"]] + (["--weights", str(weights)] if backbone == "open_clip" else [])
+        weights_args = ["--weights", str(weights)] if backbone == "open_clip" else []
+        cli = ["--model", model_args["backbone_model"], *weights_args]
         result = runner.invoke(app, ["embed", "--backbone", backbone, *cli, "--device", "cpu", "--modality", "image",
                                      "--benchmark", "caltech101", *map(str, paths), "--out", str(out)])
         assert result.exit_code == 0, result.output
