@@ -2,6 +2,12 @@
 
 Decoding (reading thousands of files) and the frozen forward pass are the expensive parts of the
 data side; both are keyed by what produced them so an unchanged benchmark is never decoded twice.
+
+Decoded samples travel as `Samples`: one stacked (M, *shape) tensor when every sample has the same shape
+and dtype (every loader at a fixed size), else a list of M tensors (images, thermal crops and video frames
+decoded at their native size for a backbone that resizes with its model's own preprocessing). The
+decoded-input cache keeps them as they are: a stacked tensor as `inputs`, a list as one safetensors tensor
+per sample (`inputs.<i>`, uint8 for 8-bit pixels), so it holds decoded, not model-resized, samples.
 """
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,12 +33,21 @@ from unibind_core.modalities import load_sample
 from unibind_core.progress import track
 from unibind_core.tables import FEATURES
 
+Samples = torch.Tensor | list[torch.Tensor]  # (M, *shape) stacked, or M tensors of their own shapes
+
+
+def stack_samples(tensors: list[torch.Tensor]) -> Samples:
+    """One (M, *shape) tensor when every sample has one shape and dtype, else the list as it is."""
+    if tensors and all(t.shape == tensors[0].shape and t.dtype == tensors[0].dtype for t in tensors):
+        return torch.stack(tensors)
+    return list(tensors) if tensors else torch.empty(0)
+
 
 @dataclass(frozen=True)
 class DecodedInputs:
-    """The manifest rows that decoded, as one tensor, and why the others did not."""
+    """The manifest rows that decoded, as Samples, and why the others did not."""
 
-    inputs: torch.Tensor  # (M, *loader shape): rows where `ok`
+    inputs: Samples  # (M, *loader shape) or M tensors: rows where `ok`
     ok: np.ndarray  # (N,) bool over the manifest's rows
     failures: list[dict]  # QUARANTINE rows (path, reason) of the rows that did not decode
 
@@ -69,7 +85,7 @@ def decode_rows(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedI
         except Exception as exc:  # noqa: BLE001  (any decoder error quarantines one sample, not the partition)
             failures.append({"path": row["path"], "reason": f"cannot decode: {exc}"[:500]})
             ok.append(False)
-    return DecodedInputs(torch.stack(tensors) if tensors else torch.empty(0), np.array(ok, dtype=bool), failures)
+    return DecodedInputs(stack_samples(tensors), np.array(ok, dtype=bool), failures)
 
 
 def decode_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table) -> DecodedInputs:
@@ -85,6 +101,22 @@ def _cache_path(spec: BenchmarkSpec, cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / f"{spec.name}-{key}.safetensors"
 
 
+def _read_samples(f: Any, first: int, last: int) -> Samples:
+    """Samples [first, last) of an open cache file: a slice of `inputs`, else the listed `inputs.<i>`."""
+    if "inputs" in f.keys():
+        return f.get_slice("inputs")[first:last]
+    return [f.get_tensor(f"inputs.{i}") for i in range(first, last)]
+
+
+def _write_cache(path: Path, decoded: DecodedInputs) -> None:
+    samples = decoded.inputs
+    tensors = ({"inputs": samples.contiguous()} if isinstance(samples, torch.Tensor)
+               else {f"inputs.{i}": t.contiguous() for i, t in enumerate(samples)})
+    with atomic_path(path) as tmp:
+        save_file({**tensors, "ok": torch.from_numpy(decoded.ok.astype(np.uint8))}, str(tmp),
+                  metadata={"failures": json.dumps(decoded.failures)})
+
+
 def cached_rows(spec: BenchmarkSpec, manifest: pa.Table, cache_dir: Path, key: str, start: int, stop: int
                 ) -> DecodedInputs | None:
     """Rows [start, stop) of a benchmark's decoded-input cache when one exists under `key` (the demo's
@@ -96,7 +128,7 @@ def cached_rows(spec: BenchmarkSpec, manifest: pa.Table, cache_dir: Path, key: s
         with safe_open(str(path), "pt") as f:
             ok = f.get_tensor("ok").numpy().astype(bool)
             first, last = int(ok[:start].sum()), int(ok[:stop].sum())
-            inputs = f.get_slice("inputs")[first:last]
+            inputs = _read_samples(f, first, last)
             failures = json.loads((f.metadata() or {})["failures"])
     except CACHE_READ_ERRORS as exc:  # a damaged cache entry: decode the files instead
         report_unreadable(path, exc, "decoding the files instead")
@@ -115,14 +147,13 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
         try:
             with safe_open(str(path), "pt") as f:
                 failures = json.loads((f.metadata() or {})["failures"])
-                return DecodedInputs(f.get_tensor("inputs"), f.get_tensor("ok").numpy().astype(bool), failures)
+                ok = f.get_tensor("ok").numpy().astype(bool)
+                return DecodedInputs(_read_samples(f, 0, int(ok.sum())), ok, failures)
         except CACHE_READ_ERRORS as exc:  # a damaged cache entry costs a re-decode, never the run
             report_unreadable(path, exc, "decoding the files again")
             path.unlink(missing_ok=True)
     decoded = decode_inputs(spec, root, manifest)
-    with atomic_path(path) as tmp:
-        save_file({"inputs": decoded.inputs.contiguous(), "ok": torch.from_numpy(decoded.ok.astype(np.uint8))},
-                  str(tmp), metadata={"failures": json.dumps(decoded.failures)})
+    _write_cache(path, decoded)
     for stale in Path(cache_dir).glob(f"{spec.name}-*.safetensors"):
         if stale != path:
             stale.unlink(missing_ok=True)
@@ -130,11 +161,13 @@ def cached_inputs(spec: BenchmarkSpec, root: Path, manifest: pa.Table, cache_dir
 
 
 @torch.inference_mode()
-def embed_inputs(backbone: Backbone, modality: str, inputs: torch.Tensor, batch_size: int = 256,
+def embed_inputs(backbone: Backbone, modality: str, inputs: Samples, batch_size: int = 256,
                  meta: dict | None = None) -> np.ndarray:
-    """(N, *shape) -> (N, D) unit vectors from the frozen backbone (`meta`: the loader options)."""
+    """(N, *shape) or N samples -> (N, D) unit vectors from the frozen backbone (`meta`: the loader options)."""
     # a backbone whose every call has a fixed cost (one launch in its own environment) asks for bigger calls
-    chunks = inputs.split(getattr(backbone, "call_rows", None) or batch_size)
+    rows = getattr(backbone, "call_rows", None) or batch_size
+    chunks = inputs.split(rows) if isinstance(inputs, torch.Tensor) else \
+        [inputs[i:i + rows] for i in range(0, len(inputs), rows)]
     out = [backbone.embed(modality, chunk, meta) for chunk in track(chunks, f"embed {modality}", unit="batch")]
     return torch.cat(out).numpy().astype(np.float32)
 

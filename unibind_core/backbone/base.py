@@ -1,5 +1,6 @@
 """What every real backbone shares: its identity, micro-batched inference that survives CUDA out-of-memory,
-image preprocessing, the image-text embedding of every viewed modality, and its text tower as a TextEncoder.
+the hand-over of viewed images to the model's own preprocessing, the image-text embedding of every viewed
+modality, and its text tower as a TextEncoder.
 """
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
-from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view, view_loader_options
+from unibind_core.backbone.views import VIEW_MODALITIES, ViewConfig, view_loader_options, view_samples
 from unibind_core.errors import ConfigError
 from unibind_core.io import content_hash, file_hash
 from unibind_core.progress import track
@@ -88,20 +91,28 @@ class MicroBatcher:
         return torch.cat(out) if out else torch.empty(0)
 
 
-def normalize_images(x: torch.Tensor, size: int, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> (N, 3, size, size) the model's input: bicubic (antialiased) resize of
-    the square view, then the model's channel mean/std."""
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False, antialias=True)
-    mean_t = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return (x.clamp(0, 1) - mean_t) / std_t
+# Loader options of a backbone that resizes with its model's own preprocessing: images, thermal crops and
+# video frames are decoded at their native size (modalities/image.py, video.py), never squashed first.
+DECODED_AT_NATIVE_SIZE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {"image": {"size": None}, "thermal": {"size": None}, "video": {"size": None}})
+# In the features key of open_clip and hf_clip (OwnTextTower.options_record): event and point views decode as
+# before, so without it their features from the former squash-and-normalize step would be reused.
+LIBRARY_PREPROCESS = "library-preprocess"
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """(3, H, W) in [0, 1] -> 8-bit RGB PIL image, what every library's own preprocessing takes:
+    round(255 x), exact for pixels decoded from 8-bit files; a 16-bit image or a rendered view is
+    quantized to 8 bits here, as saving it as a PNG would."""
+    pixels = (image.float().clamp(0, 1) * 255).round().to(torch.uint8)
+    return Image.fromarray(np.ascontiguousarray(pixels.permute(1, 2, 0).numpy()), "RGB")
 
 
 class ImageTextBackbone:
     """A CLIP-like model: every viewed modality through the image tower (views.py), texts through its own
-    text tower. Subclasses set `model`, `dim`, `image_size`, `mean`, `std` and implement
-    `_image_features` ((N, 3, S, S) normalized on device -> (N, D)) and `_text_features` (texts -> (N, D))."""
+    text tower. Subclasses set `model`, `dim`, `image_size`, `mean`, `std` and implement `model_inputs`
+    (N PIL images -> (N, 3, S, S): the library's own preprocessing), `_image_features` ((N, 3, S, S) on
+    device -> (N, D)) and `_text_features` (texts -> (N, D))."""
 
     modalities: frozenset[str] = frozenset(VIEW_MODALITIES)
     image_size: int
@@ -120,20 +131,29 @@ class ImageTextBackbone:
     def name(self) -> str:
         return self.id
 
-    def preprocess(self, modality: str, batch: torch.Tensor) -> torch.Tensor:
-        """(B, *loader shape) -> (B, V, 3, S, S) model inputs (normalized, float32, on the CPU)."""
-        images = apply_view(modality, batch, self.views)  # (B, V, 3, H, W) in [0, 1]
-        b, v = images.shape[:2]
-        flat = normalize_images(images.flatten(0, 1), self.image_size, self.mean, self.std)
-        return flat.view(b, v, *flat.shape[1:])
+    def model_inputs(self, images: list[Image.Image]) -> torch.Tensor:
+        """N RGB images -> (N, 3, S, S) float32 exactly as the model's library prepares them."""
+        raise NotImplementedError
+
+    def preprocess(self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """(B, *loader shape), or B samples of different sizes -> (B, V, 3, S, S) model inputs (float32, CPU):
+        the modality's view makes V images of each sample, the model's own preprocessing the rest."""
+        viewed = view_samples(modality, batch if isinstance(batch, torch.Tensor) else list(batch), self.views)
+        counts = {len(v) for v in viewed}
+        if len(counts) > 1:
+            raise ValueError(f"the {modality} view gave {sorted(counts)} images per sample in one batch")
+        flat = self.model_inputs([to_pil(image) for v in viewed for image in v])
+        return flat.view(len(viewed), -1, *flat.shape[1:])
 
     def _images_on_device(self, x: torch.Tensor) -> torch.Tensor:
         feats = self._image_features(x.to(self.device, self.dtype))
         return F.normalize(feats.float(), dim=-1).cpu()
 
     @torch.inference_mode()
-    def embed(self, modality: str, batch: torch.Tensor, meta: Mapping[str, Any] | None = None) -> torch.Tensor:
-        """(B, *loader shape) -> (B, D) unit vectors: the mean of the V view embeddings, re-normalized."""
+    def embed(self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
+              ) -> torch.Tensor:
+        """(B, *loader shape), or B samples of different sizes -> (B, D) unit vectors: the mean of the V view
+        embeddings, re-normalized."""
         if modality not in self.modalities:
             raise ConfigError(f"backbone {self.id} does not embed modality {modality!r}; it embeds "
                               f"{', '.join(sorted(self.modalities))}")
@@ -158,7 +178,11 @@ class ImageTextBackbone:
 
 class OwnTextTower:
     """Registry interface (backbone/select.py) of a backbone that brings its own text tower: the text space
-    is the backbone itself, so its id names the space, keys the caches, and its text tower embeds the texts."""
+    is the backbone itself, so its id names the space, keys the caches, and its text tower embeds the texts.
+    `decoded_options`: loader options per modality its own preprocessing needs (DECODED_AT_NATIVE_SIZE)."""
+
+    decoded_options: ClassVar[Mapping[str, Mapping[str, Any]]] = MappingProxyType({})
+    input_step: ClassVar[str | None] = None  # names the step from view to model input in the features key
 
     @classmethod
     def identify(cls, choice: BackboneChoice) -> str:
@@ -178,13 +202,16 @@ class OwnTextTower:
 
     @classmethod
     def options_record(cls, s: Any) -> str:
-        """The options the vectors depend on besides the weights (part of the features key)."""
-        return json.dumps(dataclasses.asdict(s.views), sort_keys=True)
+        """The options the vectors depend on besides the weights (part of the features key); with the input
+        step that hands the views' images to the model, where one is named (`input_step`)."""
+        record = dataclasses.asdict(s.views)
+        return json.dumps({**record, "input_step": cls.input_step} if cls.input_step else record, sort_keys=True)
 
     @classmethod
     def loader_options(cls, s: Any, modality: str) -> dict[str, Any]:
-        """Loader options its views need beyond a benchmark's own (event timestamps, windows; else {})."""
-        return view_loader_options(modality, s.views)
+        """Loader options its views and its preprocessing need beyond a benchmark's own (event timestamps,
+        windows, native-size decoding; else {})."""
+        return {**view_loader_options(modality, s.views), **cls.decoded_options.get(modality, {})}
 
     @classmethod
     def text_tower(cls, choice: BackboneChoice, s: Any, load: Callable[[], Any]) -> BackboneText:

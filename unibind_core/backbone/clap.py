@@ -1,13 +1,17 @@
 """clap backbone: a transformers ClapModel + ClapProcessor (hub id or local folder) for audio, with its own
-text tower. Clips are resampled from the loader's rate to the model's, centre-cropped to the model's
-longest input (so no random truncation happens), and padded by the feature extractor as CLAP was trained.
+text tower. The loader decodes whole clips at the rate of the model's feature extractor (`loader_options`;
+our one resampler, modalities/audio.py RESAMPLER); each clip then goes through the saved ClapFeatureExtractor
+alone, as `ClapProcessor(audios=clip)` does: its truncation (rand_trunc, fusion) and padding (repeatpad, pad,
+repeat) as configured. The random crop of a clip longer than the model's input is drawn with numpy's
+generator seeded to 0 for each clip, so a clip's vector depends neither on the run nor on its batch.
 
 `backbone_model` is the hub id (`laion/clap-htsat-unfused`) or a save_pretrained folder; `backbone_weights`,
 if set, the hub revision.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -18,10 +22,30 @@ from unibind_core.backbone.base import BackboneChoice, HubModel, MicroBatcher
 from unibind_core.backbone.hf_clip import unwrap
 from unibind_core.backbone.views import ViewConfig
 from unibind_core.errors import ConfigError
-from unibind_core.modalities.audio import fit_length, resample
+from unibind_core.modalities.audio import resample
 from unibind_core.torch_setup import resolve_device, resolve_dtype
 
 LOADER_DEFAULT_RATE = 16000  # unibind_core.modalities.audio.load's default sample_rate
+CROP_SEED = 0  # numpy's global generator, seeded per clip for the feature extractor's random crop
+
+
+@lru_cache(maxsize=16)
+def model_sample_rate(model: str, revision: str | None) -> int:
+    """The sampling rate of a CLAP model's saved feature extractor (its preprocessor config, not the model)."""
+    from transformers import ClapFeatureExtractor
+
+    return int(ClapFeatureExtractor.from_pretrained(model, **({"revision": revision} if revision else {}))
+               .sampling_rate)
+
+
+def seeded_features(extractor: Any, wave: np.ndarray, rate: int) -> Mapping[str, torch.Tensor]:
+    """One clip through the feature extractor with numpy's global generator at CROP_SEED (restored after)."""
+    state = np.random.get_state()
+    np.random.seed(CROP_SEED)
+    try:
+        return extractor(wave, sampling_rate=rate, return_tensors="pt")
+    finally:
+        np.random.set_state(state)
 
 
 class ClapBackbone(HubModel):
@@ -55,27 +79,37 @@ class ClapBackbone(HubModel):
     def options_record(cls, s: Any) -> str:
         return ""  # no views: the vectors depend on the weights and the loader's clips only
 
-    def waveforms(self, batch: torch.Tensor, meta: Mapping[str, Any] | None) -> list[np.ndarray]:
-        """(B, L) clips at the loader's `sample_rate` -> B clips at the model's rate, at most its longest input."""
-        source = int((meta or {}).get("sample_rate", LOADER_DEFAULT_RATE))
-        out = []
-        for clip in batch.float().numpy():
-            wave = resample(clip, source, self.sample_rate)
-            out.append(fit_length(wave, self.max_samples) if len(wave) > self.max_samples else wave)
-        return out
+    @classmethod
+    def loader_options(cls, s: Any, modality: str) -> dict[str, Any]:
+        """Whole clips at the model's rate: the feature extractor pads and truncates them itself."""
+        from unibind_core.backbone.select import backbone_choice
 
-    def preprocess(self, batch: torch.Tensor, meta: Mapping[str, Any] | None = None) -> dict[str, torch.Tensor]:
-        """(B, L) -> the feature extractor's input_features (B, 1, frames, mels) and is_longer (B, 1)."""
-        return self.processor.feature_extractor(self.waveforms(batch, meta), sampling_rate=self.sample_rate,
-                                                return_tensors="pt")
+        choice = backbone_choice(s, modality)
+        cls.identify(choice)  # a missing model is a ConfigError naming the option, not a hub lookup of None
+        return {"sample_rate": model_sample_rate(choice.model, choice.weights), "num_samples": None}
+
+    def waveforms(self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None
+                  ) -> list[np.ndarray]:
+        """(B, L) clips, or B clips of any lengths, at the loader's `sample_rate` -> at the model's rate."""
+        source = int((meta or {}).get("sample_rate", LOADER_DEFAULT_RATE))
+        return [resample(clip.float().numpy(), source, self.sample_rate) for clip in batch]
+
+    def preprocess(self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
+                   ) -> dict[str, torch.Tensor]:
+        """B clips -> the feature extractor's input_features (B, C, frames, mels) and is_longer (B, 1), each
+        clip extracted alone (`seeded_features`)."""
+        parts = [seeded_features(self.processor.feature_extractor, wave, self.sample_rate)
+                 for wave in self.waveforms(batch, meta)]
+        return {key: torch.cat([torch.as_tensor(p[key]) for p in parts]) for key in parts[0]}
 
     @torch.inference_mode()
-    def embed(self, modality: str, batch: torch.Tensor, meta: Mapping[str, Any] | None = None) -> torch.Tensor:
-        """(B, L) audio -> (B, D) unit vectors."""
+    def embed(self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor],
+              meta: Mapping[str, Any] | None = None) -> torch.Tensor:
+        """(B, L) audio, or B clips of any lengths -> (B, D) unit vectors."""
         if modality not in self.modalities:
             raise ConfigError(f"backbone {self.id} does not embed modality {modality!r}; it embeds audio")
 
-        def run(chunk: torch.Tensor) -> torch.Tensor:
+        def run(chunk: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
             inputs = {k: v.to(self.device) for k, v in self.preprocess(chunk, meta).items()}
             inputs["input_features"] = inputs["input_features"].to(self.dtype)
             return F.normalize(unwrap(self.model.get_audio_features(**inputs)).float(), dim=-1).cpu()

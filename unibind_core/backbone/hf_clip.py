@@ -9,8 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from PIL import Image
 
-from unibind_core.backbone.base import BackboneChoice, HubModel, ImageTextBackbone
+from unibind_core.backbone.base import (
+    DECODED_AT_NATIVE_SIZE,
+    LIBRARY_PREPROCESS,
+    BackboneChoice,
+    HubModel,
+    ImageTextBackbone,
+)
 from unibind_core.backbone.views import ViewConfig
 
 
@@ -27,9 +34,12 @@ def unwrap(out: Any) -> torch.Tensor:
 
 
 class HfClipBackbone(HubModel, ImageTextBackbone):
-    """A frozen transformers CLIP model; texts cut to its context keep their end token."""
+    """A frozen transformers CLIP model; images through its saved image processor (shortest-edge resize,
+    centre crop, rescale, normalize, as configured); texts cut to its context keep their end token."""
 
     family = "hf_clip"
+    decoded_options = DECODED_AT_NATIVE_SIZE
+    input_step = LIBRARY_PREPROCESS
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None) -> None:
@@ -53,6 +63,10 @@ class HfClipBackbone(HubModel, ImageTextBackbone):
         after truncating, so the text tower pools at it."""
         return self.processor.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
                                         return_tensors="pt")
+
+    def model_inputs(self, images: list[Image.Image]) -> torch.Tensor:
+        """N RGB images -> (N, 3, S, S) pixel_values from the saved image processor."""
+        return self.processor.image_processor(images=images, return_tensors="pt")["pixel_values"].float()
 
     def _image_features(self, x: torch.Tensor) -> torch.Tensor:
         return unwrap(self.model.get_image_features(pixel_values=x))

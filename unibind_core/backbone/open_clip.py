@@ -11,8 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from unibind_core.backbone.base import (
+    DECODED_AT_NATIVE_SIZE,
+    LIBRARY_PREPROCESS,
     BackboneChoice,
     ImageTextBackbone,
     OwnTextTower,
@@ -43,11 +46,18 @@ def resolve(model: str | None, weights: str | None) -> tuple[str, str | None]:
 
 
 class OpenClipBackbone(OwnTextTower, ImageTextBackbone):
-    """A frozen open_clip model; the text side keeps the end token when a text is cut to the context."""
+    """A frozen open_clip model; images through the model's own evaluation `preprocess` (built from its
+    `preprocess_cfg` as `create_model_and_transforms` builds it: resize mode, interpolation, crop,
+    mean/std, including those of hub and local-dir configs); the text side keeps the end token when a text
+    is cut to the context."""
+
+    decoded_options = DECODED_AT_NATIVE_SIZE
+    input_step = LIBRARY_PREPROCESS
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None) -> None:
         import open_clip
+        from open_clip.transform import PreprocessCfg, image_transform_v2
 
         super().__init__(device, dtype, batch_size, views or ViewConfig())
         name, pretrained = resolve(model, weights)
@@ -57,6 +67,7 @@ class OpenClipBackbone(OwnTextTower, ImageTextBackbone):
         self.model.to(dtype=self.dtype)
         self.tokenizer = open_clip.get_tokenizer(name)
         cfg = open_clip.get_model_preprocess_cfg(self.model)
+        self.transform = image_transform_v2(PreprocessCfg(**self.model.visual.preprocess_cfg), is_train=False)
         size = cfg["size"]
         self.image_size = int(size if isinstance(size, int) else size[0])
         self.mean, self.std = tuple(cfg["mean"]), tuple(cfg["std"])
@@ -74,6 +85,10 @@ class OpenClipBackbone(OwnTextTower, ImageTextBackbone):
         """(B,) texts -> (B, context_length) token ids; a long text is cut and its last id set to the end
         token (open_clip's tokenizer does so), so the text tower still pools at the end token."""
         return self.tokenizer(texts, context_length=self.context_length)
+
+    def model_inputs(self, images: list[Image.Image]) -> torch.Tensor:
+        """N RGB images -> (N, 3, S, S) through the model's own preprocess."""
+        return torch.stack([self.transform(image) for image in images])
 
     def _image_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(x)

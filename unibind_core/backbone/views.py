@@ -2,18 +2,20 @@
 
 Every image-text backbone (open_clip, hf_clip) embeds a non-image modality the same way: a view turns
 the loader's tensor into V images per sample, (B, *loader shape) -> (B, V, 3, H, W) in [0, 1]; the
-backbone normalizes and resizes them for its model, embeds the B*V images and averages the V unit
-vectors per sample (re-normalized). Views are chosen by name (VIEWS) per modality in `ViewConfig`, so a
-new rendering is a new entry, never a branch in a backbone.
+backbone hands each image to its own model's preprocessing (resize, crop, normalize: backbone/base.py),
+embeds the B*V images and averages the V unit vectors per sample (re-normalized). Decoded images at their
+native size differ in size, so a batch may be a list of (*loader shape) tensors: `view_samples` views each
+on its own. A loader's uint8 pixels (as decoded) read as value / 255. Views are chosen by name (VIEWS) per
+modality in `ViewConfig`, so a new rendering is a new entry, never a branch in a backbone.
 
-    image        (B, C, S, S)    -> (B, 1, 3, S, S)   grey replicated to RGB
-    video_frames (B, T, C, S, S) -> (B, F, 3, S, S)   F = `video_frames` frames sampled evenly (mean embedding)
+    image        (B, C, H, W)    -> (B, 1, 3, H, W)   grey replicated to RGB
+    video_frames (B, T, C, H, W) -> (B, F, 3, H, W)   F = `video_frames` frames sampled evenly (mean embedding)
     event_color  (B, 2, S, S)    -> (B, 1, 3, S, S)   EventCLIP-style colour event image, hot pixels removed
     event_gray   (B, 2, S, S)    -> (B, 1, 3, S, S)   ON+OFF counts as a grey image, hot pixels removed
     event_time_surface (B, 4, S, S) -> (B, 1, 3, S, S) decayed time since the last ON / OFF event, and the count
     event_windows (B, K, C, S, S) -> (B, 1, 3, S, S)  fixed-count windows, each through `event_window_view`,
                                                       the K frames averaged
-    thermal_gray (B, C, S, S)    -> (B, 1, 3, S, S)   grey replicated to 3 channels, `thermal_normalization`
+    thermal_gray (B, C, H, W)    -> (B, 1, 3, H, W)   grey replicated to 3 channels, `thermal_normalization`
     point_depth  (B, N, 3)       -> (B, V, 3, R, R)   V = `point_views` depth renders (PointCLIP-style)
 
 A view that reads more of a recording than the loader gives by default (event timestamps, windows) says
@@ -100,9 +102,14 @@ def to_rgb(x: torch.Tensor) -> torch.Tensor:
     return x.expand(*x.shape[:-3], 3, *x.shape[-2:])
 
 
+def unit(x: torch.Tensor) -> torch.Tensor:
+    """Pixels -> float32 in [0, 1]: uint8 (decoded 8-bit images and frames) divided by 255, else as given."""
+    return x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+
+
 def image_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
-    """(B, C, S, S) -> (B, 1, 3, S, S)."""
-    return to_rgb(x.float())[:, None]
+    """(B, C, H, W) -> (B, 1, 3, H, W)."""
+    return to_rgb(unit(x))[:, None]
 
 
 def sample_frames(total: int, frames: int) -> torch.Tensor:
@@ -114,7 +121,7 @@ def sample_frames(total: int, frames: int) -> torch.Tensor:
 
 def video_frames_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
     """(B, T, C, S, S) -> (B, F, 3, S, S): frames sampled evenly, embedded one by one, then averaged."""
-    return to_rgb(x.float()[:, sample_frames(x.shape[1], cfg.video_frames)])
+    return to_rgb(unit(x[:, sample_frames(x.shape[1], cfg.video_frames)]))
 
 
 def cool_pixels(counts: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -188,7 +195,7 @@ def event_windows_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
 def thermal_gray_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
     """(B, C, S, S) -> (B, 1, 3, S, S): intensity (channel mean) replicated to 3 channels; `minmax`
     stretches each image to [0, 1] first (ImageBind#37: the normalization moves LLVIP accuracy by 7 points)."""
-    gray = x.float().mean(1, keepdim=True)
+    gray = unit(x).mean(1, keepdim=True)
     if cfg.thermal_normalization == "minmax":
         low = gray.flatten(1).amin(1).view(-1, 1, 1, 1)
         gray = _scaled(gray - low)
@@ -250,6 +257,14 @@ VIEWS: Registry[View] = Registry("modality view", {
 def apply_view(modality: str, batch: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
     """The configured view of `modality`: (B, *loader shape) -> (B, V, 3, H, W) in [0, 1]."""
     return VIEWS[cfg.view_of(modality)](batch, cfg)
+
+
+def view_samples(modality: str, batch: torch.Tensor | list[torch.Tensor], cfg: ViewConfig) -> list[torch.Tensor]:
+    """`apply_view` of a stacked batch, or of each sample of a list (images of different sizes) ->
+    B tensors (V, 3, H, W) in [0, 1]."""
+    if isinstance(batch, torch.Tensor):
+        return list(apply_view(modality, batch, cfg).unbind(0))
+    return [apply_view(modality, sample[None], cfg)[0] for sample in batch]
 
 
 def view_loader_options(modality: str, cfg: ViewConfig) -> dict[str, Any]:

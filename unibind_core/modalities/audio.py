@@ -6,7 +6,8 @@ UrbanSound8K keeps whatever rate, depth and channel count each Freesound upload 
 codecs scipy refuses (4-bit IMA ADPCM and the like, which some Freesound uploads use) are decoded by
 FFmpeg through PyAV.
 Resampling is polyphase (scipy's resample_poly), exact in length up to rounding; the clip is then
-centre-cropped or zero-padded at the end to a fixed length.
+centre-cropped or zero-padded at the end to a fixed length (`num_samples`; None keeps the whole clip, for a
+backbone whose feature extractor pads and truncates as its model was trained, backbone/clap.py).
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def to_float(data: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported WAV sample type {data.dtype}")
 
 
+RESAMPLER = "scipy.signal.resample_poly, kaiser(5.0) FIR"  # named in docs/method.md §4 and tested
+
+
 @lru_cache(maxsize=32)
 def lowpass(up: int, down: int) -> np.ndarray:
     """resample_poly's default anti-aliasing FIR for (up, down), designed once per rate pair, not per clip."""
@@ -43,6 +47,8 @@ def lowpass(up: int, down: int) -> np.ndarray:
 
 
 def resample(signal: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """The one resampler of the project (RESAMPLER): polyphase FIR with resample_poly's default Kaiser(5.0)
+    anti-aliasing filter; (N,) -> (ceil(N * target / source),) float32."""
     if source_rate == target_rate:
         return signal
     g = gcd(source_rate, target_rate)
@@ -113,8 +119,9 @@ def read_wav(path: Path) -> tuple[int, np.ndarray]:
     return int(rate), mono
 
 
-def load(root: Path, row: dict, sample_rate: int = 16000, num_samples: int = 16000) -> torch.Tensor:
-    """Manifest row -> (num_samples,) float32 mono at `sample_rate`."""
+def load(root: Path, row: dict, sample_rate: int = 16000, num_samples: int | None = 16000) -> torch.Tensor:
+    """Manifest row -> (num_samples,) float32 mono at `sample_rate` (the whole clip with `num_samples` None)."""
     rate, signal = read_wav(resolve_inside(root, row["path"]))
-    fitted = fit_length(resample(signal, rate, sample_rate), num_samples)
+    resampled = resample(signal, rate, sample_rate)
+    fitted = resampled if num_samples is None else fit_length(resampled, num_samples)
     return torch.from_numpy(np.clip(fitted, -1.0, 1.0).astype(np.float32))

@@ -2,7 +2,8 @@
 
 Frames are decoded with PyAV, but only the chosen ones are converted to pixels, which is where the
 time goes for full-resolution clips. Each frame is resized on its short side and centre-cropped, the
-usual evaluation view for UCF-101-style clips.
+usual evaluation view for UCF-101-style clips; with `size` None the frames stay as decoded, (T, C, H, W)
+uint8, for a backbone that resizes with its own model's preprocessing (backbone/base.py).
 """
 from __future__ import annotations
 
@@ -63,12 +64,16 @@ def resize_crop(clip: torch.Tensor, size: int) -> torch.Tensor:
     return clip[..., top : top + size, left : left + size]
 
 
-def load(root: Path, row: dict, frames: int = 8, size: int = 224, channels: int = 3) -> torch.Tensor:
-    """Manifest row -> (frames, channels, size, size) float32 in [0, 1]."""
+def load(root: Path, row: dict, frames: int = 8, size: int | None = 224, channels: int = 3) -> torch.Tensor:
+    """Manifest row -> (frames, channels, size, size) float32 in [0, 1]; `size` None: (frames, channels, H, W)
+    uint8 as decoded."""
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
     path = resolve_inside(root, row["path"])
     if not path.is_file():
         raise ValueError(f"video {path} does not exist")
-    clip = torch.from_numpy(decode(path, frames, channels)).permute(0, 3, 1, 2).float() / 255.0
+    pixels = torch.from_numpy(decode(path, frames, channels)).permute(0, 3, 1, 2)
+    if size is None:
+        return pixels.contiguous()
+    clip = pixels.float() / 255.0
     return resize_crop(clip, size).clamp_(0.0, 1.0).contiguous()
