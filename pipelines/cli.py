@@ -317,6 +317,14 @@ def predict(
     for f in result.failures:
         typer.echo(f"skipped {f['path']}: {f['reason']}", err=True)
     _write_rows(result.table, fmt, out)
+    if out is not None and result.failures:
+        from unibind_core.tables import PREDICTION_FAILURES
+
+        failures_out = out.with_name(out.stem + ".failures.parquet")
+        PREDICTION_FAILURES.write(PREDICTION_FAILURES.table(
+            {"path": [f["path"] for f in result.failures], "reason": [f["reason"] for f in result.failures]}),
+            failures_out)
+        typer.echo(f"skipped files -> {failures_out}", err=True)
     classified = len(result.top1)
     typer.echo(f"{bound.benchmark} [{setting}, {classifier}]: {classified} of {len(files)} files classified, "
                f"{len(result.failures)} skipped; top-{min(top_k, bound.classifiers.n_classes)} per file"
@@ -349,3 +357,59 @@ def export(
     except Exception as exc:  # noqa: BLE001
         fail(exc)
     typer.echo(f"{benchmark}: bound model -> {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+
+
+@app.command()
+def search(
+    text: list[str] = typer.Option([], "--text", help="A text query (the gallery's text tower); repeatable."),
+    file: list[Path] = typer.Option([], "--file", help="A file query, decoded as --modality's benchmark does; repeatable."),
+    modality: str = typer.Option(None, help="Modality of --file: its benchmark's loader and head embed it."),
+    query_benchmark: str = typer.Option(None, help="Benchmark whose loader and head embed --file (default: the "
+                                        "profile's first of --modality)."),
+    benchmark: list[str] = typer.Option([], "--benchmark", help="Gallery benchmark, repeatable (default: every indexed one)."),
+    k: int = typer.Option(10, "-k", help="Hits per query."),
+    data_root: Path = typer.Option(None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."),
+    format: str = typer.Option(None, "--format", help="table, json or parquet (default: from --out's suffix, else table)."),
+    out: Path = typer.Option(None, help="File to write (parquet needs one); default: stdout."),
+) -> None:
+    """The nearest stored samples to a text or a file across indexed benchmarks, in the shared space, through
+    each benchmark's fine-tuned head where it has one (the embedding_index asset builds the indexes)."""
+    from unibind_core.errors import ConfigError
+    from unibind_core.modalities import LOADERS
+
+    if bool(text) == bool(file):
+        refuse("give --text or --file (not both)")
+    if modality is not None and modality not in LOADERS:
+        refuse(f"unknown modality {modality!r}; known: {', '.join(sorted(LOADERS))}")
+    if file and modality is None and query_benchmark is None:
+        refuse("--file needs --modality (or --query-benchmark)")
+    fmt = format or (out.suffix.lstrip(".") if out is not None and out.suffix.lstrip(".") in _FORMATS else "table")
+    if fmt not in _FORMATS or (fmt == "parquet" and out is None):
+        refuse(f"format {fmt!r}: one of {', '.join(_FORMATS)}; parquet needs --out FILE")
+    try:
+        from unibind_core.predict import require_benchmark
+        from unibind_core.search import file_query, query_benchmark as first_of, search_galleries, text_query
+
+        for b in [*benchmark, *([query_benchmark] if query_benchmark else [])]:
+            require_benchmark(b)
+        s = _data_settings(data_root, "auto", 256)
+        failures = []
+        if text:
+            query = text_query(text)
+        else:
+            query, failures = file_query(s, query_benchmark or first_of(s, modality), file)
+        result = search_galleries(s, query, benchmark, k)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        if _DEBUG["on"]:
+            raise
+        refuse(str(exc) if str(exc) else type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001
+        fail(exc)
+    for f in failures:
+        typer.echo(f"skipped {f['path']}: {f['reason']}", err=True)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    _write_rows(result.hits, fmt, out)
+    typer.echo(f"{len(query.labels)} queries, {result.hits.num_rows} hits from "
+               f"{', '.join(sorted(set(result.hits['benchmark'].to_pylist()))) or 'no gallery'}"
+               + (f" -> {out}" if out is not None else ""), err=out is None)

@@ -1,4 +1,5 @@
-"""Classify new files with what the pipeline learned for a benchmark (`unibind predict`, docs/method.md §7).
+"""Classify new files with what the pipeline learned for a benchmark (`unibind predict`; README,
+"Use what it learned").
 
 A `BoundModel` is everything one benchmark's classifiers need: its class list, the evaluation's
 `Classifiers` (template vectors, centres), its trained head and the backbone settings of its space. It
@@ -112,31 +113,29 @@ def _file_rows(files: Sequence[Path]) -> tuple[Path, list[dict], list[dict]]:
     return root, rows, failures
 
 
-def decode_files(model: BoundModel, files: Sequence[Path]) -> tuple[list[str], torch.Tensor, list[dict]]:
-    """(paths that decoded, (M, *loader shape) inputs, failures): each file through the benchmark's loader
-    with its loader options; a file that is missing or does not decode is a failure, the rest go on."""
+def decode_files(modality: str, loader_options: dict[str, Any], files: Sequence[Path], label: str = "predict"
+                 ) -> tuple[list[str], torch.Tensor, list[dict]]:
+    """(paths that decoded, (M, *loader shape) inputs, failures): each file through the modality's loader
+    with the benchmark's loader options; a file that is missing or does not decode is a failure, the rest go on."""
     root, rows, failures = _file_rows(files)
     if not rows:
         return [], torch.empty(0), failures
-    spec = BenchmarkSpec(name=f"predict {model.benchmark}", modality=model.modality, reader="-", root=str(root),
-                         loader_options=dict(model.loader_options))
+    spec = BenchmarkSpec(name=label, modality=modality, reader="-", root=str(root), loader_options=dict(loader_options))
     decoded = decode_rows(spec, root, pa.Table.from_pylist(rows))
     ok_paths = [str(root / r["path"]) for r, ok in zip(rows, decoded.ok) if ok]
     failures += [{"path": str(root / f["path"]), "reason": f["reason"]} for f in decoded.failures]
     return ok_paths, decoded.inputs, failures
 
 
-def embed_decoded(model: BoundModel, inputs: torch.Tensor, setting: Setting) -> np.ndarray:
-    """(N, *loader shape) decoded inputs -> (N, D) unit vectors: the backbone's features, through the head
-    for the fine-tuned setting (as `through` does in the evaluation)."""
-    s = model.settings
-    backbone = load_backbone(s, model.modality)
-    x = embed_inputs(backbone, model.modality, inputs, s.batch_size, meta=dict(model.loader_options))
-    if setting is Setting.ZERO_SHOT:
+def embed_decoded(s: Settings, modality: str, loader_options: dict[str, Any], inputs: torch.Tensor,
+                  head: Path | None) -> np.ndarray:
+    """(N, *loader shape) decoded inputs -> (N, D) unit vectors: the backbone's features, through `head`
+    when one is given (the fine-tuned setting, as `through` does in the evaluation)."""
+    backbone = load_backbone(s, modality)
+    x = embed_inputs(backbone, modality, inputs, s.batch_size, meta=dict(loader_options))
+    if head is None:
         return x
-    if model.head is None:
-        raise ConfigError(f"{model.benchmark}: this model has no head, so no fine-tuned setting; use zero-shot")
-    _, module = load_aligned(model.head, x.shape[1])
+    _, module = load_aligned(head, x.shape[1])
     return embed(module, x)
 
 
@@ -180,9 +179,14 @@ def predict(model: BoundModel, inputs: Sequence[Path] | torch.Tensor, setting: S
     if isinstance(inputs, torch.Tensor):
         paths, decoded, failures = list(names or (f"sample {i}" for i in range(len(inputs)))), inputs, []
     else:
-        paths, decoded, failures = decode_files(model, inputs)
+        paths, decoded, failures = decode_files(model.modality, model.loader_options, inputs,
+                                                f"predict {model.benchmark}")
     if not paths:
         empty = PREDICTIONS.table({name: [] for name in PREDICTIONS.schema.names})
         return Predictions(empty, failures, np.zeros(0, np.int64))
-    out = predict_vectors(model, paths, embed_decoded(model, decoded, setting), setting, classifier, top_k)
+    if setting is Setting.FINE_TUNED and model.head is None:
+        raise ConfigError(f"{model.benchmark}: this model has no head, so no fine-tuned setting; use zero-shot")
+    head = model.head if setting is Setting.FINE_TUNED else None
+    x = embed_decoded(model.settings, model.modality, model.loader_options, decoded, head)
+    out = predict_vectors(model, paths, x, setting, classifier, top_k)
     return Predictions(out.table, failures, out.top1)

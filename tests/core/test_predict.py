@@ -11,7 +11,7 @@ from unibind_core.benchmarks.manifest import ClassInfo
 from unibind_core.centres import normalize
 from unibind_core.errors import ConfigError
 from unibind_core.evaluate import Classifiers
-from unibind_core.predict import BoundModel, predict, predict_vectors, rank, require_benchmark
+from unibind_core.predict import BoundModel, decode_files, predict, predict_vectors, rank, require_benchmark
 from unibind_core.settings import Settings
 from unibind_core.tables import PREDICTIONS, Classifier, Setting
 
@@ -55,20 +55,21 @@ def test_rows_are_one_per_input_and_rank_in_the_schema(tmp_path):
     assert out.table["class_name"].to_pylist()[0] == f"class {out.top1[0]}"
 
 
-def test_a_file_that_does_not_decode_is_reported_and_the_rest_are_classified(tmp_path):
+def test_a_file_that_does_not_decode_is_reported_and_the_rest_are_decoded(tmp_path):
     model = _model(tmp_path)
     good = tmp_path / "in" / "good.png"
     good.parent.mkdir()
     Image.fromarray(np.uint8(np.random.default_rng(3).integers(0, 255, (20, 20)))).save(good)
     bad = tmp_path / "in" / "bad.png"
     bad.write_bytes(b"not an image")
-    out = predict(model, [bad, good, tmp_path / "missing.png"], Setting.ZERO_SHOT, Classifier.CENTRES, top_k=2)
-    assert set(out.table["path"].to_pylist()) == {str(good)}
-    reasons = {f["path"]: f["reason"] for f in out.failures}
-    assert set(reasons) == {str(bad), str(tmp_path / "missing.png")}
-    assert "cannot decode" in reasons[str(bad)] and reasons[str(tmp_path / "missing.png")] == "no such file"
-    decoded = predict(model, torch.rand(2, 1, 16, 16), Setting.ZERO_SHOT, Classifier.CENTRES, names=["x", "y"])
-    assert decoded.table["path"].unique().to_pylist() == ["x", "y"]
+    missing = tmp_path / "missing.png"
+    paths, inputs, failures = decode_files(model.modality, model.loader_options, [bad, good, missing])
+    assert paths == [str(good)] and tuple(inputs.shape) == (1, 1, 16, 16)  # the benchmark's loader options
+    reasons = {f["path"]: f["reason"] for f in failures}
+    assert set(reasons) == {str(bad), str(missing)}
+    assert "cannot decode" in reasons[str(bad)] and reasons[str(missing)] == "no such file"
+    out = predict(model, [bad, missing], Setting.ZERO_SHOT)  # nothing decoded: no rows, every failure kept
+    assert out.table.num_rows == 0 and out.table.schema.equals(PREDICTIONS.schema) and len(out.failures) == 2
 
 
 def test_fine_tuned_without_a_head_and_unknown_benchmark_are_named(tmp_path):
