@@ -106,7 +106,8 @@ def export_model(s: Settings, bench: str, out: Path, aligner: str | None = None)
         "format": FORMAT, "benchmark": bench, "modality": model.modality, "classes": n,
         "backbone_id": model.backbone_id, "space": space_id(s, model.modality),
         "backbone_settings": _backbone_record(s, model.modality, weights_copy),
-        "loader_options": model.loader_options, "aligner": aligner or s.aligner, "k": s.k,
+        "loader_options": model.loader_options, "aligner": aligner or s.aligner,
+        "k": int(pc.max(CENTRES.read(out / CENTRES_FILE, ["k"])["k"]).as_py()),  # as localized, not as configured now
         "centre_ranking": s.centre_ranking, "knowledge_base": {"version": kb_version, "describer": s.describer},
         "hashes": {f: file_hash(out / f) for f in (HEAD, CENTRES_FILE, CLASSES_FILE, TEMPLATES_FILE)},
         "git_commit": _git_commit(), "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
