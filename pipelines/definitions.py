@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import curated, data, knowledge, model
+from assets import curated, data, knowledge, model, search
 from assets.partitions import BENCHMARKS, DEMO_PROFILE
 from assets.resources import UnibindResource
 from pipelines.executors import selected_executor
 
 DEMO_ONLY = {data.demo_world.key, data.demo_backbone.key}
-ALL_ASSETS = [a for a in dg.load_assets_from_modules([curated, data, knowledge, model])
+ALL_ASSETS = [a for a in dg.load_assets_from_modules([curated, data, knowledge, model, search])
               if DEMO_PROFILE or getattr(a, "key", None) not in DEMO_ONLY]
 GROUPS = ("data", "knowledge", "centres", "heads", "evaluation")  # the stage groups, in graph order
 

@@ -23,7 +23,8 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("benchmark_manifest", "category_descriptions", "data_captions", "knowledge_base", "kb_text_embeddings"), True),
     (("demo_backbone",), False),
     (("data_embeddings",), True),  # every benchmark's features first: a head also reads its partners' (pairs)
-    (("embedding_centres", "aligned_heads", "benchmark_evaluation"), True),
+    (("embedding_centres", "aligned_heads", "benchmark_evaluation", "embedding_index",
+      "predictions"), True),
     (("retrieval_evaluation", "results_table"), False),
 )
 

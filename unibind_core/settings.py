@@ -22,6 +22,7 @@ from unibind_core.external.envs import ExternalConfig
 from unibind_core.layout import Layout
 from unibind_core.llm.config import LLMConfig
 from unibind_core.options import from_mapping, option
+from unibind_core.search_index import IndexConfig
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Settings:
     alignment: AlignmentConfig = option(doc="options of the aligners and their training loop",
                                         factory=AlignmentConfig)
     pretrain: PretrainConfig = option(doc="image-centric pre-training of the demo encoders", factory=PretrainConfig)
+    index: IndexConfig = option(doc="FAISS gallery index of embedding_index and unibind search", factory=IndexConfig)
     progress: bool = option(False, "progress bars on stderr (the CLI turns them on)")
     refresh: bool = option(False, "recompute every stage run now even where a stored output or cache entry is "
                            "current (docs/architecture.md, Code versions)")

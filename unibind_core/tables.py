@@ -206,6 +206,26 @@ CAPTION_CACHE_SCHEMA = pa.schema([  # one shard of the caption cache: one row pe
     pa.field("tokens_in", pa.int64()), pa.field("tokens_out", pa.int64()),
 ])
 CAPTION_PROBLEMS_SCHEMA = pa.schema([_s("sample_id"), _s("path"), _s("kind"), _s("reason")])  # kind: CaptionProblem
+PREDICTIONS_SCHEMA = pa.schema([  # `unibind predict`: one row per (file, rank), ranks 0..top_k-1 by score
+    _s("path"), pa.field("rank", pa.int32(), nullable=False),
+    pa.field("class_index", pa.int32(), nullable=False), _s("class_key"), _s("class_name"),
+    pa.field("score", pa.float64()),  # the classifier's class score (centres: max_k cos(x, z_c^k))
+    _s("benchmark"), _s("setting"), _s("classifier"),  # Setting, Classifier
+])
+CLASS_VECTORS_SCHEMA = pa.schema([  # an exported model's template classifiers: one (D,) vector per (kind, class)
+    _s("kind"), pa.field("class_index", pa.int32(), nullable=False),  # kind: Classifier (templates, single_template)
+    pa.field(VECTOR, _ANY_VECTOR),
+])
+GALLERY_SCHEMA = pa.schema([  # embedding_index: row i of a benchmark's FAISS index is row i here
+    _s("sample_id"), _s("split"), pa.field("class_index", pa.int32(), nullable=False), _s("class_name"),
+    _s("path"),  # relative to the dataset root
+])
+SEARCH_HITS_SCHEMA = pa.schema([  # `unibind search`: one row per (query, gallery hit), best first
+    _s("query"), pa.field("rank", pa.int32(), nullable=False), _s("benchmark"), _s("modality"),
+    _s("sample_id"), _s("class_name"), _s("path"),  # path: absolute, under the gallery's dataset root
+    pa.field("score", pa.float64()),  # inner product of unit vectors (cosine)
+    _s("setting"),  # Setting of the gallery's vectors: fine-tuned where the benchmark has a head
+])
 BALANCE_SCHEMA = pa.schema([_s("setting", True), _s("classifier", True), pa.field("mean_accuracy", pa.float64()),
                             pa.field("min_accuracy", pa.float64()), pa.field("std_accuracy", pa.float64()),
                             pa.field("balance", pa.float64())])  # min / max accuracy across modalities
@@ -247,3 +267,9 @@ BALANCE = TableContract("balance", BALANCE_SCHEMA, "results_table")
 PAPER_RESULTS = TableContract("paper results", PAPER_RESULTS_SCHEMA, "the package (unibind_core/paper/results.tsv)")
 ALIGNER_COMPARISON = TableContract("aligner comparison", ALIGNER_COMPARISON_SCHEMA, "results_table")
 COMPARISON = TableContract("results beside the paper", COMPARISON_SCHEMA, "results_table")  # comparison order
+PREDICTIONS = TableContract("predictions", PREDICTIONS_SCHEMA, "the unibind predict command")
+PREDICTION_FAILURES = TableContract("prediction failures", QUARANTINE_SCHEMA, "the unibind predict command")
+CLASS_VECTORS = TableContract("template classifiers", CLASS_VECTORS_SCHEMA, "the unibind export command",
+                              sort_by=("kind", "class_index"), unit_vectors=True)
+GALLERY = TableContract("gallery rows", GALLERY_SCHEMA, "embedding_index")  # index row order
+SEARCH_HITS = TableContract("search hits", SEARCH_HITS_SCHEMA, "the unibind search command")

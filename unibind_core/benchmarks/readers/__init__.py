@@ -29,5 +29,7 @@ READERS: Registry[Reader] = Registry(
         "kaist_rgbt": "unibind_core.benchmarks.readers.kaist:read",
         "msrvtt": "unibind_core.benchmarks.readers.msrvtt:read",
         "nimagenet": "unibind_core.benchmarks.readers.nimagenet:read",
+        "folder": "unibind_core.benchmarks.readers.folder:read",  # your own data: a folder per class
+        "manifest": "unibind_core.benchmarks.readers.manifest_file:read",  # your own data: a CSV / JSONL list
     },
 )
