@@ -10,12 +10,14 @@ from assets.data import data_embeddings
 from assets.model import aligned_heads, embedding_centres
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
 from assets.resources import UnibindResource
+from unibind_core.code_versions import asset_code_version
 from unibind_core.stages.index import stage_index
 from unibind_core.stages.predictions import inbox_version, stage_predictions
 from unibind_core.tables import GALLERY, PREDICTIONS
 
 
-@dg.asset(group_name="evaluation", kinds={"faiss"}, code_version="1", metadata=column_schema(GALLERY),
+@dg.asset(group_name="evaluation", kinds={"faiss"}, code_version=asset_code_version("embedding_index"),
+          metadata=column_schema(GALLERY),
           partitions_def=BENCHMARK_PARTITIONS, deps=[data_embeddings, aligned_heads],
           description="FAISS index of every stored feature, through the benchmark's head: exact (IndexFlatIP) "
                       "below index.exact_below vectors, IVF-PQ re-ranked exactly (or HNSW) above; its recall "
@@ -36,7 +38,7 @@ def new_inputs(context) -> dg.DataVersionsByPartition:
     return dg.DataVersionsByPartition({b: dg.DataVersion(inbox_version(s, b)) for b in BENCHMARKS})
 
 
-@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version="1", metadata=column_schema(PREDICTIONS),
+@dg.asset(group_name="evaluation", kinds={"parquet"}, code_version=asset_code_version("predictions"), metadata=column_schema(PREDICTIONS),
           partitions_def=BENCHMARK_PARTITIONS, deps=[new_inputs, aligned_heads, embedding_centres],
           description="Every file in <data_root>/inbox/<benchmark>/ classified with the fine-tuned centres (top 5, "
                       "as `unibind predict`); files that do not decode in predictions/<benchmark>.failures.parquet. "

@@ -59,13 +59,19 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
     "retrieval": ("retrieval", "nn_search", "metrics", "aligners.store", "stages.retrieval", "stages.runs",
                   *_STORAGE),
     "results": ("results", "plots", "paper", "stages.model", "stages.provenance", *_STORAGE),
+    # the FAISS galleries of stored features (stages/index.py) and the predictions over an inbox folder
+    "index": ("search_index", "nn_search", "stages.index", *_STORAGE),
+    "predictions": (":decode", ":features", "predict", "evaluate", "aligners.store", "stages.predictions",
+                    *_STORAGE),
 }
 
 # Modules whose edits change no stored output: configuration plumbing (the option values a stage uses are
 # in its key), progress and errors, asset checks (they judge outputs, never write them), the `embed` CLI's
 # helper (its output is printed or written once, never reused), the stage result type.
 OUTPUT_NEUTRAL: tuple[str, ...] = ("__init__", "settings", "options", "layout", "errors", "progress", "registry",
-                                   "checks", "embed_files", "stages.__init__")
+                                   "checks", "embed_files", "stages.__init__",
+                                   # CLI helpers whose outputs are written once and never reused:
+                                   "export", "search")
 
 # The Dagster assets and the code path of each (assets/*.py code_version=asset_code_version(name)).
 ASSET_PATHS: dict[str, str] = {
@@ -73,7 +79,7 @@ ASSET_PATHS: dict[str, str] = {
     "data_embeddings": "features", "category_descriptions": "descriptions", "data_captions": "captions",
     "knowledge_base": "kb", "kb_text_embeddings": "text_embeddings", "embedding_centres": "centres",
     "aligned_heads": "heads", "benchmark_evaluation": "evaluation", "retrieval_evaluation": "retrieval",
-    "results_table": "results",
+    "results_table": "results", "embedding_index": "index", "predictions": "predictions",
 }
 
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import faiss
 
+from unibind_core.code_versions import code_version
 from unibind_core.io import SPACE_KEY, atomic_path, content_hash, file_hash
 from unibind_core.search_index import IndexConfig, build_index, config_record, recall_vs_exact
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import artifact_version, is_current, read_manifest
+from unibind_core.stages.common import artifact_version, read_manifest, reusable
 from unibind_core.tables import FEATURES, GALLERY, Setting
 
 SETTING_KEY = "unibind.setting"  # stamp on the gallery rows: which vectors the index holds
@@ -35,9 +36,9 @@ def stage_index(s: Settings, bench: str, cfg: IndexConfig | None = None) -> Stag
     features, head = FEATURES.require(s.layout.features(bench)), s.layout.head(bench)
     setting = Setting.FINE_TUNED if head.is_file() else Setting.ZERO_SHOT
     key = content_hash(artifact_version(features), artifact_version(head) if head.is_file() else "none",
-                       json.dumps(config_record(cfg), sort_keys=True))
+                       json.dumps(config_record(cfg), sort_keys=True), code_version("index"))
     index_path, rows_path = index_files(s, bench)
-    if is_current(rows_path, key) and index_path.is_file():
+    if reusable(s, rows_path, key) and index_path.is_file():
         facts = json.loads(GALLERY.stamp(rows_path, FACTS_KEY) or "{}")
         return StageResult(file_hash(index_path), {"path": str(index_path), **facts}, reused=True,
                            row_count=GALLERY.num_rows(rows_path))

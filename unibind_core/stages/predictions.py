@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from unibind_core.code_versions import code_version
 from unibind_core.io import content_hash, file_hash
 from unibind_core.predict import bound_model, predict
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import artifact_version, is_current
+from unibind_core.stages.common import artifact_version, reusable
 from unibind_core.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
 
 ABSENT = "absent"
@@ -52,9 +53,10 @@ def stage_predictions(s: Settings, bench: str) -> StageResult:
     """PREDICTIONS of every inbox file (fine-tuned, centres, top 5) and the files that did not decode."""
     model = bound_model(s, bench)
     version = inbox_version(s, bench)
-    key = content_hash(version, artifact_version(model.head), artifact_version(s.layout.centres(bench)))
+    key = content_hash(version, artifact_version(model.head), artifact_version(s.layout.centres(bench)),
+                       code_version("predictions"))
     out, failures_out = outputs(s, bench)
-    if is_current(out, key):
+    if reusable(s, out, key):
         return StageResult(file_hash(out), {"path": str(out), "inbox": str(inbox(s, bench))}, reused=True,
                            row_count=PREDICTIONS.num_rows(out))
     files = inbox_files(s, bench)
