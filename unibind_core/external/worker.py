@@ -55,6 +55,7 @@ class Worker:
         self.tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.context: Context = copy_context()
+        self.lock = threading.Lock()  # one request at a time: replies come in the order of the requests
         self.threads = [threading.Thread(target=self._read_stdout, args=(self.proc.stdout,), daemon=True),
                         threading.Thread(target=self._read_stderr, args=(self.proc.stderr,), daemon=True)]
         for t in self.threads:
@@ -66,6 +67,10 @@ class Worker:
 
     def request(self, job: ExternalJob, timeout_s: float | None = None) -> ExternalResult:
         """Serve `job` (its request.json written here); raises the launch's own errors when the worker dies."""
+        with self.lock:
+            return self._request(job, timeout_s)
+
+    def _request(self, job: ExternalJob, timeout_s: float | None) -> ExternalResult:
         job.write_request()
         (job.work / RESULT).unlink(missing_ok=True)
         self.context = copy_context()  # this caller's progress listener gets the lines of this request
@@ -84,6 +89,9 @@ class Worker:
             returncode = self.proc.wait()
             self.threads[1].join()
             raise failure(job, returncode, list(self.tail))
+        if reply.get("request") != str(job.request_path):
+            raise RuntimeError(f"environment {job.env!r}: the {job.script} worker answered {reply.get('request')!r} "
+                               f"to the request {job.request_path}")
         return read_result(job)
 
     def close(self) -> None:
@@ -177,7 +185,7 @@ class WorkerPool:
                 self._drop(key)
 
     def _start(self, job: ExternalJob) -> tuple[Worker, ExitStack]:
-        require_interpreter(job.env, job.python)
+        require_interpreter(job.env, job.python)  # before the opener: a missing environment opens no session
         stack = ExitStack()
         try:
             env = stack.enter_context(self.opener(job))
