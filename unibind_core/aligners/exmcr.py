@@ -27,7 +27,8 @@ from unibind_core.aligners.base import AlignData, Objective, identity_linear, sy
 from unibind_core.centres import normalize
 from unibind_core.nn_search import inner_product_index
 
-SEARCH_BLOCK = 1 << 15  # queries per FAISS search: (block, k) results and (block, k, D) gathers at a time
+SEARCH_BLOCK = 1 << 15  # queries per FAISS search: (block, k) results at a time
+GATHER_ROWS = 1 << 12  # rows aggregated at a time: a (rows, k, D) float32 gather, 128 MiB at k = 8, D = 1024
 
 
 class Projector(nn.Module):
@@ -75,10 +76,14 @@ def neighbours(index: object, queries: Callable[[int, int], np.ndarray], n: int,
 
 
 def pooled(found: Neighbours, rows: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """(len(rows), D): normalized weighted mean of the pool rows (normalized) that queries `rows` found."""
-    ids, w = found.ids[rows], found.w[rows]
-    vectors = normalize(pool[ids.ravel()]).reshape(*ids.shape, pool.shape[1])  # (Q, k, D)
-    return normalize(np.einsum("qk,qkd->qd", w, vectors).astype(np.float32))
+    """(len(rows), D): normalized weighted mean of the pool rows (normalized) that queries `rows` found,
+    GATHER_ROWS rows at a time (each row's sum is the same in any block)."""
+    out = np.empty((len(rows), pool.shape[1]), np.float32)
+    for a in range(0, len(rows), GATHER_ROWS):
+        ids, w = found.ids[rows[a:a + GATHER_ROWS]], found.w[rows[a:a + GATHER_ROWS]]
+        vectors = normalize(pool[ids.ravel()]).reshape(*ids.shape, pool.shape[1])  # (rows, k, D)
+        out[a:a + len(ids)] = normalize(np.einsum("qk,qkd->qd", w, vectors).astype(np.float32))
+    return out
 
 
 def aggregate(queries: np.ndarray, pool: np.ndarray, k: int, temperature: float) -> np.ndarray:
