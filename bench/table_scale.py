@@ -245,7 +245,10 @@ def main() -> None:
                 root.mkdir()
                 for sub in ("manifests", "features", "embeddings"):
                     os.symlink(Path(tmp) / "this tree" / sub, root / sub)
-            results[name] = {stage: run_stage(tree, root, stage, a.k, a.aligners, a.max_rss_gib) for stage in stages}
+            results[name] = {}
+            for stage in stages:  # each line as it finishes: a long run shows its progress
+                results[name][stage] = run_stage(tree, root, stage, a.k, a.aligners, a.max_rss_gib)
+                print(f"  {name}: {stage} {json.dumps(results[name][stage])}", flush=True)
         print(f"\n{'stage':<18}" + "".join(f"{n + ' peak GiB':>22}{n + ' s':>14}{'CPU s':>9}" for n in trees)
               + ("   peak ratio   CPU ratio" if a.baseline else ""))
         for stage in stages:
