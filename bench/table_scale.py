@@ -1,15 +1,25 @@
-"""Peak memory and wall time of the model-side stages on a large synthetic benchmark.
+"""Peak memory, wall and CPU time of the model-side stages on a large synthetic benchmark.
 
 Synthetic inputs in the stages' own formats (docs/architecture.md, Tables): C classes x M descriptions,
 N training captions, a test and an eval split, D-dimensional unit vectors. Each stage runs in a fresh
-subprocess (peak RSS = that process's VmHWM, imports included), first with this tree's code, then,
-with --baseline TREE, with another checkout's (e.g. a `git worktree` of an older commit), side by side.
+subprocess (peak RSS = that process's VmHWM, imports included; CPU s = its user + system time), called as
+the asset calls it (`stage_*(settings, bench)`), first with this tree's code, then, with --baseline TREE, with
+another checkout's (e.g. `git archive` of an older commit), side by side; with --compare the two trees' heads
+(safetensors tensors) and evaluation tables are compared too. The numeric environment (BLAS libraries and
+their threads through threadpoolctl, the OMP/OPENBLAS/MKL variables, FAISS's OpenMP threads) and the
+machine's float32 GEMM rate (numpy sgemm, GFLOP/s) are printed first: the evaluation's bound is its
+FLOP count over that rate. A watchdog kills a stage whose RSS passes --max-rss-gib (default 8).
 
-    .venv/bin/python bench/table_scale.py                       # 1,000 x 1,000 + 100k captions, D = 1024
-    .venv/bin/python bench/table_scale.py --baseline /tmp/base  # ... and the same stages of another tree
+    nice -n 10 .venv/bin/python bench/table_scale.py                       # S3: 1,000 x 1,000 + 100k captions, D = 1024
+    nice -n 10 .venv/bin/python bench/table_scale.py --aligners "" --stages stage_head,stage_evaluation
+    .venv/bin/python bench/table_scale.py --baseline /tmp/base --compare   # ... and the same stages of another tree
     .venv/bin/python bench/table_scale.py --classes 50 --per-class 100 --captions 5000 --test 1000  # quick
+    # ImageNet scale (not run on the 2-core machine: ~1.3M x 1M exact searches for Ex-MCR; needs >= 32 GiB):
+    nice -n 10 .venv/bin/python bench/table_scale.py --classes 1000 --per-class 1000 --captions 1281167 \
+        --test 50000 --max-rss-gib 12 --workdir /big/disk
 
-The default size is the one of issue 7: a 1.18-million-row, 4.5 GiB text-embeddings table.
+The default size is the one of issue 7: a 1.18-million-row, 4.5 GiB text-embeddings table. `--aligners` is
+`compare_aligners` (default: the Settings default, centrobind,exmcr beside lcl).
 """
 from __future__ import annotations
 
@@ -19,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -94,27 +105,109 @@ def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
 
 
 _CHILD = """
-import json, sys, time
+import json, os, sys, time
 sys.path.insert(0, {tree!r})
 from pathlib import Path
 from unibind_core.settings import Settings
 import unibind_core.stages.model as m
-s = Settings(data_root=Path({root!r}), k={k}, head_epochs=1)
-start = time.perf_counter()
+s = Settings(data_root=Path({root!r}), k={k}, head_epochs=1, compare_aligners={aligners!r})
+start, cpu = time.perf_counter(), os.times()
 getattr(m, {stage!r})(s, {bench!r})
+end = os.times()
 # VmHWM: this process's own peak RSS (ru_maxrss would carry over the parent's peak across fork + exec)
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({{"s": time.perf_counter() - start, "peak_gib": hwm / 2**20}}))
+print(json.dumps({{"s": time.perf_counter() - start, "cpu_s": end.user - cpu.user + end.system - cpu.system,
+                  "peak_gib": hwm / 2**20}}))
+"""
+
+_ENV = """
+import json, os, time
+import numpy as np
+from threadpoolctl import threadpool_info
+import faiss, torch
+a, b = (np.random.default_rng(0).standard_normal((n, 1024), dtype=np.float32) for n in (4096, 8192))
+a @ b.T
+best = 0.0
+for _ in range(3):  # the best of three: the machine is shared
+    start = time.perf_counter()
+    a @ b.T
+    best = max(best, 2 * 4096 * 8192 * 1024 / (time.perf_counter() - start) / 1e9)
+pools = [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads", "version", "architecture", "filepath")}
+         for p in threadpool_info()]
+print(json.dumps({"sgemm_gflops": round(best, 1), "cpu_count": os.cpu_count(), "numpy": np.__version__,
+                  "faiss": faiss.__version__, "faiss_omp_threads": faiss.omp_get_max_threads(),
+                  "torch_threads": torch.get_num_threads(), "threadpools": pools,
+                  "env": {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "OPENBLAS", "MKL_", "GOTO"))}}))
 """
 
 
-def run_stage(tree: Path, root: Path, stage: str, k: int) -> dict:
-    code = _CHILD.format(tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tree)
-    if out.returncode:
-        return {"error": out.stderr.strip().splitlines()[-1][:120]}
+def numeric_environment() -> dict:
+    """BLAS/OpenMP libraries and threads as a stage's process sees them, and numpy's float32 GEMM rate."""
+    out = subprocess.run([sys.executable, "-c", _ENV], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _rss_gib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 2**20
+    except (FileNotFoundError, StopIteration):
+        return 0.0
+
+
+def run_stage(tree: Path, root: Path, stage: str, k: int, aligners: str, max_rss_gib: float) -> dict:
+    """One stage in a fresh process under `tree`'s code; killed (and reported) past `max_rss_gib` of RSS."""
+    code = _CHILD.format(tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH, aligners=aligners)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tree)
+    killed: list[float] = []
+
+    def watch() -> None:
+        while proc.poll() is None:
+            rss = _rss_gib(proc.pid)
+            if rss > max_rss_gib:
+                killed.append(rss)
+                proc.kill()
+            time.sleep(0.2)
+    threading.Thread(target=watch, daemon=True).start()
+    stdout, stderr = proc.communicate()
+    if killed:
+        return {"error": f"killed at {killed[0]:.1f} GiB RSS (limit {max_rss_gib})"}
+    if proc.returncode:
+        return {"error": (stderr.strip().splitlines() or ["?"])[-1][:120]}
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def compare_outputs(roots: dict[str, Path]) -> list[str]:
+    """Lines saying whether the two trees' heads (every tensor) and evaluation tables are equal."""
+    from safetensors.numpy import load_file
+
+    from unibind_core.tables import EVALUATIONS
+
+    this, base = roots["this tree"], roots["baseline"]
+    lines = []
+    for path in sorted((this / "heads").rglob("*.safetensors")) if (this / "heads").exists() else []:
+        other = base / path.relative_to(this)
+        if not other.exists():
+            lines.append(f"{path.name}: no baseline head")
+            continue
+        a, b = load_file(str(path)), load_file(str(other))
+        diff = max(float(np.abs(a[k] - b[k]).max()) for k in a) if a.keys() == b.keys() else float("nan")
+        lines.append(f"head {path.relative_to(this)}: {'identical' if diff == 0 else f'max |diff| {diff:.3g}'}")
+    for path in sorted((this / "eval").glob("*.parquet")) if (this / "eval").exists() else []:
+        other = base / path.relative_to(this)
+        if other.exists():
+            a, b = EVALUATIONS.read(path), EVALUATIONS.read(other)
+            same = a.sort_by([("setting", "ascending"), ("classifier", "ascending")]).equals(
+                b.sort_by([("setting", "ascending"), ("classifier", "ascending")]))
+            lines.append(f"evaluation {path.relative_to(this)}: {'identical' if same else 'DIFFERENT'}")
+    return lines
+
+
+def evaluation_flops(a: argparse.Namespace) -> float:
+    """GEMM FLOPs of scoring one test feature set: templates, single template and the C x k centres."""
+    return 2.0 * a.test * (2 * a.classes + a.classes * min(a.k, a.per_class)) * a.dim
 
 
 def main() -> None:
@@ -126,8 +219,20 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=1024)
     p.add_argument("--k", type=int, default=50)
     p.add_argument("--baseline", type=Path, help="another checkout whose stages to measure on the same inputs")
+    p.add_argument("--compare", action="store_true", help="with --baseline: compare the heads and evaluations")
     p.add_argument("--workdir", type=Path, help="keep inputs here (default: a temporary folder)")
+    p.add_argument("--aligners", default=None, help="compare_aligners (default: the Settings default)")
+    p.add_argument("--stages", default=",".join(STAGES), help="comma-separated, in order (default: all three)")
+    p.add_argument("--max-rss-gib", type=float, default=8.0, help="kill a stage past this RSS (default 8)")
     a = p.parse_args()
+    stages = [x for x in a.stages.split(",") if x]
+    if a.aligners is None:
+        from unibind_core.settings import Settings
+        a.aligners = Settings(data_root=Path(".")).compare_aligners
+    numeric = numeric_environment()
+    print(f"numeric environment: {json.dumps(numeric)}")
+    print(f"sizes: {a.classes} classes x {a.per_class} descriptions, {a.captions:,} captions, {a.test:,} test, "
+          f"D = {a.dim}, k = {a.k}, aligners lcl + {a.aligners!r}, 1 epoch")
     trees = {"this tree": ROOT, **({"baseline": a.baseline.resolve()} if a.baseline else {})}
     with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
         start = time.perf_counter()
@@ -141,19 +246,29 @@ def main() -> None:
                 root.mkdir()
                 for sub in ("manifests", "features", "embeddings"):
                     os.symlink(Path(tmp) / "this tree" / sub, root / sub)
-            results[name] = {stage: run_stage(tree, root, stage, a.k) for stage in STAGES}
-        print(f"\n{'stage':<18}" + "".join(f"{n + ' peak GiB':>22}{n + ' s':>16}" for n in trees)
-              + ("   peak ratio   time ratio" if a.baseline else ""))
-        for stage in STAGES:
+            results[name] = {}
+            for stage in stages:  # each line as it finishes: a long run shows its progress
+                results[name][stage] = run_stage(tree, root, stage, a.k, a.aligners, a.max_rss_gib)
+                print(f"  {name}: {stage} {json.dumps(results[name][stage])}", flush=True)
+        print(f"\n{'stage':<18}" + "".join(f"{n + ' peak GiB':>22}{n + ' s':>14}{'CPU s':>9}" for n in trees)
+              + ("   peak ratio   CPU ratio" if a.baseline else ""))
+        for stage in stages:
             cells = []
             for name in trees:
                 r = results[name][stage]
-                cells.append(f"{r['peak_gib']:>22.2f}{r['s']:>16.1f}" if "error" not in r else f"{r['error']:>38}")
+                cells.append(f"{r['peak_gib']:>22.2f}{r['s']:>14.1f}{r['cpu_s']:>9.1f}" if "error" not in r
+                             else f"{r['error']:>45}")
             line = f"{stage:<18}" + "".join(cells)
             if a.baseline and all("error" not in results[n][stage] for n in trees):
                 new, old = results["this tree"][stage], results["baseline"][stage]
-                line += f"   {old['peak_gib'] / new['peak_gib']:>9.1f}x   {old['s'] / new['s']:>9.1f}x"
+                line += f"   {old['peak_gib'] / new['peak_gib']:>9.1f}x   {old['cpu_s'] / new['cpu_s']:>8.1f}x"
             print(line)
+        if "stage_evaluation" in stages:
+            flops = evaluation_flops(a)
+            print(f"\nevaluation GEMM work: {flops / 1e12:.2f} TFLOP per feature set (test x (2C + C*k) x D x 2); "
+                  f"bound at {numeric['sgemm_gflops']} GFLOP/s: {flops / numeric['sgemm_gflops'] / 1e9:.1f} s each")
+        if a.compare and a.baseline:
+            print("\n" + "\n".join(compare_outputs({n: Path(tmp) / n for n in trees})))
 
 
 if __name__ == "__main__":

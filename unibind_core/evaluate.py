@@ -5,10 +5,16 @@ Classifiers: CLIP templates (80, averaged and re-normalized), a single template,
 Each classifier also gives an (N, C) score matrix, so the clip_benchmark metrics (acc@1, acc@5, mean
 per-class recall; unibind_core/metrics.py) apply to all three: a class's centre score is
 max_k cos(x, z_c^k), whose arg-max is the centres' top-1 rule.
+
+One product per feature set and classifier: `centre_scores` multiplies row blocks of the features by the
+(class-sorted) centres in float32 BLAS and reduces each block to its per-class maxima at once, so no
+(N, M) test x centres matrix exists, and `evaluate` takes the centres' top-1 (the nearest centre's class) from
+those scores instead of searching the same product again with FAISS.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -16,7 +22,7 @@ from unibind_core.centres import normalize, predict_with_centres
 from unibind_core.metrics import CLASSIFICATION_DEFINITION, classification_metrics
 from unibind_core.tables import Classifier, Metric, Setting
 
-_SCORES_PER_BATCH = 1 << 24  # (rows x centres) similarities computed at once: bounds memory for large M
+_SCORES_PER_BATCH = 1 << 22  # (rows x centres) similarities computed at once (16 MiB): bounds memory for large M
 
 
 @dataclass(frozen=True)
@@ -27,11 +33,14 @@ class Classifiers:
     centre_class: np.ndarray  # (M,)
 
     def predict(self, x: np.ndarray, which: Classifier, scores: np.ndarray | None = None) -> np.ndarray:
-        """(N, D) unit vectors -> (N,) predicted class indices. For templates the arg-max of the (N, C) class
-        scores, reused when given; for centres the label of the nearest centre (FAISS, the reference rule)."""
+        """(N, D) unit vectors -> (N,) predicted class indices: the arg-max of the (N, C) class scores, reused
+        when given. For centres that is the label of the nearest centre (the reference rule); without scores
+        it is found by FAISS (predict_with_centres), which needs no (N, C) matrix."""
+        if scores is not None:
+            return scores.argmax(1)
         if which is Classifier.CENTRES:
             return predict_with_centres(x, self.centres, self.centre_class)
-        return (self.scores(x, which) if scores is None else scores).argmax(1)
+        return self.scores(x, which).argmax(1)
 
     @property
     def n_classes(self) -> int:
@@ -42,21 +51,44 @@ class Classifiers:
         each class's best centre, max_k cos(x, z_c^k) (-inf for a class without centres)."""
         if which is not Classifier.CENTRES:
             weights = self.templates if which is Classifier.TEMPLATES else self.single_template
-            return x @ weights.T
-        return centre_scores(x, self.centres, self.centre_class, self.n_classes)
+            return np.ascontiguousarray(x, np.float32) @ weights.T
+        return _class_max(x, *self._sorted_centres, self.n_classes)
+
+    @cached_property
+    def _sorted_centres(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centres sorted by class ((M, D) float32), the class of each run of them and each run's first row:
+        computed once per Classifiers, reused by every feature set scored against it."""
+        return _sort_by_class(self.centres, self.centre_class)
 
 
 def centre_scores(x: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, n_classes: int) -> np.ndarray:
-    """(N, D) unit vectors, (M, D) centres of (M,) classes -> (N, C) per-class max cosine, in row batches."""
+    """(N, D) unit vectors, (M, D) centres of (M,) classes -> (N, C) per-class max cosine (-inf for a class
+    without centres), in row blocks: memory O(N x C + block x M), never (N, M)."""
+    return _class_max(x, *_sort_by_class(centres, centre_class), n_classes)
+
+
+def _sort_by_class(centres: np.ndarray, centre_class: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> ((M, D) float32 centres sorted by class, (R,) class of each run, (R,) first row of each run)."""
     order = np.argsort(centre_class, kind="stable")
     cls = centre_class[order]
-    starts = np.flatnonzero(np.r_[True, cls[1:] != cls[:-1]])  # first centre of each class present
+    starts = np.flatnonzero(np.r_[True, cls[1:] != cls[:-1]]) if len(cls) else np.zeros(0, np.int64)
+    return np.ascontiguousarray(centres[order], np.float32), cls[starts], starts
+
+
+def _class_max(x: np.ndarray, sorted_centres: np.ndarray, run_class: np.ndarray, starts: np.ndarray,
+               n_classes: int) -> np.ndarray:
+    """The fused pass: per block of rows one float32 GEMM into a reused (block, M) buffer, reduced at once to
+    the (block, C) per-class maxima (np.maximum.reduceat over the class runs)."""
+    x = np.ascontiguousarray(x, np.float32)
     out = np.full((len(x), n_classes), -np.inf, np.float32)
-    step = max(1, _SCORES_PER_BATCH // max(1, len(centres)))
-    sorted_centres = centres[order]
+    if not len(sorted_centres):
+        return out
+    step = max(1, _SCORES_PER_BATCH // len(sorted_centres))
+    buf = np.empty((min(step, len(x)), len(sorted_centres)), np.float32)
     for i in range(0, len(x), step):
-        sims = x[i:i + step] @ sorted_centres.T
-        out[i:i + step, cls[starts]] = np.maximum.reduceat(sims, starts, axis=1)
+        block = x[i:i + step]
+        sims = np.matmul(block, sorted_centres.T, out=buf[:len(block)])
+        out[i:i + len(block), run_class] = np.maximum.reduceat(sims, starts, axis=1)
     return out
 
 
@@ -79,8 +111,8 @@ def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
 def evaluate(features: dict[Setting, np.ndarray], y: np.ndarray, clf: Classifiers) -> list[dict]:
     """features: setting -> (N, D) test features; returns one row per (setting, classifier).
 
-    `accuracy` is top-1 by the classifier's own rule (for centres: the label of the nearest centre,
-    by FAISS, as the reference code); acc@5 and mean per-class recall come from its score matrix."""
+    `accuracy` is top-1 by the classifier's own rule (for centres: the label of the nearest centre, as the
+    reference code), taken with acc@5 and mean per-class recall from the one (N, C) score matrix."""
     rows = []
     for setting, x in features.items():
         for which in Classifier:

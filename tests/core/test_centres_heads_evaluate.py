@@ -128,3 +128,17 @@ def test_evaluate_rows_carry_acc5_per_class_recall_and_their_definition():
         assert r["metric_definition"] == CLASSIFICATION_DEFINITION
     few = evaluate({Setting.ZERO_SHOT: x[y < 3]}, y[y < 3], Classifiers(means[:3], means[:3], means[:3], np.arange(3)))
     assert all(np.isnan(r["acc5"]) for r in few)  # three classes: no acc@5
+
+
+def test_evaluate_takes_the_centres_top1_from_its_one_score_pass(monkeypatch):
+    """The centre scores already hold each class's best centre: no second (FAISS) search of the same product."""
+    import unibind_core.evaluate as ev
+
+    rng, means, x, y = _toy(n_classes=4)
+    centres = normalize(np.repeat(means, 3, 0) + 0.4 * rng.normal(size=(12, 16)))
+    clf = Classifiers(means, means, centres, np.repeat(np.arange(4), 3))
+    expected = predict_with_centres(x, centres, clf.centre_class)
+    monkeypatch.setattr(ev, "predict_with_centres", lambda *a: pytest.fail("searched the centres a second time"))
+    monkeypatch.setattr(ev, "_SCORES_PER_BATCH", 12 * 5)  # five rows per block
+    [row] = [r for r in evaluate({Setting.ZERO_SHOT: x}, y, clf) if r["classifier"] == "centres"]
+    assert row["accuracy"] == pytest.approx(float((expected == y).mean()))

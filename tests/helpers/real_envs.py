@@ -62,3 +62,10 @@ def assert_equal_to_direct(backbone: Any, batch: dict[str, torch.Tensor], direct
         assert (cosine > 0.9999).all(), f"{name}: cosine to {family}'s own output {cosine.tolist()}"
         assert not torch.allclose(vectors[0], vectors[1], atol=1e-3), name  # the rows are not one constant
     assert torch.allclose(ours["text"][0], ours["text"][2], atol=1e-6)
+
+
+def assert_each_model_loaded_once(runner: Any, env: str, models: int) -> None:
+    """After `assert_equal_to_direct` under `runner`: its six kinds of request went to one worker process, which
+    built `models` models (ImageBind: one for every kind; LanguageBind: one per modality, text sharing image's)."""
+    assert dict(runner.workers.started) == {env: 1}, runner.workers.started
+    assert runner.workers.last[env]["model_loads"] == models, runner.workers.last[env]

@@ -32,7 +32,8 @@ class AlignData:
     centre_class: np.ndarray  # (M,) class of each centre
     eval_x: np.ndarray  # (E, D) features of the eval split (checkpoint choice)
     eval_y: np.ndarray  # (E,)
-    texts: np.ndarray | None = None  # (R, D) knowledge-base description embeddings (Ex-MCR's retrieval pool)
+    texts: np.ndarray | None = None  # (R, D) knowledge-base description embeddings (Ex-MCR's retrieval pool;
+    # None unless the aligner `uses_texts`)
     paired: np.ndarray | None = None  # (N, D) features of each sample's partner in a paired modality, NaN rows if none
 
     @property
@@ -56,6 +57,11 @@ class Aligner(Protocol):
     @property
     def uses_partner(self) -> bool:
         """Whether its objective reads `AlignData.paired` (the stage joins a paired benchmark's features only then)."""
+        ...
+
+    @property
+    def uses_texts(self) -> bool:
+        """Whether its objective reads `AlignData.texts` (the stage reads the C x M description vectors only then)."""
         ...
 
     def build(self, dim: int) -> nn.Module:

@@ -6,6 +6,8 @@ would otherwise outweigh the rest), and its partner in a paired modality where t
 Each member is aligned to the anchor with a symmetric InfoNCE (in-batch negatives), weighted as in the
 centroid. [ours] Only the data side is trainable here (captions, centres and partners are frozen), so
 with `detach_anchor` the gradient flows through the data member alone; without it also through the anchor.
+The members are gathered per batch from the shared inputs (captions by index, the (C, D) class means by label,
+partners by row): memory O(batch x D) beside them, no (N, D) copy per member.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ Members = tuple[list[tuple[float, torch.Tensor, torch.Tensor | None]], torch.Ten
 @dataclass(frozen=True)
 class CentroBind:
     name: ClassVar[str] = "centrobind"
+    uses_texts: ClassVar[bool] = False  # its members are captions, centres and partners
     temperature: float = 0.07
     detach_anchor: bool = True  # the anchor is a target, not trained towards its members
     data_weight: float = 1.0  # weights of the members, in the centroid and in the loss
@@ -52,19 +55,23 @@ class CentroBind:
         """-> (head, (B,) indices) -> the batch's weighted members (weight, (B, D) vectors, (B,) mask or None)
         and their (B, D) centroid anchor."""
         x = tensor(data.train_x, device)
-        captions = nn.functional.normalize(tensor(data.captions[data.caption_index], device), dim=-1)  # (N, D)
-        class_means = template_classifier(data.centres, data.centre_class, data.n_classes, "centres")  # (C, D)
-        centre_of = tensor(class_means, device)[tensor(data.train_y.astype(np.int64), device)]  # (N, D)
-        frozen = [(self.caption_weight, captions, None), (self.centre_weight, centre_of, None)]
+        captions, caption_of = tensor(data.captions, device), tensor(data.caption_index.astype(np.int64), device)
+        class_means = tensor(template_classifier(data.centres, data.centre_class, data.n_classes, "centres"), device)
+        y = tensor(data.train_y.astype(np.int64), device)
+        # each frozen member: (weight, (B,) indices -> (B, D) unit rows, (N,) bool mask or None)
+        frozen = [(self.caption_weight, lambda idx: nn.functional.normalize(captions[caption_of[idx]], dim=-1), None),
+                  (self.centre_weight, lambda idx: class_means[y[idx]], None)]  # (C, D) class means, by label
         if data.paired is not None and self.paired_weight:
-            has = ~np.isnan(data.paired).any(1)
-            paired = nn.functional.normalize(tensor(np.nan_to_num(data.paired), device), dim=-1)
-            frozen.append((self.paired_weight, paired, tensor(has, device)))
+            has = tensor(~np.isnan(data.paired).any(1), device)
+            paired = tensor(data.paired, device)
+            frozen.append((self.paired_weight,
+                           lambda idx: nn.functional.normalize(torch.nan_to_num(paired[idx]), dim=-1), has))
         frozen = [m for m in frozen if m[0]]
 
         def members(head: nn.Module, idx: torch.Tensor) -> Members:
             z = nn.functional.normalize(head(x[idx]), dim=-1)  # (B, D)
-            batch = [(self.data_weight, z, None)] + [(w, v[idx], None if m is None else m[idx]) for w, v, m in frozen]
+            batch = [(self.data_weight, z, None)] + [(w, rows(idx), None if m is None else m[idx])
+                                                     for w, rows, m in frozen]
             total = sum(w * (v if m is None else v * m[:, None]) for w, v, m in batch)
             anchor = nn.functional.normalize(total, dim=-1)  # (B, D)
             return batch, anchor.detach() if self.detach_anchor else anchor

@@ -19,6 +19,7 @@ from unibind_core.aligners.base import AlignData, Objective, centre_loss, contra
 class LCL:
     name: ClassVar[str] = "lcl"
     uses_partner: ClassVar[bool] = False  # no paired-modality member
+    uses_texts: ClassVar[bool] = False  # captions and centres only: the description vectors are not read
     temperature: float = 0.07  # 1.0 reproduces the released code, which uses no temperature
     symmetric: bool = False  # add the text -> data direction
     centre_weight: float = 0.0  # weight of the centre cross-entropy

@@ -3,8 +3,10 @@
 Each `embed` call writes the batch as .npy (after our view of the modality, where the model has no native
 input for it: events as an event image, point clouds as rendered depth views), launches the family's script
 (unibind_core/external/scripts/), which does the model's own preprocessing and micro-batching, and reads the
-(B, D) vectors back, re-normalized and checked. One launch loads the model once: the features stage calls
-`embed` with `call_rows` rows at a time and the text tower sends `TEXT_CALL_ROWS` texts per launch.
+(B, D) vectors back, re-normalized and checked. The script runs as a long-lived worker (external/worker.py),
+one per environment and model options, so the model loads once per step however many batches and modalities
+it is sent; the features stage calls `embed` with `call_rows` rows at a time and the text tower sends
+`TEXT_CALL_ROWS` texts per request.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from unibind_core.errors import ConfigError
 from unibind_core.external.envs import ExternalConfig
 from unibind_core.external.runner import ExternalJob, current_runner
 
-TEXT_CALL_ROWS = 65536  # texts per launch: the model loads once per call
+TEXT_CALL_ROWS = 65536  # texts per request (one .jsonl file in the request's work folder)
 LOADER_DEFAULT_RATE = 16000  # unibind_core.modalities.audio.load's default sample_rate
 
 
@@ -39,7 +41,7 @@ class ExternalBackbone(OwnTextTower):
     kinds: ClassVar[Mapping[str, str]]
     default_model: ClassVar[str]
     known_dims: ClassVar[Mapping[str, int]] = {}
-    call_rows = 4096  # rows per `embed` call the features stage should send (one model load each)
+    call_rows = 4096  # rows per `embed` call the features stage should send (one request each)
 
     def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 256, views: ViewConfig | None = None, *, external: ExternalConfig | None = None,
@@ -73,7 +75,7 @@ class ExternalBackbone(OwnTextTower):
 
     @property
     def dim(self) -> int:
-        """Known for the named models; else learnt from one text embedded (one launch)."""
+        """Known for the named models; else learnt from one text embedded (one request)."""
         if self._dim is None:
             self._dim = int(self.embed_text(["a"]).shape[1])
         return self._dim
@@ -89,8 +91,9 @@ class ExternalBackbone(OwnTextTower):
         inputs = write(work)
         options = {**self.model_options(), "kind": kind, "device": self.device, "dtype": self.dtype,
                    "micro_batch": self.micro_batch, **(extra or {})}
+        key = json.dumps({**self.model_options(), "device": self.device, "dtype": self.dtype}, sort_keys=True)
         job = ExternalJob(self.env, self.script, work, self.external.python(self.env), options, inputs,
-                          {"vectors": "vectors.npy"})
+                          {"vectors": "vectors.npy"}, worker_key=key)
         result = current_runner().run(job)
         vectors = np.load(result.path("vectors.npy"))
         shutil.rmtree(work, ignore_errors=True)  # kept only when the script failed (the error names it)
@@ -120,7 +123,7 @@ class ExternalBackbone(OwnTextTower):
 
     @torch.inference_mode()
     def embed_text(self, texts: list[str]) -> torch.Tensor:
-        """(B,) texts -> (B, D) unit vectors from the model's own text tower (one launch)."""
+        """(B,) texts -> (B, D) unit vectors from the model's own text tower (one request)."""
         if not texts:
             return torch.empty((0, self._dim or 0))
         def write(work: Path) -> dict[str, str]:

@@ -14,9 +14,15 @@ so the script's `dagster_pipes` logs and metadata reach the run's event log.
 Script side of the protocol (scripts/pipes_io.py): progress lines `@progress {"done": n, "total": N,
 "unit": "row"}` on stdout, free text on stderr, `result.json` with the metadata on success, and exit code
 `MISSING_PACKAGE_EXIT` when its own stack is not importable.
+
+A job with a `worker_key` is served by a long-lived worker process instead of a launch of its own
+(external/worker.py): the same request.json and outputs, one model load per worker. A runner's workers end
+when `close()` is called; `using_runner` calls it when its block ends (a Dagster step: assets/materialize.py),
+and the runner used outside any block is closed when the process exits.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -50,7 +56,9 @@ class ExternalJob:
     """One launch of `script` (a file in SCRIPTS, run by path) under environment `env`.
 
     `inputs` and `outputs` name files inside `work` (e.g. {"batch": "batch.npy"}); `options` is whatever
-    the script needs besides (model, device, micro-batch size). `python` is the interpreter to use."""
+    the script needs besides (model, device, micro-batch size). `python` is the interpreter to use.
+    `worker_key` (the options that pick the model): served by the long-lived worker of (env, script, python,
+    key) rather than launched on its own; None: one launch."""
 
     env: str
     script: str
@@ -60,6 +68,7 @@ class ExternalJob:
     inputs: Mapping[str, str] = field(default_factory=dict)
     outputs: Mapping[str, str] = field(default_factory=dict)
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    worker_key: str | None = None
 
     @property
     def script_path(self) -> Path:
@@ -100,8 +109,8 @@ class ExternalResult:
 
 
 class Runner(Protocol):
-    """Launches an ExternalJob and waits for it: raises ExternalScriptError when the script fails,
-    ConfigError when its environment is incomplete."""
+    """Launches an ExternalJob (or hands it to its worker) and waits for it: raises ExternalScriptError when the
+    script fails, ConfigError when its environment is incomplete. A runner with workers also has `close()`."""
 
     def run(self, job: ExternalJob) -> ExternalResult:
         ...
@@ -158,12 +167,21 @@ def _forward_stderr(stream: IO[str], task: str, tail: deque[str]) -> None:
 
 class SubprocessRunner:
     """Runs the script as a child process; its stdout and stderr are streamed, line by line, to the
-    installed progress listener (and stderr to ours), so a long model load is visible as it happens."""
+    installed progress listener (and stderr to ours), so a long model load is visible as it happens. Jobs with
+    a `worker_key` go to its `workers` (at most `keep` kept up; None: until `close`)."""
 
-    def __init__(self, timeout_s: float | None = None) -> None:
+    def __init__(self, timeout_s: float | None = None, keep: int | None = None) -> None:
+        from unibind_core.external.worker import WorkerPool  # it builds on this module
+
         self.timeout_s = timeout_s
+        self.workers = WorkerPool(keep=keep, timeout_s=timeout_s)
+
+    def close(self) -> None:
+        self.workers.close()
 
     def run(self, job: ExternalJob) -> ExternalResult:
+        if job.worker_key is not None:
+            return self.workers.request(job)
         require_interpreter(job.env, job.python)
         job.write_request()
         (job.work / RESULT).unlink(missing_ok=True)
@@ -200,18 +218,30 @@ def require_interpreter(env: str, python: Path) -> None:
 
 
 _RUNNER: ContextVar[Runner | None] = ContextVar("unibind_external_runner", default=None)
+_DEFAULT: list[SubprocessRunner] = []  # the runner used outside any `using_runner` block (made on first use)
+DEFAULT_KEEP = 2  # workers the default runner keeps up: it has no step whose end would close them
 
 
 @contextmanager
 def using_runner(runner: Runner | None) -> Iterator[None]:
-    """Launch every external script run inside with `runner` (None: the default SubprocessRunner)."""
+    """Launch every external script run inside with `runner` (None: the default SubprocessRunner), and close
+    the runner's workers when the block ends, normally or on an error."""
     token = _RUNNER.set(runner)
     try:
         yield
     finally:
         _RUNNER.reset(token)
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
 
 
 def current_runner() -> Runner:
-    """The installed runner, else a SubprocessRunner."""
-    return _RUNNER.get() or SubprocessRunner()
+    """The installed runner, else the process's default SubprocessRunner (its workers end with the process)."""
+    installed = _RUNNER.get()
+    if installed is not None:
+        return installed
+    if not _DEFAULT:
+        _DEFAULT.append(SubprocessRunner(keep=DEFAULT_KEEP))
+        atexit.register(_DEFAULT[0].close)
+    return _DEFAULT[0]

@@ -177,6 +177,7 @@ class _HeadInputs:
 
     @cached_property
     def texts(self) -> np.ndarray:
+        """(C x M, D) description vectors: read only when an aligner that `uses_texts` (Ex-MCR) trains."""
         return text_vectors(self.s, self.bench, (), RowKind.DESCRIPTION)[1]
 
     @cached_property
@@ -187,6 +188,14 @@ class _HeadInputs:
     def fixed_captions(self) -> tuple[np.ndarray, np.ndarray]:
         """_caption_index of the fixed split's training samples: the same for every aligner's fixed run."""
         return _caption_index(self.bench, self.fixed[0][0]["sample_id"], self.captions[0]["ID"])
+
+    @cached_property
+    def fixed_train(self) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
+        """The fixed split's captioned training samples ((N, D) features, (N,) labels, ids): one array that every
+        aligner's fixed run shares (the uncaptioned rows are filtered out once, not per aligner)."""
+        (rows, x), (_, has) = self.fixed[0], self.fixed_captions
+        ids, y = rows["sample_id"], rows["class_index"].to_numpy()
+        return (x, y, ids) if has.all() else (x[has], y[has], ids.filter(pa.array(has)))
 
     @cached_property
     def every(self) -> tuple[pa.Table, np.ndarray, np.ndarray]:
@@ -203,10 +212,10 @@ def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
     captions, caption_vectors = inputs.captions
     centres, centre_class = inputs.centres
     if run.fold is None:
-        (train_rows, train_x), (eval_rows, eval_x) = inputs.fixed
-        train_ids, train_y = train_rows["sample_id"], train_rows["class_index"].to_numpy()
+        eval_rows, eval_x = inputs.fixed[1]
+        train_x, train_y, train_ids = inputs.fixed_train
         eval_y = eval_rows["class_index"].to_numpy()
-        index, has = inputs.fixed_captions
+        index, has = inputs.fixed_captions[0], None
     else:
         rows, x, folds = inputs.every
         tr, ev, _ = run.fold.masks(folds)
@@ -214,11 +223,13 @@ def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
         train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
         train_ids = rows["sample_id"].filter(pa.array(tr))
         index, has = _caption_index(inputs.bench, train_ids, captions["ID"])
-    if not has.all():  # uncaptioned samples train no aligner: every one pairs a sample with its caption or anchor
+    if has is not None and not has.all():  # uncaptioned samples train no aligner: each pairs a sample with its caption
         train_x, train_y, train_ids = train_x[has], train_y[has], train_ids.filter(pa.array(has))
-    partners = inputs.partners if ALIGNERS.from_settings(run.aligner, inputs.s).uses_partner else None
+    aligner = ALIGNERS.from_settings(run.aligner, inputs.s)
+    partners = inputs.partners if aligner.uses_partner else None
     return AlignData(train_x, train_y, caption_vectors, index, centres, centre_class, eval_x, eval_y,
-                     texts=inputs.texts, paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
+                     texts=inputs.texts if aligner.uses_texts else None,
+                     paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
 
 
 def uncaptioned(inputs: _HeadInputs) -> int:

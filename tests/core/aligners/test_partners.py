@@ -174,3 +174,30 @@ def test_a_partner_without_features_is_left_out_named_and_its_arrival_retrains(p
     joined = stage_head(s, "demo_event")
     assert not joined.reused and joined.metadata["partners"] == ["demo_image"]
     assert joined.metadata["partners_missing"] == [] and joined.metadata["samples_with_partner"]["centrobind"] > 0
+
+
+def test_only_exmcr_reads_the_descriptions_and_the_fixed_runs_share_one_feature_array(pair, tmp_path):
+    """The head's inputs are read once: LCL and CentroBind never load the C x M description vectors, and every
+    aligner's fixed run trains on the same (N, D) array, the uncaptioned rows filtered out once."""
+    import dataclasses
+    import shutil
+
+    import pyarrow.compute as pc
+
+    from unibind_core.stages.common import read_manifest
+    from unibind_core.stages.model import _HeadInputs, align_data
+    from unibind_core.stages.runs import HeadRun
+
+    shutil.copytree(pair.data_root, tmp_path / "data")
+    s = dataclasses.replace(pair, data_root=tmp_path / "data")
+    path = s.layout.text_embeddings("demo_image")
+    texts = TEXT_EMBEDDINGS.read(path)
+    train = [r["sample_id"] for r in read_manifest(s, "demo_image").to_pylist() if r["split"] == Split.TRAIN]
+    TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train[:1])))), path)
+    inputs = _HeadInputs(s, "demo_image")
+    lcl, centrobind = align_data(inputs, HeadRun("lcl")), align_data(inputs, HeadRun("centrobind"))
+    assert lcl.texts is None and centrobind.texts is None and "texts" not in vars(inputs)  # never read
+    exmcr = align_data(inputs, HeadRun("exmcr"))
+    assert exmcr.texts is not None and len(exmcr.texts) == 30 and "texts" in vars(inputs)
+    assert len(lcl.train_x) == len(train) - 1
+    assert lcl.train_x is centrobind.train_x is exmcr.train_x  # one filtered copy, shared by the runs

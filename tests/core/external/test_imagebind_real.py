@@ -15,9 +15,10 @@ import torch
 from unibind_core.backbone.select import load_backbone
 from unibind_core.backbone.views import ViewConfig, apply_view
 from unibind_core.external.envs import ExternalConfig
+from unibind_core.external.runner import SubprocessRunner, using_runner
 from unibind_core.settings import Settings
-from tests.helpers.real_envs import (AUDIO_RATE, TEXTS, assert_equal_to_direct, chirps, direct_outputs,
-                                     env_python, venv_root)
+from tests.helpers.real_envs import (AUDIO_RATE, TEXTS, assert_each_model_loaded_once, assert_equal_to_direct,
+                                     chirps, direct_outputs, env_python, venv_root)
 
 DIRECT = Path(__file__).resolve().parent / "imagebind_direct.py"
 TINY = {"out_embed_dim": 16, "vision_embed_dim": 32, "vision_num_blocks": 1, "vision_num_heads": 2,
@@ -55,4 +56,7 @@ def test_the_imagebind_backbone_equals_the_real_models_own_outputs(tmp_path):
                  backbone_weights=str(folder / "weights.pth"), device="cpu", batch_size=4, views=views,
                  external=ExternalConfig(venv_root=str(venv_root())))
     backbone = load_backbone(s, "image")
-    assert_equal_to_direct(backbone, batch, direct, "ImageBind")
+    runner = SubprocessRunner()
+    with using_runner(runner):
+        assert_equal_to_direct(backbone, batch, direct, "ImageBind")
+    assert_each_model_loaded_once(runner, "imagebind", 1)

@@ -19,9 +19,10 @@ import torch
 from unibind_core.backbone.select import load_backbone
 from unibind_core.backbone.views import ViewConfig, apply_view
 from unibind_core.external.envs import ExternalConfig
+from unibind_core.external.runner import SubprocessRunner, using_runner
 from unibind_core.settings import Settings
-from tests.helpers.real_envs import (AUDIO_RATE, TEXTS, assert_equal_to_direct, chirps, direct_outputs,
-                                     env_python, venv_root)
+from tests.helpers.real_envs import (AUDIO_RATE, TEXTS, assert_each_model_loaded_once, assert_equal_to_direct,
+                                     chirps, direct_outputs, env_python, venv_root)
 
 DIRECT = Path(__file__).resolve().parent / "languagebind_direct.py"
 LAYERS = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
@@ -74,4 +75,7 @@ def test_the_languagebind_backbone_equals_the_real_models_own_outputs(tmp_path):
     s = Settings(data_root=tmp_path, backbone="languagebind", backbone_model=str(folder), device="cpu",
                  batch_size=4, views=views, external=ExternalConfig(venv_root=str(venv_root())))
     backbone = load_backbone(s, "image")
-    assert_equal_to_direct(backbone, batch, direct, "LanguageBind")
+    runner = SubprocessRunner()
+    with using_runner(runner):
+        assert_equal_to_direct(backbone, batch, direct, "LanguageBind")
+    assert_each_model_loaded_once(runner, "languagebind", 5)

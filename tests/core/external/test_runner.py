@@ -1,7 +1,8 @@
-"""The runner's failure modes: a missing environment, an incomplete one, a failing script."""
+"""The runner's failure modes: a missing environment, an incomplete one, a failing script; a worker's life."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from tests.helpers.external_envs import make_env
 from unibind_core.backbone.imagebind import ImageBindBackbone
@@ -9,6 +10,7 @@ from unibind_core.errors import ConfigError
 from unibind_core.external.envs import ExternalConfig
 from unibind_core.external.runner import (
     ExternalJob,
+    ExternalScriptError,
     SubprocessRunner,
     current_runner,
     using_runner,
@@ -39,3 +41,27 @@ def test_the_installed_runner_is_the_one_used():
     with using_runner(recorder):
         assert current_runner() is recorder
     assert isinstance(current_runner(), SubprocessRunner)
+
+
+def test_a_worker_serves_every_request_of_its_model_and_a_dead_one_names_its_environment(tmp_path):
+    venvs = tmp_path / "venvs"
+    make_env(venvs, "imagebind")
+    (tmp_path / "small.json").write_text('{"out_embed_dim": 8}')
+    backbone = ImageBindBackbone(str(tmp_path / "small.json"), device="cpu", batch_size=2, work_root=tmp_path / "w",
+                                 external=ExternalConfig(venv_root=str(venvs)))
+    runner = SubprocessRunner()
+    with using_runner(runner):
+        backbone.embed("image", torch.rand(2, 3, 16, 16))
+        backbone.embed_text(["a dog"])
+        [(worker, _)] = runner.workers.workers.values()
+        assert runner.workers.started["imagebind"] == 1 and worker.alive
+        job = ExternalJob("imagebind", "imagebind_embed.py", tmp_path / "w" / "bad", backbone.external.python(
+            "imagebind"), {"kind": "smell", "model": str(tmp_path / "small.json")}, outputs={"vectors": "v.npy"},
+            worker_key=next(iter(runner.workers.workers))[3])
+        with pytest.raises(ExternalScriptError, match=r"(?s)environment 'imagebind'.*exit code 1.*unknown kind 'smell'"):
+            runner.run(job)  # the same worker: it dies on the bad request, the error quotes its stderr
+        assert not worker.alive and not runner.workers.workers
+        assert backbone.embed_text(["a cat"]).shape == (1, 8)  # the next request starts a fresh worker
+        assert runner.workers.started["imagebind"] == 2
+        [(worker, _)] = runner.workers.workers.values()
+    assert not worker.alive and not runner.workers.workers  # the block's end closed it

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 if __package__:
-    from .embed_common import frame_indices, package_without_init, serve, square_images
+    from .embed_common import frame_indices, loaded, model_key, package_without_init, serve, square_images
     from .pipes_io import Session, need
 else:  # run by path
-    from embed_common import frame_indices, package_without_init, serve, square_images
+    from embed_common import frame_indices, loaded, model_key, package_without_init, serve, square_images
     from pipes_io import Session, need
 
 # imagebind.data.load_and_transform_audio_data's defaults (clip_s an int there: the clip times are Fractions)
@@ -131,7 +131,8 @@ def load(s: Session, kind: str, device: Any, dtype: Any) -> Any:
     """The encoder of `kind`: rows -> (n, D), through the model's own forward (it averages clips/views)."""
     torch = need("torch")
     mt = model_module().ModalityType
-    model = build_model(s.options).to(device=device, dtype=dtype)
+    key = model_key(s.options, device, dtype, "model", "weights", "cache_dir")
+    model = loaded(key, lambda: build_model(s.options).to(device=device, dtype=dtype))  # once per process
     clips, rate = int(s.options.get("clips", 4)), int(s.options.get("sample_rate", 16000))
 
     def forward(key: str, x: Any) -> Any:

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 if __package__:
-    from .embed_common import OPENAI_MEAN, OPENAI_STD, package_without_init, serve
+    from .embed_common import OPENAI_MEAN, OPENAI_STD, loaded, model_key, package_without_init, serve
     from .pipes_io import Session, need
 else:  # run by path
-    from embed_common import OPENAI_MEAN, OPENAI_STD, package_without_init, serve
+    from embed_common import OPENAI_MEAN, OPENAI_STD, loaded, model_key, package_without_init, serve
     from pipes_io import Session, need
 
 CLASSES = {"image": "LanguageBindImage", "video": "LanguageBindVideo", "audio": "LanguageBindAudio",
@@ -143,7 +143,8 @@ def load(s: Session, kind: str, device: Any, dtype: Any) -> Any:
     modality = "image" if kind == "text" else kind
     if modality not in CLASSES:
         raise SystemExit(f"languagebind_embed: unknown kind {kind!r}; known: text, {', '.join(CLASSES)}")
-    model = build(s.options, modality).to(device=device, dtype=dtype)
+    key = model_key({**s.options, "modality": modality}, device, dtype, "model", "cache_dir", "modality")
+    model = loaded(key, lambda: build(s.options, modality).to(device=device, dtype=dtype))  # once per process
     rate = int(s.options.get("sample_rate", 16000))
 
     def media(pixels: Any) -> Any:

@@ -5,6 +5,11 @@ A script is launched as `python <script> <work>/request.json`; it reads the requ
 work folder, writes its outputs there and `result.json` (its metadata) last. Launched by Dagster Pipes
 (DAGSTER_PIPES_CONTEXT set), its log lines and metadata also go through `dagster_pipes` to the run's event
 log; launched by the plain runner it prints them (progress on stdout, text on stderr).
+
+Worker mode (`python <script> --worker`, `serve_requests`): the process stays up and reads one request path per
+line on stdin, answers each with its outputs, result.json and the line `@reply {"request": path}` on stdout, and
+exits at the end of stdin. A failing request ends the process (traceback on stderr, exit code 1 or
+MISSING_PACKAGE_EXIT), exactly as a one-shot launch fails, so the launcher reports both the same way.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from typing import Any
 
 MISSING_PACKAGE_EXIT = 3  # the runner turns it into a ConfigError naming the environment's setup command
 PROGRESS_PREFIX = "@progress "
+REPLY_PREFIX = "@reply "  # worker mode: the request named in it is answered (its result.json is written)
+WORKER_FLAG = "--worker"
 RESULT = "result.json"
 STDERR_COPY = "UNIBIND_EXTERNAL_STDERR"  # a launcher that cannot read our stderr asks for a copy in this file
 
@@ -114,6 +121,29 @@ def session(argv: list[str] | None = None) -> Iterator[Session]:
         s = Session(argv[1])
         yield s
         s.finish()
+
+
+def serve_requests(handle: Callable[[Session], None], argv: list[str] | None = None) -> None:
+    """`handle` each request: the one named in argv (one-shot), or with `--worker` every request path read from
+    stdin, one per line, in one process (models loaded by `handle` stay loaded between requests) through one
+    Pipes connection when the launcher opened one."""
+    argv = sys.argv if argv is None else argv
+    if len(argv) != 2 or argv[1] != WORKER_FLAG:
+        with session(argv) as s:
+            handle(s)
+        return
+    with contextlib.ExitStack() as stack:
+        pipes = None
+        if os.environ.get("DAGSTER_PIPES_CONTEXT"):
+            pipes = stack.enter_context(need("dagster_pipes").open_dagster_pipes())
+        for line in sys.stdin:
+            path = line.strip()
+            if not path:
+                continue
+            s = Session(path, pipes)
+            handle(s)
+            s.finish()
+            print(REPLY_PREFIX + json.dumps({"request": path}), flush=True)
 
 
 def batched(fn: Callable[[int, int], Any], n: int, size: int, on_done: Callable[[int], None]) -> list[Any]:
