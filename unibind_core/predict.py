@@ -87,14 +87,14 @@ def bound_model(s: Settings, bench: str, aligner: str | None = None, fold: int |
     """The benchmark's bound model from the data root: the evaluation's classifiers (stages/model.py reads
     them), its class list and head; an error names the asset to materialize when one is missing."""
     from unibind_core.stages.common import read_classes, require_artifact
-    from unibind_core.stages.model import _classifiers
+    from unibind_core.stages.model import benchmark_classifiers
 
     spec = require_benchmark(bench)
     stamped = FEATURES.stamp(FEATURES.require(s.layout.features(bench)), SPACE_KEY)
     if stamped and stamped != space_id(s, spec.modality):
         raise ConfigError(f"{bench}: its features are in the space of {stamped!r} but the configured backbone "
                           f"embeds into {space_id(s, spec.modality)!r}: configure the backbone the pipeline ran with")
-    clf = _classifiers(s, bench)
+    clf = benchmark_classifiers(s, bench)
     head = require_artifact(head_path(s, bench, aligner, fold), f"head of {bench}", "aligned_heads")
     return BoundModel(bench, spec.modality, read_classes(s, bench), clf, head, s,
                       {**spec.loader_options, **view_options(s, spec.modality)}, backbone_id(s, spec.modality))

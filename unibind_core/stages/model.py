@@ -289,7 +289,9 @@ def stage_head(s: Settings, bench: str) -> StageResult:
                                 **{f"eval_accuracy_best/{a}": r["eval_accuracy"] for a, r in best.items()}})
 
 
-def _classifiers(s: Settings, bench: str) -> Classifiers:
+def benchmark_classifiers(s: Settings, bench: str) -> Classifiers:
+    """A benchmark's classifiers as evaluation builds them (templates, single template, centres): also what
+    `predict` and `export` score with, so their predictions equal the evaluation's."""
     rows, vec = text_vectors(s, bench, ("Category", "kind"), RowKind.TEMPLATE, RowKind.SINGLE_TEMPLATE)
     index = {c.key: c.index for c in read_classes(s, bench)}
     cls_of = np.array([index[k] for k in rows["Category"].to_pylist()], dtype=np.int64)
@@ -317,7 +319,7 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
     """Fixed split: zero-shot and each aligner's head on the test split. With official folds also zero-shot on
     every sample and each aligner's head on each test fold (cross-validation)."""
     spec = spec_of(bench)
-    clf = _classifiers(s, bench)
+    clf = benchmark_classifiers(s, bench)
     test_rows, test_x = split_features(s, bench, Split.TEST)
     test_y = test_rows["class_index"].to_numpy()
     fixed = {"protocol": str(SplitProtocol.FIXED), "split": str(Split.TEST), "split_definition": FIXED_SPLIT}
