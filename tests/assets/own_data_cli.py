@@ -5,7 +5,7 @@ with UNIBIND_BENCHMARKS, UNIBIND_PROFILE (the file's profile) and DAGSTER_HOME s
 Per benchmark `unibind benchmarks` lists under the profile: every stage of README_SELECTION plus
 embedding_index and predictions (over <data_root>/inbox/<benchmark>/), as `dagster asset materialize --partition
 B`; then retrieval_evaluation and results_table; then `unibind predict --benchmark B NEW_FILES` for each
-benchmark whose new files are listed in CONFIG's `new_files`. OUT: the calls, what the instance holds, the
+benchmark whose new files are listed in CONFIG's `new_files` (fine-tuned, centres and templates). OUT: the calls, what the instance holds, the
 predictions.
 """
 from __future__ import annotations
@@ -56,11 +56,13 @@ def main(config_path: str, out_path: str) -> None:
     os.environ.update({"UNIBIND_BACKBONE": config["backbone"], "UNIBIND_BACKBONE_WEIGHTS": config["backbone_weights"],
                        "UNIBIND_BACKBONE_PER_MODALITY": config["backbone_per_modality"]})
     for bench, files in new_files.items():
-        out = Path(out_path).with_name(f"{bench}.predictions.json")
-        run = CliRunner().invoke(app, ["predict", "--benchmark", bench, "--data-root", config["data_root"],
-                                       "--device", "cpu", "--top-k", "1", "--out", str(out), *files])
-        predicted[bench] = {"exit_code": run.exit_code, "output": run.output,
-                            "rows": json.loads(out.read_text()) if out.is_file() else None}
+        for classifier in ("centres", "templates"):
+            out = Path(out_path).with_name(f"{bench}.{classifier}.json")
+            run = CliRunner().invoke(app, ["predict", "--benchmark", bench, "--data-root", config["data_root"],
+                                           "--classifier", classifier, "--device", "cpu", "--top-k", "1",
+                                           "--out", str(out), *files])
+            predicted[f"{bench}/{classifier}"] = {"exit_code": run.exit_code, "output": run.output,
+                                                  "rows": json.loads(out.read_text()) if out.is_file() else None}
     with dg.DagsterInstance.get() as instance:
         seen = recorded(instance)
     Path(out_path).write_text(json.dumps({"benchmarks": benchmarks, "calls": calls, "predicted": predicted, **seen}))
