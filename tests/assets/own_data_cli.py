@@ -2,7 +2,7 @@
 the benchmarks file are read when the code location loads): `python -m tests.assets.own_data_cli CONFIG OUT`
 with UNIBIND_BENCHMARKS, UNIBIND_PROFILE (the file's profile) and DAGSTER_HOME set.
 
-Per benchmark `unibind benchmarks` lists under the profile: every stage of README_SELECTION plus
+Per benchmark `unibind benchmarks` lists under the profile: `unibind manifest B` (the check), then every stage of README_SELECTION plus
 embedding_index and predictions (over <data_root>/inbox/<benchmark>/), as `dagster asset materialize --partition
 B`; then retrieval_evaluation and results_table; then `unibind predict --benchmark B NEW_FILES` for each
 benchmark whose new files are listed in CONFIG's `new_files` (fine-tuned, centres and templates). OUT: the calls, what the instance holds, the
@@ -46,6 +46,11 @@ def main(config_path: str, out_path: str) -> None:
     spec = json.loads(Path(config_path).read_text())
     config, new_files = spec["config"], spec["new_files"]
     benchmarks = listed_benchmarks(os.environ["UNIBIND_PROFILE"])
+    checked = {}  # `unibind manifest B --out FILE`: the declared root read, counts printed, before any run
+    for bench in benchmarks:
+        run = CliRunner().invoke(app, ["manifest", bench, "--data-root", config["data_root"],
+                                       "--out", str(Path(out_path).with_name(f"{bench}.manifest.parquet"))])
+        checked[bench] = {"exit_code": run.exit_code, "output": run.output}
     calls = []
     for partition, select in [(b, EVERY_STAGE) for b in benchmarks] + [(None, ACROSS)]:
         start = time.perf_counter()
@@ -65,7 +70,10 @@ def main(config_path: str, out_path: str) -> None:
                                                   "rows": json.loads(out.read_text()) if out.is_file() else None}
     with dg.DagsterInstance.get() as instance:
         seen = recorded(instance)
-    Path(out_path).write_text(json.dumps({"benchmarks": benchmarks, "calls": calls, "predicted": predicted, **seen}))
+    from pipelines.definitions import defs  # the code location `dagster dev` (the UI) loads
+
+    seen["partitions"] = defs.resolve_assets_def("benchmark_manifest").partitions_def.get_partition_keys()
+    Path(out_path).write_text(json.dumps({"benchmarks": benchmarks, "checked": checked, "calls": calls, "predicted": predicted, **seen}))
 
 
 if __name__ == "__main__":
