@@ -70,7 +70,16 @@ def main(config_path: str, out_path: str) -> None:
                                                   "rows": json.loads(out.read_text()) if out.is_file() else None}
     with dg.DagsterInstance.get() as instance:
         seen = recorded(instance)
+    from assets.curated import changed_inputs
     from pipelines.definitions import defs  # the code location `dagster dev` (the UI) loads
+    from unibind_core.layout import Layout
+
+    layout = Layout(Path(config["data_root"]))  # a curator's prompt file for the first: the sensor sees it alone
+    _, seen_before = changed_inputs(layout, {})
+    (layout.curated(benchmarks[0]) / "templates.txt").parent.mkdir(parents=True, exist_ok=True)
+    (layout.curated(benchmarks[0]) / "templates.txt").write_text("a picture of a {}.\n")
+    events, _ = changed_inputs(layout, seen_before)
+    seen["curated_observed"] = [(e.asset_key.to_user_string(), e.partition) for e in events]
 
     seen["partitions"] = defs.resolve_assets_def("benchmark_manifest").partitions_def.get_partition_keys()
     Path(out_path).write_text(json.dumps({"benchmarks": benchmarks, "checked": checked, "calls": calls, "predicted": predicted, **seen}))

@@ -103,6 +103,7 @@ def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_fil
 
     # The file's benchmarks are the profile's partitions, listed by `unibind benchmarks`; every call succeeded.
     assert seen["benchmarks"] == seen["partitions"] == ["own_images", "own_sounds"]
+    assert seen["curated_observed"] == [["curated_prompts", "own_images"]]  # the curated-inputs sensor's check
     for bench, run in seen["checked"].items():  # `unibind manifest B`: the declared root, 36 files, 3 classes
         assert run["exit_code"] == 0 and run["output"].startswith(f"{bench}: 36 samples, 3 classes, 0 quarantined")
     assert [c for c in seen["calls"] if c["error"]] == [], out.stdout[-3000:]
