@@ -2,11 +2,11 @@
 the benchmarks file are read when the code location loads): `python -m tests.assets.own_data_cli CONFIG OUT`
 with UNIBIND_BENCHMARKS, UNIBIND_PROFILE (the file's profile) and DAGSTER_HOME set.
 
-Per benchmark `unibind benchmarks` lists under the profile: `unibind manifest B` (the check), then every stage of README_SELECTION plus
-embedding_index and predictions (over <data_root>/inbox/<benchmark>/), as `dagster asset materialize --partition
-B`; then retrieval_evaluation and results_table; then `unibind predict --benchmark B NEW_FILES` for each
-benchmark whose new files are listed in CONFIG's `new_files` (fine-tuned, centres and templates). OUT: the calls, what the instance holds, the
-predictions.
+Per benchmark `unibind benchmarks` lists under the profile: `unibind manifest B` (the check), then every stage
+of README_SELECTION plus embedding_index and predictions (over <data_root>/inbox/<benchmark>/), as `dagster asset
+materialize --partition B`; then retrieval_evaluation and results_table; then `unibind predict --benchmark B
+NEW_FILES` (fine-tuned, centres and templates) for each benchmark CONFIG's `new_files` lists; then a curator's
+prompt file through the curated-inputs sensor's check. OUT: the calls, what the instance holds, the predictions.
 """
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def main(config_path: str, out_path: str) -> None:
     seen["curated_observed"] = [(e.asset_key.to_user_string(), e.partition) for e in events]
 
     seen["partitions"] = defs.resolve_assets_def("benchmark_manifest").partitions_def.get_partition_keys()
-    Path(out_path).write_text(json.dumps({"benchmarks": benchmarks, "checked": checked, "calls": calls, "predicted": predicted, **seen}))
+    Path(out_path).write_text(json.dumps({"benchmarks": benchmarks, "checked": checked, "calls": calls,
+                                          "predicted": predicted, **seen}))
 
 
 if __name__ == "__main__":

@@ -86,8 +86,9 @@ benchmarks:
 def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_files(tmp_path):
     data = tmp_path / "data"
     benchmarks_file, new_files, truth = write_own_data(tmp_path, data)
+    clap = str(save_tiny_clap(tmp_path))
     config = {"data_root": str(data), "backbone": "open_clip", "backbone_weights": str(tiny_open_clip_folder(tmp_path)),
-              "backbone_per_modality": json.dumps({"audio": {"backbone": "clap", "model": str(save_tiny_clap(tmp_path))}}),
+              "backbone_per_modality": json.dumps({"audio": {"backbone": "clap", "model": clap}}),
               "descriptions_per_category": 4, "k": 2, "device": "cpu", "batch_size": 64,
               "compare_aligners": ""}
     (tmp_path / "run.json").write_text(json.dumps({"config": config, "new_files": new_files}))

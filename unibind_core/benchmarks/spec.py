@@ -167,5 +167,6 @@ def partners_of(bench: str, benches: Sequence[str]) -> tuple[str, ...]:
 
 def profile_benchmarks(profile: str) -> tuple[str, ...]:
     if profile not in PROFILES:
-        raise UnknownNameError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
+        raise UnknownNameError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))} (your own "
+                               "benchmarks' profile needs UNIBIND_BENCHMARKS naming their file)")
     return PROFILES[profile]

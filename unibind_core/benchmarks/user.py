@@ -21,6 +21,7 @@ A mistake is a ConfigError of one line naming the file, the entry and the field.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -131,11 +132,17 @@ def _spec(entry: _Entry, known: Mapping[str, Any]) -> BenchmarkSpec:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(
                 value, int)) or not value > 0:
             raise entry.fail(f"train.{field}", f"must be a positive {kind.__name__}, got {value!r}")
+    reader_options = entry.mapping("reader_options")
+    taken = [p for p in inspect.signature(READERS[entry.raw["reader"]]).parameters if p != "root"]
+    for option in reader_options:
+        if option not in taken:
+            raise entry.fail(f"reader_options.{option}", f"the {entry.raw['reader']} reader has no such option; "
+                             f"its options: {', '.join(taken)}")
     noun = entry.text("prompt_noun", "photo")
     root = os.path.expanduser(entry.text("root"))
     return BenchmarkSpec(
         name=name, modality=entry.raw["modality"], reader=entry.raw["reader"], root=root, prompt_noun=noun,
-        paired_benchmark=paired, reader_options=MappingProxyType(entry.mapping("reader_options")),
+        paired_benchmark=paired, reader_options=MappingProxyType(reader_options),
         loader_options=MappingProxyType(entry.mapping("loader_options")), train=TrainSpec(**train),
         caption_template=class_prompt_template(noun) if captions == "class_prompt" else None)
 

@@ -87,6 +87,7 @@ def test_samples_without_captions_get_their_class_prompt(tmp_path):
     (("    prompt_noun: sound\n", "    prompt: sound\n"), "benchmark #2 ('pet_sounds'), field prompt: unknown field"),
     (("profile: mine", "profile: paper"), "field profile: 'paper' must be a new profile name"),
     (("loader_options: {size: 64}", "loader_options: [64]"), "field loader_options: must be a mapping"),
+    (("{suffixes: [.png]}", "{suffix: [.png]}"), "field reader_options.suffix: the folder reader has no such option"),
 ])
 def test_a_mistake_names_the_file_the_entry_and_the_field(tmp_path, edit, message):
     with pytest.raises(ConfigError) as caught:
@@ -108,8 +109,8 @@ def test_the_cli_refuses_a_bad_file_in_one_line(tmp_path):
     bad = tmp_path / "benchmarks.yaml"
     bad.write_text(GOOD.replace("modality: image", "modality: imagery"))
     env = {**os.environ, "UNIBIND_BENCHMARKS": str(bad), "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", "from pipelines.cli import app; app()", "benchmarks"], env=env, cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", "from pipelines.cli import app; app()", "benchmarks"], env=env,
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip().splitlines() == [f"error: {bad}: benchmark #1 ('pets'), field modality: unknown "
                                                "modality 'imagery'; known: audio, event, image, point, thermal, video"]
