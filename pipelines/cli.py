@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -86,7 +87,15 @@ def _demo(data_root: Path | None, max_per_class: int | None, refresh: bool = Fal
 
 
 def _benchmark_names() -> str:
-    from unibind_core.benchmarks.spec import BENCHMARKS
+    from unibind_core.errors import ConfigError
+
+    try:  # the first import of the registry reads your own benchmarks' file (UNIBIND_BENCHMARKS)
+        from unibind_core.benchmarks.spec import BENCHMARKS
+    except ConfigError as exc:  # a mistake in that file: one line, before any command runs
+        if "--debug" in sys.argv:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None
 
     return ", ".join(sorted(BENCHMARKS))
 
@@ -113,8 +122,11 @@ def refuse(message: str) -> None:
 @app.command()
 def manifest(
     benchmark: str = typer.Argument(..., help=f"Benchmark name, one of: {_benchmark_names()}."),
-    root: Path = typer.Argument(..., help="Dataset root as distributed (the archive's top folder or the one inside)."),
+    root: Path = typer.Argument(None, help="Dataset root as distributed (the archive's top folder or the one inside); "
+                                "default: the benchmark's own root under <data_root>/datasets (or its absolute root)."),
     out: Path = typer.Option(..., help="Parquet file to write."),
+    data_root: Path = typer.Option(None, help="Where ROOT is looked for when not given (default: UNIBIND_DATA_ROOT, "
+                                   "else ./data)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Reader option key=value, repeatable: "
                                      "classnames=none (custom data), classnames=<list file>, test_folds=[1], split=2."),
 ) -> None:
@@ -127,6 +139,15 @@ def manifest(
     if benchmark not in BENCHMARKS:
         refuse(f"unknown benchmark {benchmark!r}; known: {_benchmark_names()}")
     spec = BENCHMARKS[benchmark]
+    if root is None:
+        from unibind_core.benchmarks.build import dataset_root
+        from unibind_core.benchmarks.manifest import DatasetLayoutError
+
+        datasets = (data_root or Path(os.environ.get("UNIBIND_DATA_ROOT", "data"))).resolve() / "datasets"
+        try:
+            root = dataset_root(spec, datasets)
+        except DatasetLayoutError as exc:
+            refuse(f"{exc} (expected {_layout(spec.reader)})")
     if not root.is_dir():
         refuse(f"dataset root {root} does not exist or is not a folder (expected {_layout(spec.reader)})")
     try:

@@ -89,12 +89,15 @@ def read_root(spec: BenchmarkSpec, root: Path, overrides: Mapping[str, Any] | No
     if not result.rows:
         raise DatasetLayoutError(f"{spec.name}: the {spec.reader} reader found no samples under {root}")
     captions = read_captions(root)
-    for row in result.rows:  # a caption for the sample wins; else a reader that sets one (even None); else the file's
+    for row in result.rows:  # a caption for the sample wins; else a reader that sets one (even None); else the file's;
+        # else the spec's template
         own = captions.get(f"{SAMPLE_KEY}{row['sample_id']}")
         if own is not None:
             row["caption"] = own
         elif "caption" not in row:
             row["caption"] = captions.get(row["path"])
+        if row["caption"] is None and spec.caption_template is not None:  # your own data's offline default
+            row["caption"] = spec.caption_template.format(class_name=row["class_name"])
     missing = tuple(c.key for c in result.missing_classes())
     return Manifest(result.manifest(), result.class_table(), result.quarantine_table(), missing)
 

@@ -36,6 +36,9 @@ class BenchmarkSpec:
     loader_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     train: TrainSpec = TrainSpec()
     aliases: tuple[str, ...] = ()  # other folder names of the dataset's distributions (ROOT_ALIASES)
+    # A sample the data ships no caption for gets this one ("{class_name}" filled in): your own benchmarks'
+    # offline default (benchmarks/user.py, docs/method.md "Your own data"); None: it keeps none.
+    caption_template: str | None = None
 
     @property
     def root_names(self) -> tuple[str, ...]:
@@ -135,10 +138,24 @@ BENCHMARKS: Registry[BenchmarkSpec] = Registry(
     },
 )
 
-PROFILES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+BUILT_IN_PROFILES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"demo": ("demo_image", "demo_event", "demo_audio", "demo_pointcloud", "demo_video", "demo_thermal"),
      "paper": tuple(PAPER)}
 )
+
+
+def _with_user_benchmarks() -> Mapping[str, tuple[str, ...]]:
+    """Your own benchmarks (the file UNIBIND_BENCHMARKS names, benchmarks/user.py) join the registry and
+    form their profile; without the file, the built-in profiles only."""
+    from unibind_core.benchmarks.user import from_environment
+
+    own = from_environment(BENCHMARKS, BUILT_IN_PROFILES)
+    for name, spec in own.specs.items():
+        BENCHMARKS.register(name, spec)
+    return MappingProxyType({**BUILT_IN_PROFILES, **({own.profile: tuple(own.specs)} if own.specs else {})})
+
+
+PROFILES: Mapping[str, tuple[str, ...]] = _with_user_benchmarks()
 
 
 def partners_of(bench: str, benches: Sequence[str]) -> tuple[str, ...]:
@@ -150,5 +167,6 @@ def partners_of(bench: str, benches: Sequence[str]) -> tuple[str, ...]:
 
 def profile_benchmarks(profile: str) -> tuple[str, ...]:
     if profile not in PROFILES:
-        raise UnknownNameError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
+        raise UnknownNameError(f"unknown profile {profile!r}; known: {', '.join(sorted(PROFILES))} (your own "
+                               "benchmarks' profile needs UNIBIND_BENCHMARKS naming their file)")
     return PROFILES[profile]

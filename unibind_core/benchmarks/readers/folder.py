@@ -1,7 +1,8 @@
 """Your own data, one folder per class: `<root>/<class>/<file>` or `<root>/<split>/<class>/<file>` (splits
 train, eval or val, test), files of any modality (the benchmark declares it; a file its loader cannot
-decode is quarantined by the features stage). Without split folders each sample's split is a stable hash
-of its id, as for Caltech-101; class indices are the sorted class folder names' positions.
+decode is quarantined by the features stage; captions may ship in `<root>/unibind_captions.jsonl`). Without
+split folders each sample's split is a stable hash of its id, as for Caltech-101; class indices are the sorted
+class folder names' positions.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from unibind_core.benchmarks.manifest import ClassInfo, DatasetLayoutError, ReadResult, hashed_split, require_dir
 from unibind_core.benchmarks.readers.common import EMPTY, Listing, quarantine
+from unibind_core.demo.world import CAPTIONS_FILE
 from unibind_core.tables import Split
 
 LAYOUT = "<root>/[train|eval|val|test/]<class>/<file>"
@@ -33,7 +35,7 @@ def read(root: Path, eval_fraction: float = 0.1, test_fraction: float = 0.3, suf
     result = ReadResult(classes=classes)
     keep = tuple(s.lower() for s in suffixes) if suffixes else None
     for prefix, split in groups:
-        for name in sorted(listing.files(prefix)):
+        for name in sorted(set(listing.files(prefix)) - {CAPTIONS_FILE}):  # captions shipped beside the classes
             quarantine(result, f"{prefix}{name}", "stray file outside a class folder")
         for folder in listing.dirs(prefix):
             for name, size in sorted(listing.files(f"{prefix}{folder}").items()):
