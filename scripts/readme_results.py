@@ -66,8 +66,9 @@ def block(readme: str, name: str) -> str:
 
 def rewrite(readme: str, name: str, rendered: str) -> str:
     begin, end = markers(name)
-    old = block(readme, name)
-    return readme.replace(f"{begin}\n{old}\n{end}", f"{begin}\n{rendered}\n{end}", 1)
+    block(readme, name)  # both markers present
+    before, rest = readme.split(begin, 1)
+    return f"{before}{begin}\n{rendered}\n{end}{rest.split(end, 1)[1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
