@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import warnings
 from collections.abc import Mapping
 
 MODE_ENV, THREADS_ENV = "UNIBIND_NUMERIC_ENV", "UNIBIND_NUM_THREADS"
@@ -63,7 +64,8 @@ def _x86() -> bool:
 
 def apply() -> dict:
     """Pin kernels and threads for this process and its children (idempotent); returns what was done.
-    A library loaded before this ran keeps its own kernels: `late` names it (reproducibility.json)."""
+    A library loaded before this ran keeps its own kernels: a warning and reproducibility.json
+    (`loaded_before_pinning`) name it."""
     if _STATE:
         return dict(_STATE)
     chosen, n = mode(), threads()
@@ -77,6 +79,10 @@ def apply() -> dict:
     os.environ.update(wanted)
     if chosen == "pinned" and "torch" in sys.modules:  # loaded first: its kernels stay, its threads follow
         sys.modules["torch"].set_num_threads(n)
+    if chosen == "pinned" and late:
+        warnings.warn(f"{', '.join(late)} loaded before unibind_core: their kernels are not pinned, so figures may "
+                      f"differ between machines (import unibind_core first; docs/method.md, Reproducibility)",
+                      stacklevel=2)
     _STATE.update(mode=chosen, threads=n if chosen == "pinned" else None, pinned=wanted, overridden=overridden,
                   late=late)
     return dict(_STATE)

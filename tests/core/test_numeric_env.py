@@ -87,3 +87,12 @@ def test_a_bad_mode_or_thread_count_is_one_line_naming_the_variable():
     with pytest.raises(ValueError, match="UNIBIND_NUM_THREADS='0' is not a whole number"):
         numeric_env.threads({"UNIBIND_NUM_THREADS": "0"})
     assert numeric_env.threads({}) == 2 and numeric_env.mode({}) == "pinned"
+
+
+def test_a_library_loaded_before_unibind_core_is_named_in_a_warning_and_the_record():
+    code = ("import numpy, warnings\nwarnings.simplefilter('always')\nimport unibind_core\n"
+            "from unibind_core import numeric_env\nprint(numeric_env.apply()['late'])")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['numpy']" and "numpy loaded before unibind_core" in out.stderr
