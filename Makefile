@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: demo test install env-languagebind env-imagebind env-lavis
+.PHONY: demo readme-results test install env-languagebind env-imagebind env-lavis
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(BIN)/unibind demo
+
+# The README's results table from the run `make demo` just made (scripts/readme_results.py; --check compares)
+readme-results: $(STAMP)
+	$(BIN)/python scripts/readme_results.py demo --results data/results
 
 # The external environments (docs/architecture.md, External environments): one virtual environment per model
 # family whose pins clash with ours, under $(VENV_ROOT) (also read by the pipeline as UNIBIND_VENV_ROOT).

@@ -8,6 +8,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import pytest  # noqa: E402
 
+import unibind_core  # noqa: E402,F401  (pins the numeric environment before a test module loads NumPy or torch)
+
 
 @pytest.fixture(scope="session")
 def minilm():

@@ -14,6 +14,7 @@ import pytest
 
 from instance_testing import instance_env
 from pipelines.run_all import fail_orphaned_runs
+from tests.helpers.readme_tables import readme_results
 from unibind_core.io import file_lock
 from unibind_core.results import write_catalogue
 
@@ -64,6 +65,10 @@ def test_sigkill_mid_run_twice_then_the_next_demo_completes(tmp_path):
         unfinished = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
         assert not unfinished  # each killed driver's run was marked failed by the next run
         assert len(instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))) >= len(KILL_POINTS)
+    # Killed twice and resumed, on whatever machine runs the suite: the figures of the README's
+    # `--max-per-class 10` table, exactly at its three decimals (docs/method.md, Reproducibility).
+    readme = readme_results.figures(readme_results.block((ROOT / "README.md").read_text(), "quick"))
+    assert readme_results.figures(readme_results.render(data / "results")) == readme
 
 
 _HOLD_LOCK = """

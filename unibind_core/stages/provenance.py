@@ -1,8 +1,9 @@
 """The reproducibility record of a results run: what a reader needs to know the numbers came from.
 
 Code (git commit, dirty or not), models (ids and weight hashes), who wrote descriptions and captions,
-class lists and prompt sets (hashes), seeds, and each benchmark's split definition (reader, its options
-with their defaults, counts per split).
+class lists and prompt sets (hashes), seeds, each benchmark's split definition (reader, its options
+with their defaults, counts per split), and the numeric environment (CPU, kernels, threads: the figures
+depend on them, numeric_env.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 import unibind_core
+from unibind_core import numeric_env
 from unibind_core.benchmarks.readers import READERS
 from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash
 from unibind_core.settings import Settings
@@ -108,4 +110,5 @@ def reproducibility_record(s: Settings, benches: list[str]) -> dict:
         "seeds": {"seed": s.seed, "pretrain.seed": s.pretrain.seed},
         "head": {"temperature": s.temperature, "epochs": s.head_epochs},
         "benchmarks": per_bench,
+        "numeric_environment": numeric_env.record(),
     }
