@@ -11,8 +11,10 @@ choices are read from environment variables when each library loads, so they als
 process (Dagster's code server and multiprocess steps).
 
 `UNIBIND_NUMERIC_ENV=native` leaves every library its own choice (fastest kernels, figures that differ
-between CPU generations). `UNIBIND_NUM_THREADS` sets the fixed thread count (default 2: the figures
-depend on it).
+between CPU generations). `UNIBIND_NUM_THREADS` fixes the intra-op thread count, on which trained figures
+also depend. Its default is 2 in the demo profile (`UNIBIND_PROFILE` unset or `demo`: the README's figures,
+checked by the tests, are made with 2) and the libraries' own count in every other profile, where a 2-thread
+cap would idle most of a GPU server's cores; set it there to get figures equal across machines.
 """
 from __future__ import annotations
 
@@ -51,8 +53,12 @@ def mode(environ: Mapping[str, str] = os.environ) -> str:
     return value
 
 
-def threads(environ: Mapping[str, str] = os.environ) -> int:
-    raw = environ.get(THREADS_ENV, str(DEFAULT_THREADS))
+def threads(environ: Mapping[str, str] = os.environ) -> int | None:
+    """The fixed intra-op thread count; None: the libraries' own (a profile other than the demo, unset)."""
+    raw = environ.get(THREADS_ENV)
+    if raw is None:
+        demo = environ.get("UNIBIND_PROFILE", "demo").strip().lower() in ("", "demo")
+        return DEFAULT_THREADS if demo else None
     if not raw.strip().isdigit() or int(raw) < 1:
         raise ValueError(f"{THREADS_ENV}={raw!r} is not a whole number of threads, at least 1")
     return int(raw)
@@ -72,12 +78,12 @@ def apply() -> dict:
     late = sorted(m for m in _KERNEL_LIBS if m in sys.modules)
     wanted: dict[str, str] = {}
     if chosen == "pinned":
-        wanted = {name: str(n) for name in THREAD_VARS}
+        wanted = {name: str(n) for name in THREAD_VARS} if n is not None else {}
         if _x86():
             wanted.update(PINNED)
     overridden = {k: os.environ[k] for k, v in wanted.items() if os.environ.get(k, v) != v}
     os.environ.update(wanted)
-    if chosen == "pinned" and "torch" in sys.modules:  # loaded first: its kernels stay, its threads follow
+    if chosen == "pinned" and n is not None and "torch" in sys.modules:  # loaded first: its kernels stay, its threads follow
         sys.modules["torch"].set_num_threads(n)
     if chosen == "pinned" and late:
         warnings.warn(f"{', '.join(late)} loaded before unibind_core: their kernels are not pinned, so figures may "

@@ -87,6 +87,8 @@ def test_a_bad_mode_or_thread_count_is_one_line_naming_the_variable():
     with pytest.raises(ValueError, match="UNIBIND_NUM_THREADS='0' is not a whole number"):
         numeric_env.threads({"UNIBIND_NUM_THREADS": "0"})
     assert numeric_env.threads({}) == 2 and numeric_env.mode({}) == "pinned"
+    assert numeric_env.threads({"UNIBIND_PROFILE": "paper"}) is None  # the libraries' own count outside the demo
+    assert numeric_env.threads({"UNIBIND_PROFILE": "paper", "UNIBIND_NUM_THREADS": "8"}) == 8
 
 
 def test_a_library_loaded_before_unibind_core_is_named_in_a_warning_and_the_record():
