@@ -9,9 +9,13 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+
+from unibind_core.errors import ConfigError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="UniBind pipeline: knowledge base, centres, heads, evaluation.")
@@ -87,8 +91,6 @@ def _demo(data_root: Path | None, max_per_class: int | None, refresh: bool = Fal
 
 
 def _benchmark_names() -> str:
-    from unibind_core.errors import ConfigError
-
     try:  # the first import of the registry reads your own benchmarks' file (UNIBIND_BENCHMARKS)
         from unibind_core.benchmarks.spec import BENCHMARKS
     except ConfigError as exc:  # a mistake in that file: one line, before any command runs
@@ -117,6 +119,23 @@ def refuse(message: str) -> None:
     """One line on stderr and exit code 2: the input (name, root, layout, option) is wrong."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+@contextmanager
+def one_line_errors(user_errors: tuple[type[BaseException], ...] = (ConfigError, ValueError, FileNotFoundError)
+                    ) -> Iterator[None]:
+    """A command's body: the user's input or configuration wrong (or an asset not materialized) -> `refuse`
+    (exit 2), anything else (a model that does not load, ...) -> `fail` (exit 1); tracebacks with --debug."""
+    try:
+        yield
+    except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
+        raise
+    except user_errors as exc:
+        if _DEBUG["on"]:
+            raise
+        refuse(str(exc) if str(exc) else type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001  (the command's one line for any other failure)
+        fail(exc)
 
 
 @app.command()
@@ -219,7 +238,6 @@ def embed(
     from unibind_core.backbone import BACKBONES
     from unibind_core.benchmarks.spec import BENCHMARKS
     from unibind_core.embed_files import embed_files, embed_text_inputs, embedded_table
-    from unibind_core.errors import ConfigError
     from unibind_core.modalities import LOADERS
     from unibind_core.settings import Settings
     from unibind_core.tables import EMBEDDED
@@ -235,7 +253,7 @@ def embed(
         refuse(f"unknown modality {modality!r}; known: {', '.join(sorted(LOADERS))}")
     if benchmark is not None and benchmark not in BENCHMARKS:
         refuse(f"unknown benchmark {benchmark!r}; known: {_benchmark_names()}")
-    try:
+    with one_line_errors((ConfigError, ValueError, FileNotFoundError, TypeError)):
         options = {**(dict(BENCHMARKS[benchmark].loader_options) if benchmark else {}),
                    **dict(parse_option(o) for o in option)}
         s = Settings(data_root=Path(os.environ.get("UNIBIND_DATA_ROOT", "data")).resolve(), backbone=backbone,
@@ -243,12 +261,6 @@ def embed(
                      batch_size=batch_size)
         file_vectors = embed_files(s, modality, files, options) if files else None
         text_vectors = embed_text_inputs(s, text, modality) if text else None
-    except (ConfigError, ValueError, FileNotFoundError, TypeError) as exc:  # the user's input or configuration
-        if _DEBUG["on"]:
-            raise
-        refuse(str(exc) if str(exc) else type(exc).__name__)
-    except Exception as exc:  # noqa: BLE001  (a model that does not load, ...: one line, exit 1)
-        fail(exc)
     table = embedded_table(s, modality, files, file_vectors, text, text_vectors)
     EMBEDDED.write(table, out)
     typer.echo(f"{table.num_rows} vectors of {table.schema.field('vector').type.list_size} dimensions "
@@ -303,7 +315,6 @@ def predict(
 ) -> None:
     """Classify new files with a benchmark's centres or templates, zero-shot or through its fine-tuned head:
     one row per file and rank (path, rank, class_index, class_name, score), then a one-line summary."""
-    from unibind_core.errors import ConfigError
     from unibind_core.tables import Classifier, Setting
 
     files = list(files or [])
@@ -320,7 +331,7 @@ def predict(
         refuse(f"unknown format {fmt!r}; known: {', '.join(_FORMATS)}")
     if fmt == "parquet" and out is None:
         refuse("--format parquet needs --out FILE")
-    try:
+    with one_line_errors():
         from unibind_core.predict import bound_model, predict as run_predict, require_benchmark
 
         if model is not None:
@@ -331,12 +342,6 @@ def predict(
             require_benchmark(benchmark)
             bound = bound_model(_data_settings(data_root, device, batch_size), benchmark, aligner, fold)
         result = run_predict(bound, files, Setting(setting), Classifier(classifier), top_k)
-    except (ConfigError, ValueError, FileNotFoundError) as exc:  # the user's input, or an asset not materialized
-        if _DEBUG["on"]:
-            raise
-        refuse(str(exc) if str(exc) else type(exc).__name__)
-    except Exception as exc:  # noqa: BLE001  (a model that does not load, ...: one line, exit 1)
-        fail(exc)
     for f in result.failures:
         typer.echo(f"skipped {f['path']}: {f['reason']}", err=True)
     _write_rows(result.table, fmt, out)
@@ -365,20 +370,13 @@ def export(
 ) -> None:
     """Write a self-contained bound model: head, centres, class list, templates, backbone settings (a local
     weights file copied), knowledge-base hash, results beside the paper and a model card (README.md)."""
-    from unibind_core.errors import ConfigError
 
-    try:
+    with one_line_errors():
         from unibind_core.export import export_model
         from unibind_core.predict import require_benchmark
 
         require_benchmark(benchmark)
         folder = export_model(_data_settings(data_root, "cpu", 256), benchmark, out, aligner)
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
-        if _DEBUG["on"]:
-            raise
-        refuse(str(exc) if str(exc) else type(exc).__name__)
-    except Exception as exc:  # noqa: BLE001
-        fail(exc)
     typer.echo(f"{benchmark}: bound model -> {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
 
 
@@ -397,7 +395,6 @@ def search(
 ) -> None:
     """The nearest stored samples to a text or a file across indexed benchmarks, in the shared space, through
     each benchmark's fine-tuned head where it has one (the embedding_index asset builds the indexes)."""
-    from unibind_core.errors import ConfigError
     from unibind_core.modalities import LOADERS
 
     if bool(text) == bool(file):
@@ -409,7 +406,7 @@ def search(
     fmt = format or (out.suffix.lstrip(".") if out is not None and out.suffix.lstrip(".") in _FORMATS else "table")
     if fmt not in _FORMATS or (fmt == "parquet" and out is None):
         refuse(f"format {fmt!r}: one of {', '.join(_FORMATS)}; parquet needs --out FILE")
-    try:
+    with one_line_errors():
         from unibind_core.predict import require_benchmark
         from unibind_core.search import file_query, query_benchmark as first_of, search_galleries, text_query
 
@@ -422,12 +419,6 @@ def search(
         else:
             query, failures = file_query(s, query_benchmark or first_of(s, modality), file)
         result = search_galleries(s, query, benchmark, k)
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
-        if _DEBUG["on"]:
-            raise
-        refuse(str(exc) if str(exc) else type(exc).__name__)
-    except Exception as exc:  # noqa: BLE001
-        fail(exc)
     for f in failures:
         typer.echo(f"skipped {f['path']}: {f['reason']}", err=True)
     for note in result.notes:

@@ -41,7 +41,7 @@ def _wait_for(proc: subprocess.Popen, needle: str, timeout: float) -> str:
 
 
 KILL_POINTS = ("kb_text_embeddings [demo_event]",  # the knowledge side of demo_audio running
-               "benchmark_evaluation [demo_thermal]")  # results_table (the catalogue writer) running
+               "predictions [demo_thermal]")  # the last benchmark wave done: results_table (the catalogue writer) running
 
 
 @pytest.mark.slow
