@@ -22,6 +22,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 
+# `numeric_env` (the kernels and threads every computation runs with) travels with `torch_setup`.
 # Shared by every stored output: how tables and stamps are written, and the keys of reuse themselves.
 _STORAGE = ("io", "tables", "table_contract", "shards", "stages.common", "code_versions")
 
@@ -36,16 +37,19 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
     "demo_backbone": ("backbone.pretrain", "backbone.demo", "backbone.stems", "templates", "stages.data",
                       ":text_tower", *_STORAGE),
     # frozen features from decoded inputs: backbones, their views, external embedding scripts
-    "features": ("backbone", "external", "features", "stages.features", "torch_setup", *_STORAGE),
+    "features": ("backbone", "external", "features", "stages.features", "torch_setup", "numeric_env", *_STORAGE),
     # a text's vector (embed.py's per-text cache): the text towers of every backbone, not their data views
-    "text_tower": ("text", "embed", "torch_setup", "backbone.base", "backbone.select", "backbone.open_clip",
+    "text_tower": ("text", "embed", "torch_setup", "numeric_env", "backbone.base", "backbone.select",
+                   "backbone.open_clip",
                    "backbone.hf_clip", "backbone.clap", "backbone.imagebind", "backbone.languagebind",
-                   "backbone.external", "external.envs", "external.runner", "external.scripts.embed_common",
+                   "backbone.external", "external.envs", "external.runner", "external.worker",
+                   "external.scripts.embed_common",
                    "external.scripts.imagebind_embed", "external.scripts.languagebind_embed",
                    "external.scripts.pipes_io", *_STORAGE),
     # one sample's caption (captioners/cache.py): views, model wrappers, the judge
     "captioner": ("captioners", "caption", "external.lavis", "external.runner", "external.envs",
-                  "external.scripts.lavis_caption", "external.scripts.pipes_io", "torch_setup", *_STORAGE),
+                  "external.scripts.lavis_caption", "external.scripts.pipes_io", "torch_setup", "numeric_env",
+                  *_STORAGE),
     "captions": (":captioner", "kb", "protocols", "stages.knowledge", *_STORAGE),
     "descriptions": ("describe", "llm", "kb", "stages.knowledge", *_STORAGE),
     "kb": ("kb", "curated", "stages.knowledge", *_STORAGE),
@@ -53,7 +57,7 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
     "centres": ("centres", "nn_search", "stages.model", *_STORAGE),
     # head training: the aligners (their losses), the loop, the runs and partners it trains on
     "heads": ("heads", "aligners", "stages.model", "stages.runs", "stages.partners", "protocols", "metrics",
-              "torch_setup", *_STORAGE),
+              "torch_setup", "numeric_env", *_STORAGE),
     "evaluation": ("evaluate", "metrics", "centres", "plots", "templates", "aligners.store", "stages.model",
                    "stages.runs", *_STORAGE),
     "retrieval": ("retrieval", "nn_search", "metrics", "aligners.store", "stages.retrieval", "stages.runs",
