@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from unibind_core.io import atomic_path
+from unibind_core.tables import HEAD_HISTORY
 
 
 def _pyplot():
@@ -73,6 +74,19 @@ def training_curves(history: pa.Table, path: Path, title: str) -> Path:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def alignment_plots(out: Path, bench: str, zero_shot: np.ndarray, aligned: dict[str, np.ndarray], y: np.ndarray,
+                    centres: np.ndarray, centre_class: np.ndarray, history: Path) -> dict[str, Path]:
+    """A benchmark's test embedding map before ((N, D) frozen features) and after each aligner (name -> (N, D)),
+    and its head's training curves when the HEAD_HISTORY table at `history` exists: name -> PNG under `out`."""
+    panels = {"zero-shot": zero_shot, **{f"fine-tuned: {a}": z for a, z in aligned.items()}}
+    plots = {"embedding map": embedding_map(panels, y, centres, centre_class, out / f"{bench}_embedding_map.png",
+                                            bench)}
+    if history.exists():
+        plots["training curves"] = training_curves(HEAD_HISTORY.read(history), out / f"{bench}_training_curves.png",
+                                                   f"{bench}: head training")
+    return plots
 
 
 def inline_png(name: str, path: Path) -> str:

@@ -23,7 +23,7 @@ from unibind_core.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.errors import ConfigError
 from unibind_core.heads import HeadConfig, config_record, fit
 from unibind_core.io import SPACE_KEY, arrow_to_vectors, content_hash, file_hash, table_hash, write_bytes
-from unibind_core.plots import embedding_map, inline_png, previews, training_curves
+from unibind_core.plots import alignment_plots, inline_png, previews
 from unibind_core.results import (
     aligner_comparison,
     aligner_markdown,
@@ -349,7 +349,8 @@ def stage_evaluation(s: Settings, bench: str) -> StageResult:
     EVALUATIONS.write(table, s.layout.evaluation(bench))
     headline = [r for r in rows if r["protocol"] == SplitProtocol.FIXED and r.get("aligner") in (None, s.aligner)]
     accuracy = {f"accuracy/{r['setting']}/{r['classifier']}": r["accuracy"] for r in headline}
-    plots = plot_alignment(s, bench, test_x, aligned, test_y, clf)
+    plots = alignment_plots(s.layout.results_dir / "plots", bench, test_x, aligned, test_y, clf.centres,
+                            clf.centre_class, s.layout.head_history(bench))
     return StageResult(table_hash(table), {"n_test": len(test_y), "plots": [str(p) for p in plots.values()],
                                            "plot_preview": previews(plots)}, metrics=accuracy, row_count=table.num_rows)
 
@@ -397,15 +398,3 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
                         "benchmarks": len(benches), "paper_comparison": str(out / "paper_comparison.csv"),
                         "git_commit": record["code"]["commit"]})
 
-
-def plot_alignment(s: Settings, bench: str, test_x: np.ndarray, aligned: dict[str, np.ndarray], test_y: np.ndarray,
-                   clf: Classifiers) -> dict[str, Path]:
-    """The test split's embedding map before (zero-shot) and after each aligner, and the training curves."""
-    out = s.layout.results_dir / "plots"
-    panels = {"zero-shot": test_x, **{f"fine-tuned: {a}": z for a, z in aligned.items()}}
-    plots = {"embedding map": embedding_map(panels, test_y, clf.centres, clf.centre_class,
-                                            out / f"{bench}_embedding_map.png", bench)}
-    if s.layout.head_history(bench).exists():
-        plots["training curves"] = training_curves(HEAD_HISTORY.read(s.layout.head_history(bench)),
-                                                   out / f"{bench}_training_curves.png", f"{bench}: head training")
-    return plots
