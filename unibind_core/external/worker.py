@@ -32,10 +32,11 @@ from unibind_core.external.runner import (
     read_result,
     require_interpreter,
 )
-from unibind_core.external.scripts.pipes_io import REPLY_PREFIX, WORKER_FLAG
+from unibind_core.external.scripts.pipes_io import DONE_PREFIX, REPLY_PREFIX, WORKER_FLAG
 from unibind_core.progress import Tracker, note
 
 CLOSE_WAIT_S = 30.0  # a worker told to stop (stdin closed) gets this long before it is killed
+DRAIN_WAIT_S = 30.0  # after a reply, how long its request's last stderr lines may lag behind on their own pipe
 Opener = Callable[[ExternalJob], AbstractContextManager[Mapping[str, str]]]  # -> extra environment of a worker
 
 
@@ -54,6 +55,7 @@ class Worker:
                                      env={**job.environ(), **(extra_env or {})}, cwd=job.work.parent)
         self.tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.drained: queue.Queue[str | None] = queue.Queue()  # requests whose stderr lines are all read
         self.context: Context = copy_context()
         self.lock = threading.Lock()  # one request at a time: replies come in the order of the requests
         self.threads = [threading.Thread(target=self._read_stdout, args=(self.proc.stdout,), daemon=True),
@@ -89,10 +91,22 @@ class Worker:
             returncode = self.proc.wait()
             self.threads[1].join()
             raise failure(job, returncode, list(self.tail))
+        self._drain(str(job.request_path))
         if reply.get("request") != str(job.request_path):
             raise RuntimeError(f"environment {job.env!r}: the {job.script} worker answered {reply.get('request')!r} "
                                f"to the request {job.request_path}")
         return read_result(job)
+
+    def _drain(self, request: str) -> None:
+        """Wait for the request's `@done` on stderr, so its last log lines reach this caller's listener before
+        the step goes on (stdout and stderr are two pipes read by two threads: the reply can come first)."""
+        while True:
+            try:
+                done = self.drained.get(timeout=DRAIN_WAIT_S)
+            except queue.Empty:
+                return
+            if done is None or done == request:
+                return
 
     def close(self) -> None:
         """Close its stdin (the worker exits after its current request) and wait for it; kill it if it hangs."""
@@ -134,10 +148,17 @@ class Worker:
     def _read_stderr(self, stream: IO[str]) -> None:
         for raw in stream:
             line = raw.rstrip("\n")
+            if line.startswith(DONE_PREFIX):
+                try:
+                    self.drained.put(json.loads(line[len(DONE_PREFIX):]).get("request"))
+                    continue
+                except (json.JSONDecodeError, AttributeError):
+                    pass
             self.tail.append(line)
             if line.strip():
                 self.context.run(note, self.task, line)
                 print(line, file=sys.stderr)
+        self.drained.put(None)
 
 
 class WorkerPool:

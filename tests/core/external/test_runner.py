@@ -65,3 +65,23 @@ def test_a_worker_serves_every_request_of_its_model_and_a_dead_one_names_its_env
         assert runner.workers.started["imagebind"] == 2
         [(worker, _)] = runner.workers.workers.values()
     assert not worker.alive and not runner.workers.workers  # the block's end closed it
+
+
+def test_a_workers_request_returns_only_after_its_last_log_line(tmp_path):
+    """stdout (the reply) and stderr (the log) are two pipes read by two threads: without the `@done` marker a
+    request could return before its script's last log line was forwarded (a suite run saw it happen)."""
+    from unibind_core.progress import reporting
+
+    venvs = tmp_path / "venvs"
+    make_env(venvs, "imagebind")
+    (tmp_path / "small.json").write_text('{"out_embed_dim": 8}')
+    backbone = ImageBindBackbone(str(tmp_path / "small.json"), device="cpu", batch_size=4, work_root=tmp_path / "w",
+                                 external=ExternalConfig(venv_root=str(venvs)))
+    with using_runner(SubprocessRunner()):
+        for n in range(1, 13):  # the script logs "embedded n text rows" as the last thing before it replies
+            events = []
+            with reporting(events.append):
+                backbone.embed_text([f"text {i}" for i in range(n)])
+            lines = [e.line() for e in events]
+            assert any(f"embedded {n} text rows" in line for line in lines), (n, lines)
+            assert not any(line.startswith("@done") or "@done " in line for line in lines)  # the marker is no log

@@ -7,7 +7,8 @@ work folder, writes its outputs there and `result.json` (its metadata) last. Lau
 log; launched by the plain runner it prints them (progress on stdout, text on stderr).
 
 Worker mode (`python <script> --worker`, `serve_requests`): the process stays up and reads one request path per
-line on stdin, answers each with its outputs, result.json and the line `@reply {"request": path}` on stdout, and
+line on stdin, answers each with its outputs, result.json, the line `@done {"request": path}` on stderr (the launcher reads
+stderr on its own thread: the marker tells it the request's log lines are all in) and `@reply {...}` on stdout, and
 exits at the end of stdin. A failing request ends the process (traceback on stderr, exit code 1 or
 MISSING_PACKAGE_EXIT), exactly as a one-shot launch fails, so the launcher reports both the same way.
 """
@@ -26,6 +27,7 @@ from typing import Any
 MISSING_PACKAGE_EXIT = 3  # the runner turns it into a ConfigError naming the environment's setup command
 PROGRESS_PREFIX = "@progress "
 REPLY_PREFIX = "@reply "  # worker mode: the request named in it is answered (its result.json is written)
+DONE_PREFIX = "@done "  # worker mode, on stderr before the reply: every log line of that request came before it
 WORKER_FLAG = "--worker"
 RESULT = "result.json"
 STDERR_COPY = "UNIBIND_EXTERNAL_STDERR"  # a launcher that cannot read our stderr asks for a copy in this file
@@ -143,6 +145,7 @@ def serve_requests(handle: Callable[[Session], None], argv: list[str] | None = N
             s = Session(path, pipes)
             handle(s)
             s.finish()
+            print(DONE_PREFIX + json.dumps({"request": path}), file=sys.stderr, flush=True)
             print(REPLY_PREFIX + json.dumps({"request": path}), flush=True)
 
 
