@@ -26,11 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -220,7 +222,8 @@ def main() -> None:
     p.add_argument("--k", type=int, default=50)
     p.add_argument("--baseline", type=Path, help="another checkout whose stages to measure on the same inputs")
     p.add_argument("--compare", action="store_true", help="with --baseline: compare the heads and evaluations")
-    p.add_argument("--workdir", type=Path, help="keep inputs here (default: a temporary folder)")
+    p.add_argument("--workdir", type=Path, help="keep the inputs here and reuse them on the next run with the same sizes "
+                   "(default: a temporary folder)")
     p.add_argument("--aligners", default=None, help="compare_aligners (default: the Settings default)")
     p.add_argument("--stages", default=",".join(STAGES), help="comma-separated, in order (default: all three)")
     p.add_argument("--max-rss-gib", type=float, default=8.0, help="kill a stage past this RSS (default 8)")
@@ -234,11 +237,21 @@ def main() -> None:
     print(f"sizes: {a.classes} classes x {a.per_class} descriptions, {a.captions:,} captions, {a.test:,} test, "
           f"D = {a.dim}, k = {a.k}, aligners lcl + {a.aligners!r}, 1 epoch")
     trees = {"this tree": ROOT, **({"baseline": a.baseline.resolve()} if a.baseline else {})}
-    with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
+    with (nullcontext(str(a.workdir)) if a.workdir else tempfile.TemporaryDirectory()) as tmp:
         start = time.perf_counter()
-        info = write_inputs(a, Layout(Path(tmp) / "this tree"))
+        sizes = json.dumps({k: getattr(a, k) for k in ("classes", "per_class", "captions", "test", "dim")})
+        marker = Path(tmp) / "inputs.json"
+        if marker.exists() and json.loads(marker.read_text())["sizes"] == sizes:
+            info = json.loads(marker.read_text())["info"]  # a kept workdir: the same inputs, not written again
+        else:
+            shutil.rmtree(Path(tmp) / "this tree", ignore_errors=True)
+            info = write_inputs(a, Layout(Path(tmp) / "this tree"))
+            marker.write_text(json.dumps({"sizes": sizes, "info": info}))
+        for name in trees:  # centres and heads of an earlier run are recomputed
+            for sub in ("centres", "heads", "eval"):
+                shutil.rmtree(Path(tmp) / name / sub, ignore_errors=True)
         print(f"inputs: {info['text_rows']:,} text rows ({info['text_gib']:.2f} GiB), {info['feature_rows']:,} "
-              f"feature rows, D = {a.dim}, written in {time.perf_counter() - start:.0f} s")
+              f"feature rows, D = {a.dim}, ready in {time.perf_counter() - start:.0f} s")
         results = {}
         for name, tree in trees.items():
             root = Path(tmp) / name

@@ -38,11 +38,15 @@ def embedding_map(panels: dict[str, np.ndarray], y: np.ndarray, centres: np.ndar
     samples as dots coloured by their (N,) class, the (M, D) centres as crosses of their class's colour.
 
     The centres are fixed text vectors, so every panel projects them with that panel's PCA: a panel shows how
-    far the aligned samples moved towards their class's centres."""
+    far the aligned samples moved towards their class's centres. At most `max_points` samples and as many
+    centres are fitted and drawn (a seeded sample of each)."""
     from sklearn.decomposition import PCA
 
     plt = _pyplot()
     keep = np.random.default_rng(seed).permutation(len(y))[:max_points]
+    if len(centres) > max_points:  # 50 centres x 1,000 classes: fit and draw a seeded sample of them too
+        shown = np.sort(np.random.default_rng(seed + 1).permutation(len(centres))[:max_points])
+        centres, centre_class = centres[shown], centre_class[shown]
     cmap = plt.get_cmap("tab20" if int(max(y.max(), centre_class.max())) >= 10 else "tab10")
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
     for ax, (name, x) in zip(axes[0], panels.items()):

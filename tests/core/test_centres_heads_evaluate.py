@@ -107,6 +107,7 @@ def test_centre_scores_are_each_class_best_centre_and_keep_the_arg_max_rule(monk
         np.testing.assert_allclose(scores[:, c], sims[:, centre_class == c].max(1), rtol=1e-6)
     assert np.isneginf(scores[:, 4]).all()
     np.testing.assert_array_equal(scores.argmax(1), predict_with_centres(x, centres, centre_class))
+    monkeypatch.setattr(ev, "_MIN_BLOCK_ROWS", 1)
     monkeypatch.setattr(ev, "_SCORES_PER_BATCH", 12 * 7)  # seven rows per batch: same scores
     np.testing.assert_allclose(centre_scores(x, centres, centre_class, 5), scores, atol=1e-6)  # BLAS round-off
 
@@ -139,6 +140,52 @@ def test_evaluate_takes_the_centres_top1_from_its_one_score_pass(monkeypatch):
     clf = Classifiers(means, means, centres, np.repeat(np.arange(4), 3))
     expected = predict_with_centres(x, centres, clf.centre_class)
     monkeypatch.setattr(ev, "predict_with_centres", lambda *a: pytest.fail("searched the centres a second time"))
+    monkeypatch.setattr(ev, "_MIN_BLOCK_ROWS", 1)
     monkeypatch.setattr(ev, "_SCORES_PER_BATCH", 12 * 5)  # five rows per block
     [row] = [r for r in evaluate({Setting.ZERO_SHOT: x}, y, clf) if r["classifier"] == "centres"]
     assert row["accuracy"] == pytest.approx(float((expected == y).mean()))
+
+
+def test_the_torch_pass_gives_the_numpy_class_maxima_with_classes_of_unequal_k(monkeypatch):
+    """The GPU path (torch, padded (C, K_max) centres) run here on torch's CPU device: the same per-class maxima
+    as the BLAS pass, for classes with 1, 2 and 5 centres and one without any, in blocks of 4 rows."""
+    import torch
+
+    import unibind_core.evaluate as ev
+
+    rng, means, x, y = _toy(n_classes=4)
+    centre_class = np.array([0, 1, 1, 2, 2, 2, 2, 2])[rng.permutation(8)]  # class 3 has none
+    centres = normalize(means[centre_class] + 0.4 * rng.normal(size=(8, 16)))
+    monkeypatch.setattr(ev, "_MIN_BLOCK_ROWS", 4)
+    monkeypatch.setattr(ev, "_SCORES_PER_BATCH", 4)
+    sorted_centres, run_class, starts = ev._sort_by_class(centres, centre_class)
+    fast = ev._class_max_torch(x, sorted_centres, run_class, starts, 4, torch.device("cpu"))
+    np.testing.assert_allclose(fast, ev.centre_scores(x, centres, centre_class, 4), rtol=1e-6, atol=1e-6)
+    assert np.isneginf(fast[:, 3]).all()
+    np.testing.assert_array_equal(fast.argmax(1), predict_with_centres(x, centres, centre_class))
+    tpl = ev._torch_scores(x, means, torch.device("cpu"))
+    np.testing.assert_allclose(tpl, x @ means.T, rtol=1e-6, atol=1e-6)
+
+
+def test_template_sums_are_np_add_at_sums_bit_for_bit():
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((900, 32)).astype(np.float32)
+    cls = rng.integers(0, 7, 900)
+    sums = np.zeros((7, 32), np.float32)
+    np.add.at(sums, cls, vectors)
+    np.testing.assert_array_equal(template_classifier(vectors, cls, 7), normalize(sums))
+    with pytest.raises(ValueError, match=r"classes \[7\] have no template embeddings"):
+        template_classifier(vectors, cls, 8)
+
+
+@pytest.mark.gpu
+def test_evaluation_on_cuda_gives_the_cpu_rows():
+    import torch
+
+    assert torch.cuda.is_available(), "a CUDA machine runs the gpu lane"
+    rng, means, x, y = _toy(n_classes=6, per_class=30)
+    centres = normalize(np.repeat(means, 3, 0) + 0.4 * rng.normal(size=(18, 16)))
+    cpu = evaluate({Setting.ZERO_SHOT: x}, y, Classifiers(means, means, centres, np.repeat(np.arange(6), 3)))
+    gpu = evaluate({Setting.ZERO_SHOT: x}, y, Classifiers(means, means, centres, np.repeat(np.arange(6), 3), "cuda"))
+    assert [r["accuracy"] for r in gpu] == [r["accuracy"] for r in cpu]
+    assert [r["acc5"] for r in gpu] == pytest.approx([r["acc5"] for r in cpu])

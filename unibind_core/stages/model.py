@@ -299,7 +299,7 @@ def benchmark_classifiers(s: Settings, bench: str) -> Classifiers:
     centres, centre_class = _centre_arrays(s, bench)
     tpl, one = kinds == RowKind.TEMPLATE, kinds == RowKind.SINGLE_TEMPLATE
     return Classifiers(template_classifier(vec[tpl], cls_of[tpl], len(index)),
-                       template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class)
+                       template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class, s.device)
 
 
 def through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
