@@ -247,9 +247,10 @@ def main() -> None:
             shutil.rmtree(Path(tmp) / "this tree", ignore_errors=True)
             info = write_inputs(a, Layout(Path(tmp) / "this tree"))
             marker.write_text(json.dumps({"sizes": sizes, "info": info}))
-        for name in trees:  # centres and heads of an earlier run are recomputed
-            for sub in ("centres", "heads", "eval"):
-                shutil.rmtree(Path(tmp) / name / sub, ignore_errors=True)
+        outputs = {"stage_centres": "centres", "stage_head": "heads", "stage_evaluation": "eval"}
+        for name in trees:  # the outputs of the stages to run are recomputed; the others' are kept
+            for stage in stages:
+                shutil.rmtree(Path(tmp) / name / outputs[stage], ignore_errors=True)
         print(f"inputs: {info['text_rows']:,} text rows ({info['text_gib']:.2f} GiB), {info['feature_rows']:,} "
               f"feature rows, D = {a.dim}, ready in {time.perf_counter() - start:.0f} s")
         results = {}

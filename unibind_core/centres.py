@@ -49,6 +49,9 @@ Ranking = Callable[[RankingInputs], dict[int, np.ndarray]]  # -> {class index: (
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
+    """Unit rows in float32; float16 rows (head inputs held in half precision) are normed in float32."""
+    if x.dtype == np.float16:
+        x = x.astype(np.float32)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     if (norms == 0).any():
         raise ValueError("cannot normalize a zero vector")

@@ -54,13 +54,15 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
     "descriptions": ("describe", "llm", "kb", "stages.knowledge", *_STORAGE),
     "kb": ("kb", "curated", "stages.knowledge", *_STORAGE),
     "text_embeddings": (":text_tower", "kb", "curated", "templates", "stages.knowledge", *_STORAGE),
-    "centres": ("centres", "nn_search", "stages.model", *_STORAGE),
+    "centres": ("centres", "nn_search", "stages.model", "stages.head_inputs", *_STORAGE),
     # head training: the aligners (their losses), the loop, the runs and partners it trains on
-    "heads": ("heads", "aligners", "stages.model", "stages.runs", "stages.partners", "protocols", "metrics",
+    "heads": ("heads", "aligners", "stages.model", "stages.head_inputs", "stages.runs", "stages.partners", "protocols", "metrics",
               "torch_setup", "numeric_env", *_STORAGE),
     "evaluation": ("evaluate", "metrics", "centres", "plots", "templates", "aligners.store", "stages.model",
+                   "stages.head_inputs", "torch_setup",
                    "stages.runs", *_STORAGE),
-    "retrieval": ("retrieval", "nn_search", "metrics", "aligners.store", "stages.retrieval", "stages.runs",
+    "retrieval": ("retrieval", "nn_search", "metrics", "aligners.store", "stages.retrieval", "stages.head_inputs",
+                  "stages.runs",
                   *_STORAGE),
     "results": ("results", "plots", "paper", "stages.model", "stages.provenance", *_STORAGE),
     # the FAISS galleries of stored features (stages/index.py) and the predictions over an inbox folder

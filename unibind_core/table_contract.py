@@ -186,20 +186,21 @@ class TableContract:
     def dim(self, path: str | Path) -> int:
         return self.dataset(path).schema.field(VECTOR).type.list_size
 
-    def read_vectors(self, path: str | Path, columns: Sequence[str] = (), filter: pc.Expression | None = None
-                     ) -> tuple[pa.Table, np.ndarray]:
-        """(rows of `columns`, (N, D) float32 vectors) of the rows matching `filter`.
+    def read_vectors(self, path: str | Path, columns: Sequence[str] = (), filter: pc.Expression | None = None,
+                     dtype: type = np.float32) -> tuple[pa.Table, np.ndarray]:
+        """(rows of `columns`, (N, D) vectors in `dtype`, float32 unless asked) of the rows matching `filter`.
 
         Streams row groups into one preallocated array: the peak is the result plus one batch, not the
-        several copies a whole-table read and conversion would make."""
+        several copies a whole-table read and conversion would make (each batch checked in float32)."""
         dataset = self.dataset(path)
         n, dim = dataset.count_rows(filter=filter), self.dim(path)
-        out = np.empty((n, dim), np.float32)
+        out = np.empty((n, dim), dtype)
         batches, i = [], 0
         for batch in self.batches(path, [*columns, VECTOR], filter):
             m = batch.num_rows
-            out[i:i + m] = _vectors(batch.column(VECTOR))
-            self.check_vectors(path, out[i:i + m], i)
+            vectors = _vectors(batch.column(VECTOR))
+            self.check_vectors(path, vectors, i)
+            out[i:i + m] = vectors
             batches.append(batch.select(list(columns)))
             i += m
         schema = pa.schema([dataset.schema.field(c) for c in columns])

@@ -59,7 +59,8 @@ class CentroBind:
         class_means = tensor(template_classifier(data.centres, data.centre_class, data.n_classes, "centres"), device)
         y = tensor(data.train_y.astype(np.int64), device)
         # each frozen member: (weight, (B,) indices -> (B, D) unit rows, (N,) bool mask or None)
-        frozen = [(self.caption_weight, lambda idx: nn.functional.normalize(captions[caption_of[idx]], dim=-1), None),
+        frozen = [(self.caption_weight,
+                   lambda idx: nn.functional.normalize(captions[caption_of[idx]].float(), dim=-1), None),
                   (self.centre_weight, lambda idx: class_means[y[idx]], None)]  # (C, D) class means, by label
         if data.paired is not None and self.paired_weight:
             has = tensor(~np.isnan(data.paired).any(1), device)
@@ -69,7 +70,7 @@ class CentroBind:
         frozen = [m for m in frozen if m[0]]
 
         def members(head: nn.Module, idx: torch.Tensor) -> Members:
-            z = nn.functional.normalize(head(x[idx]), dim=-1)  # (B, D)
+            z = nn.functional.normalize(head(x[idx].float()), dim=-1)  # (B, D); float16-held inputs in float32
             batch = [(self.data_weight, z, None)] + [(w, rows(idx), None if m is None else m[idx])
                                                      for w, rows, m in frozen]
             total = sum(w * (v if m is None else v * m[:, None]) for w, v, m in batch)

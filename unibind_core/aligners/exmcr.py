@@ -12,6 +12,12 @@ Streaming (issue 21): the retrieval keeps only each query's k neighbour ids and 
 batch's pseudo-pair vectors are aggregated from them when the batch is drawn (`PseudoPairs.rows`): memory
 O(N + R) x k plus O(batch x k x D), never the (Q, k, D) gather or the (N + R, D) pair arrays. The rows are the
 ones the former all-at-once code computed (the same searches, weights and per-row sums).
+
+At scale ([ours], issue 21): all-pairs retrieval costs O(N x (N + R)) inner products, 8.6e15 FLOP at ImageNet
+size (1.28M samples, 1M descriptions), days on a CPU. `max_pairs` caps the pseudo-pairs to a seeded subset of
+the samples and texts (split in proportion to N and R) and `pool_size` caps each retrieval pool (the texts a
+sample searches, the samples a text or pseudo text searches) to a seeded subset; below both caps (every demo
+and test size) nothing is sampled and the pairs are exactly the all-pairs ones. None lifts a cap.
 """
 from __future__ import annotations
 
@@ -54,22 +60,49 @@ class Neighbours(NamedTuple):
     w: np.ndarray
 
 
-def unit_index(pool: np.ndarray) -> object:
-    """An exact inner-product index of the pool's rows, normalized block by block (the index holds the one copy)."""
+def unit_index(pool: np.ndarray, rows: np.ndarray | None = None) -> object:
+    """An exact inner-product index of the pool's rows (or of `rows` of it), normalized block by block (the
+    index holds the one float32 copy, whatever the pool's precision)."""
     index = inner_product_index(np.zeros((0, pool.shape[1]), np.float32))
-    for i in range(0, len(pool), SEARCH_BLOCK):
-        index.add(normalize(pool[i:i + SEARCH_BLOCK]))
+    n = len(pool) if rows is None else len(rows)
+    for i in range(0, n, SEARCH_BLOCK):
+        index.add(normalize(_block(pool, rows, i, i + SEARCH_BLOCK)))
     return index
 
 
+def subset(n: int, cap: int | None, rng: np.random.Generator) -> np.ndarray | None:
+    """Sorted seeded sample of `cap` of n rows; None (every row, in order) when n is within the cap."""
+    return None if cap is None or n <= cap else np.sort(rng.choice(n, cap, replace=False))
+
+
+def pair_counts(n: int, r: int, cap: int | None) -> tuple[int | None, int | None]:
+    """How many of the n samples and r texts start a pseudo-pair under `cap` (in proportion; None: all)."""
+    if cap is None or n + r <= cap:
+        return None, None
+    from_x = min(n, max(1, round(cap * n / (n + r))))
+    return from_x, min(r, cap - from_x)
+
+
+def _pick(rows: np.ndarray | None, idx: np.ndarray) -> np.ndarray:
+    """Positions `idx` among the chosen `rows` -> rows of the full array (None: every row, in order)."""
+    return idx if rows is None else rows[idx]
+
+
+def _block(a: np.ndarray, rows: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
+    """Chosen rows [lo, hi) of `a`: a view of a[lo:hi] when every row is chosen."""
+    return a[lo:hi] if rows is None else a[rows[lo:hi]]
+
+
 def neighbours(index: object, queries: Callable[[int, int], np.ndarray], n: int, k: int,
-               temperature: float) -> Neighbours:
-    """`queries(a, b)` -> (b - a, D) unit query rows [a, b) of n, searched SEARCH_BLOCK at a time -> Neighbours."""
+               temperature: float, pool_rows: np.ndarray | None = None) -> Neighbours:
+    """`queries(a, b)` -> (b - a, D) unit query rows [a, b) of n, searched SEARCH_BLOCK at a time -> Neighbours;
+    an index of `pool_rows` of a pool gives ids of the pool itself."""
     ids = np.empty((n, min(k, index.ntotal)), np.int64)
     w = np.empty(ids.shape, np.float32)
     for a in range(0, n, SEARCH_BLOCK):
         b = min(n, a + SEARCH_BLOCK)
-        sims, ids[a:b] = index.search(np.ascontiguousarray(queries(a, b), dtype=np.float32), ids.shape[1])
+        sims, found = index.search(np.ascontiguousarray(queries(a, b), dtype=np.float32), ids.shape[1])
+        ids[a:b] = _pick(pool_rows, found)
         e = np.exp((sims - sims.max(1, keepdims=True)) / temperature)
         w[a:b] = e / e.sum(1, keepdims=True)
     return Neighbours(ids, w)
@@ -96,28 +129,31 @@ def aggregate(queries: np.ndarray, pool: np.ndarray, k: int, temperature: float)
 
 @dataclass(frozen=True)
 class PseudoPairs:
-    """Ex-MCR's N + R pseudo-pairs as neighbour lists over the samples x (N, D) and the texts t (R, D):
-    pair i < N is (x_i | x^_i, t~_i), pair N + j is (x~_j, t_j); `rows(idx)` makes a batch's vectors."""
+    """Ex-MCR's pseudo-pairs as neighbour lists over the samples x (N, D) and the texts t (R, D): pair i < n_x
+    is (x_s | x^_s, t~_s) for sample s = x_rows[i], pair n_x + j is (x~_u, t_u) for text u = t_rows[j] (rows None:
+    every sample or text, in order); `rows(idx)` makes a batch's vectors."""
 
     x: np.ndarray
     t: np.ndarray
-    texts_of_x: Neighbours  # (N, k) nearest texts of each sample -> t~
-    x_of_tilde: Neighbours  # (N, k) nearest samples of each t~ -> x^
-    x_of_t: Neighbours  # (R, k) nearest samples of each text -> x~
+    texts_of_x: Neighbours  # (n_x, k) nearest texts of each pair's sample -> t~
+    x_of_tilde: Neighbours  # (n_x, k) nearest samples of each t~ -> x^
+    x_of_t: Neighbours  # (n_t, k) nearest samples of each pair's text -> x~
+    x_rows: np.ndarray | None = None
+    t_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.x) + len(self.t)
+        return len(self.texts_of_x.ids) + len(self.x_of_t.ids)
 
     def rows(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(B,) pair indices -> data-side members (B, D) twice and the text side (B, D), float32 unit rows."""
-        n, dim = len(self.x), self.x.shape[1]
+        n, dim = len(self.texts_of_x.ids), self.x.shape[1]
         a, b, text = (np.empty((len(idx), dim), np.float32) for _ in range(3))
         s, j = idx < n, idx[idx >= n] - n
-        a[s] = normalize(self.x[idx[s]])
+        a[s] = normalize(self.x[_pick(self.x_rows, idx[s])])
         b[s] = pooled(self.x_of_tilde, idx[s], self.x)
         text[s] = pooled(self.texts_of_x, idx[s], self.t)
         a[~s] = b[~s] = pooled(self.x_of_t, j, self.x)
-        text[~s] = normalize(self.t[j])
+        text[~s] = normalize(self.t[_pick(self.t_rows, j)])
         return a, b, text
 
 
@@ -130,29 +166,44 @@ class ExMCR:
     top_k: int = 8  # neighbours retrieved per query
     retrieval_temperature: float = 0.05  # softmax temperature of the neighbours' weights
     hidden: int = 512  # width of the projector's MLP
+    max_pairs: int | None = None  # pseudo-pairs from at most this many samples + texts (None: all, the paper)
+    pool_size: int | None = None  # rows of each retrieval pool (None: all: exact all-pairs retrieval)
+    seed: int = 0  # of the subsets
 
     @classmethod
     def from_settings(cls, s) -> ExMCR:
         a = s.alignment
-        return cls(temperature=s.temperature, top_k=a.exmcr_top_k)
+        return cls(temperature=s.temperature, top_k=a.exmcr_top_k, max_pairs=a.exmcr_max_pairs,
+                   pool_size=a.exmcr_pool)
 
     def build(self, dim: int) -> nn.Module:
         return Projector(dim, self.hidden)
 
     def retrieve(self, data: AlignData) -> PseudoPairs:
         """The pseudo-pairs' neighbour lists: three exact searches in query blocks (samples -> texts, their
-        pseudo texts -> samples, texts -> samples), one index per pool, no (Q, k, D) array."""
+        pseudo texts -> samples, texts -> samples), one index per pool, no (Q, k, D) array; the pair starts
+        and the pools sampled as the caps say."""
         if data.texts is None or not len(data.texts):
             raise ValueError("exmcr needs knowledge-base text embeddings to retrieve pseudo-pairs through")
         x, t, k, tau = data.train_x, data.texts, self.top_k, self.retrieval_temperature
-        texts_of_x = neighbours(unit_index(t), lambda a, b: normalize(x[a:b]), len(x), k, tau)
-        x_index = unit_index(x)
-        x_of_tilde = neighbours(x_index, lambda a, b: pooled(texts_of_x, np.arange(a, b), t), len(x), k, tau)
-        x_of_t = neighbours(x_index, lambda a, b: normalize(t[a:b]), len(t), k, tau)
-        return PseudoPairs(x, t, texts_of_x, x_of_tilde, x_of_t)
+        rng = np.random.default_rng(self.seed)
+        n_x, n_t = pair_counts(len(x), len(t), self.max_pairs)
+        x_rows, t_rows = subset(len(x), n_x, rng), subset(len(t), n_t, rng)
+        x_pool, t_pool = subset(len(x), self.pool_size, rng), subset(len(t), self.pool_size, rng)
+        starts_x = len(x) if x_rows is None else len(x_rows)
+        starts_t = len(t) if t_rows is None else len(t_rows)
+        texts_of_x = neighbours(unit_index(t, t_pool), lambda a, b: normalize(_block(x, x_rows, a, b)),
+                                starts_x, k, tau, t_pool)
+        x_index = unit_index(x, x_pool)
+        x_of_tilde = neighbours(x_index, lambda a, b: pooled(texts_of_x, np.arange(a, b), t), starts_x, k, tau,
+                                x_pool)
+        x_of_t = neighbours(x_index, lambda a, b: normalize(_block(t, t_rows, a, b)), starts_t, k, tau,
+                            x_pool)
+        return PseudoPairs(x, t, texts_of_x, x_of_tilde, x_of_t, x_rows, t_rows)
 
     def pseudo_pairs(self, data: AlignData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """-> data-side members (P, D) twice and text-side (P, D), P = N + R: every pair at once (small data)."""
+        """-> data-side members (P, D) twice and text-side (P, D), P = N + R below the caps: every pair at once
+        (small data)."""
         pairs = self.retrieve(data)
         return pairs.rows(np.arange(len(pairs)))
 

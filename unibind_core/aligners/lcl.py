@@ -41,8 +41,8 @@ class LCL:
         n_classes = data.n_classes
 
         def loss(head: nn.Module, idx: torch.Tensor) -> torch.Tensor:
-            z = nn.functional.normalize(head(x[idx]), dim=-1)  # (B, D)
-            logits = z @ nn.functional.normalize(t[t_of[idx]], dim=-1).T / self.temperature  # (B, B)
+            z = nn.functional.normalize(head(x[idx].float()), dim=-1)  # (B, D); float16-held inputs in float32
+            logits = z @ nn.functional.normalize(t[t_of[idx]].float(), dim=-1).T / self.temperature  # (B, B)
             value = contrastive_loss(logits)
             if self.symmetric:
                 value = (value + contrastive_loss(logits.T)) / 2

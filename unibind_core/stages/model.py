@@ -6,7 +6,6 @@ class at a time, captions and features are read by kind and split into prealloca
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,24 +43,16 @@ from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.code_versions import code_version
 from unibind_core.stages.common import artifact_version, read_classes, require_artifact, reusable, spec_of
-from unibind_core.stages.partners import PartnerFeatures, partner_features, with_partner
+from unibind_core.stages.head_inputs import (HeadInputs, align_data, centre_arrays, split_features, text_vectors,
+                                             uncaptioned)
+from unibind_core.stages.partners import with_partner
 from unibind_core.stages.provenance import reproducibility_record
-from unibind_core.stages.runs import HeadRun, all_features, head_runs
+from unibind_core.stages.runs import all_features, head_runs
 from unibind_core.tables import (ALIGNER_COMPARISON, BALANCE, CENTRES, COMPARISON, EVALUATIONS, FEATURES, HEAD_HISTORY,
                                  RESULTS, RETRIEVAL, TEXT_EMBEDDINGS, Classifier, RowKind, Setting, Split, SplitProtocol,
                                  kind_is, split_is)
 from unibind_core.templates import PROMPT_SETS
 from unibind_core.torch_setup import resolve_device, resolve_dtype
-
-
-def split_features(s: Settings, bench: str, split: Split) -> tuple[pa.Table, np.ndarray]:
-    """(sample_id + class_index rows, (N, D) frozen features) of one split, in manifest order."""
-    return FEATURES.read_vectors(s.layout.features(bench), ("sample_id", "class_index"), split_is(split))
-
-
-def text_vectors(s: Settings, bench: str, columns: tuple[str, ...], *kinds: RowKind) -> tuple[pa.Table, np.ndarray]:
-    """Rows of the given kinds of the text-embeddings table and their (N, D) vectors."""
-    return TEXT_EMBEDDINGS.read_vectors(s.layout.text_embeddings(bench), columns, kind_is(*kinds))
 
 
 class _StoredInputs:
@@ -135,106 +126,11 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
                        metrics={"mean_score": float(pc.mean(table["score"]).as_py())})
 
 
-def _centre_arrays(s: Settings, bench: str) -> tuple[np.ndarray, np.ndarray]:
-    rows, vectors = CENTRES.read_vectors(s.layout.centres(bench), ("class_index",))
-    return vectors, rows["class_index"].to_numpy()
-
-
 def _loop_config(s: Settings, bench: str) -> HeadConfig:
     """Table 1 batch / lr / epochs of the benchmark (TrainSpec), the configured device and eval cadence."""
     t = spec_of(bench).train
     return HeadConfig(batch_size=t.batch_size, lr=t.lr, epochs=s.head_epochs or t.epochs,
                       eval_every=s.alignment.eval_every, device=s.device, dtype=s.dtype)
-
-
-def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.ChunkedArray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """((M,) row of each captioned training sample's own caption in the caption vectors, (N,) bool: which of
-    the N samples have one). A sample the captioner flagged or could not read has none (docs/method.md §1)."""
-    pos = pc.index_in(sample_ids, value_set=caption_ids)
-    has = ~np.asarray(pc.is_null(pos))
-    if not has.any():
-        first = sample_ids[0].as_py() if len(sample_ids) else "-"
-        raise ValueError(f"{bench}: none of the {len(sample_ids)} training samples has a caption embedding "
-                         f"(first {first!r}); materialize data_captions and kb_text_embeddings")
-    return pos.filter(pa.array(has)).to_numpy().astype(np.int64), has
-
-
-class _HeadInputs:
-    """What every training run of one benchmark reads, read once: the runs (aligners x folds) differ only
-    in which samples they train and select on."""
-
-    def __init__(self, s: Settings, bench: str) -> None:
-        self.s, self.bench = s, bench
-
-    @cached_property
-    def captions(self) -> tuple[pa.Table, np.ndarray]:
-        return text_vectors(self.s, self.bench, ("ID",), RowKind.CAPTION)
-
-    @cached_property
-    def centres(self) -> tuple[np.ndarray, np.ndarray]:
-        return _centre_arrays(self.s, self.bench)
-
-    @cached_property
-    def texts(self) -> np.ndarray:
-        """(C x M, D) description vectors: read only when an aligner that `uses_texts` (Ex-MCR) trains."""
-        return text_vectors(self.s, self.bench, (), RowKind.DESCRIPTION)[1]
-
-    @cached_property
-    def fixed(self) -> tuple[tuple[pa.Table, np.ndarray], tuple[pa.Table, np.ndarray]]:
-        return split_features(self.s, self.bench, Split.TRAIN), split_features(self.s, self.bench, Split.EVAL)
-
-    @cached_property
-    def fixed_captions(self) -> tuple[np.ndarray, np.ndarray]:
-        """_caption_index of the fixed split's training samples: the same for every aligner's fixed run."""
-        return _caption_index(self.bench, self.fixed[0][0]["sample_id"], self.captions[0]["ID"])
-
-    @cached_property
-    def fixed_train(self) -> tuple[np.ndarray, np.ndarray, pa.ChunkedArray]:
-        """The fixed split's captioned training samples ((N, D) features, (N,) labels, ids): one array that every
-        aligner's fixed run shares (the uncaptioned rows are filtered out once, not per aligner)."""
-        (rows, x), (_, has) = self.fixed[0], self.fixed_captions
-        ids, y = rows["sample_id"], rows["class_index"].to_numpy()
-        return (x, y, ids) if has.all() else (x[has], y[has], ids.filter(pa.array(has)))
-
-    @cached_property
-    def every(self) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-        return all_features(self.s, self.bench)
-
-    @cached_property
-    def partners(self) -> PartnerFeatures | None:
-        return partner_features(self.s, self.bench)
-
-
-def align_data(inputs: _HeadInputs, run: HeadRun) -> AlignData:
-    """The run's training and eval samples with their captions, the centres, the knowledge base's texts and,
-    for an aligner that uses one, each training sample's partner in the paired benchmark."""
-    captions, caption_vectors = inputs.captions
-    centres, centre_class = inputs.centres
-    if run.fold is None:
-        eval_rows, eval_x = inputs.fixed[1]
-        train_x, train_y, train_ids = inputs.fixed_train
-        eval_y = eval_rows["class_index"].to_numpy()
-        index, has = inputs.fixed_captions[0], None
-    else:
-        rows, x, folds = inputs.every
-        tr, ev, _ = run.fold.masks(folds)
-        y = rows["class_index"].to_numpy()
-        train_x, train_y, eval_x, eval_y = x[tr], y[tr], x[ev], y[ev]
-        train_ids = rows["sample_id"].filter(pa.array(tr))
-        index, has = _caption_index(inputs.bench, train_ids, captions["ID"])
-    if has is not None and not has.all():  # uncaptioned samples train no aligner: each pairs a sample with its caption
-        train_x, train_y, train_ids = train_x[has], train_y[has], train_ids.filter(pa.array(has))
-    aligner = ALIGNERS.from_settings(run.aligner, inputs.s)
-    partners = inputs.partners if aligner.uses_partner else None
-    return AlignData(train_x, train_y, caption_vectors, index, centres, centre_class, eval_x, eval_y,
-                     texts=inputs.texts if aligner.uses_texts else None,
-                     paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
-
-
-def uncaptioned(inputs: _HeadInputs) -> int:
-    """Training samples of the fixed split left out of head training for want of a caption."""
-    return int((~inputs.fixed_captions[1]).sum())
 
 
 def stage_head(s: Settings, bench: str) -> StageResult:
@@ -246,9 +142,10 @@ def stage_head(s: Settings, bench: str) -> StageResult:
     inputs = [contract.require(path) for contract, path in ((FEATURES, lay.features(bench)),
               (TEXT_EMBEDDINGS, lay.text_embeddings(bench)), (CENTRES, lay.centres(bench)))]
     runs = head_runs(s, bench)
-    shared = _HeadInputs(s, bench)
-    record = {"loop": config_record(cfg), "train_spec": asdict(spec_of(bench).train)}
     aligners = {r: ALIGNERS.from_settings(r.aligner, s) for r in runs}
+    shared = HeadInputs(s, bench, with_texts=any(a.uses_texts for a in aligners.values()))
+    record = {"loop": config_record(cfg), "train_spec": asdict(spec_of(bench).train),
+              "input_dtype": np.dtype(shared.dtype).name}
     partners = shared.partners if any(a.uses_partner for a in aligners.values()) else None
     partner_versions = [] if partners is None else [*map(artifact_version, partners.paths),
                                                      *(f"absent:{b}" for b in partners.missing)]
@@ -296,7 +193,7 @@ def benchmark_classifiers(s: Settings, bench: str) -> Classifiers:
     index = {c.key: c.index for c in read_classes(s, bench)}
     cls_of = np.array([index[k] for k in rows["Category"].to_pylist()], dtype=np.int64)
     kinds = np.asarray(rows["kind"].to_pylist())
-    centres, centre_class = _centre_arrays(s, bench)
+    centres, centre_class = centre_arrays(s, bench)
     tpl, one = kinds == RowKind.TEMPLATE, kinds == RowKind.SINGLE_TEMPLATE
     return Classifiers(template_classifier(vec[tpl], cls_of[tpl], len(index)),
                        template_classifier(vec[one], cls_of[one], len(index)), centres, centre_class, s.device)

@@ -13,7 +13,8 @@ from unibind_core.retrieval import FoldedSide, Side, both_directions, cross_vali
 from unibind_core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import manifest_column, spec_of
-from unibind_core.stages.model import FIXED_SPLIT, fine_tuned, split_features, through
+from unibind_core.stages.head_inputs import split_features
+from unibind_core.stages.model import FIXED_SPLIT, fine_tuned, through
 from unibind_core.stages.runs import HeadRun, all_features, fold_protocol
 from unibind_core.tables import RETRIEVAL, Setting, Split, SplitProtocol
 

@@ -100,6 +100,31 @@ def test_exmcr_pseudo_pairs_come_through_the_texts_without_captions_or_labels():
         ExMCR().pseudo_pairs(AlignData(**{**data.__dict__, "texts": None}))
 
 
+def test_exmcr_caps_sample_the_pairs_and_pools_and_change_nothing_below_them():
+    data = _demo_like()  # 144 training samples, 48 texts
+    n, r = len(data.train_x), len(data.texts)
+    full = ExMCR().pseudo_pairs(data)
+    for same in (ExMCR(max_pairs=n + r, pool_size=n), ExMCR(max_pairs=None, pool_size=None)):
+        for got, want in zip(same.pseudo_pairs(data), full):
+            np.testing.assert_array_equal(got, want)  # within the caps: the all-pairs pseudo-pairs, bit for bit
+    capped = ExMCR(max_pairs=40, pool_size=20)
+    pairs = capped.retrieve(data)
+    assert len(pairs) == 40 and len(pairs.x_rows) == 30 and len(pairs.t_rows) == 10  # in proportion 144 : 48
+    pooled_x = set(np.unique(np.r_[pairs.x_of_tilde.ids.ravel(), pairs.x_of_t.ids.ravel()]).tolist())
+    pooled_t = set(np.unique(pairs.texts_of_x.ids).tolist())
+    assert len(pooled_x) <= 20 and len(pooled_t) <= 20  # every neighbour from the 20-row pools
+    a, b, text = pairs.rows(np.arange(40))
+    np.testing.assert_allclose(a[:30], normalize(data.train_x[pairs.x_rows]), atol=1e-6)  # a pair keeps its sample
+    np.testing.assert_allclose(text[30:], data.texts[pairs.t_rows], atol=1e-6)  # ... and a text pair its text
+    again = capped.retrieve(data)
+    np.testing.assert_array_equal(again.x_rows, pairs.x_rows)  # seeded: the same subsets every run
+    np.testing.assert_array_equal(again.texts_of_x.ids, pairs.texts_of_x.ids)
+    objective = capped.objective(data, torch.device("cpu"))
+    assert objective.n_items == 40
+    with pytest.raises(ValueError, match="exmcr_pool must be at least 1"):
+        Settings.from_mapping({"data_root": ".", "alignment": {"exmcr_pool": 0}})
+
+
 def test_aligners_are_chosen_by_name_from_the_settings(tmp_path):
     s = Settings.from_mapping({"data_root": tmp_path, "aligner": "centrobind", "compare_aligners": "lcl, exmcr,lcl",
                                "alignment": {"detach_anchor": False, "exmcr_top_k": 3}})

@@ -3,6 +3,8 @@
 anchor then differs from the anchor without a partner."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -67,11 +69,12 @@ def test_pairs_are_found_both_ways_among_the_profiles_benchmarks():
 
 def test_centrobind_on_the_demo_pair_uses_the_partner_records_it_and_lowers_its_loss(pair):
     from unibind_core.stages.common import read_manifest
-    from unibind_core.stages.model import _HeadInputs, align_data, stage_head
+    from unibind_core.stages.head_inputs import HeadInputs, align_data
+    from unibind_core.stages.model import stage_head
     from unibind_core.stages.runs import HeadRun
 
     s = pair
-    data = align_data(_HeadInputs(s, "demo_event"), HeadRun("centrobind"))
+    data = align_data(HeadInputs(s, "demo_event"), HeadRun("centrobind"))
     manifest = read_manifest(s, "demo_event").to_pylist()
     n_train = sum(r["split"] == Split.TRAIN for r in manifest)
     assert data.paired.shape == (n_train, DIM) and not np.isnan(data.paired).any()  # every recording has its image
@@ -135,7 +138,8 @@ def test_samples_without_a_caption_are_left_out_of_training_and_counted(pair, tm
     import pyarrow.compute as pc
 
     from unibind_core.stages.common import read_manifest
-    from unibind_core.stages.model import _HeadInputs, align_data, stage_head
+    from unibind_core.stages.head_inputs import HeadInputs, align_data
+    from unibind_core.stages.model import stage_head
     from unibind_core.stages.runs import HeadRun
 
     shutil.copytree(pair.data_root, tmp_path / "data")
@@ -144,13 +148,13 @@ def test_samples_without_a_caption_are_left_out_of_training_and_counted(pair, tm
     texts = TEXT_EMBEDDINGS.read(path)
     train = [r["sample_id"] for r in read_manifest(s, "demo_image").to_pylist() if r["split"] == Split.TRAIN]
     TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train[:2])))), path)
-    data = align_data(_HeadInputs(s, "demo_image"), HeadRun("lcl"))
+    data = align_data(HeadInputs(s, "demo_image"), HeadRun("lcl"))
     assert len(data.train_x) == len(train) - 2 == len(data.caption_index)
     assert stage_head(s, "demo_image").metadata["train_without_caption"] == 2
 
     TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train)))), path)
     with pytest.raises(ValueError, match="none of the .* training samples has a caption embedding"):
-        align_data(_HeadInputs(s, "demo_image"), HeadRun("lcl"))
+        align_data(HeadInputs(s, "demo_image"), HeadRun("lcl"))
 
 
 def test_a_partner_without_features_is_left_out_named_and_its_arrival_retrains(pair):
@@ -185,7 +189,7 @@ def test_only_exmcr_reads_the_descriptions_and_the_fixed_runs_share_one_feature_
     import pyarrow.compute as pc
 
     from unibind_core.stages.common import read_manifest
-    from unibind_core.stages.model import _HeadInputs, align_data
+    from unibind_core.stages.head_inputs import HeadInputs, align_data
     from unibind_core.stages.runs import HeadRun
 
     shutil.copytree(pair.data_root, tmp_path / "data")
@@ -194,10 +198,42 @@ def test_only_exmcr_reads_the_descriptions_and_the_fixed_runs_share_one_feature_
     texts = TEXT_EMBEDDINGS.read(path)
     train = [r["sample_id"] for r in read_manifest(s, "demo_image").to_pylist() if r["split"] == Split.TRAIN]
     TEXT_EMBEDDINGS.write(texts.filter(pc.invert(pc.is_in(texts["ID"], pa.array(train[:1])))), path)
-    inputs = _HeadInputs(s, "demo_image")
+    inputs = HeadInputs(s, "demo_image")
     lcl, centrobind = align_data(inputs, HeadRun("lcl")), align_data(inputs, HeadRun("centrobind"))
     assert lcl.texts is None and centrobind.texts is None and "texts" not in vars(inputs)  # never read
     exmcr = align_data(inputs, HeadRun("exmcr"))
     assert exmcr.texts is not None and len(exmcr.texts) == 30 and "texts" in vars(inputs)
     assert len(lcl.train_x) == len(train) - 1
     assert lcl.train_x is centrobind.train_x is exmcr.train_x  # one filtered copy, shared by the runs
+
+
+def test_large_head_inputs_are_held_in_float16_and_every_aligner_still_trains(pair, tmp_path):
+    """input_dtype auto: above input_float32_gib the training features, captions and descriptions are held in
+    float16 (half the memory) and each batch computed in float32; the precision is in the heads' key."""
+    import dataclasses
+    import shutil
+
+    from unibind_core.aligners.config import AlignmentConfig
+    from unibind_core.aligners.store import metadata
+    from unibind_core.stages.head_inputs import HeadInputs, align_data, input_float32_bytes
+    from unibind_core.stages.model import stage_head
+    from unibind_core.stages.runs import HeadRun
+
+    shutil.copytree(pair.data_root, tmp_path / "data")
+    base = dataclasses.replace(pair, data_root=tmp_path / "data", compare_aligners="centrobind,exmcr", head_epochs=2)
+    small = HeadInputs(base, "demo_image", with_texts=True)
+    assert small.dtype is np.float32  # the demo's inputs are far below 4 GiB
+    tiny = (input_float32_bytes(base, "demo_image", True) + input_float32_bytes(base, "demo_image", False)) / 2**31
+    s = dataclasses.replace(base, alignment=AlignmentConfig(input_float32_gib=tiny))
+    big = HeadInputs(s, "demo_image", with_texts=True)
+    assert big.dtype is np.float16 and HeadInputs(s, "demo_image").dtype is np.float32  # descriptions tip it
+    half, full = align_data(big, HeadRun("exmcr")), align_data(small, HeadRun("exmcr"))
+    assert half.train_x.dtype == half.captions.dtype == half.texts.dtype == np.float16
+    assert half.eval_x.dtype == np.float32 and half.centres.dtype == np.float32
+    np.testing.assert_allclose(half.train_x, full.train_x, atol=1e-3)
+    result = stage_head(s, "demo_image")
+    assert result.metrics["eval_accuracy_best"] > 0
+    assert {"centrobind", "exmcr"} <= set(result.metadata["aligners"])
+    assert json.loads(metadata(s.layout.head("demo_image"))["config"])["input_dtype"] == "float16"
+    forced = dataclasses.replace(s, alignment=AlignmentConfig(input_dtype="float32", input_float32_gib=tiny))
+    assert not stage_head(forced, "demo_image").reused  # another precision: another head
