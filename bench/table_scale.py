@@ -85,8 +85,10 @@ def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
     n = len(splits)
     ids = [f"s{i:07d}" for i in range(n)]
     labels = np.arange(n) % a.classes
-    FEATURES.write(FEATURES.table({"sample_id": ids, "split": [str(s) for s in splits], "class_index": labels},
-                                  _unit(rng, n, a.dim)), lay.features(BENCH), inputs_key="synthetic-features")
+    part = 1 << 16  # written in parts (FEATURES.write_stream): 1.33M x 1024 float32 at ImageNet size is 5.5 GB
+    FEATURES.write_stream((FEATURES.table({"sample_id": ids[i:i + part], "split": [str(s) for s in splits[i:i + part]],
+                                           "class_index": labels[i:i + part]}, _unit(rng, len(ids[i:i + part]), a.dim))
+                           for i in range(0, n, part)), lay.features(BENCH), inputs_key="synthetic-features")
     path = lay.text_embeddings(BENCH)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
