@@ -37,43 +37,71 @@ def cache_dir_for(cache_root: Path, encoder_name: str) -> Path:
     return Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder_name) / code_version("text_tower")
 
 
-def _load_cache(cache_dir: Path, wanted: set[str], dim: int) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Cached vectors of the wanted hashes, and the shards set aside: a shard that cannot be read, holds
-    vectors of another size or non-unit vectors is renamed `*.corrupt` (kept for inspection) and its
-    texts are simply embedded again, never a permanent failure."""
-    found: dict[str, np.ndarray] = {}
+class _Slots:
+    """Where each unique text goes: the (N,) texts' hashes -> U unique slots (first-occurrence order) and, per
+    slot, the rows that hold it, so a cached or new vector is written straight into every row of the (N, D)
+    output (no dict of vectors and no stacked copy: at ImageNet size each would be 9.7 GB)."""
+
+    def __init__(self, hashes: list[str]) -> None:
+        self.slot: dict[str, int] = {}
+        inverse = np.fromiter((self.slot.setdefault(h, len(self.slot)) for h in hashes), np.int64, len(hashes))
+        self.order = np.argsort(inverse, kind="stable")
+        self.counts = np.bincount(inverse, minlength=len(self.slot))
+        self.starts = np.cumsum(self.counts) - self.counts
+        self.filled = np.zeros(len(self.slot), bool)
+
+    def put(self, out: np.ndarray, slots: np.ndarray, vectors: np.ndarray) -> None:
+        """(S,) slots, (S, D) their vectors -> every row of each slot in `out` (a later write of a slot wins)."""
+        c = self.counts[slots]
+        within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        out[self.order[np.repeat(self.starts[slots], c) + within]] = vectors[np.repeat(np.arange(len(slots)), c)]
+        self.filled[slots] = True
+
+    def first_row(self, slots: np.ndarray) -> np.ndarray:
+        return self.order[self.starts[slots]]
+
+
+def _fill_from_cache(cache_dir: Path, slots: _Slots, out: np.ndarray) -> list[str]:
+    """Cached vectors of the wanted texts written into `out`; -> the shards set aside: a shard that cannot be
+    read, holds vectors of another size or non-unit vectors is renamed `*.corrupt` (kept for inspection) and
+    its texts are simply embedded again, never a permanent failure."""
     set_aside = []
-    want = pc.field("text_hash").isin(pa.array(sorted(wanted), pa.string()))
     for shard in sorted(cache_dir.glob("*.parquet")):
         try:
-            if TEXT_CACHE_SHARD.dim(shard) != dim:
-                raise ValueError(f"vectors of size {TEXT_CACHE_SHARD.dim(shard)}, not {dim}")
-            rows, vectors = TEXT_CACHE_SHARD.read_vectors(shard, ("text_hash",), want)
+            if TEXT_CACHE_SHARD.dim(shard) != out.shape[1]:
+                raise ValueError(f"vectors of size {TEXT_CACHE_SHARD.dim(shard)}, not {out.shape[1]}")
+            rows, vectors = TEXT_CACHE_SHARD.read_vectors(shard, ("text_hash",))
         except (ValueError, OSError) as exc:
             report_unreadable(shard, exc, "set aside as .corrupt, its texts embedded again")
             aside = shard.with_suffix(".corrupt")
             os.replace(shard, aside)
             set_aside.append(f"{shard.name}: {str(exc)[:200]}")
             continue
-        found.update(zip(rows["text_hash"].to_pylist(), vectors))
-    return found, set_aside
+        found = [slots.slot.get(h, -1) for h in rows["text_hash"].to_pylist()]
+        wanted = np.flatnonzero(np.asarray(found, np.int64) >= 0)
+        if len(wanted):
+            slots.put(out, np.asarray(found, np.int64)[wanted], vectors[wanted])
+    return set_aside
 
 
 def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path, shard_size: int = 8192,
                 refresh: bool = False) -> tuple[np.ndarray, EmbedReport]:
     """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet (`refresh`: every
     text, the cache not read). New vectors are stored every `shard_size` texts (one cache shard each), so a
-    run killed part-way keeps what it embedded."""
+    run killed part-way keeps what it embedded. Memory: the (N, D) result and one shard beside it."""
     hashes = [text_hash(t) for t in texts]
     cache_dir = cache_dir_for(cache_root, encoder.name)
-    cached, set_aside = ({}, []) if refresh else _load_cache(cache_dir, set(hashes), encoder.dim)
-    todo = {h: t for h, t in zip(hashes, texts) if h not in cached}
-    new_hashes = sorted(todo)
-    for start in range(0, len(new_hashes), shard_size):
-        part = new_hashes[start:start + shard_size]
-        vectors = encoder.encode([todo[h] for h in part])
-        TEXT_CACHE_SHARD.write(TEXT_CACHE_SHARD.table({"text_hash": part}, vectors),
-                               cache_dir / f"{content_hash(*part)}.parquet")
-        cached.update(zip(part, vectors))
-    out = np.stack([cached[h] for h in hashes]) if hashes else np.empty((0, encoder.dim), np.float32)
-    return out, EmbedReport(texts=len(texts), unique=len(set(hashes)), embedded=len(todo), set_aside=tuple(set_aside))
+    slots = _Slots(hashes)
+    out = np.empty((len(hashes), encoder.dim), np.float32)
+    set_aside = [] if refresh else _fill_from_cache(cache_dir, slots, out)
+    todo = np.flatnonzero(~slots.filled)
+    todo = todo[np.argsort([hashes[r] for r in slots.first_row(todo)], kind="stable")]  # by hash, as shards are
+    for start in range(0, len(todo), shard_size):
+        part = todo[start:start + shard_size]
+        rows = slots.first_row(part)
+        vectors = encoder.encode([texts[r] for r in rows])
+        part_hashes = [hashes[r] for r in rows]
+        TEXT_CACHE_SHARD.write(TEXT_CACHE_SHARD.table({"text_hash": part_hashes}, vectors),
+                               cache_dir / f"{content_hash(*part_hashes)}.parquet")
+        slots.put(out, part, np.asarray(vectors, np.float32))
+    return out, EmbedReport(texts=len(texts), unique=len(slots.slot), embedded=len(todo), set_aside=tuple(set_aside))

@@ -77,13 +77,17 @@ def vector_type(dim: int) -> pa.DataType:
     return pa.list_(pa.float32(), dim)
 
 
+_CHECK_ROWS = 1 << 16  # rows checked for NaN/inf at a time
+
+
 def vectors_to_arrow(vectors: np.ndarray) -> pa.FixedSizeListArray:
     """(N, D) float array -> Arrow fixed_size_list<float32>[D]; refuses NaN/inf so none is ever stored."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise ValueError(f"expected an (N, D) array of vectors, got shape {vectors.shape}")
-    if not np.isfinite(vectors).all():
-        bad = int((~np.isfinite(vectors).all(axis=1)).sum())
+    bad = sum(int((~np.isfinite(vectors[i:i + _CHECK_ROWS]).all(axis=1)).sum())  # in blocks: no (N, D) mask
+              for i in range(0, len(vectors), _CHECK_ROWS))
+    if bad:
         raise ValueError(f"{bad} of {len(vectors)} vectors contain NaN or inf; nothing was written")
     flat = pa.array(vectors.reshape(-1), type=pa.float32())
     return pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])

@@ -34,3 +34,19 @@ def test_an_unreadable_cache_shard_is_set_aside_and_its_texts_embedded_again(tmp
     np.testing.assert_allclose(again, first, atol=1e-6)
     _, third = embed_texts(texts, counting_encoder, tmp_path)
     assert third.embedded == 0 and not third.set_aside  # the new shard serves the next run
+
+
+def test_repeated_texts_over_many_shards_fill_every_row_from_the_cache_and_the_encoder(tmp_path, counting_encoder):
+    """Rows are filled straight from cache shards and new shards (no dict of vectors): each row is its text's
+    vector, however often the text repeats and whether it was cached or new."""
+    rng = np.random.default_rng(0)
+    words = [f"text {i}" for i in range(40)]
+    embed_texts(words[:25], counting_encoder, tmp_path, shard_size=4)  # 7 cache shards
+    texts = [words[i] for i in rng.integers(0, 40, 300)]
+    vectors, report = embed_texts(texts, counting_encoder, tmp_path, shard_size=4)
+    assert report.unique == len(set(texts)) and report.embedded == len(set(texts) - set(words[:25]))
+    direct = {t: v for t, v in zip(words, counting_encoder.encode(words))}
+    np.testing.assert_allclose(vectors, np.stack([direct[t] for t in texts]), atol=1e-6)
+    again, rep = embed_texts(texts, counting_encoder, tmp_path, shard_size=4)
+    assert rep.embedded == 0
+    np.testing.assert_array_equal(again, vectors)
