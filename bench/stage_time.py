@@ -5,14 +5,13 @@ bench/table_scale.py reads VmHWM from /proc inside the stage's process and times
 reports the kernel's maximum resident set size and user + system seconds of the whole process (imports
 included), with the numeric-environment variables the child saw. Where the two disagree, one of them is wrong.
 
-    .venv/bin/python bench/stage_time.py --workdir /work/s3 --stage stage_head --aligners ""
+    .venv/bin/python bench/stage_time.py --workdir /work/s3 --stage stage_head --aligners "" [--epochs 2]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ import unibind_core, os, json
 from pathlib import Path
 from unibind_core.settings import Settings
 import unibind_core.stages.model as m
-s = Settings(data_root=Path({root!r}), k={k}, head_epochs=1, compare_aligners={aligners!r})
+s = Settings(data_root=Path({root!r}), k={k}, head_epochs={epochs}, compare_aligners={aligners!r})
 getattr(m, {stage!r})(s, "imagenet1k")
 print("ENV " + json.dumps({{k: v for k, v in os.environ.items() if k.startswith(("OMP_", "OPENBLAS", "MKL_"))}}))
 """
@@ -36,19 +35,20 @@ def main() -> None:
     p.add_argument("--stage", default="stage_head", choices=("stage_centres", "stage_head", "stage_evaluation"))
     p.add_argument("--aligners", default="", help="compare_aligners (default: none, LCL alone)")
     p.add_argument("--k", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=1, help="head epochs (run 1 and 2: the difference is one epoch)")
     a = p.parse_args()
     root = a.workdir / "this tree"
-    code = _CODE.format(root=str(root), k=a.k, aligners=a.aligners, stage=a.stage)
+    code = _CODE.format(root=str(root), k=a.k, aligners=a.aligners, stage=a.stage, epochs=a.epochs)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=ROOT)
     if out.returncode:
         raise SystemExit(out.stderr[-2000:])
-    field = {m.group(1).strip(): m.group(2).strip() for m in re.finditer(r"^\s*([^:\n]+):\s(.*)$", out.stderr, re.M)}
+    field = dict(line.strip().rsplit(": ", 1) for line in out.stderr.splitlines() if ": " in line)
     rss_gib = int(field["Maximum resident set size (kbytes)"]) / 2**20
     cpu = float(field["User time (seconds)"]) + float(field["System time (seconds)"])
     child_env = next((json.loads(line[4:]) for line in out.stdout.splitlines() if line.startswith("ENV ")), {})
-    print(json.dumps({"stage": a.stage, "aligners": a.aligners, "max_rss_gib": round(rss_gib, 2), "cpu_s": round(cpu, 1),
+    print(json.dumps({"stage": a.stage, "aligners": a.aligners, "epochs": a.epochs, "max_rss_gib": round(rss_gib, 2), "cpu_s": round(cpu, 1),
                       "wall": field["Elapsed (wall clock) time (h:mm:ss or m:ss)"], "env": child_env}))
 
 
