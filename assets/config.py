@@ -1,4 +1,4 @@
-"""Dagster config classes derived from the library's settings dataclasses (unibind_core/options.py).
+"""Dagster config classes derived from the library's settings dataclasses (unibind_core/core/options.py).
 
 Every option is declared once, in the library, with its default, doc and environment variable; this
 module turns those fields into pydantic/Dagster config fields (nested dataclasses become nested
@@ -18,9 +18,9 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, create_model, field_validator
 
-from unibind_core.errors import ConfigError
-from unibind_core.llm.config import Secret
-from unibind_core.options import doc_of, env_default, field_types, strip_optional
+from unibind_core.core.errors import ConfigError
+from unibind_core.knowledge.llm.config import Secret
+from unibind_core.core.options import doc_of, env_default, field_types, strip_optional
 
 _AS_STRING = (Path,)  # stored in config as plain strings
 

@@ -14,8 +14,8 @@ import dagster as dg
 
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
 from assets.resources import UnibindResource
-from unibind_core.curated import ABSENT, CURATED_INPUTS, DESCRIPTION_OVERRIDES, PROMPT_TEMPLATES, CuratedInput
-from unibind_core.layout import Layout
+from unibind_core.knowledge.curated import ABSENT, CURATED_INPUTS, DESCRIPTION_OVERRIDES, PROMPT_TEMPLATES, CuratedInput
+from unibind_core.storage.layout import Layout
 
 
 def _observe(what: CuratedInput, unibind: UnibindResource) -> dg.DataVersionsByPartition:

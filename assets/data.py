@@ -10,10 +10,10 @@ from assets.materialize import column_schema, run_partition_stage, run_stage
 from assets.partitions import BENCHMARK_PARTITIONS, DEMO_PROFILE
 from assets.resources import UnibindResource
 from assets.sharded import sharded_asset
-from unibind_core.code_versions import asset_code_version
+from unibind_core.core.code_versions import asset_code_version
 from unibind_core.stages.data import stage_backbone, stage_manifest, stage_world
 from unibind_core.stages.features import features_shard, plan_features, stage_features
-from unibind_core.tables import FEATURES, MANIFEST
+from unibind_core.storage.tables import FEATURES, MANIFEST
 
 
 @dg.asset(group_name="data", kinds={"python"}, code_version=asset_code_version("demo_world"),

@@ -1,10 +1,10 @@
-"""The Dagster side of unibind_core.external: external scripts launched through Dagster Pipes.
+"""The Dagster side of unibind_core.encoders.external: external scripts launched through Dagster Pipes.
 
-`PipesRunner` satisfies unibind_core.external.runner.Runner with `dg.PipesSubprocessClient` and the asset's
+`PipesRunner` satisfies unibind_core.encoders.external.runner.Runner with `dg.PipesSubprocessClient` and the asset's
 context, so a script's `dagster_pipes` log lines land in the run's event log as they happen and the metadata it
 reports is added to the asset's materialization (`external/<env>/<key>`, numbers summed over the launches of
 one step). `run_stage` installs it with `using_runner` for every asset, the way it installs progress reporting.
-Jobs with a worker key go to long-lived workers (unibind_core/external/worker.py), each with a Pipes session of
+Jobs with a worker key go to long-lived workers (unibind_core/encoders/external/worker.py), each with a Pipes session of
 its own opened before it starts and closed after it ends, at the end of the step (`using_runner` closes us).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import dagster as dg
 
-from unibind_core.external.runner import (
+from unibind_core.encoders.external.runner import (
     RESULT,
     STDERR_TAIL,
     ExternalJob,
@@ -26,8 +26,8 @@ from unibind_core.external.runner import (
     read_result,
     require_interpreter,
 )
-from unibind_core.external.scripts.pipes_io import STDERR_COPY
-from unibind_core.external.worker import WorkerPool
+from unibind_core.encoders.external.scripts.pipes_io import STDERR_COPY
+from unibind_core.encoders.external.worker import WorkerPool
 
 STDERR_FILE = "stderr.log"
 LAST_VALUE = ("dim", "rows_per_s", "images_per_s", "device", "model", "kind", "model_loads", "pid")  # not summed

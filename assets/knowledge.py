@@ -13,7 +13,7 @@ from assets.materialize import (
 from assets.partitions import BENCHMARK_PARTITIONS
 from assets.resources import UnibindResource
 from assets.sharded import by_rows, sharded_asset
-from unibind_core.code_versions import asset_code_version
+from unibind_core.core.code_versions import asset_code_version
 from unibind_core.stages.knowledge import (
     caption_rows,
     captions_shard,
@@ -24,7 +24,7 @@ from unibind_core.stages.knowledge import (
     text_embeddings_shard,
     text_rows,
 )
-from unibind_core.tables import CAPTIONS, DESCRIPTIONS, KNOWLEDGE_BASE, TEXT_EMBEDDINGS
+from unibind_core.storage.tables import CAPTIONS, DESCRIPTIONS, KNOWLEDGE_BASE, TEXT_EMBEDDINGS
 
 API_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 

@@ -8,12 +8,12 @@ import dagster as dg
 
 from assets.external import PipesRunner
 from assets.resources import UnibindResource
-from unibind_core.errors import ConfigError
-from unibind_core.external.runner import using_runner
-from unibind_core.progress import ProgressCallback, reporting
+from unibind_core.core.errors import ConfigError
+from unibind_core.encoders.external.runner import using_runner
+from unibind_core.core.progress import ProgressCallback, reporting
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
-from unibind_core.table_contract import VECTOR, TableContract
+from unibind_core.storage.table_contract import VECTOR, TableContract
 
 AC = dg.AutomationCondition
 
@@ -54,7 +54,7 @@ def log_progress(context: dg.AssetExecutionContext | None) -> ProgressCallback |
 def call_stage(stage: Callable[..., Any], unibind: UnibindResource, *args: Any,
                context: dg.OpExecutionContext | None = None) -> Any:
     """Settings from the resource (validated), then the stage, its progress going to the run log and its
-    external scripts (unibind_core.external) running through Dagster Pipes. A configuration error fails
+    external scripts (unibind_core.encoders.external) running through Dagster Pipes. A configuration error fails
     the step without retries: a typo is not fixed by waiting."""
     try:
         settings = check_settings(unibind.settings())

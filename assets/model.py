@@ -13,15 +13,13 @@ from assets.materialize import (
 )
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS, WITH_PARTNERS
 from assets.resources import UnibindResource
-from unibind_core.code_versions import asset_code_version
-from unibind_core.stages.model import (
-    stage_centres,
-    stage_evaluation,
-    stage_head,
-    stage_results,
-)
+from unibind_core.core.code_versions import asset_code_version
+from unibind_core.stages.centres import stage_centres
+from unibind_core.stages.evaluation import stage_evaluation
+from unibind_core.stages.heads import stage_head
+from unibind_core.stages.results import stage_results
 from unibind_core.stages.retrieval import stage_retrieval
-from unibind_core.tables import CENTRES, EVALUATIONS, RESULTS, RETRIEVAL
+from unibind_core.storage.tables import CENTRES, EVALUATIONS, RESULTS, RETRIEVAL
 
 
 @dg.asset(group_name="centres", kinds={"faiss", "parquet"}, code_version=asset_code_version("embedding_centres"),

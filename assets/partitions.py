@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from unibind_core.benchmarks.spec import partners_of, profile_benchmarks
-from unibind_core.options import default_of
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.spec import partners_of, profile_benchmarks
+from unibind_core.core.options import default_of
+from unibind_core.core.settings import Settings
 
 PROFILE: str = default_of(Settings, "profile")
 DEMO_PROFILE: bool = PROFILE == "demo"  # the demo world and its pre-trained encoders exist only there

@@ -13,7 +13,7 @@ from pydantic import create_model
 
 from assets.config import config_fields, plain_values
 from assets.partitions import PROFILE
-from unibind_core.settings import Settings
+from unibind_core.core.settings import Settings
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1] / "data"
 

@@ -10,10 +10,10 @@ from assets.data import data_embeddings
 from assets.model import aligned_heads, embedding_centres
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS
 from assets.resources import UnibindResource
-from unibind_core.code_versions import asset_code_version
+from unibind_core.core.code_versions import asset_code_version
 from unibind_core.stages.index import stage_index
 from unibind_core.stages.predictions import inbox_version, stage_predictions
-from unibind_core.tables import GALLERY, PREDICTIONS
+from unibind_core.storage.tables import GALLERY, PREDICTIONS
 
 
 @dg.asset(group_name="evaluation", kinds={"faiss"}, code_version=asset_code_version("embedding_index"),

@@ -1,7 +1,7 @@
 """Sharded assets: one benchmark partition fanned out to one Dagster step per shard (dynamic outputs).
 
 A sharded asset is a graph of three ops: `<asset>_plan` cuts the stage's rows into shards
-(unibind_core/shards.py) and emits one dynamic output per shard when the `fan_out` option is on (none
+(unibind_core/storage/shards.py) and emits one dynamic output per shard when the `fan_out` option is on (none
 otherwise); `<asset>_shard` runs once per shard, in its own process, pod or Ray job depending on the
 executor, and stores its shard; `<asset>_assemble` runs the stage itself, which finds every
 shard stored and writes the one table, with the asset's data version, metadata and checks. The shard
@@ -17,8 +17,8 @@ import dagster as dg
 
 from assets.materialize import call_stage, to_outputs
 from assets.resources import UnibindResource
-from unibind_core.settings import Settings
-from unibind_core.shards import Shard, plan_shards
+from unibind_core.core.settings import Settings
+from unibind_core.storage.shards import Shard, plan_shards
 from unibind_core.stages import StageResult
 
 RowCount = Callable[[Settings, str], int]

@@ -17,7 +17,7 @@ from pathlib import Path
 import open_clip
 import torch
 
-from unibind_core.backbone.open_clip import OpenClipBackbone
+from unibind_core.encoders.backbone.open_clip import OpenClipBackbone
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/caption_throughput.py [--images 32] [--new-tokens 20] [--batches 1,8,32]
 
-The tiny BLIP-2 (OPT) and LLaVA of tests/core/captioners/tiny_captioners.py are built from configs, saved
+The tiny BLIP-2 (OPT) and LLaVA of tests/core/knowledge/captioners/tiny_captioners.py are built from configs, saved
 and loaded through from_pretrained, then caption the same random images with `generate()` at each batch
 size (greedy, a fixed answer budget; a batch stops when every row has ended, so the new tokens per
 caption are printed beside the rate). The figures measure the generation loop and its padding, not a
@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core" / 
 
 from tiny_captioners import save_tiny_blip2, save_tiny_llava
 
-from unibind_core.captioners import CaptionRequest
-from unibind_core.captioners.blip2 import Blip2Model
-from unibind_core.captioners.hf_vlm import HFVisionModel
+from unibind_core.knowledge.captioners import CaptionRequest
+from unibind_core.knowledge.captioners.blip2 import Blip2Model
+from unibind_core.knowledge.captioners.hf_vlm import HFVisionModel
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/describer_throughput.py [--categories 100] [--n 500] [--concurrency 16]
 
-The fake server (tests/core/llm/fake_openai.py) runs in this process and answers at once; the describer
+The fake server (tests/core/knowledge/llm/fake_openai.py) runs in this process and answers at once; the describer
 runs in a child process (its own interpreter, as in a Dagster step) through the real `openai` client, so
 the figures are the client side's: request building, HTTP, parsing, CLIP-length checks, SQLite commits.
 Prints requests/s at the chosen concurrency, the per-request overhead at concurrency 1 next to a bare
@@ -51,11 +51,11 @@ def realistic_answer(prompt: str, seed: int | None) -> str:
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from unibind_core.benchmarks.manifest import ClassInfo
-from unibind_core.describe import build_describer
-from unibind_core.kb import clip_token_count, describe_categories
-from unibind_core.llm.config import LLMConfig
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.manifest import ClassInfo
+from unibind_core.knowledge.describe import build_describer
+from unibind_core.knowledge.kb import clip_token_count, describe_categories
+from unibind_core.knowledge.llm.config import LLMConfig
+from unibind_core.core.settings import Settings
 
 root, base_url, categories, n, concurrency = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
 clip_token_count("warm up the CLIP tokenizer")  # its import (~5 s) is not the describer's cost

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from unibind_core.search_index import IndexConfig, build_index, recall_vs_exact, search
+from unibind_core.use.search_index import IndexConfig, build_index, recall_vs_exact, search
 
 
 def gallery(n: int, dim: int, clusters: int, spread: float, seed: int = 0) -> np.ndarray:

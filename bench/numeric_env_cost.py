@@ -23,8 +23,8 @@ WORK = """
 import json, os, time
 import unibind_core
 import numpy as np, torch
-from unibind_core.backbone.pretrain import ModalityData, PretrainConfig, pretrain_demo_encoders
-from unibind_core.text.minilm import MiniLMEncoder
+from unibind_core.encoders.backbone.pretrain import ModalityData, PretrainConfig, pretrain_demo_encoders
+from unibind_core.encoders.text.minilm import MiniLMEncoder
 names = [f"c{i}" for i in range(10)]
 g = torch.Generator().manual_seed(0)
 labels = tuple(names[i % 10] for i in range(512))

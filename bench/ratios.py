@@ -34,12 +34,12 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unibind_core.centres import ClassTexts, localize_centres  # noqa: E402
-from unibind_core.embed import embed_texts  # noqa: E402
-from unibind_core.aligners.base import contrastive_loss  # noqa: E402
-from unibind_core.aligners.lcl import LCL  # noqa: E402
-from unibind_core.heads import HeadConfig, make_head, train_head  # noqa: E402
-from unibind_core.text.minilm import MiniLMEncoder  # noqa: E402
+from unibind_core.method.centres import ClassTexts, localize_centres  # noqa: E402
+from unibind_core.knowledge.text_cache import embed_texts  # noqa: E402
+from unibind_core.method.aligners.base import contrastive_loss  # noqa: E402
+from unibind_core.method.aligners.lcl import LCL  # noqa: E402
+from unibind_core.method.aligners.loop import HeadConfig, make_head, train_head  # noqa: E402
+from unibind_core.encoders.text.minilm import MiniLMEncoder  # noqa: E402
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float, object]:

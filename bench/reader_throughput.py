@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 from scipy.io import wavfile
 
-from unibind_core.benchmarks.classnames import shipped_classes
-from unibind_core.benchmarks.readers import READERS
-from unibind_core.benchmarks.spec import BENCHMARKS
-from unibind_core.modalities import load_sample
-from unibind_core.modalities.events_format import encode_events
-from unibind_core.modalities.wav_format import write_pcm24
+from unibind_core.data.benchmarks.classnames import shipped_classes
+from unibind_core.data.benchmarks.readers import READERS
+from unibind_core.data.benchmarks.spec import BENCHMARKS
+from unibind_core.data.modalities import load_sample
+from unibind_core.data.modalities.events_format import encode_events
+from unibind_core.data.modalities.wav_format import write_pcm24
 
 AUTHORS = "/home/jhkim/Datasets/N_Imagenet"
 

@@ -18,13 +18,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+STAGE_MODULES = {"stage_centres": "unibind_core.stages.centres", "stage_head": "unibind_core.stages.heads",
+                 "stage_evaluation": "unibind_core.stages.evaluation"}
+
 _CODE = """
 import unibind_core, os, json
 from pathlib import Path
-from unibind_core.settings import Settings
-import unibind_core.stages.model as m
+from unibind_core.core.settings import Settings
+import importlib
 s = Settings(data_root=Path({root!r}), k={k}, head_epochs={epochs}, compare_aligners={aligners!r})
-getattr(m, {stage!r})(s, "imagenet1k")
+getattr(importlib.import_module({module!r}), {stage!r})(s, "imagenet1k")
 print("ENV " + json.dumps({{k: v for k, v in os.environ.items() if k.startswith(("OMP_", "OPENBLAS", "MKL_"))}}))
 """
 
@@ -38,7 +41,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=1, help="head epochs (run 1 and 2: the difference is one epoch)")
     a = p.parse_args()
     root = a.workdir / "this tree"
-    code = _CODE.format(root=str(root), k=a.k, aligners=a.aligners, stage=a.stage, epochs=a.epochs)
+    code = _CODE.format(root=str(root), k=a.k, aligners=a.aligners, stage=a.stage, epochs=a.epochs,
+                        module=STAGE_MODULES[a.stage])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=ROOT)

@@ -42,9 +42,9 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unibind_core.io import vectors_to_arrow  # noqa: E402
-from unibind_core.layout import Layout  # noqa: E402
-from unibind_core.tables import (CLASSES, FEATURES, TEXT_EMBEDDINGS, TEXT_EMBEDDINGS_SCHEMA, RowKind,  # noqa: E402
+from unibind_core.storage.io import vectors_to_arrow  # noqa: E402
+from unibind_core.storage.layout import Layout  # noqa: E402
+from unibind_core.storage.tables import (CLASSES, FEATURES, TEXT_EMBEDDINGS, TEXT_EMBEDDINGS_SCHEMA, RowKind,  # noqa: E402
                                  Split)
 
 BENCH = "imagenet1k"  # a registered benchmark, for its TrainSpec; its class list is the synthetic one
@@ -108,15 +108,19 @@ def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
     return {"text_rows": rows, "text_gib": path.stat().st_size / 2**30, "feature_rows": n}
 
 
+# where each stage lives (unibind_core/stages/: one module per stage group)
+STAGE_MODULES = {"stage_centres": "unibind_core.stages.centres", "stage_head": "unibind_core.stages.heads",
+                 "stage_evaluation": "unibind_core.stages.evaluation"}
+
 _CHILD = """
 import json, os, sys, time
 sys.path.insert(0, {tree!r})
 from pathlib import Path
-from unibind_core.settings import Settings
-import unibind_core.stages.model as m
+from unibind_core.core.settings import Settings
+import importlib
 s = Settings(data_root=Path({root!r}), k={k}, head_epochs=1, compare_aligners={aligners!r})
 start, cpu = time.perf_counter(), os.times()
-getattr(m, {stage!r})(s, {bench!r})
+getattr(importlib.import_module({module!r}), {stage!r})(s, {bench!r})
 end = os.times()
 # VmHWM: this process's own peak RSS (ru_maxrss would carry over the parent's peak across fork + exec)
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
@@ -161,7 +165,8 @@ def _rss_gib(pid: int) -> float:
 
 def run_stage(tree: Path, root: Path, stage: str, k: int, aligners: str, max_rss_gib: float) -> dict:
     """One stage in a fresh process under `tree`'s code; killed (and reported) past `max_rss_gib` of RSS."""
-    code = _CHILD.format(tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH, aligners=aligners)
+    code = _CHILD.format(tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH, aligners=aligners,
+                         module=STAGE_MODULES[stage])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=tree)
@@ -187,7 +192,7 @@ def compare_outputs(roots: dict[str, Path]) -> list[str]:
     """Lines saying whether the two trees' heads (every tensor) and evaluation tables are equal."""
     from safetensors.numpy import load_file
 
-    from unibind_core.tables import EVALUATIONS
+    from unibind_core.storage.tables import EVALUATIONS
 
     this, base = roots["this tree"], roots["baseline"]
     lines = []
@@ -232,7 +237,7 @@ def main() -> None:
     a = p.parse_args()
     stages = [x for x in a.stages.split(",") if x]
     if a.aligners is None:
-        from unibind_core.settings import Settings
+        from unibind_core.core.settings import Settings
         a.aligners = Settings(data_root=Path(".")).compare_aligners
     numeric = numeric_environment()
     print(f"numeric environment: {json.dumps(numeric)}")

@@ -37,9 +37,9 @@ import numpy as np
 import pyarrow as pa
 import torch
 from safetensors.torch import save_file
-from unibind_core.layout import Layout
-from unibind_core.tables import CLASSES, KNOWLEDGE_BASE, TEXT_CACHE_SHARD
-from unibind_core.io import text_hash, content_hash
+from unibind_core.storage.layout import Layout
+from unibind_core.storage.tables import CLASSES, KNOWLEDGE_BASE, TEXT_CACHE_SHARD
+from unibind_core.storage.io import text_hash, content_hash
 a = json.loads(sys.argv[1])
 root, lay = Path(a["root"]), Layout(Path(a["root"]))
 import open_clip
@@ -71,12 +71,12 @@ _FILL = """
 import unibind_core, json, sys
 from pathlib import Path
 import numpy as np
-from unibind_core.settings import Settings
+from unibind_core.core.settings import Settings
 from unibind_core.stages.common import text_encoder
 from unibind_core.stages.knowledge import _text_rows
-from unibind_core.embed import cache_dir_for
-from unibind_core.io import text_hash, content_hash
-from unibind_core.tables import TEXT_CACHE_SHARD
+from unibind_core.knowledge.text_cache import cache_dir_for
+from unibind_core.storage.io import text_hash, content_hash
+from unibind_core.storage.tables import TEXT_CACHE_SHARD
 a = json.loads(sys.argv[1])
 s = Settings(data_root=Path(a["root"]), backbone="open_clip", backbone_weights=a["model_dir"], device="cpu")
 encoder = text_encoder(s, a["bench"])
@@ -95,7 +95,7 @@ print(json.dumps({"texts": rows.num_rows, "unique": len(hashes), "dim": encoder.
 _STAGE = """
 import unibind_core, json, os, sys, time
 from pathlib import Path
-from unibind_core.settings import Settings
+from unibind_core.core.settings import Settings
 from unibind_core.stages.knowledge import stage_text_embeddings
 a = json.loads(sys.argv[1])
 s = Settings(data_root=Path(a["root"]), backbone="open_clip", backbone_weights=a["model_dir"], device="cpu")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from unibind_core.errors import ConfigError
+from unibind_core.core.errors import ConfigError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   help="UniBind pipeline: knowledge base, centres, heads, evaluation.")
@@ -92,7 +92,7 @@ def _demo(data_root: Path | None, max_per_class: int | None, refresh: bool = Fal
 
 def _benchmark_names() -> str:
     try:  # the first import of the registry reads your own benchmarks' file (UNIBIND_BENCHMARKS)
-        from unibind_core.benchmarks.spec import BENCHMARKS
+        from unibind_core.data.benchmarks.spec import BENCHMARKS
     except ConfigError as exc:  # a mistake in that file: one line, before any command runs
         if "--debug" in sys.argv:
             raise
@@ -151,16 +151,16 @@ def manifest(
 ) -> None:
     """Read a dataset root as its benchmark distributes it; write the manifest; print counts per split and
     class, the classes this copy lacks and what was quarantined."""
-    from unibind_core.benchmarks.build import read_root
-    from unibind_core.benchmarks.spec import BENCHMARKS
-    from unibind_core.tables import MANIFEST, QUARANTINE
+    from unibind_core.data.benchmarks.build import read_root
+    from unibind_core.data.benchmarks.spec import BENCHMARKS
+    from unibind_core.storage.tables import MANIFEST, QUARANTINE
 
     if benchmark not in BENCHMARKS:
         refuse(f"unknown benchmark {benchmark!r}; known: {_benchmark_names()}")
     spec = BENCHMARKS[benchmark]
     if root is None:
-        from unibind_core.benchmarks.build import dataset_root
-        from unibind_core.benchmarks.manifest import DatasetLayoutError
+        from unibind_core.data.benchmarks.build import dataset_root
+        from unibind_core.data.benchmarks.manifest import DatasetLayoutError
 
         datasets = (data_root or Path(os.environ.get("UNIBIND_DATA_ROOT", "data"))).resolve() / "datasets"
         try:
@@ -199,7 +199,7 @@ def _layout(reader: str) -> str:
     """The expected layout of a reader, from its module's LAYOUT line."""
     import importlib
 
-    from unibind_core.benchmarks.readers import READERS
+    from unibind_core.data.benchmarks.readers import READERS
 
     return getattr(importlib.import_module(READERS.module_of(reader)), "LAYOUT", "see the reader's docstring")
 
@@ -207,7 +207,7 @@ def _layout(reader: str) -> str:
 @app.command()
 def benchmarks() -> None:
     """List every benchmark: name, modality, reader and the layout it expects, one line each, per profile."""
-    from unibind_core.benchmarks.spec import BENCHMARKS, PROFILES
+    from unibind_core.data.benchmarks.spec import BENCHMARKS, PROFILES
 
     for profile, names in PROFILES.items():
         typer.echo(f"{profile}:")
@@ -235,12 +235,12 @@ def embed(
     out: Path = typer.Option(..., help="Parquet file to write: one row per input (kind, path or text, vector)."),
 ) -> None:
     """Embed your own files and texts through exactly the pipeline's code path (loaders, backbone, text tower)."""
-    from unibind_core.backbone import BACKBONES
-    from unibind_core.benchmarks.spec import BENCHMARKS
-    from unibind_core.embed_files import embed_files, embed_text_inputs, embedded_table
-    from unibind_core.modalities import LOADERS
-    from unibind_core.settings import Settings
-    from unibind_core.tables import EMBEDDED
+    from unibind_core.encoders.backbone import BACKBONES
+    from unibind_core.data.benchmarks.spec import BENCHMARKS
+    from unibind_core.encoders.embed_files import embed_files, embed_text_inputs, embedded_table
+    from unibind_core.data.modalities import LOADERS
+    from unibind_core.core.settings import Settings
+    from unibind_core.storage.tables import EMBEDDED
 
     files = list(files or [])
     if not files and not text:

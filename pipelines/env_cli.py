@@ -1,4 +1,4 @@
-"""`unibind env`: create and list the external environments (unibind_core/external/envs.py).
+"""`unibind env`: create and list the external environments (unibind_core/encoders/external/envs.py).
 
 `unibind env create NAME` builds `<venv root>/NAME` with its pins (uv when on PATH, else venv + pip);
 `make env-NAME` runs it. `--dry-run` prints the commands instead.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from unibind_core.external.envs import DEFAULT_VENV_ROOT, ENVIRONMENTS, create_env, plan, venv_python
+from unibind_core.encoders.external.envs import DEFAULT_VENV_ROOT, ENVIRONMENTS, create_env, plan, venv_python
 
 env_app = typer.Typer(add_completion=False, help="External environments for models with clashing pins.")
 

@@ -14,8 +14,8 @@ import os
 
 import dagster as dg
 
-from unibind_core.errors import ConfigError
-from unibind_core.registry import Registry
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.registry import Registry
 
 EXECUTOR_ENV = "UNIBIND_EXECUTOR"
 

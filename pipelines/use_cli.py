@@ -13,8 +13,8 @@ from pipelines.cli import _benchmark_names, app, one_line_errors, refuse
 
 def _write_rows(table, fmt: str, out: Path | None) -> None:
     """A table as an aligned text table or JSON (stdout, or `out`), or Parquet (`out` required)."""
-    from unibind_core.io import write_bytes
-    from unibind_core.results import to_markdown
+    from unibind_core.storage.io import write_bytes
+    from unibind_core.evaluation.results import to_markdown
 
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -30,7 +30,7 @@ def _write_rows(table, fmt: str, out: Path | None) -> None:
 
 
 def _data_settings(data_root: Path | None, device: str, batch_size: int):
-    from unibind_core.settings import Settings
+    from unibind_core.core.settings import Settings
 
     root = data_root or Path(os.environ.get("UNIBIND_DATA_ROOT", "data"))
     return Settings.from_mapping({"data_root": str(root.resolve()), "device": device, "batch_size": batch_size})
@@ -59,7 +59,7 @@ def predict(
 ) -> None:
     """Classify new files with a benchmark's centres or templates, zero-shot or through its fine-tuned head:
     one row per file and rank (path, rank, class_index, class_name, score), then a one-line summary."""
-    from unibind_core.tables import Classifier, Setting
+    from unibind_core.storage.tables import Classifier, Setting
 
     files = list(files or [])
     if not files:
@@ -76,10 +76,10 @@ def predict(
     if fmt == "parquet" and out is None:
         refuse("--format parquet needs --out FILE")
     with one_line_errors():
-        from unibind_core.predict import bound_model, predict as run_predict, require_benchmark
+        from unibind_core.use.predict import bound_model, predict as run_predict, require_benchmark
 
         if model is not None:
-            from unibind_core.export import load_model
+            from unibind_core.use.export import load_model
 
             bound = load_model(model, backbone, device, batch_size)
         else:
@@ -90,7 +90,7 @@ def predict(
         typer.echo(f"skipped {f['path']}: {f['reason']}", err=True)
     _write_rows(result.table, fmt, out)
     if out is not None and result.failures:
-        from unibind_core.tables import PREDICTION_FAILURES
+        from unibind_core.storage.tables import PREDICTION_FAILURES
 
         failures_out = out.with_name(out.stem + ".failures.parquet")
         PREDICTION_FAILURES.write(PREDICTION_FAILURES.table(
@@ -116,8 +116,8 @@ def export(
     weights file copied), knowledge-base hash, results beside the paper and a model card (README.md)."""
 
     with one_line_errors():
-        from unibind_core.export import export_model
-        from unibind_core.predict import require_benchmark
+        from unibind_core.use.export import export_model
+        from unibind_core.use.predict import require_benchmark
 
         require_benchmark(benchmark)
         folder = export_model(_data_settings(data_root, "cpu", 256), benchmark, out, aligner)
@@ -139,7 +139,7 @@ def search(
 ) -> None:
     """The nearest stored samples to a text or a file across indexed benchmarks, in the shared space, through
     each benchmark's fine-tuned head where it has one (the embedding_index asset builds the indexes)."""
-    from unibind_core.modalities import LOADERS
+    from unibind_core.data.modalities import LOADERS
 
     if bool(text) == bool(file):
         refuse("give --text or --file (not both)")
@@ -151,8 +151,8 @@ def search(
     if fmt not in _FORMATS or (fmt == "parquet" and out is None):
         refuse(f"format {fmt!r}: one of {', '.join(_FORMATS)}; parquet needs --out FILE")
     with one_line_errors():
-        from unibind_core.predict import require_benchmark
-        from unibind_core.search import file_query, query_benchmark as first_of, search_galleries, text_query
+        from unibind_core.use.predict import require_benchmark
+        from unibind_core.use.search import file_query, query_benchmark as first_of, search_galleries, text_query
 
         for b in [*benchmark, *([query_benchmark] if query_benchmark else [])]:
             require_benchmark(b)

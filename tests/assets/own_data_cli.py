@@ -72,7 +72,7 @@ def main(config_path: str, out_path: str) -> None:
         seen = recorded(instance)
     from assets.curated import changed_inputs
     from pipelines.definitions import defs  # the code location `dagster dev` (the UI) loads
-    from unibind_core.layout import Layout
+    from unibind_core.storage.layout import Layout
 
     layout = Layout(Path(config["data_root"]))  # a curator's prompt file for the first: the sensor sees it alone
     _, seen_before = changed_inputs(layout, {})

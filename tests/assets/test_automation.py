@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.definitions import ALL_ASSETS
 from automation_testing import all_requested, drain
-from unibind_core.describe import DESCRIBERS, Description, TemplateDescriber
+from unibind_core.knowledge.describe import DESCRIBERS, Description, TemplateDescriber
 
 BENCH = "demo_audio"
 DOWNSTREAM = ("knowledge_base", "kb_text_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation",

@@ -9,7 +9,7 @@ import pytest
 from assets.curated import curated_inputs_sensor
 from automation_testing import all_requested, drain
 from pipelines.definitions import ALL_ASSETS
-from unibind_core.tables import KNOWLEDGE_BASE
+from unibind_core.storage.tables import KNOWLEDGE_BASE
 
 BENCH = "demo_image"  # test_automation edits demo_audio; this test owns demo_image
 KB_CHAIN = ("knowledge_base", "kb_text_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation",

@@ -7,9 +7,9 @@ import dagster as dg
 from assets.materialize import to_materialize_result
 from assets.partitions import BENCHMARKS
 from pipelines.definitions import GROUPS, defs, refresh_knowledge_base
-from unibind_core.checks import CheckOutcome
+from unibind_core.evaluation.checks import CheckOutcome
 from unibind_core.stages import StageResult
-from unibind_core.tables import KB_SCHEMA
+from unibind_core.storage.tables import KB_SCHEMA
 
 
 def test_every_stage_group_has_a_named_job_and_the_whole_graph_one_more():
@@ -91,6 +91,6 @@ def test_the_paper_profile_has_no_demo_assets_and_features_follow_the_manifest_a
     assert "demo_world" not in seen["keys"] and "demo_backbone" not in seen["keys"]
     assert {"benchmark_manifest", "data_embeddings", "aligned_heads", "results_table"} <= set(seen["keys"])
     assert seen["parents"] == ["benchmark_manifest"]
-    from unibind_core.benchmarks.spec import profile_benchmarks
+    from unibind_core.data.benchmarks.spec import profile_benchmarks
 
     assert "data_job" in seen["jobs"] and seen["partitions"] == list(profile_benchmarks("paper"))

@@ -10,7 +10,7 @@ import dagster as dg
 
 from pipelines.definitions import defs
 from pipelines.run_all import PID_TAG
-from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.data.benchmarks.spec import profile_benchmarks
 
 BENCHES = profile_benchmarks("demo")
 
@@ -75,7 +75,7 @@ def test_the_three_aligners_side_by_side_on_every_benchmark_each_lowering_its_lo
     folds = [r for r in table if r["protocol"] == "cross-validation"]
     assert {(r["benchmark"], r["runs"]) for r in folds} == {("demo_audio", 5)}
     assert "Aligners side by side" in (lay.results_dir / "results.md").read_text()
-    from unibind_core.aligners.store import metadata
+    from unibind_core.method.aligners.store import metadata
 
     for bench, partner in (("demo_image", "demo_event"), ("demo_event", "demo_image")):
         head = metadata(lay.head(bench).with_name(f"{bench}.centrobind.safetensors"))

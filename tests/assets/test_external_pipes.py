@@ -12,9 +12,9 @@ from PIL import Image
 from assets.materialize import run_stage
 from assets.resources import UnibindResource
 from tests.helpers.external_envs import make_env
-from unibind_core.backbone.imagebind import ImageBindBackbone
-from unibind_core.external.lavis import caption_with_lavis
-from unibind_core.external.runner import current_runner
+from unibind_core.encoders.backbone.imagebind import ImageBindBackbone
+from unibind_core.encoders.external.lavis import caption_with_lavis
+from unibind_core.encoders.external.runner import current_runner
 from unibind_core.stages import StageResult
 
 

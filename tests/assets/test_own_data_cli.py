@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 from tests.assets.test_paper_profile_end_to_end import tiny_open_clip_folder
-from tests.core.backbone.tiny_models import save_tiny_clap
-from unibind_core.layout import Layout
+from tests.core.encoders.backbone.tiny_models import save_tiny_clap
+from unibind_core.storage.layout import Layout
 
 REPO = Path(__file__).resolve().parents[2]
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.assets.test_paper_profile_end_to_end import paper_config
-from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.data.benchmarks.spec import profile_benchmarks
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER = profile_benchmarks("paper")

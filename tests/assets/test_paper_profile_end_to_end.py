@@ -19,14 +19,14 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from tests.core.backbone.tiny_models import (
+from tests.core.encoders.backbone.tiny_models import (
     TINY_OPEN_CLIP_CFG,
     save_tiny_clap,
     save_tiny_open_clip,
 )
 from tests.helpers.paper_datasets import write_paper_datasets
-from unibind_core.benchmarks.spec import BENCHMARKS, profile_benchmarks
-from unibind_core.layout import Layout
+from unibind_core.data.benchmarks.spec import BENCHMARKS, profile_benchmarks
+from unibind_core.storage.layout import Layout
 
 REPO = Path(__file__).resolve().parents[2]
 PAPER = profile_benchmarks("paper")

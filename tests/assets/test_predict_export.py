@@ -11,14 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from unibind_core.benchmarks.build import dataset_root
-from unibind_core.benchmarks.spec import BENCHMARKS
-from unibind_core.errors import ConfigError
-from unibind_core.export import load_model, export_model
-from unibind_core.predict import bound_model, predict
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.data.benchmarks.spec import BENCHMARKS
+from unibind_core.core.errors import ConfigError
+from unibind_core.use.export import load_model, export_model
+from unibind_core.use.predict import bound_model, predict
 from unibind_core.stages.common import read_manifest
 from unibind_core.stages.runs import all_features
-from unibind_core.tables import EVALUATIONS, PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting, SplitProtocol
+from unibind_core.storage.tables import EVALUATIONS, PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting, SplitProtocol
 
 
 def _files(s, bench, rows):
@@ -54,7 +54,7 @@ def test_predictions_on_the_test_files_give_the_evaluations_accuracy(materialize
     top1 = out.table.filter(pc.equal(out.table["rank"], 0))
     assert top1["path"].to_pylist() == [str(f) for f in files]
     if setting is Setting.FINE_TUNED:  # decoded samples in give the same as their files
-        from unibind_core.predict import decode_files
+        from unibind_core.use.predict import decode_files
 
         model = bound_model(s, "demo_image")
         _, inputs, _ = decode_files(model.modality, model.loader_options, files[:4])

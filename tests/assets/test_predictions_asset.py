@@ -6,12 +6,12 @@ import shutil
 import dagster as dg
 
 from pipelines.definitions import ALL_ASSETS
-from unibind_core.benchmarks.build import dataset_root
-from unibind_core.benchmarks.spec import BENCHMARKS
-from unibind_core.predict import bound_model, predict
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.data.benchmarks.spec import BENCHMARKS
+from unibind_core.use.predict import bound_model, predict
 from unibind_core.stages.common import read_manifest
 from unibind_core.stages.predictions import ABSENT, inbox, inbox_version, outputs
-from unibind_core.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
+from unibind_core.storage.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
 
 
 def test_files_dropped_in_the_inbox_are_classified_by_the_asset(materialized):

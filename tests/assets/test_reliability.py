@@ -15,8 +15,8 @@ import pytest
 from instance_testing import instance_env
 from pipelines.run_all import fail_orphaned_runs
 from tests.helpers.readme_tables import readme_results
-from unibind_core.io import file_lock
-from unibind_core.results import write_catalogue
+from unibind_core.storage.io import file_lock
+from unibind_core.evaluation.results import write_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -73,7 +73,7 @@ def test_sigkill_mid_run_twice_then_the_next_demo_completes(tmp_path):
 
 _HOLD_LOCK = """
 import sys, time
-from unibind_core.io import file_lock
+from unibind_core.storage.io import file_lock
 with file_lock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(600)

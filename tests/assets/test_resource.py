@@ -8,9 +8,9 @@ import dagster as dg
 from assets.config import EnvRef
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS, PROFILE
 from assets.resources import DEFAULT_DATA_ROOT, UnibindResource
-from unibind_core.benchmarks.spec import profile_benchmarks
-from unibind_core.options import iter_options
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.spec import profile_benchmarks
+from unibind_core.core.options import iter_options
+from unibind_core.core.settings import Settings
 
 
 def _config_options(model, prefix=""):

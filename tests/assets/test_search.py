@@ -9,9 +9,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from unibind_core.benchmarks.build import dataset_root
-from unibind_core.benchmarks.spec import BENCHMARKS
-from unibind_core.search import file_query, search_galleries
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.data.benchmarks.spec import BENCHMARKS
+from unibind_core.use.search import file_query, search_galleries
 from unibind_core.stages.common import read_manifest
 from unibind_core.stages.index import load_gallery
 

@@ -12,9 +12,9 @@ import dagster as dg
 
 from assets.resources import UnibindResource
 from pipelines.definitions import ALL_ASSETS
-from unibind_core.embed import cache_dir_for
+from unibind_core.knowledge.text_cache import cache_dir_for
 from unibind_core.stages.features import feature_rows
-from unibind_core.tables import FEATURES, TEXT_EMBEDDINGS
+from unibind_core.storage.tables import FEATURES, TEXT_EMBEDDINGS
 
 BENCH = "demo_image"
 # The executor's child processes import the job from this folder (tests are not a package).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from unibind_core.options import options_markdown
-from unibind_core.settings import Settings
+from unibind_core.core.options import options_markdown
+from unibind_core.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from unibind_core import numeric_env
-from unibind_core.tables import BALANCE, RESULTS
+from unibind_core.core import numeric_env
+from unibind_core.storage.tables import BALANCE, RESULTS
 from tests.helpers.readme_tables import readme_results
 
 ROOT = Path(__file__).resolve().parents[2]

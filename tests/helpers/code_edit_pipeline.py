@@ -1,5 +1,5 @@
 """Run the demo's stages on one benchmark in plain Python and print, per stage, whether it reused its stored
-output and its data version (JSON on stdout). tests/core/test_code_versions.py runs it in a subprocess over a
+output and its data version (JSON on stdout). tests/core/core/test_code_versions.py runs it in a subprocess over a
 temporary copy of unibind_core (PYTHONPATH), edits that copy between runs, and compares what recomputed.
 
     python code_edit_pipeline.py DATA_ROOT [refresh]
@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import unibind_core
-from unibind_core.benchmarks.spec import BENCHMARKS, profile_benchmarks
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.spec import BENCHMARKS, profile_benchmarks
+from unibind_core.core.settings import Settings
 from unibind_core.stages.data import stage_backbone, stage_manifest, stage_world
 from unibind_core.stages.features import stage_features
 from unibind_core.stages.knowledge import stage_captions, stage_descriptions, stage_kb, stage_text_embeddings
-from unibind_core.stages.model import stage_centres, stage_evaluation, stage_head
+from unibind_core.stages.centres import stage_centres
+from unibind_core.stages.evaluation import stage_evaluation
+from unibind_core.stages.heads import stage_head
 
 BENCH = "demo_image"
 

@@ -1,5 +1,5 @@
 """Stand-in external environments: real virtual environments (their own interpreter, `python -m venv`) whose
-path holds the stand-in model packages (tests/core/external/standins) and the main environment's torch,
+path holds the stand-in model packages (tests/core/encoders/external/standins) and the main environment's torch,
 numpy and dagster_pipes. The shipped scripts run in them unchanged."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-STANDINS = Path(__file__).resolve().parents[1] / "core" / "external" / "standins"
+STANDINS = Path(__file__).resolve().parents[1] / "core" / "encoders" / "external" / "standins"
 
 
 def make_env(root: Path, name: str, with_standins: bool = True) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from unibind_core.benchmarks.classnames import shipped_classes
+from unibind_core.data.benchmarks.classnames import shipped_classes
 
 
 def write_esc50(root: Path, classes: tuple[int, ...] = (0, 41), per_class: int = 2) -> Path:

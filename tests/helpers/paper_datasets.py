@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image
 
 from tests.helpers.layouts import video_bytes, write_esc50
-from unibind_core.benchmarks.manifest import hashed_split
-from unibind_core.benchmarks.spec import BENCHMARKS
+from unibind_core.data.benchmarks.manifest import hashed_split
+from unibind_core.data.benchmarks.spec import BENCHMARKS
 from unibind_core.demo.world import CAPTIONS_FILE
-from unibind_core.modalities.events_format import encode_events
+from unibind_core.data.modalities.events_format import encode_events
 
 PER_SPLIT = 2  # samples per class and split where the layout fixes the split
 SEED = np.random.default_rng

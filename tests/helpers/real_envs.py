@@ -1,4 +1,4 @@
-"""What the real-package tests of the external backbones share (tests/core/external/test_*_real.py): the
+"""What the real-package tests of the external backbones share (tests/core/encoders/external/test_*_real.py): the
 environment's interpreter (a missing one fails the test, naming its setup command: nothing else runs the real
 package), the model's own outputs computed in that environment, and the comparison with ours."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from unibind_core.external.envs import setup_command, venv_python
+from unibind_core.encoders.external.envs import setup_command, venv_python
 
 REPO = Path(__file__).resolve().parents[2]
 TEXTS = ["a dog barking", "a photo of a red car on a wet street", "a dog barking"]  # a repeat: same vector

@@ -11,15 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from tests.core.backbone.tiny_models import (
+from tests.core.encoders.backbone.tiny_models import (
     TINY_OPEN_CLIP,
     save_tiny_clap,
     save_tiny_open_clip,
 )
 from tests.helpers.layouts import write_esc50
-from unibind_core.settings import Settings
+from unibind_core.core.settings import Settings
 from unibind_core.stages.data import stage_features, stage_manifest
-from unibind_core.tables import EMBEDDED, FEATURES, InputKind
+from unibind_core.storage.tables import EMBEDDED, FEATURES, InputKind
 
 runner = CliRunner()
 
@@ -68,7 +68,7 @@ def test_image_vectors_equal_the_pipelines_features_and_texts_its_text_tower(tmp
     expected = np.stack([by_id[f"{Path(c).parent.name}/{Path(c).stem}"] for c in copies])
     np.testing.assert_allclose(vectors[: len(copies)], expected, atol=1e-6)
     assert not np.allclose(vectors[0], vectors[1])  # two different photos
-    from unibind_core.backbone.select import text_tower
+    from unibind_core.encoders.backbone.select import text_tower
 
     np.testing.assert_allclose(vectors[len(copies):], text_tower(s, "image").encode(["a photo of a flower",
                                                                                     "a photo of a city"]), atol=1e-6)

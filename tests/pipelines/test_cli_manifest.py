@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from unibind_core.benchmarks.spec import BENCHMARKS
+from unibind_core.data.benchmarks.spec import BENCHMARKS
 
 from tests.helpers.layouts import write_esc50
 
@@ -65,7 +65,7 @@ def test_classnames_none_and_a_list_file_from_the_cli(tmp_path):
     # One class-index rule: targets 3 and 7 are classes 0 and 1, the dataset's own number kept beside them.
     assert sorted({(r["class_index"], r["class_key"]) for r in pq.read_table(tmp_path / "m.parquet").to_pylist()}) == [
         (0, "cow"), (1, "insects")]
-    from unibind_core.benchmarks.build import read_root
+    from unibind_core.data.benchmarks.build import read_root
 
     built = read_root(BENCHMARKS["esc50"], root, {"classnames": None})
     assert built.classes.select(["class_index", "dataset_index"]).to_pylist() == [

@@ -13,7 +13,7 @@ import dagster as dg
 from assets.compute import gpu_step_tags
 from pipelines.definitions import make_definitions
 from pipelines.executors import EXECUTORS, selected_executor
-from unibind_core.errors import ConfigError, UnknownNameError
+from unibind_core.core.errors import ConfigError, UnknownNameError
 
 REPO = Path(__file__).resolve().parents[2]
 GPU_ASSETS = {"demo_backbone", "data_embeddings", "data_captions", "kb_text_embeddings", "aligned_heads"}

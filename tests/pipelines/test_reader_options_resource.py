@@ -11,8 +11,8 @@ import pytest
 
 from assets.data import benchmark_manifest
 from assets.resources import UnibindResource
-from unibind_core.benchmarks.spec import BENCHMARKS
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.spec import BENCHMARKS
+from unibind_core.core.settings import Settings
 
 from tests.helpers.layouts import write_esc50
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from unibind_core.demo.digits import DemoDigits, load_demo_digits
-from unibind_core.io import write_bytes
-from unibind_core.registry import Registry
+from unibind_core.storage.io import write_bytes
+from unibind_core.core.registry import Registry
 
 CAPTIONS_FILE = "unibind_captions.jsonl"
 

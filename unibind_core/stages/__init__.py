@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from unibind_core.checks import CheckOutcome
+from unibind_core.evaluation.checks import CheckOutcome
 
 
 @dataclass(frozen=True)

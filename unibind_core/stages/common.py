@@ -6,22 +6,23 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from unibind_core.benchmarks.manifest import ClassInfo
-from unibind_core.benchmarks.spec import BENCHMARKS, BenchmarkSpec, profile_benchmarks
-from unibind_core.io import file_hash, stored_inputs_key
-from unibind_core.settings import Settings
-from unibind_core.tables import CLASSES, MANIFEST
-from unibind_core.backbone.select import space_id, text_tower
-from unibind_core.text import TEXT_ENCODERS, TextEncoder
+from unibind_core.data.benchmarks.manifest import ClassInfo
+from unibind_core.data.benchmarks.spec import BENCHMARKS, BenchmarkSpec, profile_benchmarks
+from unibind_core.core.errors import ConfigError
+from unibind_core.storage.io import SPACE_KEY, file_hash, stored_inputs_key
+from unibind_core.core.settings import Settings
+from unibind_core.storage.tables import CLASSES, FEATURES, MANIFEST, TEXT_EMBEDDINGS
+from unibind_core.encoders.backbone.select import space_id, text_tower
+from unibind_core.encoders.text import TEXT_ENCODERS, TextEncoder
 
 
 def check_settings(s: Settings) -> Settings:
     """Every backend the settings name exists (the numeric options are checked by Settings itself):
     one clear error before any work starts."""
-    from unibind_core.backbone import BACKBONES
-    from unibind_core.caption import CAPTIONERS
-    from unibind_core.centres import CENTRE_RANKINGS
-    from unibind_core.describe import DESCRIBERS
+    from unibind_core.encoders.backbone import BACKBONES
+    from unibind_core.knowledge.captioners import CAPTIONERS
+    from unibind_core.method.centres import CENTRE_RANKINGS
+    from unibind_core.knowledge.describe import DESCRIBERS
 
     backbones = [(BACKBONES, o["backbone"]) for o in s.backbone_overrides().values()]
     for registry, name in ((DESCRIBERS, s.describer), (CAPTIONERS, s.captioner), (TEXT_ENCODERS, s.text_encoder),
@@ -101,3 +102,21 @@ def item_refresh(s: Settings, shard_step: bool = False) -> Settings:
     `refresh` the step that computes the items ignores them, but a fan-out's assembling stage trusts what
     its shard steps have just recomputed (refresh off there)."""
     return s if shard_step or not s.fan_out or not s.refresh else replace(s, refresh=False)
+
+
+def require_one_space(s: Settings, bench: str) -> int:
+    """Data features and text embeddings (hence centres) must come from one embedding space: the spaces
+    they were stamped with when written must agree, and so must their sizes. ConfigError otherwise."""
+    features, texts = s.layout.features(bench), s.layout.text_embeddings(bench)
+    data_space, text_space = FEATURES.stamp(features, SPACE_KEY), TEXT_EMBEDDINGS.stamp(texts, SPACE_KEY)
+    if data_space and text_space and data_space != text_space:
+        raise ConfigError(f"{bench}: data features are in the space of {data_space!r} but text embeddings in the "
+                          f"space of {text_space!r}: centres and classifiers would compare unrelated vectors. "
+                          "Re-materialize kb_text_embeddings and features with one configuration (a benchmark's "
+                          "texts are embedded by the text tower of the backbone that embeds its data)")
+    data_dim, text_dim = FEATURES.dim(features), TEXT_EMBEDDINGS.dim(texts)
+    if data_dim != text_dim:
+        raise ConfigError(f"{bench}: data features have {data_dim} dimensions (backbone {s.backbone!r}) but text "
+                          f"embeddings {text_dim} (text encoder {s.text_encoder!r}): they are not one embedding "
+                          "space; configure a text tower of the backbone's space and re-materialize kb_text_embeddings")
+    return data_dim

@@ -7,21 +7,22 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from unibind_core.backbone.demo import save_encoders
-from unibind_core.backbone.pretrain import ModalityData, pretrain_demo_encoders
-from unibind_core.benchmarks.build import build_manifest, dataset_root
-from unibind_core.benchmarks.spec import profile_benchmarks
+from unibind_core.encoders.backbone.demo import save_encoders
+from unibind_core.encoders.backbone.pretrain import ModalityData, pretrain_demo_encoders
+from unibind_core.data.benchmarks.build import build_manifest, dataset_root
+from unibind_core.data.benchmarks.spec import profile_benchmarks
 from unibind_core.demo.world import build_dataset
-from unibind_core.embed import embed_texts
-from unibind_core.io import INPUTS_KEY, content_hash, file_hash, report_unreadable, table_hash, write_bytes
-from unibind_core.settings import Settings
+from unibind_core.knowledge.text_cache import embed_texts
+from unibind_core.storage.io import INPUTS_KEY, content_hash, file_hash, report_unreadable, table_hash, write_bytes
+from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.code_versions import code_version
+from unibind_core.core.code_versions import code_version
 from unibind_core.stages.common import reusable, spec_of
 from unibind_core.stages.features import BenchmarkInputs, stage_features  # noqa: F401  (re-exported: a data-side stage)
-from unibind_core.text import configured_text_encoder, configured_text_encoder_id
-from unibind_core.tables import CLASSES, MANIFEST, QUARANTINE, Split
-from unibind_core.templates import single_template
+from unibind_core.encoders.text import configured_text_encoder, configured_text_encoder_id
+from unibind_core.storage.tables import CLASSES, MANIFEST, QUARANTINE, Split
+from unibind_core.knowledge.templates import single_template
+from unibind_core.core.modality import Modality
 
 WORLD_STAMP = "unibind_world.json"
 
@@ -104,7 +105,7 @@ def stage_backbone(s: Settings) -> StageResult:
         if modality in data:
             raise ValueError(f"the demo backbone trains one encoder per modality; {modality} appears twice")
         data[modality] = md
-    names = sorted(set(data["image"].class_names)) if "image" in data else []
+    names = sorted(set(data[Modality.IMAGE].class_names)) if Modality.IMAGE in data else []
     prompts = [single_template("photo", n) for n in names]
     vectors, _ = embed_texts(prompts, configured_text_encoder(s), s.layout.text_cache,  # the demo's space
                              refresh=s.refresh)

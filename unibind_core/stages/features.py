@@ -1,6 +1,6 @@
 """Frozen backbone features, computed shard by shard and assembled into one table per benchmark.
 
-Each shard of the manifest (unibind_core/shards.py) is decoded, embedded and stored as soon as it is done,
+Each shard of the manifest (unibind_core/storage/shards.py) is decoded, embedded and stored as soon as it is done,
 so a killed run resumes after the last complete shard and memory holds one shard's decoded inputs, not
 the benchmark's. The shards run in this stage's step or, with `fan_out`, one Dagster step each
 (`features_shard`); this stage then only assembles them.
@@ -18,20 +18,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.backbone.select import features_key_parts, load_backbone, loader_options, space_id
-from unibind_core.benchmarks.build import dataset_root
-from unibind_core.benchmarks.spec import BenchmarkSpec
-from unibind_core.checks import check_vectors
-from unibind_core.code_versions import code_version
-from unibind_core.features import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
+from unibind_core.encoders.backbone.select import features_key_parts, load_backbone, loader_options, space_id
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.data.benchmarks.spec import BenchmarkSpec
+from unibind_core.evaluation.checks import check_vectors
+from unibind_core.core.code_versions import code_version
+from unibind_core.data.decoding import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
                                    features_table, inputs_key)
-from unibind_core.io import SPACE_KEY, content_hash, file_hash
-from unibind_core.progress import track
-from unibind_core.settings import Settings
-from unibind_core.shards import Shard, ShardFiles, ShardPlan, plan_shards
+from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash
+from unibind_core.core.progress import track
+from unibind_core.core.settings import Settings
+from unibind_core.storage.shards import Shard, ShardFiles, ShardPlan, plan_shards
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import item_refresh, read_manifest, reusable, spec_of
-from unibind_core.tables import DECODE_QUARANTINE, FEATURES
+from unibind_core.storage.tables import DECODE_QUARANTINE, FEATURES
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.aligners import ALIGNERS, AlignData
-from unibind_core.settings import Settings
+from unibind_core.method.aligners import ALIGNERS, AlignData
+from unibind_core.core.settings import Settings
 from unibind_core.stages.partners import PartnerFeatures, partner_features
 from unibind_core.stages.runs import HeadRun, all_features
-from unibind_core.tables import CENTRES, FEATURES, TEXT_EMBEDDINGS, RowKind, Split, kind_is, split_is
+from unibind_core.storage.tables import CENTRES, FEATURES, TEXT_EMBEDDINGS, RowKind, Split, kind_is, split_is
 
 _NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16}
 

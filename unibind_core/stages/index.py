@@ -1,5 +1,5 @@
 """The embedding_index stage: a FAISS index over a benchmark's stored features, through its primary head
-when it has one, so `unibind search` queries galleries in the aligned space (unibind_core/search_index.py)."""
+when it has one, so `unibind search` queries galleries in the aligned space (unibind_core/use/search_index.py)."""
 from __future__ import annotations
 
 import json
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import faiss
 
-from unibind_core.code_versions import code_version
-from unibind_core.io import SPACE_KEY, atomic_path, content_hash, file_hash
-from unibind_core.search_index import IndexConfig, build_index, config_record, recall_vs_exact
-from unibind_core.settings import Settings
+from unibind_core.core.code_versions import code_version
+from unibind_core.storage.io import SPACE_KEY, atomic_path, content_hash, file_hash
+from unibind_core.use.search_index import IndexConfig, build_index, config_record, recall_vs_exact
+from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, read_manifest, reusable
-from unibind_core.tables import FEATURES, GALLERY, Setting
+from unibind_core.storage.tables import FEATURES, GALLERY, Setting
 
 SETTING_KEY = "unibind.setting"  # stamp on the gallery rows: which vectors the index holds
 FACTS_KEY = "unibind.index"  # stamp: the index's kind, parameters and recall against exact search
@@ -29,7 +29,7 @@ def index_files(s: Settings, bench: str) -> tuple[Path, Path]:
 def stage_index(s: Settings, bench: str, cfg: IndexConfig | None = None) -> StageResult:
     """Index every stored feature of the benchmark (fine-tuned where its head exists, else frozen);
     kept when its inputs (features, head, index options) are unchanged."""
-    from unibind_core.stages.model import fine_tuned
+    from unibind_core.stages.heads import fine_tuned
 
     cfg = cfg or s.index
 

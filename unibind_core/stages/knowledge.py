@@ -5,24 +5,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.benchmarks.build import dataset_root
-from unibind_core.captioners import CAPTIONERS, Captioner, CaptionJob, caption_prompt
-from unibind_core.checks import check_kb, check_vectors
-from unibind_core.curated import PROMPT_TEMPLATES, curated_kb, curated_templates
-from unibind_core.describe import build_describer, describer_report
-from unibind_core.embed import embed_texts
-from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash, text_hash
-from unibind_core.benchmarks.manifest import DatasetLayoutError
-from unibind_core.kb import carry_created_at, kb_rows, describe_categories, is_category_row, merge_kb, read_kb_or_none
-from unibind_core.protocols import cross_validated
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.knowledge.captioners import CAPTIONERS, Captioner, CaptionJob, caption_prompt
+from unibind_core.evaluation.checks import check_kb, check_vectors
+from unibind_core.knowledge.curated import PROMPT_TEMPLATES, curated_kb, curated_templates
+from unibind_core.knowledge.describe import build_describer, describer_report
+from unibind_core.knowledge.text_cache import embed_texts
+from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash, table_hash, text_hash
+from unibind_core.data.benchmarks.manifest import DatasetLayoutError
+from unibind_core.knowledge.kb import carry_created_at, kb_rows, describe_categories, is_category_row, merge_kb, read_kb_or_none
+from unibind_core.method.protocols import cross_validated
+from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
-from unibind_core.code_versions import code_version
+from unibind_core.core.code_versions import code_version
 from unibind_core.stages.common import (item_refresh, read_classes, read_manifest, reusable, spec_of, text_encoder,
                                         text_encoder_id)
-from unibind_core.tables import (CAPTION_PROBLEMS_SCHEMA, CAPTION_QUARANTINE, CAPTIONS, DESCRIPTIONS, KB_SCHEMA,
+from unibind_core.storage.tables import (CAPTION_PROBLEMS_SCHEMA, CAPTION_QUARANTINE, CAPTIONS, DESCRIPTIONS, KB_SCHEMA,
                                  KNOWLEDGE_BASE, TEXT_EMBEDDINGS, RowKind, Split)
-from unibind_core.templates import single_template, template_texts
+from unibind_core.knowledge.templates import single_template, template_texts
 
 _STABLE = [c for c in KB_SCHEMA.names if c != "created_at"]  # the data version ignores write times
 

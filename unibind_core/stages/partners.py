@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from unibind_core.benchmarks.spec import partners_of, profile_benchmarks
-from unibind_core.centres import normalize
-from unibind_core.errors import ConfigError
-from unibind_core.io import SPACE_KEY
-from unibind_core.retrieval import manifest_pairs
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.spec import partners_of, profile_benchmarks
+from unibind_core.method.centres import normalize
+from unibind_core.core.errors import ConfigError
+from unibind_core.storage.io import SPACE_KEY
+from unibind_core.evaluation.retrieval import manifest_pairs
+from unibind_core.core.settings import Settings
 from unibind_core.stages.common import manifest_column, read_manifest, spec_of
-from unibind_core.tables import FEATURES, Split
+from unibind_core.storage.tables import FEATURES, Split
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The predictions stage: classify every file dropped into <data root>/inbox/<benchmark>/ with the benchmark's
-fine-tuned centres (`unibind_core/predict.py`), so new inputs get classified from the UI as from the CLI.
+fine-tuned centres (`unibind_core/use/predict.py`), so new inputs get classified from the UI as from the CLI.
 
 The folder's version (each file's relative path, size and mtime) is what the `new_inputs` observable source
 reports, and what keys this stage's output: an unchanged folder and unchanged head and centres are reused.
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from unibind_core.code_versions import code_version
-from unibind_core.io import content_hash, file_hash
-from unibind_core.predict import bound_model, predict
-from unibind_core.settings import Settings
+from unibind_core.core.code_versions import code_version
+from unibind_core.storage.io import content_hash, file_hash
+from unibind_core.use.predict import bound_model, predict
+from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, reusable
-from unibind_core.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
+from unibind_core.storage.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
 
 ABSENT = "absent"
 TOP_K = 5

@@ -16,13 +16,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 import unibind_core
-from unibind_core import numeric_env
-from unibind_core.benchmarks.readers import READERS
-from unibind_core.io import SPACE_KEY, content_hash, file_hash, table_hash
-from unibind_core.settings import Settings
+from unibind_core.core import numeric_env
+from unibind_core.data.benchmarks.readers import READERS
+from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash, table_hash
+from unibind_core.core.settings import Settings
 from unibind_core.stages.common import artifact_version, read_manifest, spec_of, text_encoder_id
-from unibind_core.tables import CLASSES, FEATURES, Classifier
-from unibind_core.templates import PROMPT_SETS, clip_templates
+from unibind_core.storage.tables import CLASSES, FEATURES, Classifier
+from unibind_core.knowledge.templates import PROMPT_SETS, clip_templates
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
@@ -58,7 +58,7 @@ def _version() -> str | None:
 
 def _text_weights(s: Settings) -> Path | None:
     if s.text_model is None and s.text_encoder == "minilm":
-        from unibind_core.text.minilm import bundled_minilm_path
+        from unibind_core.encoders.text.minilm import bundled_minilm_path
 
         return bundled_minilm_path()
     return Path(s.text_model) if s.text_model and Path(s.text_model).exists() else None  # a hub id: no local file

@@ -8,15 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.io import table_hash
-from unibind_core.retrieval import FoldedSide, Side, both_directions, cross_validated_rows, manifest_pairs
-from unibind_core.settings import Settings
+from unibind_core.storage.io import table_hash
+from unibind_core.evaluation.retrieval import FoldedSide, Side, both_directions, cross_validated_rows, manifest_pairs
+from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import manifest_column, spec_of
 from unibind_core.stages.head_inputs import split_features
-from unibind_core.stages.model import FIXED_SPLIT, fine_tuned, through
+from unibind_core.stages.evaluation import FIXED_SPLIT
+from unibind_core.stages.heads import fine_tuned, through
 from unibind_core.stages.runs import HeadRun, all_features, fold_protocol
-from unibind_core.tables import RETRIEVAL, Setting, Split, SplitProtocol
+from unibind_core.storage.tables import RETRIEVAL, Setting, Split, SplitProtocol
 
 
 def retrieval_pairs(benches: list[str]) -> list[tuple[str, str]]:

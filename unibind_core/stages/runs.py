@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.benchmarks.build import dataset_root
-from unibind_core.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, cross_validated, fold_runs, sample_folds
-from unibind_core.settings import Settings
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.method.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, cross_validated, fold_runs, sample_folds
+from unibind_core.core.settings import Settings
 from unibind_core.stages.common import spec_of
-from unibind_core.tables import FEATURES, SplitProtocol
+from unibind_core.storage.tables import FEATURES, SplitProtocol
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from unibind_core.demo.digits import DIGIT_NAMES, load_demo_digits
 from unibind_core.demo.writers import caltech101, esc50, ncaltech101
-from unibind_core.modalities.events_format import decode_events
+from unibind_core.data.modalities.events_format import decode_events
 
 WRITERS = {"caltech101": caltech101.write, "ncaltech101": ncaltech101.write, "esc50": esc50.write}
 

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from unibind_core.demo.digits import DemoDigits, stroke_attributes
-from unibind_core.io import write_bytes
+from unibind_core.storage.io import write_bytes
 
 ROOT_NAME = "101_ObjectCategories"
 SIDE = 32

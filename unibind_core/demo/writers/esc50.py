@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from unibind_core.demo.digits import DemoDigits
-from unibind_core.io import write_bytes
+from unibind_core.storage.io import write_bytes
 
 SAMPLE_RATE = 8000
 CLIP_SECONDS = 0.5

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from unibind_core.demo.digits import DemoDigits, stroke_attributes
-from unibind_core.io import write_bytes
+from unibind_core.storage.io import write_bytes
 
 SIDE = 64
 DIGIT_SIZE = (16, 28)  # inclusive range of the pasted digit's side, in pixels

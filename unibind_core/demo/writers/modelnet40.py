@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from unibind_core.demo.digits import DemoDigits, stroke_attributes
-from unibind_core.io import write_bytes
+from unibind_core.storage.io import write_bytes
 
 POINTS = 512
 HALF_DEPTH = 0.15  # slab half-thickness, in units where the 8x8 grid spans [-1, 1]

@@ -14,8 +14,8 @@ import numpy as np
 
 from unibind_core.demo.digits import DemoDigits, stroke_attributes
 from unibind_core.demo.writers.caltech101 import sample_names, upscale
-from unibind_core.io import write_bytes
-from unibind_core.modalities.events_format import BYTES_PER_EVENT, encode_events
+from unibind_core.storage.io import write_bytes
+from unibind_core.data.modalities.events_format import BYTES_PER_EVENT, encode_events
 
 ROOT_NAME = "Caltech101"
 SENSOR = 34

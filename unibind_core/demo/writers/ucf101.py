@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from unibind_core.demo.digits import DemoDigits, stroke_attributes
-from unibind_core.io import atomic_path, write_bytes
+from unibind_core.storage.io import atomic_path, write_bytes
 
 CANVAS, DIGIT, FRAMES, FPS = 32, 16, 8, 8
 GROUPS, TEST_GROUPS = 25, 7  # UCF-101 split 1 tests on groups 1-7

@@ -1,0 +1,1 @@
+"""Frozen encoders: the data backbones, text towers, external environments, embedding loose files."""

@@ -1,0 +1,1 @@
+"""UniBind's method: embedding centres, nearest-neighbour search, split protocols, the aligners and their training loop."""
