@@ -4,6 +4,7 @@ Both engines' request tags are set; each ignores the other's, and the local exec
 the same definitions run on a laptop, on Kubernetes (dagster-k8s) and on Ray (dagster-ray).
 `UNIBIND_GPUS_PER_STEP` (default 1; 0 for none) is read when the code location loads.
 """
+
 from __future__ import annotations
 
 import json

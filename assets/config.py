@@ -5,12 +5,12 @@ module turns those fields into pydantic/Dagster config fields (nested dataclasse
 `dg.Config` classes, so the launchpad and `--config-json` mirror `Settings`). An option whose
 environment variable is set takes that value as its default when the resource is built.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import os
-import typing
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ import dagster as dg
 from pydantic import Field, create_model, field_validator
 
 from unibind_core.core.errors import ConfigError
-from unibind_core.knowledge.llm.config import Secret
 from unibind_core.core.options import doc_of, env_default, field_types, strip_optional
+from unibind_core.knowledge.llm.config import Secret
 
 _AS_STRING = (Path,)  # stored in config as plain strings
 
@@ -43,13 +43,16 @@ def _env_ref_only(cls: type, value: Any) -> Any:
     if isinstance(value, dg.EnvVar):
         return {"env": value.env_var_name}
     if isinstance(value, str):
-        raise ValueError('pass secrets as an environment reference, dg.EnvVar("OPENAI_API_KEY") in Python or '
-                         '{"env": "OPENAI_API_KEY"} in run config: a literal would be stored in the run database')
+        raise ValueError(
+            'pass secrets as an environment reference, dg.EnvVar("OPENAI_API_KEY") in Python or '
+            '{"env": "OPENAI_API_KEY"} in run config: a literal would be stored in the run database'
+        )
     return value
 
 
-def config_fields(cls: type, exclude: Collection[str] = (),
-                  fallbacks: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, tuple[Any, Any]]:
+def config_fields(
+    cls: type, exclude: Collection[str] = (), fallbacks: Mapping[str, Callable[[], Any]] | None = None
+) -> dict[str, tuple[Any, Any]]:
     """pydantic field definitions (type, FieldInfo) for every option of dataclass `cls`."""
     hints, fields = field_types(cls), {}
     for f in dataclasses.fields(cls):
@@ -57,8 +60,10 @@ def config_fields(cls: type, exclude: Collection[str] = (),
             continue
         tp, optional = strip_optional(hints[f.name])
         if tp is Secret:
-            fields[f.name] = (typing.Optional[EnvRef], Field(default=None, description=f"{doc_of(f)} "
-                                                             "(an environment reference only)"))
+            fields[f.name] = (
+                EnvRef | None,
+                Field(default=None, description=f"{doc_of(f)} (an environment reference only)"),
+            )
             continue
         if dataclasses.is_dataclass(tp):
             nested = config_class(tp)
@@ -66,14 +71,17 @@ def config_fields(cls: type, exclude: Collection[str] = (),
             continue
         if tp in _AS_STRING:
             tp = str
-        annotation = typing.Optional[tp] if optional else tp
-        fields[f.name] = (annotation, Field(default_factory=_default_factory(f, (fallbacks or {}).get(f.name)),
-                                            description=doc_of(f)))
+        annotation = tp | None if optional else tp
+        fields[f.name] = (
+            annotation,
+            Field(default_factory=_default_factory(f, (fallbacks or {}).get(f.name)), description=doc_of(f)),
+        )
     return fields
 
 
 def _default_factory(f: dataclasses.Field, fallback: Callable[[], Any] | None) -> Callable[[], Any]:
     """The option's default, read when the config object is built (so the environment applies then)."""
+
     def default() -> Any:
         value = env_default(f)
         if value is dataclasses.MISSING:
@@ -95,8 +103,13 @@ def secret_validators(cls: type) -> dict[str, Any]:
 @functools.cache  # one class per dataclass: pydantic and Dagster compare config types by identity
 def config_class(cls: type) -> type[dg.Config]:
     """The nested `dg.Config` class of a settings dataclass, e.g. LLMConfig -> LLMConfigOptions."""
-    return create_model(f"{cls.__name__}Options", __base__=dg.Config, __validators__=secret_validators(cls),
-                        __doc__=(cls.__doc__ or "").strip(), **config_fields(cls))
+    return create_model(
+        f"{cls.__name__}Options",
+        __base__=dg.Config,
+        __validators__=secret_validators(cls),
+        __doc__=(cls.__doc__ or "").strip(),
+        **config_fields(cls),
+    )
 
 
 def plain_values(model: dg.Config) -> dict[str, Any]:

@@ -5,6 +5,7 @@
 records a new observation only for those whose hash changed, so `ON_UPSTREAM_DATA_CHANGE` requests
 exactly the touched benchmark's chain. Observing from the UI ("Observe sources") reports every benchmark.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,19 +27,25 @@ def _observe(what: CuratedInput, unibind: UnibindResource) -> dg.DataVersionsByP
 warnings.filterwarnings("ignore", message=".*observable_source_asset.*beta", category=dg.BetaWarning)
 
 
-@dg.observable_source_asset(group_name="knowledge", partitions_def=BENCHMARK_PARTITIONS,
-                            required_resource_keys={"unibind"},
-                            description="A curator's overrides of one benchmark's knowledge base: "
-                                        "<data_root>/curated/<benchmark>/descriptions.csv (or .parquet) with "
-                                        "ID, Category, Description, Source. Its data version is the file's hash.")
+@dg.observable_source_asset(
+    group_name="knowledge",
+    partitions_def=BENCHMARK_PARTITIONS,
+    required_resource_keys={"unibind"},
+    description="A curator's overrides of one benchmark's knowledge base: "
+    "<data_root>/curated/<benchmark>/descriptions.csv (or .parquet) with "
+    "ID, Category, Description, Source. Its data version is the file's hash.",
+)
 def curated_descriptions(context) -> dg.DataVersionsByPartition:
     return _observe(DESCRIPTION_OVERRIDES, context.resources.unibind)
 
 
-@dg.observable_source_asset(group_name="knowledge", partitions_def=BENCHMARK_PARTITIONS,
-                            required_resource_keys={"unibind"},
-                            description="Zero-shot prompt templates of one benchmark, replacing CLIP's 80: "
-                                        "<data_root>/curated/<benchmark>/templates.txt, one per line with {}.")
+@dg.observable_source_asset(
+    group_name="knowledge",
+    partitions_def=BENCHMARK_PARTITIONS,
+    required_resource_keys={"unibind"},
+    description="Zero-shot prompt templates of one benchmark, replacing CLIP's 80: "
+    "<data_root>/curated/<benchmark>/templates.txt, one per line with {}.",
+)
 def curated_prompts(context) -> dg.DataVersionsByPartition:
     return _observe(PROMPT_TEMPLATES, context.resources.unibind)
 
@@ -56,17 +63,26 @@ def changed_inputs(layout: Layout, seen: dict[str, str]) -> tuple[list[dg.AssetO
             if seen.get(key, ABSENT) == version:
                 continue
             now[key] = version
-            events.append(dg.AssetObservation(SOURCE_OF[what.name], partition=bench,
-                                              tags={"dagster/data_version": version},
-                                              metadata={"version": version}))
+            events.append(
+                dg.AssetObservation(
+                    SOURCE_OF[what.name],
+                    partition=bench,
+                    tags={"dagster/data_version": version},
+                    metadata={"version": version},
+                )
+            )
     return events, now
 
 
-@dg.sensor(name="curated_inputs", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Watches <data_root>/curated/<benchmark>/ (descriptions.csv|parquet, templates.txt) and "
-                       "records a new data version when a file changes; with unibind_automation on, that re-runs "
-                       "the benchmark's knowledge base (or text embeddings) and what depends on them. Launches no "
-                       "run itself.")
+@dg.sensor(
+    name="curated_inputs",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Watches <data_root>/curated/<benchmark>/ (descriptions.csv|parquet, templates.txt) and "
+    "records a new data version when a file changes; with unibind_automation on, that re-runs "
+    "the benchmark's knowledge base (or text embeddings) and what depends on them. Launches no "
+    "run itself.",
+)
 def curated_inputs_sensor(context: dg.SensorEvaluationContext, unibind: UnibindResource) -> dg.SensorResult:
     seen = json.loads(context.cursor) if context.cursor else {}
     events, now = changed_inputs(unibind.settings().layout, seen)

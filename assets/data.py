@@ -16,35 +16,61 @@ from unibind_core.stages.features import features_shard, plan_features, stage_fe
 from unibind_core.storage.tables import FEATURES, MANIFEST
 
 
-@dg.asset(group_name="data", kinds={"python"}, code_version=asset_code_version("demo_world"),
-          description="Demo world: sklearn digits written as six modalities in real benchmarks' formats.")
+@dg.asset(
+    group_name="data",
+    kinds={"python"},
+    code_version=asset_code_version("demo_world"),
+    description="Demo world: sklearn digits written as six modalities in real benchmarks' formats.",
+)
 def demo_world(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_world, unibind, context=context)
 
 
-@dg.asset(group_name="data", kinds={"parquet"}, code_version=asset_code_version("benchmark_manifest"),
-          metadata=column_schema(MANIFEST),
-          partitions_def=BENCHMARK_PARTITIONS,
-          deps=[demo_world] if DEMO_PROFILE else [],
-          description="One manifest per benchmark: samples, splits, classes, quarantine.")
+@dg.asset(
+    group_name="data",
+    kinds={"parquet"},
+    code_version=asset_code_version("benchmark_manifest"),
+    metadata=column_schema(MANIFEST),
+    partitions_def=BENCHMARK_PARTITIONS,
+    deps=[demo_world] if DEMO_PROFILE else [],
+    description="One manifest per benchmark: samples, splits, classes, quarantine.",
+)
 def benchmark_manifest(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_partition_stage(stage_manifest, unibind, context)
 
 
-@dg.asset(op_tags=GPU_STEP, group_name="data", kinds={"pytorch", "safetensors"}, code_version=asset_code_version("demo_backbone"),
-          deps=[benchmark_manifest],
-          description="Demo encoders pre-trained image-centrically (image<->text, other modalities<->image).")
+@dg.asset(
+    op_tags=GPU_STEP,
+    group_name="data",
+    kinds={"pytorch", "safetensors"},
+    code_version=asset_code_version("demo_backbone"),
+    deps=[benchmark_manifest],
+    description="Demo encoders pre-trained image-centrically (image<->text, other modalities<->image).",
+)
 def demo_backbone(context: dg.AssetExecutionContext, unibind: UnibindResource) -> dg.MaterializeResult:
     return run_stage(stage_backbone, unibind, context=context)
 
 
 data_embeddings = sharded_asset(
-    name="data_embeddings", stage=stage_features, plan=plan_features, shard=features_shard,
-    upstream=[benchmark_manifest, *([demo_backbone] if DEMO_PROFILE else [])], op_tags=GPU_STEP,
-    group_name="data", kinds={"pytorch", "parquet"}, code_version=asset_code_version("data_embeddings"),
+    name="data_embeddings",
+    stage=stage_features,
+    plan=plan_features,
+    shard=features_shard,
+    upstream=[benchmark_manifest, *([demo_backbone] if DEMO_PROFILE else [])],
+    op_tags=GPU_STEP,
+    group_name="data",
+    kinds={"pytorch", "parquet"},
+    code_version=asset_code_version("data_embeddings"),
     metadata=column_schema(FEATURES),
     partitions_def=BENCHMARK_PARTITIONS,
-    checks=[dg.AssetCheckSpec("vectors_valid", asset="data_embeddings", blocking=True,
-                              description="Every feature vector finite, unit norm, of the backbone's size.")],
+    checks=[
+        dg.AssetCheckSpec(
+            "vectors_valid",
+            asset="data_embeddings",
+            blocking=True,
+            description="Every feature vector finite, unit norm, of the backbone's size.",
+        )
+    ],
     description="Frozen backbone features of every sample, computed once per inputs, in shards (one step "
-                "each with fan_out).")
+    "each with fan_out).",
+)

@@ -7,6 +7,7 @@ one step). `run_stage` installs it with `using_runner` for every asset, the way 
 Jobs with a worker key go to long-lived workers (unibind_core/encoders/external/worker.py), each with a Pipes session of
 its own opened before it starts and closed after it ends, at the end of the step (`using_runner` closes us).
 """
+
 from __future__ import annotations
 
 import re
@@ -49,9 +50,12 @@ class PipesRunner:
 
     @contextmanager
     def _pipes_session(self, job: ExternalJob) -> Iterator[Mapping[str, str]]:
-        with dg.open_pipes_session(context=self.context, context_injector=dg.PipesTempFileContextInjector(),
-                                   message_reader=dg.PipesTempFileMessageReader(),
-                                   extras={"env": job.env, "script": job.script}) as session:
+        with dg.open_pipes_session(
+            context=self.context,
+            context_injector=dg.PipesTempFileContextInjector(),
+            message_reader=dg.PipesTempFileMessageReader(),
+            extras={"env": job.env, "script": job.script},
+        ) as session:
             yield session.get_bootstrap_env_vars()
 
     def run(self, job: ExternalJob) -> ExternalResult:
@@ -65,8 +69,13 @@ class PipesRunner:
             (job.work / name).unlink(missing_ok=True)
         env = {"PYTHONUNBUFFERED": "1", STDERR_COPY: str(job.work / STDERR_FILE), **job.extra_env}
         try:
-            invocation = self.client.run(context=self.context, command=job.command(), env=env, cwd=str(job.work),
-                                         extras={"env": job.env, "script": job.script})
+            invocation = self.client.run(
+                context=self.context,
+                command=job.command(),
+                env=env,
+                cwd=str(job.work),
+                extras={"env": job.env, "script": job.script},
+            )
         except Exception as exc:  # DagsterPipesExecutionError is not public: recognised by its message
             code = re.search(r"process failed with code (-?\d+)", str(exc))
             if code is None:
@@ -86,7 +95,9 @@ class PipesRunner:
             self.totals[name] = self.totals.get(name, 0) + value if summable else value
         self.totals[f"external/{env}/launches"] = self.launches[env] + self.workers.started[env]
         self.totals[f"external/{env}/requests"] = self.totals.get(f"external/{env}/requests", 0) + 1
-        outputs = [o.name for o in self.context.op_def.output_defs]  # a sharded asset's assemble op also has check outputs
+        outputs = [
+            o.name for o in self.context.op_def.output_defs
+        ]  # a sharded asset's assemble op also has check outputs
         where = {"output_name": "result"} if len(outputs) > 1 and "result" in outputs else {}
         self.context.add_output_metadata({k: v for k, v in self.totals.items() if v is not None}, **where)
 

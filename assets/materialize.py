@@ -1,4 +1,5 @@
 """StageResult -> MaterializeResult: data version, metadata types, asset check results."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -9,8 +10,8 @@ import dagster as dg
 from assets.external import PipesRunner
 from assets.resources import UnibindResource
 from unibind_core.core.errors import ConfigError
-from unibind_core.encoders.external.runner import using_runner
 from unibind_core.core.progress import ProgressCallback, reporting
+from unibind_core.encoders.external.runner import using_runner
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import check_settings
 from unibind_core.storage.table_contract import VECTOR, TableContract
@@ -51,8 +52,9 @@ def log_progress(context: dg.AssetExecutionContext | None) -> ProgressCallback |
     return lambda event: context.log.info(event.line())
 
 
-def call_stage(stage: Callable[..., Any], unibind: UnibindResource, *args: Any,
-               context: dg.OpExecutionContext | None = None) -> Any:
+def call_stage(
+    stage: Callable[..., Any], unibind: UnibindResource, *args: Any, context: dg.OpExecutionContext | None = None
+) -> Any:
     """Settings from the resource (validated), then the stage, its progress going to the run log and its
     external scripts (unibind_core.encoders.external) running through Dagster Pipes. A configuration error fails
     the step without retries: a typo is not fixed by waiting."""
@@ -65,14 +67,20 @@ def call_stage(stage: Callable[..., Any], unibind: UnibindResource, *args: Any,
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
-def run_stage(stage: Callable[..., StageResult], unibind: UnibindResource, *args: Any,
-              partition: str | None = None, context: dg.AssetExecutionContext | None = None) -> dg.MaterializeResult:
+def run_stage(
+    stage: Callable[..., StageResult],
+    unibind: UnibindResource,
+    *args: Any,
+    partition: str | None = None,
+    context: dg.AssetExecutionContext | None = None,
+) -> dg.MaterializeResult:
     """`call_stage`, its result as Dagster's."""
     return to_materialize_result(call_stage(stage, unibind, *args, context=context), partition)
 
 
-def run_partition_stage(stage: Callable[..., StageResult], unibind: UnibindResource,
-                        context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def run_partition_stage(
+    stage: Callable[..., StageResult], unibind: UnibindResource, context: dg.AssetExecutionContext
+) -> dg.MaterializeResult:
     """`run_stage` for a per-benchmark stage: the partition key is the benchmark."""
     return run_stage(stage, unibind, context.partition_key, partition=context.partition_key, context=context)
 
@@ -81,10 +89,16 @@ def _result_parts(res: StageResult, partition: str | None) -> tuple[dict, list[d
     """Metadata with one numeric entry per metric (the UI plots them across partitions and runs), the
     row count of the written table, and check results that name the partition they checked."""
     where = {"partition": partition} if partition else {}
-    checks = [dg.AssetCheckResult(check_name=name, passed=o.passed,
-                                  description=f"[{partition}] {o.description}" if partition else o.description,
-                                  metadata=to_metadata({**where, **o.metadata}), severity=dg.AssetCheckSeverity.ERROR)
-              for name, o in res.checks.items()]
+    checks = [
+        dg.AssetCheckResult(
+            check_name=name,
+            passed=o.passed,
+            description=f"[{partition}] {o.description}" if partition else o.description,
+            metadata=to_metadata({**where, **o.metadata}),
+            severity=dg.AssetCheckSeverity.ERROR,
+        )
+        for name, o in res.checks.items()
+    ]
     meta = to_metadata({**res.metadata, "reused_previous_output": res.reused})
     meta.update({k: dg.MetadataValue.float(float(v)) for k, v in res.metrics.items()})
     if res.row_count is not None:
@@ -106,6 +120,8 @@ def to_outputs(res: StageResult, partition: str | None = None) -> Iterator[dg.Ou
 
 def column_schema(contract: TableContract) -> dict[str, dg.TableSchema]:
     """Static asset metadata: the columns of the table an asset writes (its contract's schema)."""
-    columns = [dg.TableColumn(f.name, "fixed_size_list<float>[D]" if f.name == VECTOR else str(f.type))
-               for f in contract.schema]
+    columns = [
+        dg.TableColumn(f.name, "fixed_size_list<float>[D]" if f.name == VECTOR else str(f.type))
+        for f in contract.schema
+    ]
     return {"dagster/column_schema": dg.TableSchema(columns=columns)}

@@ -4,13 +4,14 @@ The profile is chosen once, when the code location loads (`UNIBIND_PROFILE`, the
 option's environment variable; default `demo`): it decides the partitions, and the resource hands the
 same value to every stage, so the two cannot disagree.
 """
+
 from __future__ import annotations
 
 import dagster as dg
 
-from unibind_core.data.benchmarks.spec import partners_of, profile_benchmarks
 from unibind_core.core.options import default_of
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.spec import partners_of, profile_benchmarks
 
 PROFILE: str = default_of(Settings, "profile")
 DEMO_PROFILE: bool = PROFILE == "demo"  # the demo world and its pre-trained encoders exist only there

@@ -4,6 +4,7 @@ Launchpad / `--config-json` shape: `{"resources": {"unibind": {"config": {"k": 2
 — top-level options, with nested `llm`, `caption` and `pretrain` blocks. The profile is not a resource
 field: it is the code location's (assets/partitions.py), so partitions and stages always agree.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,11 @@ from unibind_core.core.settings import Settings
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1] / "data"
 
-_Fields = create_model("_UnibindFields", __base__=dg.ConfigurableResource,
-                       **config_fields(Settings, exclude={"profile"},
-                                       fallbacks={"data_root": lambda: str(DEFAULT_DATA_ROOT)}))
+_Fields = create_model(
+    "_UnibindFields",
+    __base__=dg.ConfigurableResource,
+    **config_fields(Settings, exclude={"profile"}, fallbacks={"data_root": lambda: str(DEFAULT_DATA_ROOT)}),
+)
 
 
 class UnibindResource(_Fields):

@@ -18,8 +18,8 @@ import dagster as dg
 from assets.materialize import call_stage, to_outputs
 from assets.resources import UnibindResource
 from unibind_core.core.settings import Settings
-from unibind_core.storage.shards import Shard, plan_shards
 from unibind_core.stages import StageResult
+from unibind_core.storage.shards import Shard, plan_shards
 
 RowCount = Callable[[Settings, str], int]
 PlanFn = Callable[[Settings, str], list[Shard]]
@@ -28,14 +28,20 @@ ShardFn = Callable[[Settings, str, int, int], dict]
 
 def by_rows(rows: RowCount) -> PlanFn:
     """A plan that only cuts the stage's row count (for stages whose shard steps derive their key cheaply)."""
+
     def plan(s: Settings, bench: str) -> list[Shard]:
         return plan_shards(rows(s, bench), s.shard_size)
+
     return plan
 
 
 def _plan_op(name: str, planner: PlanFn, upstream: Sequence[str]) -> dg.OpDefinition:
-    @dg.op(name=f"{name}_plan", ins={u: dg.In(dg.Nothing) for u in upstream}, out=dg.DynamicOut(dg.Nothing),
-           description=f"Cut {name}'s rows into shards: one step each when fan_out is on.")
+    @dg.op(
+        name=f"{name}_plan",
+        ins={u: dg.In(dg.Nothing) for u in upstream},
+        out=dg.DynamicOut(dg.Nothing),
+        description=f"Cut {name}'s rows into shards: one step each when fan_out is on.",
+    )
     def plan(context: dg.OpExecutionContext, unibind: UnibindResource):
         bench = context.partition_key
 
@@ -43,8 +49,14 @@ def _plan_op(name: str, planner: PlanFn, upstream: Sequence[str]) -> dg.OpDefini
             return planner(s, bench) if s.fan_out else []
 
         shards = call_stage(shards_of, unibind, bench, context=context)
-        context.log.info(f"{name}[{bench}]: " + (f"{len(shards)} shard step(s)" if len(shards) > 1 else
-                                                "one step computes every shard (fan_out off or one shard)"))
+        context.log.info(
+            f"{name}[{bench}]: "
+            + (
+                f"{len(shards)} shard step(s)"
+                if len(shards) > 1
+                else "one step computes every shard (fan_out off or one shard)"
+            )
+        )
         if len(shards) > 1:  # a single shard is the assemble step's own work
             for shard in shards:
                 yield dg.DynamicOutput(None, mapping_key=shard.key)
@@ -53,8 +65,14 @@ def _plan_op(name: str, planner: PlanFn, upstream: Sequence[str]) -> dg.OpDefini
 
 
 def _shard_op(name: str, shard_fn: ShardFn, tags: Mapping[str, str], retry: dg.RetryPolicy | None) -> dg.OpDefinition:
-    @dg.op(name=f"{name}_shard", ins={"planned": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing), tags=dict(tags),
-           retry_policy=retry, description=f"Compute and store one shard of {name}.")
+    @dg.op(
+        name=f"{name}_shard",
+        ins={"planned": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),
+        tags=dict(tags),
+        retry_policy=retry,
+        description=f"Compute and store one shard of {name}.",
+    )
     def shard(context: dg.OpExecutionContext, unibind: UnibindResource) -> None:
         piece = Shard.from_key(context.get_mapping_key() or "")
         bench = context.partition_key
@@ -65,12 +83,23 @@ def _shard_op(name: str, shard_fn: ShardFn, tags: Mapping[str, str], retry: dg.R
     return shard
 
 
-def _assemble_op(name: str, stage: Callable[[Settings, str], StageResult], checks: Sequence[str],
-                 tags: Mapping[str, str], retry: dg.RetryPolicy | None) -> dg.OpDefinition:
+def _assemble_op(
+    name: str,
+    stage: Callable[[Settings, str], StageResult],
+    checks: Sequence[str],
+    tags: Mapping[str, str],
+    retry: dg.RetryPolicy | None,
+) -> dg.OpDefinition:
     outs = {"result": dg.Out(dg.Nothing), **{f"{name}_{c}": dg.Out(dg.Nothing) for c in checks}}
 
-    @dg.op(name=f"{name}_assemble", ins={"shards": dg.In(dg.Nothing)}, out=outs, tags=dict(tags), retry_policy=retry,
-           description=f"Assemble {name} from its shards (computing any not stored yet).")
+    @dg.op(
+        name=f"{name}_assemble",
+        ins={"shards": dg.In(dg.Nothing)},
+        out=outs,
+        tags=dict(tags),
+        retry_policy=retry,
+        description=f"Assemble {name} from its shards (computing any not stored yet).",
+    )
     def assemble(context: dg.OpExecutionContext, unibind: UnibindResource):
         bench = context.partition_key
         yield from to_outputs(call_stage(stage, unibind, bench, context=context), bench)
@@ -78,10 +107,18 @@ def _assemble_op(name: str, stage: Callable[[Settings, str], StageResult], check
     return assemble
 
 
-def sharded_asset(*, name: str, stage: Callable[[Settings, str], StageResult], plan: PlanFn, shard: ShardFn,
-                  upstream: Sequence[Any], checks: Sequence[dg.AssetCheckSpec] = (),
-                  op_tags: Mapping[str, str] | None = None, retry_policy: dg.RetryPolicy | None = None,
-                  **asset_kwargs: Any) -> dg.AssetsDefinition:
+def sharded_asset(
+    *,
+    name: str,
+    stage: Callable[[Settings, str], StageResult],
+    plan: PlanFn,
+    shard: ShardFn,
+    upstream: Sequence[Any],
+    checks: Sequence[dg.AssetCheckSpec] = (),
+    op_tags: Mapping[str, str] | None = None,
+    retry_policy: dg.RetryPolicy | None = None,
+    **asset_kwargs: Any,
+) -> dg.AssetsDefinition:
     """A per-benchmark asset whose stage runs in shards (see the module docstring). `plan`: the stage's shards
     (it may store what its shard steps would otherwise re-derive, as the features' ShardPlan); `upstream`: the
     assets (definitions or keys) it depends on; the rest goes to `dg.graph_asset` (partitions, group, metadata…)."""

@@ -7,6 +7,7 @@ template-length texts. Random weights cost the same FLOPs as trained ones.
 
     .venv/bin/python bench/backbone_throughput.py [--model ViT-B-32] [--n 128] [--batch 32] [--device cpu]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,11 @@ def main() -> None:
     start = time.perf_counter()
     backbone.embed_text(texts)
     text_s = time.perf_counter() - start
-    print(f"{args.model} on {backbone.device} {backbone.dtype}, micro-batch {args.batch}, "
-          f"torch threads {torch.get_num_threads()}: {args.n / image_s:.1f} images/s (224 px), "
-          f"{args.n / text_s:.1f} texts/s")
+    print(
+        f"{args.model} on {backbone.device} {backbone.dtype}, micro-batch {args.batch}, "
+        f"torch threads {torch.get_num_threads()}: {args.n / image_s:.1f} images/s (224 px), "
+        f"{args.n / text_s:.1f} texts/s"
+    )
 
 
 if __name__ == "__main__":

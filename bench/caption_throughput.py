@@ -8,6 +8,7 @@ size (greedy, a fixed answer budget; a batch stops when every row has ended, so 
 caption are printed beside the rate). The figures measure the generation loop and its padding, not a
 real model's quality or speed; docs/deployment.md does the GPU arithmetic for BLIP-2 OPT-2.7b.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,18 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=20)
     ap.add_argument("--batches", default="1,8,32")
     args = ap.parse_args()
-    images = [Image.fromarray((np.random.default_rng(i).random((64, 64, 3)) * 255).astype(np.uint8))
-              for i in range(args.images)]
-    requests = [CaptionRequest(f"k{i}:0", "Generate a detailed description of this photo", (im,))
-                for i, im in enumerate(images)]
+    images = [
+        Image.fromarray((np.random.default_rng(i).random((64, 64, 3)) * 255).astype(np.uint8))
+        for i in range(args.images)
+    ]
+    requests = [
+        CaptionRequest(f"k{i}:0", "Generate a detailed description of this photo", (im,)) for i, im in enumerate(images)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        models = {"blip2": Blip2Model(str(save_tiny_blip2(Path(tmp) / "blip2")), "cpu", max_new_tokens=args.new_tokens),
-                  "hf_vlm": HFVisionModel(str(save_tiny_llava(Path(tmp) / "llava")), "cpu",
-                                          max_new_tokens=args.new_tokens)}
+        models = {
+            "blip2": Blip2Model(str(save_tiny_blip2(Path(tmp) / "blip2")), "cpu", max_new_tokens=args.new_tokens),
+            "hf_vlm": HFVisionModel(str(save_tiny_llava(Path(tmp) / "llava")), "cpu", max_new_tokens=args.new_tokens),
+        }
         for name, model in models.items():
             for size in map(int, args.batches.split(",")):
                 model.batch_size = size
@@ -50,8 +55,10 @@ def main() -> None:
                 out = list(model.generate(requests))
                 elapsed = time.perf_counter() - start
                 tokens = sum(reply.tokens_out for _, reply in out)
-                print(f"{name:7s} batch {size:3d}: {len(out) / elapsed:6.1f} captions/s, "
-                      f"{tokens / len(out):4.1f} new tokens per caption")
+                print(
+                    f"{name:7s} batch {size:3d}: {len(out) / elapsed:6.1f} captions/s, "
+                    f"{tokens / len(out):4.1f} new tokens per caption"
+                )
 
 
 if __name__ == "__main__":

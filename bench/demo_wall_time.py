@@ -5,6 +5,7 @@
 Prints the two wall times and the results table. Uses a temporary DAGSTER_HOME and data root so it
 never touches ./data or ./dagster_home.
 """
+
 from __future__ import annotations
 
 import argparse

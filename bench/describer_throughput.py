@@ -9,6 +9,7 @@ Prints requests/s at the chosen concurrency, the per-request overhead at concurr
 `openai` client loop, and, after a SIGKILL at half-way and a restart, how many answered requests were
 sent again (killed between requests, and killed with answers in flight).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "core" / "llm"))
 
-from fake_openai import PROMPT, FakeOpenAI, Fault  # noqa: E402
+from fake_openai import PROMPT, FakeOpenAI, Fault
 
-_PLACES = ("in a sunlit kitchen", "on a crowded city street at dusk", "beside a quiet mountain lake",
-           "inside a dim museum hall", "on a wooden table near the window", "in the middle of a rainy parking lot")
-_DETAILS = ("with soft shadows falling across it", "while people walk past without noticing",
-            "captured from a low angle with a wide lens", "surrounded by scattered autumn leaves",
-            "photographed in sharp focus against a blurred background", "next to an old bicycle")
+_PLACES = (
+    "in a sunlit kitchen",
+    "on a crowded city street at dusk",
+    "beside a quiet mountain lake",
+    "inside a dim museum hall",
+    "on a wooden table near the window",
+    "in the middle of a rainy parking lot",
+)
+_DETAILS = (
+    "with soft shadows falling across it",
+    "while people walk past without noticing",
+    "captured from a low angle with a wide lens",
+    "surrounded by scattered autumn leaves",
+    "photographed in sharp focus against a blurred background",
+    "next to an old bicycle",
+)
 
 
 def realistic_answer(prompt: str, seed: int | None) -> str:
@@ -47,6 +59,7 @@ def realistic_answer(prompt: str, seed: int | None) -> str:
             text = text[:-1] + ", " + " ".join(["and then it keeps going on and on"] * 8) + "."
         lines.append(f"{i + 1}. {text}")
     return "\n".join(lines)
+
 
 CHILD = """
 import json, sys, time
@@ -68,8 +81,9 @@ print(json.dumps({"seconds": time.perf_counter() - start, "rows": table.num_rows
 """
 
 
-def run_child(root: Path, server: FakeOpenAI, categories: int, n: int, concurrency: int,
-              kill: threading.Event | None = None) -> dict | None:
+def run_child(
+    root: Path, server: FakeOpenAI, categories: int, n: int, concurrency: int, kill: threading.Event | None = None
+) -> dict | None:
     """Run the describer in a child process; SIGKILL it when `kill` is set (returns None then)."""
     env = {**os.environ, "OPENAI_API_KEY": "sk-bench-not-a-real-key", "HF_HUB_OFFLINE": "1"}
     args = [sys.executable, "-c", CHILD, str(root), server.base_url, str(categories), str(n), str(concurrency)]
@@ -105,8 +119,11 @@ def kill_and_resume(root: Path, opts: argparse.Namespace, kill_at: int, quiesce:
             if call.n < kill_at:
                 return None
             with lock:
-                while quiesce and not kill.is_set() and (len(server.answered) < kill_at - 1
-                                                         or cached_rows(root) < kill_at - 1):
+                while (
+                    quiesce
+                    and not kill.is_set()
+                    and (len(server.answered) < kill_at - 1 or cached_rows(root) < kill_at - 1)
+                ):
                     time.sleep(0.005)
                 kill.set()
             return Fault(delay_s=0.5, drop=True)
@@ -125,8 +142,12 @@ def bare_client_overhead(server: FakeOpenAI, requests: int = 300) -> float:
     import openai
 
     client = openai.OpenAI(api_key="sk-bench", base_url=server.base_url, max_retries=0)
-    body = {"model": "fake-gpt", "messages": [{"role": "user", "content": "Please generate 50 sentences related "
-                                                                          "to this sentence <A photo of a dog>"}]}
+    body = {
+        "model": "fake-gpt",
+        "messages": [
+            {"role": "user", "content": "Please generate 50 sentences related to this sentence <A photo of a dog>"}
+        ],
+    }
     client.chat.completions.create(**body)
     start = time.perf_counter()
     for _ in range(requests):
@@ -146,24 +167,33 @@ def main() -> None:
     with FakeOpenAI(answer=realistic_answer) as server:
         fast = run_child(tmp / "throughput", server, opts.categories, opts.n, opts.concurrency)
         rate = fast["requests_sent"] / fast["seconds"]
-        print(f"concurrency {opts.concurrency:>2}: {fast['requests_sent']} requests, {fast['rows']} rows in "
-              f"{fast['seconds']:.2f} s -> {rate:.0f} req/s (target ≥ 100); {fast['shortened']} shortened, "
-              f"{fast['dropped_over_long']} dropped as over-long")
+        print(
+            f"concurrency {opts.concurrency:>2}: {fast['requests_sent']} requests, {fast['rows']} rows in "
+            f"{fast['seconds']:.2f} s -> {rate:.0f} req/s (target ≥ 100); {fast['shortened']} shortened, "
+            f"{fast['dropped_over_long']} dropped as over-long"
+        )
         small = max(1, opts.categories // 5)
         one = run_child(tmp / "sequential", server, small, opts.n, 1)
         per_request = one["seconds"] / one["requests_sent"]
         bare = bare_client_overhead(server)
-        print(f"concurrency  1: {per_request * 1e3:.2f} ms per request end to end "
-              f"(bare openai client loop: {bare * 1e3:.2f} ms; describer overhead {(per_request - bare) * 1e3:.2f} ms)")
+        print(
+            f"concurrency  1: {per_request * 1e3:.2f} ms per request end to end "
+            f"(bare openai client loop: {bare * 1e3:.2f} ms; describer overhead {(per_request - bare) * 1e3:.2f} ms)"
+        )
 
     half = fast["requests_sent"] // 2
     for quiesce, label in ((True, "crash between requests"), (False, "SIGKILL mid-stream")):
         before, resent, resumed = kill_and_resume(tmp / f"killed-{quiesce}", opts, half, quiesce)
-        print(f"{label}: killed after {before} answered requests; the restart sent {resumed['requests_sent']}, "
-              f"took {resumed['cache_hits']} from the cache, re-sent {resent} of those answered (target 0); "
-              f"rows {resumed['rows']} (uninterrupted: {fast['rows']})")
-    print(f"(mid-stream, the answers already written by the server but not yet read by the killed process, "
-          f"at most the {opts.concurrency} in flight, cannot be kept by any client)")
+        print(
+            f"{label}: killed after {before} answered requests; the restart sent {resumed['requests_sent']}, "
+            f"took {resumed['cache_hits']} from the cache, re-sent {resent} of those answered (target 0); "
+            f"rows {resumed['rows']} (uninterrupted: {fast['rows']})"
+        )
+    print(
+        f"(mid-stream, the answers already written by the server but not yet read by the killed process, "
+        f"at most the {opts.concurrency} in flight, cannot be kept by any client)"
+    )
+
 
 if __name__ == "__main__":
     main()

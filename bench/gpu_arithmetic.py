@@ -10,6 +10,7 @@ GEMM FLOPs at ImageNet size (bench/table_scale.py's shapes).
 
     .venv/bin/python bench/gpu_arithmetic.py [--mfu 0.4] [--epochs 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import unibind_core  # noqa: F401,E402 - pins the numeric environment before torch loads
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import unibind_core  # noqa: F401 - pins the numeric environment before torch loads
 
 BF16_TFLOPS, FP32_TFLOPS = 989.0, 67.0  # H100 SXM, dense
 IMAGENET_TRAIN, IMAGENET_TEST, CLASSES, K, DIM = 1_281_167, 50_000, 1000, 50, 1024
@@ -48,8 +50,14 @@ def open_clip_rows() -> list[tuple[str, str, float, float]]:
         image = counted(model.encode_image, torch.empty(1, 3, size, size, device="meta"))
         text = counted(model.encode_text, torch.zeros(1, model.context_length, dtype=torch.long, device="meta"))
         rows.append((name, f"image {size} px", image, sum(p.numel() for p in model.visual.parameters())))
-        rows.append((name, f"text {model.context_length} tokens", text,
-                     sum(p.numel() for p in model.parameters()) - rows[-1][3]))
+        rows.append(
+            (
+                name,
+                f"text {model.context_length} tokens",
+                text,
+                sum(p.numel() for p in model.parameters()) - rows[-1][3],
+            )
+        )
     return rows
 
 
@@ -62,10 +70,15 @@ def clap_rows() -> list[tuple[str, str, float, float]]:
         model = ClapModel(config)
     a = config.audio_config
     features = torch.empty(1, 1, 1001, a.num_mel_bins, device="meta")  # the feature extractor's 10 s at 48 kHz
-    flops = counted(lambda x: model.get_audio_features(input_features=x, is_longer=torch.zeros(1, 1, dtype=torch.bool,
-                                                                                               device="meta")),
-                    features)
-    return [("CLAP htsat (default config)", "audio 10 s", flops, sum(p.numel() for p in model.audio_model.parameters()))]
+    flops = counted(
+        lambda x: model.get_audio_features(
+            input_features=x, is_longer=torch.zeros(1, 1, dtype=torch.bool, device="meta")
+        ),
+        features,
+    )
+    return [
+        ("CLAP htsat (default config)", "audio 10 s", flops, sum(p.numel() for p in model.audio_model.parameters()))
+    ]
 
 
 def main() -> None:
@@ -84,15 +97,21 @@ def main() -> None:
         print(f"(CLAP not counted: {type(exc).__name__}: {exc})", file=sys.stderr)
     for model, tower, flops, params in rows:
         per_s = rate / flops
-        print(f"| {model} | {tower} | {flops / 1e9:,.1f} | {params / 1e6:,.0f} M | {per_s:,.0f} | "
-              f"{IMAGENET_TRAIN / per_s / 60:,.1f} min |")
+        print(
+            f"| {model} | {tower} | {flops / 1e9:,.1f} | {params / 1e6:,.0f} M | {per_s:,.0f} | "
+            f"{IMAGENET_TRAIN / per_s / 60:,.1f} min |"
+        )
     head = 3 * 2 * IMAGENET_TRAIN * DIM * DIM + 3 * 2 * IMAGENET_TRAIN * 1024 * DIM  # Linear + (B x B) logits, B 1024
     evaluation = 2 * IMAGENET_TEST * (2 * CLASSES + CLASSES * K) * DIM  # one feature set, three classifiers
     fp32 = FP32_TFLOPS * 1e12
-    print(f"\nhead (LCL, batch 1024): {head / 1e12:.1f} TFLOP per epoch -> {head / fp32:.2f} s at the fp32 rate, "
-          f"{a.epochs} epochs {a.epochs * head / fp32:.0f} s (the loop is latency-bound long before that)")
-    print(f"evaluation: {evaluation / 1e12:.2f} TFLOP per feature set ({IMAGENET_TEST:,} test x "
-          f"{2 * CLASSES + CLASSES * K:,} class vectors x {DIM}) -> {evaluation / fp32:.2f} s at the fp32 rate")
+    print(
+        f"\nhead (LCL, batch 1024): {head / 1e12:.1f} TFLOP per epoch -> {head / fp32:.2f} s at the fp32 rate, "
+        f"{a.epochs} epochs {a.epochs * head / fp32:.0f} s (the loop is latency-bound long before that)"
+    )
+    print(
+        f"evaluation: {evaluation / 1e12:.2f} TFLOP per feature set ({IMAGENET_TEST:,} test x "
+        f"{2 * CLASSES + CLASSES * K:,} class vectors x {DIM}) -> {evaluation / fp32:.2f} s at the fp32 rate"
+    )
 
 
 if __name__ == "__main__":

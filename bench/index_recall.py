@@ -7,6 +7,7 @@ of the gallery's own vectors, with build and search times.
 
     .venv/bin/python bench/index_recall.py [--n 200000] [--dim 256] [--k 10] [--kind ivfpq]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ def gallery(n: int, dim: int, clusters: int, spread: float, seed: int = 0) -> np
     """(n, dim) unit vectors: a random centre each plus isotropic noise of std `spread` per dimension."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(clusters, dim)).astype(np.float32)
-    x = centres[rng.integers(0, clusters, n)] / np.sqrt(dim) + rng.normal(scale=spread, size=(n, dim)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] / np.sqrt(dim) + rng.normal(scale=spread, size=(n, dim)).astype(
+        np.float32
+    )
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
@@ -41,10 +44,12 @@ def main() -> None:
     built = time.perf_counter() - t0
     t0 = time.perf_counter()
     search(index, x[:1000], args.k)
-    per_query_ms = (time.perf_counter() - t0)
+    per_query_ms = time.perf_counter() - t0
     recall = recall_vs_exact(index, x, args.k)
-    print(f"n={args.n} dim={args.dim} index={facts} build {built:.1f}s, 1000 queries {per_query_ms:.2f}s, "
-          f"recall@{args.k} vs exact {recall:.4f} ({'ok' if recall >= 0.95 else 'BELOW 0.95'})")
+    print(
+        f"n={args.n} dim={args.dim} index={facts} build {built:.1f}s, 1000 queries {per_query_ms:.2f}s, "
+        f"recall@{args.k} vs exact {recall:.4f} ({'ok' if recall >= 0.95 else 'BELOW 0.95'})"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ demo encoders of three modalities on random inputs of loader-like shapes and emb
 MiniLM; the modes alternate, and the medians of wall and CPU seconds are printed (CPU seconds are the
 steadier figure on a shared machine).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,12 @@ def main() -> None:
         for mode in runs:
             runs[mode].append(measure(mode))
     for mode, rs in runs.items():
-        print(f"{mode:6s} ({rs[0]['capability']}, {rs[0]['threads']} threads): median wall "
-              f"{statistics.median(r['wall_s'] for r in rs):.1f} s, CPU {statistics.median(r['cpu_s'] for r in rs):.1f} s "
-              f"over {len(rs)} runs")
+        print(
+            f"{mode:6s} ({rs[0]['capability']}, {rs[0]['threads']} threads): median wall "
+            f"{statistics.median(r['wall_s'] for r in rs):.1f} s, "
+            f"CPU {statistics.median(r['cpu_s'] for r in rs):.1f} s "
+            f"over {len(rs)} runs"
+        )
 
 
 if __name__ == "__main__":

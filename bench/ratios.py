@@ -16,6 +16,7 @@
    (run with small sizes here; its own figures are requests/s and overhead vs a bare client loop).
 Peak memory is tracemalloc's (numpy and torch CPU tensors report to it; FAISS' own buffers do not).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,12 +35,12 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unibind_core.method.centres import ClassTexts, localize_centres  # noqa: E402
-from unibind_core.knowledge.text_cache import embed_texts  # noqa: E402
-from unibind_core.method.aligners.base import contrastive_loss  # noqa: E402
-from unibind_core.method.aligners.lcl import LCL  # noqa: E402
-from unibind_core.method.aligners.loop import HeadConfig, make_head, train_head  # noqa: E402
-from unibind_core.encoders.text.minilm import MiniLMEncoder  # noqa: E402
+from unibind_core.encoders.text.minilm import MiniLMEncoder
+from unibind_core.knowledge.text_cache import embed_texts
+from unibind_core.method.aligners.base import contrastive_loss
+from unibind_core.method.aligners.lcl import LCL
+from unibind_core.method.aligners.loop import HeadConfig, make_head, train_head
+from unibind_core.method.centres import ClassTexts, localize_centres
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
@@ -131,8 +132,10 @@ def centre_localization(classes: int, per_class: int, dim: int, k: int) -> None:
     t_dense, m_dense, picked = timed(dense)
     dense_ids = {f"cat:c{i // per_class}:{i % per_class}" for i in picked.tolist()}
     same = set(table["ID"].to_pylist()) == dense_ids
-    print(f"2. centre localization, {classes} classes x {per_class} descriptions, D={dim}, K={k} "
-          f"({'the same' if same else 'DIFFERENT'} centres chosen)")
+    print(
+        f"2. centre localization, {classes} classes x {per_class} descriptions, D={dim}, K={k} "
+        f"({'the same' if same else 'DIFFERENT'} centres chosen)"
+    )
     row("wall time: streamed FAISS vs dense matrix", t_ours, t_dense)
     row("peak memory: streamed FAISS vs dense matrix", m_ours, m_dense, "MiB")
 
@@ -165,16 +168,22 @@ def kb_edit(n: int, share: float, encoder: MiniLMEncoder) -> None:
         embed_texts(texts, encoder, Path(cache))
         t_edit, _, (_, report) = timed(lambda: embed_texts(edited, encoder, Path(cache)))
     t_all, _, _ = timed(lambda: encoder.encode(edited))
-    print(f"4. a {share:.0%} edit of a {n}-text knowledge base: {report.embedded} of {n} texts re-embedded "
-          f"({report.embedded / n:.2%})")
+    print(
+        f"4. a {share:.0%} edit of a {n}-text knowledge base: {report.embedded} of {n} texts re-embedded "
+        f"({report.embedded / n:.2%})"
+    )
     row("re-embed after the edit vs embed everything", t_edit, t_all)
 
 
 def describer(quick: bool) -> None:
     args = ["--categories", "20", "--n", "100"] if quick else ["--categories", "50", "--n", "300"]
     print("5. describer throughput against a local server (bench/describer_throughput.py " + " ".join(args) + ")")
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "describer_throughput.py"), *args],
-                         capture_output=True, text=True, timeout=1800)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "describer_throughput.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
     for ln in lines[-8:] if out.returncode == 0 else out.stderr.splitlines()[-5:]:
         print("  " + ln)

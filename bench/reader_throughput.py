@@ -10,6 +10,7 @@ Single process, warm page cache (the files were just written), so the figures ar
 
     .venv/bin/python bench/reader_throughput.py [--n 2000] [--events 100000] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,12 @@ AUTHORS = "/home/jhkim/Datasets/N_Imagenet"
 
 
 def event_arrays(rng: np.random.Generator, n: int, width: int, height: int) -> tuple[np.ndarray, ...]:
-    return (rng.integers(0, width, n), rng.integers(0, height, n), np.sort(rng.integers(0, 300_000, n)),
-            rng.integers(0, 2, n))
+    return (
+        rng.integers(0, width, n),
+        rng.integers(0, height, n),
+        np.sort(rng.integers(0, 300_000, n)),
+        rng.integers(0, 2, n),
+    )
 
 
 def write_ncaltech101(root: Path, n: int, events: int, rng: np.random.Generator) -> None:
@@ -123,23 +128,30 @@ def main() -> None:
         parser.error("--n must be at least 100")
     base = args.keep or Path(tempfile.mkdtemp(prefix="unibind-bench-"))
     rng = np.random.default_rng(0)
-    writers = {"ncaltech101": lambda r: write_ncaltech101(r, args.n, args.events, rng),
-               "nimagenet": lambda r: write_nimagenet(r, args.n, args.events, rng),
-               "esc50": lambda r: write_esc50(r, args.n, rng),
-               "urbansound8k": lambda r: write_urbansound8k(r, args.n, rng)}
+    writers = {
+        "ncaltech101": lambda r: write_ncaltech101(r, args.n, args.events, rng),
+        "nimagenet": lambda r: write_nimagenet(r, args.n, args.events, rng),
+        "esc50": lambda r: write_esc50(r, args.n, rng),
+        "urbansound8k": lambda r: write_urbansound8k(r, args.n, rng),
+    }
     try:
-        print(f"{'benchmark':<13} {'samples':>7} {'reader s':>9} {'reader/s':>9} {'load s':>8} {'load/s':>8} "
-              f"{'reader+loader/s':>16}  (fixtures in {base})")
+        print(
+            f"{'benchmark':<13} {'samples':>7} {'reader s':>9} {'reader/s':>9} {'load s':>8} {'load/s':>8} "
+            f"{'reader+loader/s':>16}  (fixtures in {base})"
+        )
         for name, write in writers.items():
             root = base / name
             start = time.perf_counter()
             write(root)
             written = time.perf_counter() - start
             m = measure(name, root)
-            print(f"{name:<13} {m['samples']:>7} {m['read_s']:>9.2f} {m['samples'] / m['read_s']:>9.0f} "
-                  f"{m['load_s']:>8.2f} {m['samples'] / m['load_s']:>8.1f} "
-                  f"{m['samples'] / (m['read_s'] + m['load_s']):>16.1f}  (written in {written:.0f}s, "
-                  f"{m['quarantined']} quarantined)", flush=True)
+            print(
+                f"{name:<13} {m['samples']:>7} {m['read_s']:>9.2f} {m['samples'] / m['read_s']:>9.0f} "
+                f"{m['load_s']:>8.2f} {m['samples'] / m['load_s']:>8.1f} "
+                f"{m['samples'] / (m['read_s'] + m['load_s']):>16.1f}  (written in {written:.0f}s, "
+                f"{m['quarantined']} quarantined)",
+                flush=True,
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)

@@ -7,6 +7,7 @@ included), with the numeric-environment variables the child saw. Where the two d
 
     .venv/bin/python bench/stage_time.py --workdir /work/s3 --stage stage_head --aligners "" [--epochs 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-STAGE_MODULES = {"stage_centres": "unibind_core.stages.centres", "stage_head": "unibind_core.stages.heads",
-                 "stage_evaluation": "unibind_core.stages.evaluation"}
+STAGE_MODULES = {
+    "stage_centres": "unibind_core.stages.centres",
+    "stage_head": "unibind_core.stages.heads",
+    "stage_evaluation": "unibind_core.stages.evaluation",
+}
 
 _CODE = """
 import unibind_core, os, json
@@ -41,19 +45,32 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=1, help="head epochs (run 1 and 2: the difference is one epoch)")
     a = p.parse_args()
     root = a.workdir / "this tree"
-    code = _CODE.format(root=str(root), k=a.k, aligners=a.aligners, stage=a.stage, epochs=a.epochs,
-                        module=STAGE_MODULES[a.stage])
+    code = _CODE.format(
+        root=str(root), k=a.k, aligners=a.aligners, stage=a.stage, epochs=a.epochs, module=STAGE_MODULES[a.stage]
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT)
+    out = subprocess.run(
+        ["/usr/bin/time", "-v", sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     if out.returncode:
         raise SystemExit(out.stderr[-2000:])
     field = dict(line.strip().rsplit(": ", 1) for line in out.stderr.splitlines() if ": " in line)
     rss_gib = int(field["Maximum resident set size (kbytes)"]) / 2**20
     cpu = float(field["User time (seconds)"]) + float(field["System time (seconds)"])
     child_env = next((json.loads(line[4:]) for line in out.stdout.splitlines() if line.startswith("ENV ")), {})
-    print(json.dumps({"stage": a.stage, "aligners": a.aligners, "epochs": a.epochs, "max_rss_gib": round(rss_gib, 2), "cpu_s": round(cpu, 1),
-                      "wall": field["Elapsed (wall clock) time (h:mm:ss or m:ss)"], "env": child_env}))
+    print(
+        json.dumps(
+            {
+                "stage": a.stage,
+                "aligners": a.aligners,
+                "epochs": a.epochs,
+                "max_rss_gib": round(rss_gib, 2),
+                "cpu_s": round(cpu, 1),
+                "wall": field["Elapsed (wall clock) time (h:mm:ss or m:ss)"],
+                "env": child_env,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ FLOP count over that rate. A watchdog kills a stage whose RSS passes --max-rss-g
 The default size is the one of issue 7: a 1.18-million-row, 4.5 GiB text-embeddings table. `--aligners` is
 `compare_aligners` (default: the Settings default, centrobind,exmcr beside lcl).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,9 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unibind_core.storage.io import vectors_to_arrow  # noqa: E402
-from unibind_core.storage.layout import Layout  # noqa: E402
-from unibind_core.storage.tables import (CLASSES, FEATURES, TEXT_EMBEDDINGS, TEXT_EMBEDDINGS_SCHEMA, RowKind,  # noqa: E402
-                                 Split)
+from unibind_core.storage.io import vectors_to_arrow
+from unibind_core.storage.layout import Layout
+from unibind_core.storage.tables import CLASSES, FEATURES, TEXT_EMBEDDINGS, TEXT_EMBEDDINGS_SCHEMA, RowKind, Split
 
 BENCH = "imagenet1k"  # a registered benchmark, for its TrainSpec; its class list is the synthetic one
 STAGES = ("stage_centres", "stage_head", "stage_evaluation")
@@ -60,35 +60,63 @@ def _embedding_batches(a: argparse.Namespace, rng: np.random.Generator):
     """Rows in the contract's order (kind, then Category), one category of one kind at a time."""
     keys = [f"c{i:05d}" for i in range(a.classes)]
     caption_class = np.arange(a.captions) % a.classes
-    per_kind = {RowKind.CAPTION: lambda k, c: [f"s{i:07d}" for i in np.flatnonzero(caption_class == c)],
-                RowKind.DESCRIPTION: lambda k, c: [f"cat:{k}:{j}" for j in range(a.per_class)],
-                RowKind.SINGLE_TEMPLATE: lambda k, c: [f"one:{k}"],
-                RowKind.TEMPLATE: lambda k, c: [f"tpl:{k}:{j}" for j in range(80)]}
+    per_kind = {
+        RowKind.CAPTION: lambda k, c: [f"s{i:07d}" for i in np.flatnonzero(caption_class == c)],
+        RowKind.DESCRIPTION: lambda k, c: [f"cat:{k}:{j}" for j in range(a.per_class)],
+        RowKind.SINGLE_TEMPLATE: lambda k, c: [f"one:{k}"],
+        RowKind.TEMPLATE: lambda k, c: [f"tpl:{k}:{j}" for j in range(80)],
+    }
     for kind in sorted(per_kind):
         for c, key in enumerate(keys):
             ids = per_kind[kind](key, c)
             n = len(ids)
-            yield pa.record_batch([pa.array(ids), pa.array([key] * n), pa.array([str(kind)] * n),
-                                   pa.array([f"text of {i}" for i in ids]), pa.array([f"h{i}" for i in ids]),
-                                   vectors_to_arrow(_unit(rng, n, a.dim))],
-                                  schema=TEXT_EMBEDDINGS.schema_for(a.dim))
+            yield pa.record_batch(
+                [
+                    pa.array(ids),
+                    pa.array([key] * n),
+                    pa.array([str(kind)] * n),
+                    pa.array([f"text of {i}" for i in ids]),
+                    pa.array([f"h{i}" for i in ids]),
+                    vectors_to_arrow(_unit(rng, n, a.dim)),
+                ],
+                schema=TEXT_EMBEDDINGS.schema_for(a.dim),
+            )
 
 
 def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
     rng = np.random.default_rng(0)
-    CLASSES.write(CLASSES.table({"class_index": list(range(a.classes)),
-                                 "class_key": [f"c{i:05d}" for i in range(a.classes)],
-                                 "class_name": [f"class {i}" for i in range(a.classes)],
-                                 "dataset_index": list(range(a.classes))}), lay.classes(BENCH))
+    CLASSES.write(
+        CLASSES.table(
+            {
+                "class_index": list(range(a.classes)),
+                "class_key": [f"c{i:05d}" for i in range(a.classes)],
+                "class_name": [f"class {i}" for i in range(a.classes)],
+                "dataset_index": list(range(a.classes)),
+            }
+        ),
+        lay.classes(BENCH),
+    )
     n_eval = max(a.test // 20, a.classes)
     splits = [Split.TRAIN] * a.captions + [Split.EVAL] * n_eval + [Split.TEST] * a.test
     n = len(splits)
     ids = [f"s{i:07d}" for i in range(n)]
     labels = np.arange(n) % a.classes
     part = 1 << 16  # written in parts (FEATURES.write_stream): 1.33M x 1024 float32 at ImageNet size is 5.5 GB
-    FEATURES.write_stream((FEATURES.table({"sample_id": ids[i:i + part], "split": [str(s) for s in splits[i:i + part]],
-                                           "class_index": labels[i:i + part]}, _unit(rng, len(ids[i:i + part]), a.dim))
-                           for i in range(0, n, part)), lay.features(BENCH), inputs_key="synthetic-features")
+    FEATURES.write_stream(
+        (
+            FEATURES.table(
+                {
+                    "sample_id": ids[i : i + part],
+                    "split": [str(s) for s in splits[i : i + part]],
+                    "class_index": labels[i : i + part],
+                },
+                _unit(rng, len(ids[i : i + part]), a.dim),
+            )
+            for i in range(0, n, part)
+        ),
+        lay.features(BENCH),
+        inputs_key="synthetic-features",
+    )
     path = lay.text_embeddings(BENCH)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -109,8 +137,11 @@ def write_inputs(a: argparse.Namespace, lay: Layout) -> dict:
 
 
 # where each stage lives (unibind_core/stages/: one module per stage group)
-STAGE_MODULES = {"stage_centres": "unibind_core.stages.centres", "stage_head": "unibind_core.stages.heads",
-                 "stage_evaluation": "unibind_core.stages.evaluation"}
+STAGE_MODULES = {
+    "stage_centres": "unibind_core.stages.centres",
+    "stage_head": "unibind_core.stages.heads",
+    "stage_evaluation": "unibind_core.stages.evaluation",
+}
 
 _CHILD = """
 import json, os, sys, time
@@ -158,18 +189,20 @@ def numeric_environment() -> dict:
 def _rss_gib(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/status") as fh:
-            return next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:")) / 2**20
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 2**20
     except (FileNotFoundError, StopIteration):
         return 0.0
 
 
 def run_stage(tree: Path, root: Path, stage: str, k: int, aligners: str, max_rss_gib: float) -> dict:
     """One stage in a fresh process under `tree`'s code; killed (and reported) past `max_rss_gib` of RSS."""
-    code = _CHILD.format(tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH, aligners=aligners,
-                         module=STAGE_MODULES[stage])
+    code = _CHILD.format(
+        tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH, aligners=aligners, module=STAGE_MODULES[stage]
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=tree)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tree
+    )
     killed: list[float] = []
 
     def watch() -> None:
@@ -179,6 +212,7 @@ def run_stage(tree: Path, root: Path, stage: str, k: int, aligners: str, max_rss
                 killed.append(rss)
                 proc.kill()
             time.sleep(0.2)
+
     threading.Thread(target=watch, daemon=True).start()
     stdout, stderr = proc.communicate()
     if killed:
@@ -209,7 +243,8 @@ def compare_outputs(roots: dict[str, Path]) -> list[str]:
         if other.exists():
             a, b = EVALUATIONS.read(path), EVALUATIONS.read(other)
             same = a.sort_by([("setting", "ascending"), ("classifier", "ascending")]).equals(
-                b.sort_by([("setting", "ascending"), ("classifier", "ascending")]))
+                b.sort_by([("setting", "ascending"), ("classifier", "ascending")])
+            )
             lines.append(f"evaluation {path.relative_to(this)}: {'identical' if same else 'DIFFERENT'}")
     return lines
 
@@ -229,8 +264,11 @@ def main() -> None:
     p.add_argument("--k", type=int, default=50)
     p.add_argument("--baseline", type=Path, help="another checkout whose stages to measure on the same inputs")
     p.add_argument("--compare", action="store_true", help="with --baseline: compare the heads and evaluations")
-    p.add_argument("--workdir", type=Path, help="keep the inputs here and reuse them on the next run with the same sizes "
-                   "(default: a temporary folder)")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the inputs here and reuse them on the next run with the same sizes (default: a temporary folder)",
+    )
     p.add_argument("--aligners", default=None, help="compare_aligners (default: the Settings default)")
     p.add_argument("--stages", default=",".join(STAGES), help="comma-separated, in order (default: all three)")
     p.add_argument("--max-rss-gib", type=float, default=8.0, help="kill a stage past this RSS (default 8)")
@@ -238,13 +276,16 @@ def main() -> None:
     stages = [x for x in a.stages.split(",") if x]
     if a.aligners is None:
         from unibind_core.core.settings import Settings
+
         a.aligners = Settings(data_root=Path(".")).compare_aligners
     numeric = numeric_environment()
     print(f"numeric environment: {json.dumps(numeric)}")
-    print(f"sizes: {a.classes} classes x {a.per_class} descriptions, {a.captions:,} captions, {a.test:,} test, "
-          f"D = {a.dim}, k = {a.k}, aligners lcl + {a.aligners!r}, 1 epoch")
+    print(
+        f"sizes: {a.classes} classes x {a.per_class} descriptions, {a.captions:,} captions, {a.test:,} test, "
+        f"D = {a.dim}, k = {a.k}, aligners lcl + {a.aligners!r}, 1 epoch"
+    )
     trees = {"this tree": ROOT, **({"baseline": a.baseline.resolve()} if a.baseline else {})}
-    with (nullcontext(str(a.workdir)) if a.workdir else tempfile.TemporaryDirectory()) as tmp:
+    with nullcontext(str(a.workdir)) if a.workdir else tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         sizes = json.dumps({k: getattr(a, k) for k in ("classes", "per_class", "captions", "test", "dim")})
         marker = Path(tmp) / "inputs.json"
@@ -258,8 +299,10 @@ def main() -> None:
         for name in trees:  # the outputs of the stages to run are recomputed; the others' are kept
             for stage in stages:
                 shutil.rmtree(Path(tmp) / name / outputs[stage], ignore_errors=True)
-        print(f"inputs: {info['text_rows']:,} text rows ({info['text_gib']:.2f} GiB), {info['feature_rows']:,} "
-              f"feature rows, D = {a.dim}, ready in {time.perf_counter() - start:.0f} s")
+        print(
+            f"inputs: {info['text_rows']:,} text rows ({info['text_gib']:.2f} GiB), {info['feature_rows']:,} "
+            f"feature rows, D = {a.dim}, ready in {time.perf_counter() - start:.0f} s"
+        )
         results = {}
         for name, tree in trees.items():
             root = Path(tmp) / name
@@ -271,14 +314,20 @@ def main() -> None:
             for stage in stages:  # each line as it finishes: a long run shows its progress
                 results[name][stage] = run_stage(tree, root, stage, a.k, a.aligners, a.max_rss_gib)
                 print(f"  {name}: {stage} {json.dumps(results[name][stage])}", flush=True)
-        print(f"\n{'stage':<18}" + "".join(f"{n + ' peak GiB':>22}{n + ' s':>14}{'CPU s':>9}" for n in trees)
-              + ("   peak ratio   CPU ratio" if a.baseline else ""))
+        print(
+            f"\n{'stage':<18}"
+            + "".join(f"{n + ' peak GiB':>22}{n + ' s':>14}{'CPU s':>9}" for n in trees)
+            + ("   peak ratio   CPU ratio" if a.baseline else "")
+        )
         for stage in stages:
             cells = []
             for name in trees:
                 r = results[name][stage]
-                cells.append(f"{r['peak_gib']:>22.2f}{r['s']:>14.1f}{r['cpu_s']:>9.1f}" if "error" not in r
-                             else f"{r['error']:>45}")
+                cells.append(
+                    f"{r['peak_gib']:>22.2f}{r['s']:>14.1f}{r['cpu_s']:>9.1f}"
+                    if "error" not in r
+                    else f"{r['error']:>45}"
+                )
             line = f"{stage:<18}" + "".join(cells)
             if a.baseline and all("error" not in results[n][stage] for n in trees):
                 new, old = results["this tree"][stage], results["baseline"][stage]
@@ -286,8 +335,10 @@ def main() -> None:
             print(line)
         if "stage_evaluation" in stages:
             flops = evaluation_flops(a)
-            print(f"\nevaluation GEMM work: {flops / 1e12:.2f} TFLOP per feature set (test x (2C + C*k) x D x 2); "
-                  f"bound at {numeric['sgemm_gflops']} GFLOP/s: {flops / numeric['sgemm_gflops'] / 1e9:.1f} s each")
+            print(
+                f"\nevaluation GEMM work: {flops / 1e12:.2f} TFLOP per feature set (test x (2C + C*k) x D x 2); "
+                f"bound at {numeric['sgemm_gflops']} GFLOP/s: {flops / numeric['sgemm_gflops'] / 1e9:.1f} s each"
+            )
         if a.compare and a.baseline:
             print("\n" + "\n".join(compare_outputs({n: Path(tmp) / n for n in trees})))
 

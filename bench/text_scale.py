@@ -11,6 +11,7 @@ descriptions + 1,281,167 captions, D = 1024.
 
     nice -n 10 .venv/bin/python bench/text_scale.py --workdir /big/disk [--captions 100000] [--max-rss-gib 12]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import tempfile
 import threading
 import time
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,8 +112,14 @@ print(json.dumps({"s": time.perf_counter() - start, "cpu_s": end.user - cpu.user
 def run(code: str, args: dict, max_rss_gib: float | None = None) -> dict:
     """`code` in a fresh interpreter with `args` as JSON; killed past `max_rss_gib` of RSS."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, json.dumps(args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     killed: list[float] = []
 
     def watch() -> None:
@@ -126,6 +133,7 @@ def run(code: str, args: dict, max_rss_gib: float | None = None) -> dict:
                 killed.append(rss)
                 proc.kill()
             time.sleep(0.2)
+
     threading.Thread(target=watch, daemon=True).start()
     stdout, stderr = proc.communicate()
     if killed:
@@ -144,20 +152,31 @@ def main() -> None:
     p.add_argument("--workdir", type=Path, help="where the inputs go (default: a temporary folder)")
     p.add_argument("--max-rss-gib", type=float, default=12.0, help="kill the stage past this RSS (default 12)")
     a = p.parse_args()
-    with (nullcontext(str(a.workdir)) if a.workdir else tempfile.TemporaryDirectory()) as tmp:
-        args = {"root": str(Path(tmp) / "text-scale"), "bench": BENCH, "classes": a.classes, "per_class": a.per_class,
-                "captions": a.captions, "dim": a.dim, "now": int(datetime.now(timezone.utc).timestamp() * 1e6)}
+    with nullcontext(str(a.workdir)) if a.workdir else tempfile.TemporaryDirectory() as tmp:
+        args = {
+            "root": str(Path(tmp) / "text-scale"),
+            "bench": BENCH,
+            "classes": a.classes,
+            "per_class": a.per_class,
+            "captions": a.captions,
+            "dim": a.dim,
+            "now": int(datetime.now(UTC).timestamp() * 1e6),
+        }
         start = time.perf_counter()
         args.update(run(_SETUP, args))
         filled = run(_FILL, args)
-        print(f"inputs: {args['kb_rows']:,} knowledge-base rows, {filled['texts']:,} texts ({filled['unique']:,} "
-              f"unique) cached at D = {filled['dim']}, in {time.perf_counter() - start:.0f} s")
+        print(
+            f"inputs: {args['kb_rows']:,} knowledge-base rows, {filled['texts']:,} texts ({filled['unique']:,} "
+            f"unique) cached at D = {filled['dim']}, in {time.perf_counter() - start:.0f} s"
+        )
         result = run(_STAGE, args, a.max_rss_gib)
         print(f"kb_text_embeddings: {json.dumps(result)}")
         if "error" not in result:
-            print(f"\n| stage | texts | D | peak | wall | CPU |\n|---|---|---|---|---|---|\n| kb_text_embeddings "
-                  f"(cache warm) | {result['rows']:,} | {filled['dim']} | {result['peak_gib']:.2f} GiB | "
-                  f"{result['s']:.0f} s | {result['cpu_s']:.0f} s |")
+            print(
+                f"\n| stage | texts | D | peak | wall | CPU |\n|---|---|---|---|---|---|\n| kb_text_embeddings "
+                f"(cache warm) | {result['rows']:,} | {filled['dim']} | {result['peak_gib']:.2f} GiB | "
+                f"{result['s']:.0f} s | {result['cpu_s']:.0f} s |"
+            )
 
 
 if __name__ == "__main__":

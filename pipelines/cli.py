@@ -3,6 +3,7 @@
 A failing command prints one line (`error: ...`) and exits non-zero at once; `--debug` shows the full
 traceback. (Typer's pretty traceback printer is off: on large locals it could take minutes.)
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,11 @@ import typer
 
 from unibind_core.core.errors import ConfigError
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                  help="UniBind pipeline: knowledge base, centres, heads, evaluation.")
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="UniBind pipeline: knowledge base, centres, heads, evaluation.",
+)
 _DEBUG = {"on": False}
 
 
@@ -56,10 +60,17 @@ def fail(exc: BaseException) -> None:
 
 
 @app.command()
-def demo(data_root: Path = typer.Option(None, help="Where datasets and artifacts go (default: UNIBIND_DATA_ROOT, else ./data)."),
-         max_per_class: int = typer.Option(None, help="Smaller demo world: this many digits per class."),
-         refresh: bool = typer.Option(False, "--refresh", help="Recompute every stage, even where stored outputs "
-                                      "and caches are current (the refresh option).")) -> None:
+def demo(
+    data_root: Path = typer.Option(
+        None, help="Where datasets and artifacts go (default: UNIBIND_DATA_ROOT, else ./data)."
+    ),
+    max_per_class: int = typer.Option(None, help="Smaller demo world: this many digits per class."),
+    refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="Recompute every stage, even where stored outputs and caches are current (the refresh option).",
+    ),
+) -> None:
     """Materialize every asset and every demo partition into the local instance, then print the results."""
     if not os.environ.get("DAGSTER_HOME"):
         raise typer.BadParameter("set DAGSTER_HOME to an absolute path (the Makefile sets it to ./dagster_home)")
@@ -67,7 +78,7 @@ def demo(data_root: Path = typer.Option(None, help="Where datasets and artifacts
         _demo(data_root, max_per_class, refresh)
     except (typer.Exit, typer.BadParameter, KeyboardInterrupt):
         raise
-    except Exception as exc:  # noqa: BLE001  (the one place that turns any failure into one line)
+    except Exception as exc:
         fail(exc)
 
 
@@ -122,8 +133,9 @@ def refuse(message: str) -> None:
 
 
 @contextmanager
-def one_line_errors(user_errors: tuple[type[BaseException], ...] = (ConfigError, ValueError, FileNotFoundError)
-                    ) -> Iterator[None]:
+def one_line_errors(
+    user_errors: tuple[type[BaseException], ...] = (ConfigError, ValueError, FileNotFoundError),
+) -> Iterator[None]:
     """A command's body: the user's input or configuration wrong (or an asset not materialized) -> `refuse`
     (exit 2), anything else (a model that does not load, ...) -> `fail` (exit 1); tracebacks with --debug."""
     try:
@@ -134,20 +146,29 @@ def one_line_errors(user_errors: tuple[type[BaseException], ...] = (ConfigError,
         if _DEBUG["on"]:
             raise
         refuse(str(exc) if str(exc) else type(exc).__name__)
-    except Exception as exc:  # noqa: BLE001  (the command's one line for any other failure)
+    except Exception as exc:
         fail(exc)
 
 
 @app.command()
 def manifest(
     benchmark: str = typer.Argument(..., help=f"Benchmark name, one of: {_benchmark_names()}."),
-    root: Path = typer.Argument(None, help="Dataset root as distributed (the archive's top folder or the one inside); "
-                                "default: the benchmark's own root under <data_root>/datasets (or its absolute root)."),
+    root: Path = typer.Argument(
+        None,
+        help="Dataset root as distributed (the archive's top folder or the one inside); "
+        "default: the benchmark's own root under <data_root>/datasets (or its absolute root).",
+    ),
     out: Path = typer.Option(..., help="Parquet file to write."),
-    data_root: Path = typer.Option(None, help="Where ROOT is looked for when not given (default: UNIBIND_DATA_ROOT, "
-                                   "else ./data)."),
-    option: list[str] = typer.Option([], "--option", "-o", help="Reader option key=value, repeatable: "
-                                     "classnames=none (custom data), classnames=<list file>, test_folds=[1], split=2."),
+    data_root: Path = typer.Option(
+        None, help="Where ROOT is looked for when not given (default: UNIBIND_DATA_ROOT, else ./data)."
+    ),
+    option: list[str] = typer.Option(
+        [],
+        "--option",
+        "-o",
+        help="Reader option key=value, repeatable: "
+        "classnames=none (custom data), classnames=<list file>, test_folds=[1], split=2.",
+    ),
 ) -> None:
     """Read a dataset root as its benchmark distributes it; write the manifest; print counts per split and
     class, the classes this copy lacks and what was quarantined."""
@@ -179,8 +200,10 @@ def manifest(
     MANIFEST.write(built.table, out)
     quarantine_out = out.with_name(out.stem + ".quarantine.parquet")
     QUARANTINE.write(built.quarantine, quarantine_out)
-    typer.echo(f"{benchmark}: {built.table.num_rows} samples, {built.classes.num_rows} classes, "
-               f"{built.quarantine.num_rows} quarantined -> {out}")
+    typer.echo(
+        f"{benchmark}: {built.table.num_rows} samples, {built.classes.num_rows} classes, "
+        f"{built.quarantine.num_rows} quarantined -> {out}"
+    )
     if built.missing:
         typer.echo(f"  missing: {built.missing_summary()}")
     for name, count in sorted(built.split_counts().items()):
@@ -213,8 +236,10 @@ def benchmarks() -> None:
         typer.echo(f"{profile}:")
         for name in names:
             spec = BENCHMARKS[name]
-            typer.echo(f"  {name:<16} {spec.modality:<8} reader {spec.reader:<22} root {' or '.join(spec.root_names)}: "
-                       f"{_layout(spec.reader)}")
+            typer.echo(
+                f"  {name:<16} {spec.modality:<8} reader {spec.reader:<22} root {' or '.join(spec.root_names)}: "
+                f"{_layout(spec.reader)}"
+            )
 
 
 @app.command()
@@ -224,22 +249,30 @@ def embed(
     model: str = typer.Option(None, help="backbone_model: an architecture (ViT-B-32), a hub id or a local folder."),
     weights: str = typer.Option(None, help="backbone_weights: a pretrained tag, a checkpoint file or a model folder."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    modality: str = typer.Option(None, help="Modality of FILES (image, video, event, thermal, point, audio); "
-                                 "texts go through this modality's backbone's text tower."),
+    modality: str = typer.Option(
+        None,
+        help="Modality of FILES (image, video, event, thermal, point, audio); "
+        "texts go through this modality's backbone's text tower.",
+    ),
     text: list[str] = typer.Option([], "--text", help="A text to embed with the backbone's text tower; repeatable."),
-    benchmark: str = typer.Option(None, help="Decode FILES with this benchmark's loader options (e.g. esc50: "
-                                  "16 kHz, 5 s clips)."),
-    option: list[str] = typer.Option([], "--option", "-o", help="Loader option key=value, repeatable: size=224, "
-                                     "sample_rate=16000, frames=8, num_points=1024."),
+    benchmark: str = typer.Option(
+        None, help="Decode FILES with this benchmark's loader options (e.g. esc50: 16 kHz, 5 s clips)."
+    ),
+    option: list[str] = typer.Option(
+        [],
+        "--option",
+        "-o",
+        help="Loader option key=value, repeatable: size=224, sample_rate=16000, frames=8, num_points=1024.",
+    ),
     batch_size: int = typer.Option(64, help="Inference micro-batch."),
     out: Path = typer.Option(..., help="Parquet file to write: one row per input (kind, path or text, vector)."),
 ) -> None:
     """Embed your own files and texts through exactly the pipeline's code path (loaders, backbone, text tower)."""
-    from unibind_core.encoders.backbone import BACKBONES
-    from unibind_core.data.benchmarks.spec import BENCHMARKS
-    from unibind_core.encoders.embed_files import embed_files, embed_text_inputs, embedded_table
-    from unibind_core.data.modalities import LOADERS
     from unibind_core.core.settings import Settings
+    from unibind_core.data.benchmarks.spec import BENCHMARKS
+    from unibind_core.data.modalities import LOADERS
+    from unibind_core.encoders.backbone import BACKBONES
+    from unibind_core.encoders.embed_files import embed_files, embed_text_inputs, embedded_table
     from unibind_core.storage.tables import EMBEDDED
 
     files = list(files or [])
@@ -254,17 +287,27 @@ def embed(
     if benchmark is not None and benchmark not in BENCHMARKS:
         refuse(f"unknown benchmark {benchmark!r}; known: {_benchmark_names()}")
     with one_line_errors((ConfigError, ValueError, FileNotFoundError, TypeError)):
-        options = {**(dict(BENCHMARKS[benchmark].loader_options) if benchmark else {}),
-                   **dict(parse_option(o) for o in option)}
-        s = Settings(data_root=Path(os.environ.get("UNIBIND_DATA_ROOT", "data")).resolve(), backbone=backbone,
-                     backbone_model=model, backbone_weights=weights, backbone_per_modality="", device=device,
-                     batch_size=batch_size)
+        options = {
+            **(dict(BENCHMARKS[benchmark].loader_options) if benchmark else {}),
+            **dict(parse_option(o) for o in option),
+        }
+        s = Settings(
+            data_root=Path(os.environ.get("UNIBIND_DATA_ROOT", "data")).resolve(),
+            backbone=backbone,
+            backbone_model=model,
+            backbone_weights=weights,
+            backbone_per_modality="",
+            device=device,
+            batch_size=batch_size,
+        )
         file_vectors = embed_files(s, modality, files, options) if files else None
         text_vectors = embed_text_inputs(s, text, modality) if text else None
     table = embedded_table(s, modality, files, file_vectors, text, text_vectors)
     EMBEDDED.write(table, out)
-    typer.echo(f"{table.num_rows} vectors of {table.schema.field('vector').type.list_size} dimensions "
-               f"({len(files)} files, {len(text)} texts; {table['backbone'][0]}) -> {out}")
+    typer.echo(
+        f"{table.num_rows} vectors of {table.schema.field('vector').type.list_size} dimensions "
+        f"({len(files)} files, {len(text)} texts; {table['backbone'][0]}) -> {out}"
+    )
 
 
 # predict, export, search: the commands that use what the pipeline learned (pipelines/use_cli.py)

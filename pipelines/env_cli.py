@@ -3,6 +3,7 @@
 `unibind env create NAME` builds `<venv root>/NAME` with its pins (uv when on PATH, else venv + pip);
 `make env-NAME` runs it. `--dry-run` prints the commands instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,10 +25,12 @@ def _root(root: Path | None) -> Path:
 
 
 @env_app.command("create")
-def create(name: str = typer.Argument(..., help=f"One of: {', '.join(ENVIRONMENTS)}."),
-           venv_root: Path = typer.Option(None, help=ROOT_HELP),
-           python: str = typer.Option(None, help="Base interpreter (default: the one running unibind)."),
-           dry_run: bool = typer.Option(False, "--dry-run", help="Print the commands, run nothing.")) -> None:
+def create(
+    name: str = typer.Argument(..., help=f"One of: {', '.join(ENVIRONMENTS)}."),
+    venv_root: Path = typer.Option(None, help=ROOT_HELP),
+    python: str = typer.Option(None, help="Base interpreter (default: the one running unibind)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the commands, run nothing."),
+) -> None:
     """Create (or update) one external environment with its pins and dagster-pipes."""
     ENVIRONMENTS.require(name)
     root = _root(venv_root)

@@ -8,6 +8,7 @@ run config's `execution` block or the deployment (docs/deployment.md); nothing i
 
 GPU steps carry both engines' request tags (assets/compute.py); an engine ignores the other's.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,12 +20,15 @@ from unibind_core.core.registry import Registry
 
 EXECUTOR_ENV = "UNIBIND_EXECUTOR"
 
-EXECUTORS: Registry = Registry("executor", {
-    "multiprocess": "dagster:multiprocess_executor",
-    "in_process": "dagster:in_process_executor",
-    "k8s": "dagster_k8s:k8s_job_executor",
-    "ray": "dagster_ray:ray_executor",
-})
+EXECUTORS: Registry = Registry(
+    "executor",
+    {
+        "multiprocess": "dagster:multiprocess_executor",
+        "in_process": "dagster:in_process_executor",
+        "k8s": "dagster_k8s:k8s_job_executor",
+        "ray": "dagster_ray:ray_executor",
+    },
+)
 
 
 def selected_executor(name: str | None = None) -> dg.ExecutorDefinition:

@@ -6,6 +6,7 @@ assets upstream of the backbone, the backbone, partitioned assets downstream of 
 Each run is tagged with this process's id; a run left STARTED by a killed driver is marked failed
 when the next driver starts (`fail_orphaned_runs`), so nothing waits on it.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,7 @@ WAVES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("benchmark_manifest", "category_descriptions", "data_captions", "knowledge_base", "kb_text_embeddings"), True),
     (("demo_backbone",), False),
     (("data_embeddings",), True),  # every benchmark's features first: a head also reads its partners' (pairs)
-    (("embedding_centres", "aligned_heads", "benchmark_evaluation", "embedding_index",
-      "predictions"), True),
+    (("embedding_centres", "aligned_heads", "benchmark_evaluation", "embedding_index", "predictions"), True),
     (("retrieval_evaluation", "results_table"), False),
 )
 
@@ -57,8 +57,12 @@ def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
     return orphans
 
 
-def materialize_all(resource: UnibindResource, instance: dg.DagsterInstance, partitions: Sequence[str],
-                    log: Callable[[str], None] = print) -> dict[str, float]:
+def materialize_all(
+    resource: UnibindResource,
+    instance: dg.DagsterInstance,
+    partitions: Sequence[str],
+    log: Callable[[str], None] = print,
+) -> dict[str, float]:
     """Run every wave; returns wall seconds per run. Raises on the first failed run (it names the step)."""
     for run_id in fail_orphaned_runs(instance):
         log(f"  marked run {run_id[:8]} failed: its driver process was killed")
@@ -72,9 +76,16 @@ def materialize_all(resource: UnibindResource, instance: dg.DagsterInstance, par
         for key in partitions if partitioned else (None,):
             label = f"{'+'.join(selection)}" + (f" [{key}]" if key else "")
             start = time.perf_counter()
-            result = dg.materialize(ALL_ASSETS, selection=list(selection), partition_key=key, instance=instance,
-                                    run_config=QUIET, resources={"unibind": resource}, raise_on_error=True,
-                                    tags=tags)
+            result = dg.materialize(
+                ALL_ASSETS,
+                selection=list(selection),
+                partition_key=key,
+                instance=instance,
+                run_config=QUIET,
+                resources={"unibind": resource},
+                raise_on_error=True,
+                tags=tags,
+            )
             timings[label] = time.perf_counter() - start
             log(f"  {timings[label]:6.1f}s  {label}  (run {result.run_id[:8]})")
     return timings

@@ -1,5 +1,6 @@
 """`unibind predict`, `export` and `search`: the commands that use what the pipeline learned (a benchmark's
 centres, head and stored features). Registered on the one `unibind` app (pipelines/cli.py imports this module)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from pipelines.cli import _benchmark_names, app, one_line_errors, refuse
 
 def _write_rows(table, fmt: str, out: Path | None) -> None:
     """A table as an aligned text table or JSON (stdout, or `out`), or Parquet (`out` required)."""
-    from unibind_core.storage.io import write_bytes
     from unibind_core.evaluation.results import to_markdown
+    from unibind_core.storage.io import write_bytes
 
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -42,19 +43,30 @@ _FORMATS = ("table", "json", "parquet")
 @app.command()
 def predict(
     files: list[Path] = typer.Argument(None, help="Files of the benchmark's modality to classify."),
-    benchmark: str = typer.Option(None, help=f"Benchmark whose classes, centres and head classify: {_benchmark_names()}."),
+    benchmark: str = typer.Option(
+        None, help=f"Benchmark whose classes, centres and head classify: {_benchmark_names()}."
+    ),
     model: Path = typer.Option(None, help="An exported model folder (unibind export) instead of --benchmark."),
     setting: str = typer.Option("fine-tuned", help="fine-tuned (through the head) or zero-shot (frozen features)."),
     classifier: str = typer.Option("centres", help="centres, templates or single_template."),
     top_k: int = typer.Option(5, "--top-k", help="Classes reported per file."),
     aligner: str = typer.Option(None, help="Head of this aligner (default: the primary, option aligner)."),
-    fold: int = typer.Option(None, help="Head trained with this official fold as its test fold (cross-validated "
-                             "benchmarks, e.g. demo_audio fold 5)."),
-    backbone: str = typer.Option(None, help="With --model: refuse the folder unless its backbone is this (name or id)."),
-    data_root: Path = typer.Option(None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."),
+    fold: int = typer.Option(
+        None,
+        help="Head trained with this official fold as its test fold (cross-validated "
+        "benchmarks, e.g. demo_audio fold 5).",
+    ),
+    backbone: str = typer.Option(
+        None, help="With --model: refuse the folder unless its backbone is this (name or id)."
+    ),
+    data_root: Path = typer.Option(
+        None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."
+    ),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(256, help="Inference micro-batch."),
-    format: str = typer.Option(None, "--format", help="table, json or parquet (default: from --out's suffix, else table)."),
+    format: str = typer.Option(
+        None, "--format", help="table, json or parquet (default: from --out's suffix, else table)."
+    ),
     out: Path = typer.Option(None, help="File to write (parquet needs one); default: stdout."),
 ) -> None:
     """Classify new files with a benchmark's centres or templates, zero-shot or through its fine-tuned head:
@@ -76,7 +88,8 @@ def predict(
     if fmt == "parquet" and out is None:
         refuse("--format parquet needs --out FILE")
     with one_line_errors():
-        from unibind_core.use.predict import bound_model, predict as run_predict, require_benchmark
+        from unibind_core.use.predict import bound_model, require_benchmark
+        from unibind_core.use.predict import predict as run_predict
 
         if model is not None:
             from unibind_core.use.export import load_model
@@ -93,14 +106,20 @@ def predict(
         from unibind_core.storage.tables import PREDICTION_FAILURES
 
         failures_out = out.with_name(out.stem + ".failures.parquet")
-        PREDICTION_FAILURES.write(PREDICTION_FAILURES.table(
-            {"path": [f["path"] for f in result.failures], "reason": [f["reason"] for f in result.failures]}),
-            failures_out)
+        PREDICTION_FAILURES.write(
+            PREDICTION_FAILURES.table(
+                {"path": [f["path"] for f in result.failures], "reason": [f["reason"] for f in result.failures]}
+            ),
+            failures_out,
+        )
         typer.echo(f"skipped files -> {failures_out}", err=True)
     classified = len(result.top1)
-    typer.echo(f"{bound.benchmark} [{setting}, {classifier}]: {classified} of {len(files)} files classified, "
-               f"{len(result.failures)} skipped; top-{min(top_k, bound.classifiers.n_classes)} per file"
-               + (f" -> {out}" if out is not None else ""), err=out is None)
+    typer.echo(
+        f"{bound.benchmark} [{setting}, {classifier}]: {classified} of {len(files)} files classified, "
+        f"{len(result.failures)} skipped; top-{min(top_k, bound.classifiers.n_classes)} per file"
+        + (f" -> {out}" if out is not None else ""),
+        err=out is None,
+    )
     if not classified:
         raise typer.Exit(1)
 
@@ -110,7 +129,9 @@ def export(
     benchmark: str = typer.Option(..., help=f"Benchmark to export: {_benchmark_names()}."),
     out: Path = typer.Option(..., help="Folder to write the bound model into."),
     aligner: str = typer.Option(None, help="Head of this aligner (default: the primary)."),
-    data_root: Path = typer.Option(None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."),
+    data_root: Path = typer.Option(
+        None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."
+    ),
 ) -> None:
     """Write a self-contained bound model: head, centres, class list, templates, backbone settings (a local
     weights file copied), knowledge-base hash, results beside the paper and a model card (README.md)."""
@@ -127,14 +148,23 @@ def export(
 @app.command()
 def search(
     text: list[str] = typer.Option([], "--text", help="A text query (the gallery's text tower); repeatable."),
-    file: list[Path] = typer.Option([], "--file", help="A file query, decoded as --modality's benchmark does; repeatable."),
+    file: list[Path] = typer.Option(
+        [], "--file", help="A file query, decoded as --modality's benchmark does; repeatable."
+    ),
     modality: str = typer.Option(None, help="Modality of --file: its benchmark's loader and head embed it."),
-    query_benchmark: str = typer.Option(None, help="Benchmark whose loader and head embed --file (default: the "
-                                        "profile's first of --modality)."),
-    benchmark: list[str] = typer.Option([], "--benchmark", help="Gallery benchmark, repeatable (default: every indexed one)."),
+    query_benchmark: str = typer.Option(
+        None, help="Benchmark whose loader and head embed --file (default: the profile's first of --modality)."
+    ),
+    benchmark: list[str] = typer.Option(
+        [], "--benchmark", help="Gallery benchmark, repeatable (default: every indexed one)."
+    ),
     k: int = typer.Option(10, "-k", help="Hits per query."),
-    data_root: Path = typer.Option(None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."),
-    format: str = typer.Option(None, "--format", help="table, json or parquet (default: from --out's suffix, else table)."),
+    data_root: Path = typer.Option(
+        None, help="Data root of the pipeline's run (default: UNIBIND_DATA_ROOT, else ./data)."
+    ),
+    format: str = typer.Option(
+        None, "--format", help="table, json or parquet (default: from --out's suffix, else table)."
+    ),
     out: Path = typer.Option(None, help="File to write (parquet needs one); default: stdout."),
 ) -> None:
     """The nearest stored samples to a text or a file across indexed benchmarks, in the shared space, through
@@ -152,7 +182,8 @@ def search(
         refuse(f"format {fmt!r}: one of {', '.join(_FORMATS)}; parquet needs --out FILE")
     with one_line_errors():
         from unibind_core.use.predict import require_benchmark
-        from unibind_core.use.search import file_query, query_benchmark as first_of, search_galleries, text_query
+        from unibind_core.use.search import file_query, search_galleries, text_query
+        from unibind_core.use.search import query_benchmark as first_of
 
         for b in [*benchmark, *([query_benchmark] if query_benchmark else [])]:
             require_benchmark(b)
@@ -168,6 +199,9 @@ def search(
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     _write_rows(result.hits, fmt, out)
-    typer.echo(f"{len(query.labels)} queries, {result.hits.num_rows} hits from "
-               f"{', '.join(sorted(set(result.hits['benchmark'].to_pylist()))) or 'no gallery'}"
-               + (f" -> {out}" if out is not None else ""), err=out is None)
+    typer.echo(
+        f"{len(query.labels)} queries, {result.hits.num_rows} hits from "
+        f"{', '.join(sorted(set(result.hits['benchmark'].to_pylist()))) or 'no gallery'}"
+        + (f" -> {out}" if out is not None else ""),
+        err=out is None,
+    )

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests never reach a model hub: HF_HUB_OFFLINE is forced before anything imports."""
+
 from __future__ import annotations
 
 import os
@@ -6,9 +7,9 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-import pytest  # noqa: E402
+import pytest
 
-import unibind_core  # noqa: E402,F401  (pins the numeric environment before a test module loads NumPy or torch)
+import unibind_core  # noqa: F401  (pins the numeric environment before a test module loads NumPy or torch)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """The one-way layering of docs/architecture.md: pipelines -> assets -> unibind_core, and no dagster in the library."""
+
 from __future__ import annotations
 
 import ast
@@ -33,9 +34,11 @@ def test_assets_never_import_pipelines():
 
 
 def test_importing_the_whole_library_loads_no_dagster():
-    code = ("import importlib, pkgutil, sys, unibind_core\n"
-            "for m in pkgutil.walk_packages(unibind_core.__path__, 'unibind_core.'):\n"
-            "    importlib.import_module(m.name)\n"
-            "print('dagster' in sys.modules)")
+    code = (
+        "import importlib, pkgutil, sys, unibind_core\n"
+        "for m in pkgutil.walk_packages(unibind_core.__path__, 'unibind_core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print('dagster' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"

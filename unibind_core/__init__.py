@@ -4,6 +4,6 @@ Never imports dagster (tests/test_layering.py keeps it so): everything an asset 
 """
 
 # Before anything loads NumPy, PyTorch or FAISS: their kernels are chosen when they load (numeric_env.py).
-from unibind_core.core import numeric_env as _numeric_env  # noqa: E402
+from unibind_core.core import numeric_env as _numeric_env
 
 _numeric_env.apply()

@@ -1,4 +1,5 @@
 """Driving declarative automation in tests: what a tick requests, and running it as the sensor would."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,9 @@ def all_requested(result) -> dict[str, set]:
     return {k.to_user_string(): requested_partitions(result, k.to_user_string()) for k in keys}
 
 
-def drain(step, defs: dg.Definitions, instance: dg.DagsterInstance, resource, order: Sequence[str],
-          max_ticks: int = 4) -> tuple[list[str], dict[str, dict], object]:
+def drain(
+    step, defs: dg.Definitions, instance: dg.DagsterInstance, resource, order: Sequence[str], max_ticks: int = 4
+) -> tuple[list[str], dict[str, dict], object]:
     """From the tick `step`, run what the automation sensor would launch, tick after tick, in the
     topological `order`, until nothing is requested. Returns the assets run (in order), each one's
     materialization metadata, and the last tick (whose requests are empty)."""
@@ -35,8 +37,13 @@ def drain(step, defs: dg.Definitions, instance: dg.DagsterInstance, resource, or
         for asset in order:
             if asset in requested:
                 (partition,) = requested[asset]
-                result = dg.materialize(ALL_ASSETS, selection=[asset], partition_key=partition, instance=instance,
-                                        resources={"unibind": resource})
+                result = dg.materialize(
+                    ALL_ASSETS,
+                    selection=[asset],
+                    partition_key=partition,
+                    instance=instance,
+                    resources={"unibind": resource},
+                )
                 ran.append(asset)
                 metadata[asset] = result.asset_materializations_for_node(asset)[0].metadata
         step = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=step.cursor)

@@ -1,17 +1,22 @@
 """One small demo world materialized through Dagster once per session, shared by the asset tests."""
+
 from __future__ import annotations
 
-import pytest
-
 import dagster as dg
+import pytest
 
 from assets.resources import UnibindResource
 from pipelines.definitions import make_definitions
 from pipelines.run_all import materialize_all
 from unibind_core.data.benchmarks.spec import profile_benchmarks
 
-SMALL = dict(demo_max_per_class=30, descriptions_per_category=40, k=10, head_epochs=5,
-             pretrain={"epochs_anchor": 20, "epochs_bind": 25})
+SMALL = dict(
+    demo_max_per_class=30,
+    descriptions_per_category=40,
+    k=10,
+    head_epochs=5,
+    pretrain={"epochs_anchor": 20, "epochs_bind": 25},
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,4 +36,3 @@ def materialized(small_resource):
 @pytest.fixture(scope="session")
 def defs_small(small_resource) -> dg.Definitions:
     return make_definitions(small_resource)
-

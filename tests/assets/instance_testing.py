@@ -1,4 +1,5 @@
 """A fresh local Dagster instance for tests that run the `dagster` and `unibind` commands as subprocesses."""
+
 from __future__ import annotations
 
 import os
@@ -12,5 +13,10 @@ def instance_env(tmp_path: Path) -> dict:
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copy(Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    return {**os.environ, "DAGSTER_HOME": str(home), "UNIBIND_DATA_ROOT": str(tmp_path / "data"),
-            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "UNIBIND_DATA_ROOT": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }

@@ -9,6 +9,7 @@ the same argument parsing, code location loading and DAGSTER_HOME instance, whil
 open_clip: ~10 s a process on two cores) load once instead of once per call. A failed call is recorded with
 its step's error and the loop goes on, as a shell loop would. OUT: paper_profile_run.recorded plus the calls.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ import click
 import dagster as dg
 from typer.testing import CliRunner
 
-README_SELECTION = ("benchmark_manifest,category_descriptions,data_captions,knowledge_base,kb_text_embeddings,"
-                    "data_embeddings,embedding_centres,aligned_heads,benchmark_evaluation")
+README_SELECTION = (
+    "benchmark_manifest,category_descriptions,data_captions,knowledge_base,kb_text_embeddings,"
+    "data_embeddings,embedding_centres,aligned_heads,benchmark_evaluation"
+)
 ACROSS = "retrieval_evaluation,results_table"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run's events stay in the instance
 
@@ -55,8 +58,16 @@ def materialize(select: str, config: dict, partition: str | None) -> str | None:
     """One `dagster asset materialize` call; None when it succeeded, else why not."""
     from dagster._cli import cli
 
-    args = ["asset", "materialize", "-m", "pipelines.definitions", "--select", select,
-            "--config-json", json.dumps({"resources": {"unibind": {"config": config}}, **QUIET})]
+    args = [
+        "asset",
+        "materialize",
+        "-m",
+        "pipelines.definitions",
+        "--select",
+        select,
+        "--config-json",
+        json.dumps({"resources": {"unibind": {"config": config}}, **QUIET}),
+    ]
     try:
         cli.main(args + (["--partition", partition] if partition else []), standalone_mode=False)
     except click.ClickException as exc:
@@ -75,8 +86,9 @@ def main(config_path: str, order: str, out_path: str) -> None:
     for partition, select in [(b, README_SELECTION) for b in benchmarks] + [(None, ACROSS)]:
         start = time.perf_counter()
         error = materialize(select, config, partition)
-        calls.append({"partition": partition, "select": select, "error": error,
-                      "seconds": round(time.perf_counter() - start, 1)})
+        calls.append(
+            {"partition": partition, "select": select, "error": error, "seconds": round(time.perf_counter() - start, 1)}
+        )
         print(f"{calls[-1]['seconds']:6.1f}s {partition or select}: {error or 'ok'}", flush=True)
     with dg.DagsterInstance.get() as instance:
         seen = recorded(instance)

@@ -5,6 +5,7 @@ the test that drives the paper profile runs this module as `python -m tests.asse
 with UNIBIND_PROFILE=paper: CONFIG is the resource's config (JSON), OUT receives what Dagster recorded (every
 materialization with its partition and metadata, every asset check's outcome, the wall time of each run).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def main(config_path: str, out_path: str) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         timings = materialize_all(resource, instance, BENCHMARKS, log=lambda line: print(line, flush=True))
         seen = recorded(instance)
-    Path(out_path).write_text(json.dumps({"profile": PROFILE, "benchmarks": list(BENCHMARKS), "timings": timings,
-                                          **seen}))
+    Path(out_path).write_text(
+        json.dumps({"profile": PROFILE, "benchmarks": list(BENCHMARKS), "timings": timings, **seen})
+    )
 
 
 def recorded(instance: dg.DagsterInstance) -> dict:
@@ -43,15 +45,27 @@ def recorded(instance: dg.DagsterInstance) -> dict:
     for key in assets:
         for record in instance.fetch_materializations(key, limit=1000).records:
             event = record.asset_materialization
-            materialized.append({"asset": key.to_user_string(), "partition": event.partition,
-                                 "metadata": {k: _value(v) for k, v in event.metadata.items()
-                                              if not k.endswith("preview") and k != "markdown"}})
+            materialized.append(
+                {
+                    "asset": key.to_user_string(),
+                    "partition": event.partition,
+                    "metadata": {
+                        k: _value(v) for k, v in event.metadata.items() if not k.endswith("preview") and k != "markdown"
+                    },
+                }
+            )
     checks = []
     for run in instance.get_runs():
         for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
             data = event.dagster_event.event_specific_data
-            checks.append({"check": data.check_name, "asset": data.asset_key.to_user_string(),
-                           "partition": data.partition, "passed": data.passed})
+            checks.append(
+                {
+                    "check": data.check_name,
+                    "asset": data.asset_key.to_user_string(),
+                    "partition": data.partition,
+                    "passed": data.passed,
+                }
+            )
     return {"assets": [k.to_user_string() for k in assets], "materialized": materialized, "checks": checks}
 
 

@@ -1,18 +1,26 @@
-"""Reruns when the knowledge base changes (docs/architecture.md, Automation): only real data changes propagate, and only the
-texts that changed are embedded again."""
+"""Reruns when the knowledge base changes (docs/architecture.md, Automation): only real data changes propagate,
+and only the texts that changed are embedded again."""
+
 from __future__ import annotations
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
+from automation_testing import all_requested, drain
 
 from pipelines.definitions import ALL_ASSETS
-from automation_testing import all_requested, drain
 from unibind_core.knowledge.describe import DESCRIBERS, Description, TemplateDescriber
 
 BENCH = "demo_audio"
-DOWNSTREAM = ("knowledge_base", "kb_text_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation",
-              "retrieval_evaluation", "results_table")
+DOWNSTREAM = (
+    "knowledge_base",
+    "kb_text_embeddings",
+    "embedding_centres",
+    "aligned_heads",
+    "benchmark_evaluation",
+    "retrieval_evaluation",
+    "results_table",
+)
 EDITED_CLASS_INDEX = 3
 
 
@@ -29,8 +37,13 @@ class OneCategoryEdited(TemplateDescriber):
 
 
 def _run(resource, instance, selection, describer_resource=None):
-    dg.materialize(ALL_ASSETS, selection=selection, partition_key=BENCH, instance=instance,
-                   resources={"unibind": describer_resource or resource})
+    dg.materialize(
+        ALL_ASSETS,
+        selection=selection,
+        partition_key=BENCH,
+        instance=instance,
+        resources={"unibind": describer_resource or resource},
+    )
 
 
 @pytest.fixture
@@ -71,7 +84,9 @@ def test_kb_change_reruns_only_what_depends_on_it(materialized, defs_small, desc
     assert ran == [a for a in DOWNSTREAM if a != "results_table" or eval_changed]
 
     kb = pq.read_table(resource.settings().layout.kb(BENCH))
-    assert sum("as edited by a curator" in t for t in kb["Description"].to_pylist()) == resource.descriptions_per_category
+    assert (
+        sum("as edited by a curator" in t for t in kb["Description"].to_pylist()) == resource.descriptions_per_category
+    )
 
 
 def test_a_partner_benchmarks_new_features_request_the_heads_that_read_them():
@@ -85,8 +100,9 @@ def test_a_partner_benchmarks_new_features_request_the_heads_that_read_them():
     graph = defs.resolve_asset_graph()
 
     def report(key: dg.AssetKey, partition: str | None, version: str) -> None:
-        instance.report_runless_asset_event(dg.AssetMaterialization(
-            asset_key=key, partition=partition, tags={"dagster/data_version": version}))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=key, partition=partition, tags={"dagster/data_version": version})
+        )
 
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
@@ -94,8 +110,9 @@ def test_a_partner_benchmarks_new_features_request_the_heads_that_read_them():
         for partition in partitions if node.is_materializable else ():
             report(key, partition, "v1")
             for check in node.check_keys:
-                instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-                    asset_key=key, check_name=check.name, passed=True, partition=partition))
+                instance.report_runless_asset_event(
+                    dg.AssetCheckEvaluation(asset_key=key, check_name=check.name, passed=True, partition=partition)
+                )
     settled = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor)
     assert settled.total_requested == 0
@@ -118,8 +135,9 @@ def test_a_head_trained_before_its_partner_had_features_is_requested_when_they_a
     later = {"data_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation"}  # of demo_image
 
     def report(key: dg.AssetKey, partition: str | None) -> None:
-        instance.report_runless_asset_event(dg.AssetMaterialization(
-            asset_key=key, partition=partition, tags={"dagster/data_version": "v1"}))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=key, partition=partition, tags={"dagster/data_version": "v1"})
+        )
 
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
@@ -128,8 +146,9 @@ def test_a_head_trained_before_its_partner_had_features_is_requested_when_they_a
                 continue
             report(key, partition)
             for check in node.check_keys:
-                instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-                    asset_key=key, check_name=check.name, passed=True, partition=partition))
+                instance.report_runless_asset_event(
+                    dg.AssetCheckEvaluation(asset_key=key, check_name=check.name, passed=True, partition=partition)
+                )
     settled = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=settled.cursor)
     assert "demo_event" not in all_requested(settled).get("aligned_heads", set())  # waits while the partner is missing

@@ -1,19 +1,27 @@
 """Curated inputs drive reruns (docs/architecture.md, Curated inputs): a curator edits a file, the sensor
 records its new hash as the source's data version, and automation re-runs exactly what depends on it."""
+
 from __future__ import annotations
 
 import dagster as dg
 import pyarrow.compute as pc
 import pytest
+from automation_testing import all_requested, drain
 
 from assets.curated import curated_inputs_sensor
-from automation_testing import all_requested, drain
 from pipelines.definitions import ALL_ASSETS
 from unibind_core.storage.tables import KNOWLEDGE_BASE
 
 BENCH = "demo_image"  # test_automation edits demo_audio; this test owns demo_image
-KB_CHAIN = ("knowledge_base", "kb_text_embeddings", "embedding_centres", "aligned_heads", "benchmark_evaluation",
-            "retrieval_evaluation", "results_table")
+KB_CHAIN = (
+    "knowledge_base",
+    "kb_text_embeddings",
+    "embedding_centres",
+    "aligned_heads",
+    "benchmark_evaluation",
+    "retrieval_evaluation",
+    "results_table",
+)
 
 
 def _tick(instance, resource, cursor):
@@ -27,7 +35,8 @@ def _tick(instance, resource, cursor):
 
 def _version(instance, asset: str) -> str:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[BENCH]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[BENCH]), limit=1
+    ).records
     return records[0].asset_materialization.tags["dagster/data_version"]
 
 
@@ -53,9 +62,10 @@ def test_curated_edits_rerun_only_the_touched_chain(materialized, defs_small):
     (folder / "descriptions.csv").write_text(
         "ID,Category,Description,Source\n"
         f'{a["ID"]},{a["Category"]},"a hand-drawn numeral, thick strokes.",me\n'
-        f'{b["ID"]},{b["Category"]},a curator\'s description of the digit.,\n'
-        f'cat:{a["Category"]}:curated-1,{a["Category"]},a brand-new curated description.,me\n'
-        f'{gone["ID"]},{gone["Category"]},,\n')
+        f"{b['ID']},{b['Category']},a curator's description of the digit.,\n"
+        f"cat:{a['Category']}:curated-1,{a['Category']},a brand-new curated description.,me\n"
+        f"{gone['ID']},{gone['Category']},,\n"
+    )
     events, cursor = _tick(instance, resource, cursor)
     assert [(e.asset_key.to_user_string(), e.partition) for e in events] == [("curated_descriptions", BENCH)]
     assert _tick(instance, resource, cursor)[0] == []  # unchanged file: no second observation
@@ -88,10 +98,17 @@ def test_curated_edits_rerun_only_the_touched_chain(materialized, defs_small):
     # (On a throwaway instance: the failed step's planned check must not linger in the shared one.)
     before = layout.kb(BENCH).read_bytes()
     (folder / "descriptions.csv").write_text("ID,Category,Description\ncat:zz:1,zz,a digit.\n")
-    with dg.DagsterInstance.ephemeral() as scratch, \
-            pytest.raises(dg.Failure, match=r"line 2 \(ID 'cat:zz:1'\): Category 'zz'"):
-        dg.materialize(ALL_ASSETS, selection=["knowledge_base"], partition_key=BENCH, instance=scratch,
-                       resources={"unibind": resource})
+    with (
+        dg.DagsterInstance.ephemeral() as scratch,
+        pytest.raises(dg.Failure, match=r"line 2 \(ID 'cat:zz:1'\): Category 'zz'"),
+    ):
+        dg.materialize(
+            ALL_ASSETS,
+            selection=["knowledge_base"],
+            partition_key=BENCH,
+            instance=scratch,
+            resources={"unibind": resource},
+        )
     assert layout.kb(BENCH).read_bytes() == before
 
     # 4. The curator deletes both files: the sensor reports them absent, and the chain returns to exactly

@@ -1,5 +1,6 @@
 """The code location as a user meets it: named jobs, a knowledge-base schedule, a described sensor,
 numeric metadata, row counts, column schemas, check results that name their partition."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -25,8 +26,9 @@ def test_the_knowledge_base_schedule_is_off_and_asks_for_every_benchmark():
     assert refresh_knowledge_base.default_status == dg.DefaultScheduleStatus.STOPPED
     import datetime as dt
 
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 12, 7, 3, tzinfo=dt.timezone.utc),
-                                        repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 12, 7, 3, tzinfo=dt.UTC), repository_def=defs.get_repository_def()
+    )
     requests = list(refresh_knowledge_base.evaluate_tick(context).run_requests)
     assert [r.partition_key for r in requests] == list(BENCHMARKS)
     assert {r.run_key for r in requests} == {f"{b}:2026-12-07" for b in BENCHMARKS}  # one run per benchmark a week
@@ -38,8 +40,13 @@ def test_the_automation_sensor_says_what_it_does():
 
 
 def test_metrics_are_numeric_entries_and_checks_name_their_partition():
-    res = StageResult("v1", {"n_test": 20}, checks={"kb_valid": CheckOutcome(False, "3 empty descriptions")},
-                      metrics={"accuracy/zero-shot/centres": 0.91}, row_count=1234)
+    res = StageResult(
+        "v1",
+        {"n_test": 20},
+        checks={"kb_valid": CheckOutcome(False, "3 empty descriptions")},
+        metrics={"accuracy/zero-shot/centres": 0.91},
+        row_count=1234,
+    )
     out = to_materialize_result(res, partition="demo_audio")
     assert out.metadata["accuracy/zero-shot/centres"] == dg.MetadataValue.float(0.91)
     assert out.metadata["dagster/row_count"] == dg.MetadataValue.int(1234)
@@ -78,12 +85,14 @@ def test_the_paper_profile_has_no_demo_assets_and_features_follow_the_manifest_a
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]
-    code = ("import json; from pipelines.definitions import defs; g = defs.resolve_asset_graph(); "
-            "import dagster as dg; keys = [k.to_user_string() for k in g.get_all_asset_keys()]; "
-            "parents = [p.to_user_string() for p in g.get(dg.AssetKey('data_embeddings')).parent_keys]; "
-            "jobs = [j.name for j in defs.resolve_all_job_defs()]; "
-            "print(json.dumps({'keys': keys, 'parents': parents, 'jobs': jobs, "
-            "'partitions': defs.resolve_job_def('data_job').partitions_def.get_partition_keys()}))")
+    code = (
+        "import json; from pipelines.definitions import defs; g = defs.resolve_asset_graph(); "
+        "import dagster as dg; keys = [k.to_user_string() for k in g.get_all_asset_keys()]; "
+        "parents = [p.to_user_string() for p in g.get(dg.AssetKey('data_embeddings')).parent_keys]; "
+        "jobs = [j.name for j in defs.resolve_all_job_defs()]; "
+        "print(json.dumps({'keys': keys, 'parents': parents, 'jobs': jobs, "
+        "'partitions': defs.resolve_job_def('data_job').partitions_def.get_partition_keys()}))"
+    )
     env = {**os.environ, "UNIBIND_PROFILE": "paper", "PYTHONPATH": str(repo)}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -1,12 +1,12 @@
 """The whole demo through Dagster: every asset, every partition, checks passing, numbers that mean something."""
+
 from __future__ import annotations
 
 import os
 
+import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
-
-import dagster as dg
 
 from pipelines.definitions import defs
 from pipelines.run_all import PID_TAG
@@ -38,7 +38,8 @@ def test_blocking_checks_passed(materialized):
     for name in ("kb_valid", "centres_valid"):
         asset = "knowledge_base" if name == "kb_valid" else "embedding_centres"
         records = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey(asset), name), limit=20)
+            dg.AssetCheckKey(dg.AssetKey(asset), name), limit=20
+        )
         assert len(records) >= len(BENCHES)
         assert all(r.status.value == "SUCCEEDED" for r in records), [r.status for r in records]
 
@@ -94,7 +95,8 @@ def test_knowledge_base_has_the_paper_keys_and_provenance(materialized):
 
 def _data_version(instance, asset: str, partition: str) -> str:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
     return records[0].asset_materialization.tags["dagster/data_version"]
 
 
@@ -131,8 +133,10 @@ def test_retrieval_and_the_results_beside_the_paper(materialized):
     _, resource, _ = materialized
     lay = resource.settings().layout
     rows = pq.read_table(lay.retrieval).to_pylist()
-    assert {(r["query_benchmark"], r["gallery_benchmark"]) for r in rows} == {("demo_image", "demo_event"),
-                                                                             ("demo_event", "demo_image")}
+    assert {(r["query_benchmark"], r["gallery_benchmark"]) for r in rows} == {
+        ("demo_image", "demo_event"),
+        ("demo_event", "demo_image"),
+    }
     for r in rows:
         assert r["n_queries"] > 0 and r["n_pairs"] >= r["n_queries"]
         if r["k"] == 20:  # one positive per query: chance is k / gallery size

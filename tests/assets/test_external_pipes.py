@@ -1,6 +1,7 @@
 """An external script run from an asset goes through Dagster Pipes: its `dagster_pipes` log lines are in the
 run's event log and the metadata it reports is on the materialization (assets/external.py); an embedding
 step's requests share one worker process, closed when the step ends."""
+
 # no `from __future__ import annotations`: Dagster reads the asset functions' context annotations
 from pathlib import Path
 
@@ -68,8 +69,13 @@ def test_an_embedding_step_sends_every_batch_to_one_worker_through_pipes(tmp_pat
     pids = []
 
     def stage(settings) -> StageResult:
-        backbone = ImageBindBackbone(str(tmp_path / "small.json"), device="cpu", batch_size=2,
-                                     work_root=tmp_path / "work", external=settings.external)
+        backbone = ImageBindBackbone(
+            str(tmp_path / "small.json"),
+            device="cpu",
+            batch_size=2,
+            work_root=tmp_path / "work",
+            external=settings.external,
+        )
         images = [backbone.embed("image", torch.rand(3, 3, 32, 32)) for _ in range(2)]
         texts = backbone.embed_text(["a dog", "a cat"])
         runner = current_runner()

@@ -3,6 +3,7 @@ written here with no captions, declared in a benchmarks file (UNIBIND_BENCHMARKS
 the code location's `own` profile; every stage materializes through the `dagster` CLI (captions: the
 class-prompt default, offline), `predictions` classifies the inbox and `unibind predict` new files.
 One subprocess (tests/assets/own_data_cli.py) on tiny open_clip / CLAP models."""
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,7 @@ benchmarks:
   - name: own_images
     modality: image
     reader: folder
-    root: {tmp / 'my_photos'}
+    root: {tmp / "my_photos"}
     reader_options: {{suffixes: [.png]}}
     train: {{lr: 0.01, epochs: 40}}
   - name: own_sounds
@@ -87,17 +88,37 @@ def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_fil
     data = tmp_path / "data"
     benchmarks_file, new_files, truth = write_own_data(tmp_path, data)
     clap = str(save_tiny_clap(tmp_path))
-    config = {"data_root": str(data), "backbone": "open_clip", "backbone_weights": str(tiny_open_clip_folder(tmp_path)),
-              "backbone_per_modality": json.dumps({"audio": {"backbone": "clap", "model": clap}}),
-              "descriptions_per_category": 4, "k": 2, "device": "cpu", "batch_size": 64,
-              "compare_aligners": ""}
+    config = {
+        "data_root": str(data),
+        "backbone": "open_clip",
+        "backbone_weights": str(tiny_open_clip_folder(tmp_path)),
+        "backbone_per_modality": json.dumps({"audio": {"backbone": "clap", "model": clap}}),
+        "descriptions_per_category": 4,
+        "k": 2,
+        "device": "cpu",
+        "batch_size": 64,
+        "compare_aligners": "",
+    }
     (tmp_path / "run.json").write_text(json.dumps({"config": config, "new_files": new_files}))
     home = tmp_path / "dagster_home"
     home.mkdir()
-    env = {**os.environ, "UNIBIND_BENCHMARKS": str(benchmarks_file), "UNIBIND_PROFILE": "own",
-           "UNIBIND_EXECUTOR": "in_process", "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "tests.assets.own_data_cli", str(tmp_path / "run.json"),
-                          str(tmp_path / "out.json")], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "UNIBIND_BENCHMARKS": str(benchmarks_file),
+        "UNIBIND_PROFILE": "own",
+        "UNIBIND_EXECUTOR": "in_process",
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.assets.own_data_cli", str(tmp_path / "run.json"), str(tmp_path / "out.json")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
     seen = json.loads((tmp_path / "out.json").read_text())
     print(out.stdout)
@@ -109,8 +130,17 @@ def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_fil
         assert run["exit_code"] == 0 and run["output"].startswith(f"{bench}: 36 samples, 3 classes, 0 quarantined")
     assert [c for c in seen["calls"] if c["error"]] == [], out.stdout[-3000:]
     done = {(m["asset"], m["partition"]) for m in seen["materialized"]}
-    stages = ("benchmark_manifest", "data_captions", "knowledge_base", "data_embeddings", "embedding_centres",
-              "aligned_heads", "benchmark_evaluation", "embedding_index", "predictions")
+    stages = (
+        "benchmark_manifest",
+        "data_captions",
+        "knowledge_base",
+        "data_embeddings",
+        "embedding_centres",
+        "aligned_heads",
+        "benchmark_evaluation",
+        "embedding_index",
+        "predictions",
+    )
     assert {(a, b) for a in stages for b in seen["benchmarks"]} <= done
     assert {("retrieval_evaluation", None), ("results_table", None)} <= done
     assert seen["checks"] and all(c["passed"] for c in seen["checks"]), [c for c in seen["checks"] if not c["passed"]]
@@ -118,7 +148,8 @@ def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_fil
     # No caption shipped: each training sample's caption is its class prompt (benchmarks/user.py), so heads train.
     captions = pq.read_table(Layout(data).captions("own_sounds")).to_pylist()
     assert captions and {(r["Category"], r["Description"]) for r in captions} <= {
-        (k, f"A sound of a {k.replace('_', ' ')}.") for k in TONES}
+        (k, f"A sound of a {k.replace('_', ' ')}.") for k in TONES
+    }
     heads = {m["partition"]: m["metadata"] for m in seen["materialized"] if m["asset"] == "aligned_heads"}
     assert all(h.get("train_without_caption", 0) == 0 for h in heads.values()), heads
     results = pq.read_table(data / "results" / "results.parquet")
@@ -126,8 +157,12 @@ def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_fil
 
     # New files classified by `unibind predict` (fine-tuned): one top-1 row each, a class of the folder's; the
     # colours through the head and the class prompts (the caption it was trained towards) mostly right.
-    evaluated = {(r["benchmark"], r["classifier"]): r["accuracy"] for b in seen["benchmarks"]
-                 for r in pq.read_table(Layout(data).evaluation(b)).to_pylist() if r["setting"] == "fine-tuned"}
+    evaluated = {
+        (r["benchmark"], r["classifier"]): r["accuracy"]
+        for b in seen["benchmarks"]
+        for r in pq.read_table(Layout(data).evaluation(b)).to_pylist()
+        if r["setting"] == "fine-tuned"
+    }
     hits = {}
     for bench, files in new_files.items():
         names = set(COLOURS) if bench == "own_images" else {n.replace("_", " ") for n in TONES}

@@ -8,6 +8,7 @@ partner member and names it; the second joins the first's features.
 One process per order (tests/assets/paper_profile_cli.py), both at once: each on its own data root and
 DAGSTER_HOME, so neither sees the other's outputs.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,11 +33,23 @@ def _start(tmp: Path, order: str) -> tuple[subprocess.Popen, Path]:
     home.mkdir(parents=True)
     config = paper_config(tmp, tmp / "data", aligner="centrobind")
     (tmp / "config.json").write_text(json.dumps(config))
-    env = {**os.environ, "UNIBIND_PROFILE": "paper", "UNIBIND_EXECUTOR": "in_process", "DAGSTER_HOME": str(home),
-           "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "UNIBIND_PROFILE": "paper",
+        "UNIBIND_EXECUTOR": "in_process",
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+    }
     out = tmp / "out.json"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.assets.paper_profile_cli", str(tmp / "config.json"), order,
-                             str(out)], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.assets.paper_profile_cli", str(tmp / "config.json"), order, str(out)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return proc, out
 
 

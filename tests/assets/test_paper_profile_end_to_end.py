@@ -7,6 +7,7 @@ What the stages need from a copy (tests/helpers/paper_datasets.py): training sam
 (centres rank descriptions against the class's mean training feature), eval and test samples, and a caption
 for every sample trained on (the manifest captioner reads the captions file shipped with each copy).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,12 +51,19 @@ def paper_config(tmp_path: Path, data: Path, **overrides) -> dict:
     reader_options = write_paper_datasets(data / "datasets")
     clap = save_tiny_clap(tmp_path)
     return {
-        "data_root": str(data), "reader_options": json.dumps(reader_options),
-        "backbone": "open_clip", "backbone_weights": str(tiny_open_clip_folder(tmp_path)),
+        "data_root": str(data),
+        "reader_options": json.dumps(reader_options),
+        "backbone": "open_clip",
+        "backbone_weights": str(tiny_open_clip_folder(tmp_path)),
         "backbone_per_modality": json.dumps({"audio": {"backbone": "clap", "model": str(clap)}}),
-        "descriptions_per_category": 4, "k": 2, "head_epochs": 1, "device": "cpu", "batch_size": 64,
+        "descriptions_per_category": 4,
+        "k": 2,
+        "head_epochs": 1,
+        "device": "cpu",
+        "batch_size": 64,
         "compare_aligners": "",  # the primary aligner only: the others train through the same stage
-        "views": {"video_frames": 2, "point_views": 2, "point_size": 32}, **overrides,
+        "views": {"video_frames": 2, "point_views": 2, "point_size": 32},
+        **overrides,
     }
 
 
@@ -65,9 +73,21 @@ def test_every_asset_of_the_paper_profile_materializes_on_tiny_copies(tmp_path):
     config = paper_config(tmp_path, data)
     (tmp_path / "config.json").write_text(json.dumps(config))
     env = {**os.environ, "UNIBIND_PROFILE": "paper", "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "tests.assets.paper_profile_run", str(tmp_path / "config.json"),
-                          str(tmp_path / "out.json")], check=False, env=env, cwd=REPO, capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.assets.paper_profile_run",
+            str(tmp_path / "config.json"),
+            str(tmp_path / "out.json"),
+        ],
+        check=False,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-5000:])
     seen = json.loads((tmp_path / "out.json").read_text())
     assert seen["profile"] == "paper" and seen["benchmarks"] == list(PAPER) and len(PAPER) == 13
@@ -84,7 +104,8 @@ def test_every_asset_of_the_paper_profile_materializes_on_tiny_copies(tmp_path):
     # Each benchmark embedded by its modality's backbone, its texts by the same model's text tower.
     features = {m["partition"]: m["metadata"] for m in seen["materialized"] if m["asset"] == "data_embeddings"}
     assert {b for b, m in features.items() if m["backbone"].startswith("clap:")} == {
-        b for b in PAPER if BENCHMARKS[b].modality == "audio"}
+        b for b in PAPER if BENCHMARKS[b].modality == "audio"
+    }
     assert all(m["backbone"].startswith("open_clip:") for b, m in features.items() if BENCHMARKS[b].modality != "audio")
 
     # Heads trained on the configured device, recorded with it.
@@ -97,11 +118,17 @@ def test_every_asset_of_the_paper_profile_materializes_on_tiny_copies(tmp_path):
     assert sorted(r["benchmark"] for r in results) == sorted(PAPER)
     retrieval = pq.read_table(Layout(data).retrieval).to_pylist()
     assert {(r["query_benchmark"], r["gallery_benchmark"]) for r in retrieval} == {
-        ("caltech101", "ncaltech101"), ("ncaltech101", "caltech101")}
+        ("caltech101", "ncaltech101"),
+        ("ncaltech101", "caltech101"),
+    }
     # Every number of the paper beside ours: the names of the shipped paper table and of the profile agree.
     comparison = pq.read_table(data / "results" / "paper_comparison.parquet").to_pylist()
     with_paper = [r for r in comparison if r["paper"] is not None]
     assert with_paper and all(r["ours"] is not None for r in with_paper)
     assert {r["benchmark"] for r in with_paper} == (set(PAPER) - {"caltech101"}) | {
-        "caltech101->ncaltech101", "ncaltech101->caltech101"}  # Caltech-101 is in the paper as retrieval only
-    print("dagster runs:", len(seen["timings"]), "wall per run (s):", {k: round(v, 1) for k, v in seen["timings"].items()})
+        "caltech101->ncaltech101",
+        "ncaltech101->caltech101",
+    }  # Caltech-101 is in the paper as retrieval only
+    print(
+        "dagster runs:", len(seen["timings"]), "wall per run (s):", {k: round(v, 1) for k, v in seen["timings"].items()}
+    )

@@ -1,5 +1,6 @@
 """`predict` and `export` on the materialized demo: predictions over a benchmark's own test files give the
 accuracy its evaluation reported, an exported folder copied elsewhere gives identical predictions."""
+
 from __future__ import annotations
 
 import os
@@ -11,14 +12,21 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from unibind_core.core.errors import ConfigError
 from unibind_core.data.benchmarks.build import dataset_root
 from unibind_core.data.benchmarks.spec import BENCHMARKS
-from unibind_core.core.errors import ConfigError
-from unibind_core.use.export import load_model, export_model
-from unibind_core.use.predict import bound_model, predict
 from unibind_core.stages.common import read_manifest
 from unibind_core.stages.runs import all_features
-from unibind_core.storage.tables import EVALUATIONS, PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting, SplitProtocol
+from unibind_core.storage.tables import (
+    EVALUATIONS,
+    PREDICTION_FAILURES,
+    PREDICTIONS,
+    Classifier,
+    Setting,
+    SplitProtocol,
+)
+from unibind_core.use.export import export_model, load_model
+from unibind_core.use.predict import bound_model, predict
 
 
 def _files(s, bench, rows):
@@ -33,14 +41,22 @@ def _test_files(s, bench):
 
 def _reported(s, bench, setting, classifier, protocol=SplitProtocol.FIXED, fold=None):
     t = EVALUATIONS.read(s.layout.evaluation(bench)).to_pylist()
-    hits = [r for r in t if r["setting"] == setting and r["classifier"] == classifier and r["protocol"] == protocol
-            and r["fold"] == fold and r["aligner"] in (None, s.aligner)]
+    hits = [
+        r
+        for r in t
+        if r["setting"] == setting
+        and r["classifier"] == classifier
+        and r["protocol"] == protocol
+        and r["fold"] == fold
+        and r["aligner"] in (None, s.aligner)
+    ]
     assert len(hits) == 1, hits
     return hits[0]
 
 
-@pytest.mark.parametrize("setting,classifier", [(Setting.FINE_TUNED, Classifier.CENTRES),
-                                                (Setting.ZERO_SHOT, Classifier.TEMPLATES)])
+@pytest.mark.parametrize(
+    "setting,classifier", [(Setting.FINE_TUNED, Classifier.CENTRES), (Setting.ZERO_SHOT, Classifier.TEMPLATES)]
+)
 def test_predictions_on_the_test_files_give_the_evaluations_accuracy(materialized, setting, classifier):
     s = materialized[1].settings()
     files, y = _test_files(s, "demo_image")
@@ -48,8 +64,10 @@ def test_predictions_on_the_test_files_give_the_evaluations_accuracy(materialize
     assert not out.failures
     reported = _reported(s, "demo_image", setting, classifier)
     assert reported["n"] == len(y)
-    print(f"demo_image {setting}/{classifier}: predict {float((out.top1 == y).mean())!r} evaluation "
-          f"{reported['accuracy']!r} over {len(y)} test files")
+    print(
+        f"demo_image {setting}/{classifier}: predict {float((out.top1 == y).mean())!r} evaluation "
+        f"{reported['accuracy']!r} over {len(y)} test files"
+    )
     assert float((out.top1 == y).mean()) == reported["accuracy"]
     top1 = out.table.filter(pc.equal(out.table["rank"], 0))
     assert top1["path"].to_pylist() == [str(f) for f in files]
@@ -72,8 +90,10 @@ def test_audio_fold_five_files_through_the_fold_five_head(materialized):
     out = predict(bound_model(s, "demo_audio", fold=5), files, Setting.FINE_TUNED, Classifier.CENTRES)
     reported = _reported(s, "demo_audio", Setting.FINE_TUNED, Classifier.CENTRES, SplitProtocol.CROSS_VALIDATION, 5)
     assert reported["n"] == len(y)
-    print(f"demo_audio fold 5: predict {float((out.top1 == y).mean())!r} evaluation {reported['accuracy']!r} "
-          f"over {len(y)} files")
+    print(
+        f"demo_audio fold 5: predict {float((out.top1 == y).mean())!r} evaluation {reported['accuracy']!r} "
+        f"over {len(y)} files"
+    )
     assert float((out.top1 == y).mean()) == reported["accuracy"]
 
 
@@ -89,8 +109,11 @@ def test_exported_folder_copied_elsewhere_predicts_identically_without_the_data_
     model = load_model(moved)
     assert str(model.settings.data_root) == str(moved) and model.head.parent == moved
     assert str(s.data_root) not in (moved / "model.json").read_text()  # nothing points back at the data root
-    for setting, classifier in ((Setting.FINE_TUNED, Classifier.CENTRES), (Setting.ZERO_SHOT, Classifier.TEMPLATES),
-                                (Setting.ZERO_SHOT, Classifier.SINGLE_TEMPLATE)):
+    for setting, classifier in (
+        (Setting.FINE_TUNED, Classifier.CENTRES),
+        (Setting.ZERO_SHOT, Classifier.TEMPLATES),
+        (Setting.ZERO_SHOT, Classifier.SINGLE_TEMPLATE),
+    ):
         here = predict(bound_model(s, "demo_image"), files, setting, classifier)
         there = predict(model, files, setting, classifier)
         assert there.table.equals(here.table)
@@ -107,8 +130,22 @@ def test_cli_predict_reports_a_bad_file_and_goes_on_and_names_a_missing_head(mat
     runner = CliRunner()
     env = {"UNIBIND_DATA_ROOT": str(s.data_root)}
     out = tmp_path / "preds.parquet"
-    res = runner.invoke(app, ["predict", "--benchmark", "demo_image", "--top-k", "2", "--out", str(out),
-                              str(files[0]), str(bad), str(files[1])], env=env)
+    res = runner.invoke(
+        app,
+        [
+            "predict",
+            "--benchmark",
+            "demo_image",
+            "--top-k",
+            "2",
+            "--out",
+            str(out),
+            str(files[0]),
+            str(bad),
+            str(files[1]),
+        ],
+        env=env,
+    )
     assert res.exit_code == 0, res.output
     assert f"skipped {bad}: cannot decode" in res.output
     assert "2 of 3 files classified, 1 skipped" in res.output

@@ -1,4 +1,5 @@
 """The `predictions` asset over the observed inbox folder: new files classified as `unibind predict` does."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,10 +9,10 @@ import dagster as dg
 from pipelines.definitions import ALL_ASSETS
 from unibind_core.data.benchmarks.build import dataset_root
 from unibind_core.data.benchmarks.spec import BENCHMARKS
-from unibind_core.use.predict import bound_model, predict
 from unibind_core.stages.common import read_manifest
 from unibind_core.stages.predictions import ABSENT, inbox, inbox_version, outputs
 from unibind_core.storage.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
+from unibind_core.use.predict import bound_model, predict
 
 
 def test_files_dropped_in_the_inbox_are_classified_by_the_asset(materialized):
@@ -26,8 +27,13 @@ def test_files_dropped_in_the_inbox_are_classified_by_the_asset(materialized):
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
     version = inbox_version(s, "demo_image")
     assert version != ABSENT
-    result = dg.materialize(ALL_ASSETS, selection=["predictions"], partition_key="demo_image", instance=instance,
-                            resources={"unibind": resource})
+    result = dg.materialize(
+        ALL_ASSETS,
+        selection=["predictions"],
+        partition_key="demo_image",
+        instance=instance,
+        resources={"unibind": resource},
+    )
     assert result.success
     out, failures = outputs(s, "demo_image")
     table = PREDICTIONS.read(out)

@@ -1,5 +1,6 @@
 """Faults of a user's day, performed for real: SIGKILLed processes, a held catalogue lock, orphaned
 runs, a failing command. Each must end in completion or one clear line, within a time bound."""
+
 from __future__ import annotations
 
 import signal
@@ -11,12 +12,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
 from instance_testing import instance_env
+
 from pipelines.run_all import fail_orphaned_runs
 from tests.helpers.readme_tables import readme_results
-from unibind_core.storage.io import file_lock
 from unibind_core.evaluation.results import write_catalogue
+from unibind_core.storage.io import file_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,8 +41,10 @@ def _wait_for(proc: subprocess.Popen, needle: str, timeout: float) -> str:
     raise AssertionError(f"{needle!r} not seen in {timeout}s:\n{''.join(seen)[-2000:]}")
 
 
-KILL_POINTS = ("kb_text_embeddings [demo_event]",  # the knowledge side of demo_audio running
-               "predictions [demo_thermal]")  # the last benchmark wave done: results_table (the catalogue writer) running
+KILL_POINTS = (
+    "kb_text_embeddings [demo_event]",  # the knowledge side of demo_audio running
+    "predictions [demo_thermal]",
+)  # the last benchmark wave done: results_table (the catalogue writer) running
 
 
 @pytest.mark.slow
@@ -82,8 +85,9 @@ with file_lock(sys.argv[1]):
 
 def test_a_killed_catalogue_writer_never_blocks_the_next_one(tmp_path):
     db = tmp_path / "catalogue.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(db) + ".lock"], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(db) + ".lock"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "locked"
     holder.send_signal(signal.SIGKILL)
     holder.wait(10)
@@ -94,11 +98,16 @@ def test_a_killed_catalogue_writer_never_blocks_the_next_one(tmp_path):
 
 def test_the_catalogue_lock_excludes_a_second_writer_while_held(tmp_path):
     lock = tmp_path / "x.lock"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(lock)], cwd=ROOT, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(lock)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        probe = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
             import fcntl
             f = open({str(lock)!r}, "a")
             try:
@@ -106,7 +115,12 @@ def test_the_catalogue_lock_excludes_a_second_writer_while_held(tmp_path):
                 print("acquired")
             except BlockingIOError:
                 print("busy")
-        """)], capture_output=True, text=True, timeout=30)
+        """),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert probe.stdout.strip() == "busy"
     finally:
         holder.kill()
@@ -132,8 +146,14 @@ with dg.DagsterInstance.get() as instance:
 
 def test_runs_of_a_killed_driver_are_marked_failed(tmp_path):
     env = _env(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-c", _STUCK_RUN], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_RUN],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     _wait_for(proc, "running", 120)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
@@ -146,23 +166,42 @@ def test_runs_of_a_killed_driver_are_marked_failed(tmp_path):
 
 def test_a_failing_demo_prints_one_line_and_exits_at_once(tmp_path):
     start = time.monotonic()
-    out = subprocess.run([str(BIN / "unibind"), "demo", "--data-root", str(tmp_path / "d"), "--max-per-class", "0"],
-                         env=_env(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(BIN / "unibind"), "demo", "--data-root", str(tmp_path / "d"), "--max-per-class", "0"],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1
-    assert out.stderr.strip().splitlines() == ["error: option demo_max_per_class must be a whole number of at "
-                                               "least 1, got 0"]
+    assert out.stderr.strip().splitlines() == [
+        "error: option demo_max_per_class must be a whole number of at least 1, got 0"
+    ]
     assert time.monotonic() - start < 60
-    debug = subprocess.run([str(BIN / "unibind"), "--debug", "demo", "--max-per-class", "0"], env=_env(tmp_path),
-                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    debug = subprocess.run(
+        [str(BIN / "unibind"), "--debug", "demo", "--max-per-class", "0"],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
 def test_an_unknown_benchmark_is_one_line_listing_the_known_ones(tmp_path):
-    out = subprocess.run([str(BIN / "unibind"), "manifest", "shapenetpart", str(tmp_path), "--out",
-                          str(tmp_path / "m.parquet")], env=_env(tmp_path), cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [str(BIN / "unibind"), "manifest", "shapenetpart", str(tmp_path), "--out", str(tmp_path / "m.parquet")],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "unknown benchmark 'shapenetpart'" in out.stderr
     assert "shapenet_part" in out.stderr and "Traceback" not in out.stderr
-    names = subprocess.run([str(BIN / "unibind"), "benchmarks"], env=_env(tmp_path), cwd=ROOT, capture_output=True,
-                           text=True, timeout=120)
+    names = subprocess.run(
+        [str(BIN / "unibind"), "benchmarks"], env=_env(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert names.returncode == 0 and "shapenet_part" in names.stdout and "demo_audio" in names.stdout

@@ -1,4 +1,5 @@
 """The Dagster resource is derived from Settings: same options, same defaults, nested config blocks."""
+
 from __future__ import annotations
 
 import os
@@ -8,15 +9,20 @@ import dagster as dg
 from assets.config import EnvRef
 from assets.partitions import BENCHMARK_PARTITIONS, BENCHMARKS, PROFILE
 from assets.resources import DEFAULT_DATA_ROOT, UnibindResource
-from unibind_core.data.benchmarks.spec import profile_benchmarks
 from unibind_core.core.options import iter_options
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.spec import profile_benchmarks
 
 
 def _config_options(model, prefix=""):
     for name, field in model.model_fields.items():
-        nested = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, dg.Config) \
-            and field.annotation is not EnvRef else None
+        nested = (
+            field.annotation
+            if isinstance(field.annotation, type)
+            and issubclass(field.annotation, dg.Config)
+            and field.annotation is not EnvRef
+            else None
+        )
         if nested is not None:
             yield from _config_options(nested, f"{prefix}{name}.")
         else:

@@ -1,5 +1,6 @@
 """`unibind search` on the materialized demo's indexes: a text finds its class's images, a sound finds
 images of its class above chance (R@5 measured against the hypergeometric chance level)."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from unibind_core.data.benchmarks.build import dataset_root
 from unibind_core.data.benchmarks.spec import BENCHMARKS
-from unibind_core.use.search import file_query, search_galleries
 from unibind_core.stages.common import read_manifest
 from unibind_core.stages.index import load_gallery
+from unibind_core.use.search import file_query, search_galleries
 
 K = 5
 
@@ -27,8 +28,11 @@ def test_the_index_metadata_holds_its_recall_against_exact(materialized):
 
 def test_text_three_returns_demo_images_of_three(materialized):
     s = materialized[1].settings()
-    res = CliRunner().invoke(app, ["search", "--text", "three", "--benchmark", "demo_image", "-k", str(K),
-                                   "--format", "json"], env={"UNIBIND_DATA_ROOT": str(s.data_root)})
+    res = CliRunner().invoke(
+        app,
+        ["search", "--text", "three", "--benchmark", "demo_image", "-k", str(K), "--format", "json"],
+        env={"UNIBIND_DATA_ROOT": str(s.data_root)},
+    )
     assert res.exit_code == 0, res.output
     hits = json.loads(res.stdout)
     assert len(hits) == K and [h["rank"] for h in hits] == list(range(K))

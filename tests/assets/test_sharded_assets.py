@@ -1,14 +1,14 @@
 """Shards fanned out to Dagster steps give what one partition's single step gives: features under the
 multiprocess executor (each shard its own process), text embeddings in process."""
+
 from __future__ import annotations
 
 import math
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 import dagster as dg
+import numpy as np
 
 from assets.resources import UnibindResource
 from pipelines.definitions import ALL_ASSETS
@@ -18,8 +18,9 @@ from unibind_core.storage.tables import FEATURES, TEXT_EMBEDDINGS
 
 BENCH = "demo_image"
 # The executor's child processes import the job from this folder (tests are not a package).
-JOB = dg.build_reconstructable_job("sharded_job", "sharded_job",
-                                   reconstructor_working_directory=str(Path(__file__).parent))
+JOB = dg.build_reconstructable_job(
+    "sharded_job", "sharded_job", reconstructor_working_directory=str(Path(__file__).parent)
+)
 
 
 def _vectors(contract, path, columns):
@@ -41,8 +42,12 @@ def test_feature_shards_under_the_multiprocess_executor_equal_one_partition(mate
     config = {**resource.model_dump(exclude_none=True), "fan_out": True, "shard_size": shard_size}
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        result = dg.execute_job(JOB, instance=instance, run_config={"resources": {"unibind": {"config": config}}},
-                                tags={"dagster/partition": BENCH})
+        result = dg.execute_job(
+            JOB,
+            instance=instance,
+            run_config={"resources": {"unibind": {"config": config}}},
+            tags={"dagster/partition": BENCH},
+        )
         assert result.success
         steps = _shard_steps(result.all_events, "data_embeddings")
         assert len(steps) == 2 and len({e.pid for e in steps}) == 2  # each shard in its own process
@@ -62,17 +67,29 @@ def test_text_shards_equal_one_partition(materialized):
     before = _vectors(TEXT_EMBEDDINGS, path, columns)
     path.unlink()
     shutil.rmtree(cache_dir_for(s.layout.text_cache, "minilm"), ignore_errors=True)  # every text embedded anew
-    sharded = UnibindResource(**{**resource.model_dump(exclude_none=True), "fan_out": True,
-                                 "shard_size": math.ceil(len(before[0]) / 3)})
-    result = dg.materialize(ALL_ASSETS, selection=["kb_text_embeddings"], partition_key=BENCH,
-                            resources={"unibind": sharded}, instance=dg.DagsterInstance.ephemeral())
+    sharded = UnibindResource(
+        **{**resource.model_dump(exclude_none=True), "fan_out": True, "shard_size": math.ceil(len(before[0]) / 3)}
+    )
+    result = dg.materialize(
+        ALL_ASSETS,
+        selection=["kb_text_embeddings"],
+        partition_key=BENCH,
+        resources={"unibind": sharded},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success
     assert len(_shard_steps(result.all_events, "kb_text_embeddings")) == 3
-    embedded = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"
-                and e.step_key.startswith("kb_text_embeddings.kb_text_embeddings_shard[")]
+    embedded = [
+        e
+        for e in result.all_events
+        if e.event_type_value == "STEP_OUTPUT" and e.step_key.startswith("kb_text_embeddings.kb_text_embeddings_shard[")
+    ]
     assert embedded  # the shards embedded the texts, the assemble step found them cached:
-    meta = next(e.step_materialization_data.materialization.metadata for e in result.get_asset_materialization_events()
-                if e.asset_key == dg.AssetKey("kb_text_embeddings"))
+    meta = next(
+        e.step_materialization_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("kb_text_embeddings")
+    )
     assert meta["embedded_new"].value == 0
     rows, vectors = _vectors(TEXT_EMBEDDINGS, path, columns)
     assert rows == before[0]
@@ -88,13 +105,27 @@ def test_refresh_under_fan_out_recomputes_in_the_shard_steps_and_the_assemble_st
 
     cache = cache_dir_for(s.layout.text_cache, text_encoder(s, BENCH).name)
     shards_before = set(cache.glob("*.parquet"))
-    fresh = UnibindResource(**{**resource.model_dump(exclude_none=True), "fan_out": True, "refresh": True,
-                               "shard_size": math.ceil(len(before[0]) / 2)})
-    result = dg.materialize(ALL_ASSETS, selection=["kb_text_embeddings"], partition_key=BENCH,
-                            resources={"unibind": fresh}, instance=dg.DagsterInstance.ephemeral())
+    fresh = UnibindResource(
+        **{
+            **resource.model_dump(exclude_none=True),
+            "fan_out": True,
+            "refresh": True,
+            "shard_size": math.ceil(len(before[0]) / 2),
+        }
+    )
+    result = dg.materialize(
+        ALL_ASSETS,
+        selection=["kb_text_embeddings"],
+        partition_key=BENCH,
+        resources={"unibind": fresh},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success and len(_shard_steps(result.all_events, "kb_text_embeddings")) == 2
-    meta = next(e.step_materialization_data.materialization.metadata for e in result.get_asset_materialization_events()
-                if e.asset_key == dg.AssetKey("kb_text_embeddings"))
+    meta = next(
+        e.step_materialization_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("kb_text_embeddings")
+    )
     assert meta["reused_previous_output"].value is False  # the stored table was current, and not kept
     assert meta["embedded_new"].value == 0  # the shard steps embedded every text again; assembling read them
     assert len(set(cache.glob("*.parquet")) - shards_before) == 2  # one new cache shard per shard step

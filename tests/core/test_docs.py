@@ -1,5 +1,6 @@
 """The project's docs stay true: the options table is the generated one, and every `docs/…` reference
 in the code names a file (and section) that exists."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,10 @@ def test_code_references_to_docs_resolve():
     refs = set()
     for folder in ("unibind_core", "assets", "pipelines", "tests", "bench"):
         for path in (ROOT / folder).rglob("*.py"):
-            refs |= {(path.name, m.group(1), m.group(2)) for m in
-                     re.finditer(r"docs/(\w+\.md)(?: §(\d+))?", path.read_text())}
+            refs |= {
+                (path.name, m.group(1), m.group(2))
+                for m in re.finditer(r"docs/(\w+\.md)(?: §(\d+))?", path.read_text())
+            }
     assert refs
     for source, doc, section in refs:
         text = (ROOT / "docs" / doc).read_text()

@@ -1,6 +1,7 @@
 """Stand-in external environments: real virtual environments (their own interpreter, `python -m venv`) whose
 path holds the stand-in model packages (tests/core/encoders/external/standins) and the main environment's torch,
 numpy and dagster_pipes. The shipped scripts run in them unchanged."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,12 @@ def make_env(root: Path, name: str, with_standins: bool = True) -> Path:
     target = root / name
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
     python = target / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if with_standins:
         lines = [str(STANDINS), sysconfig.get_paths()["purelib"]]
         (Path(site) / "unibind_standins.pth").write_text("\n".join(lines) + "\n")

@@ -1,5 +1,6 @@
 """Dataset copies in their distributed layouts, written by the tests that need them in more than one
 module (the reader's own tests, the CLI's and the pipeline's)."""
+
 from __future__ import annotations
 
 import io
@@ -29,8 +30,11 @@ def write_esc50(root: Path, classes: tuple[int, ...] = (0, 41), per_class: int =
     return root
 
 
-CUBE = "8 6 0\n" + "".join(f"{x} {y} {z}\n" for x in (0, 1) for y in (0, 1) for z in (0, 1)) + (
-    "4 0 1 3 2\n4 4 6 7 5\n4 0 4 5 1\n4 2 3 7 6\n4 0 2 6 4\n4 1 5 7 3\n")
+CUBE = (
+    "8 6 0\n"
+    + "".join(f"{x} {y} {z}\n" for x in (0, 1) for y in (0, 1) for z in (0, 1))
+    + ("4 0 1 3 2\n4 4 6 7 5\n4 0 4 5 1\n4 2 3 7 6\n4 0 2 6 4\n4 1 5 7 3\n")
+)
 
 
 def write_princeton(top: Path) -> Path:

@@ -12,6 +12,7 @@ classInd 1, 37, 101): the manifest renumbers them densely (docs/architecture.md,
 ship beside each copy in the dataset's captions file (the manifest captioner reads them; MSR-VTT's come from
 its own sentences).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,8 @@ from PIL import Image
 from tests.helpers.layouts import video_bytes, write_esc50
 from unibind_core.data.benchmarks.manifest import hashed_split
 from unibind_core.data.benchmarks.spec import BENCHMARKS
-from unibind_core.demo.world import CAPTIONS_FILE
 from unibind_core.data.modalities.events_format import encode_events
+from unibind_core.demo.world import CAPTIONS_FILE
 
 PER_SPLIT = 2  # samples per class and split where the layout fixes the split
 SEED = np.random.default_rng
@@ -54,10 +55,13 @@ def _names_hashed(stem: str, eval_fraction: float, test_fraction: float = 0.0) -
 
 def _captions(root: Path, paths: list[str], sample_ids: tuple[str, ...] = ()) -> None:
     """The captions file: one caption per file (`path`) and per listed sample (`sample_id`: a crop)."""
-    lines = [json.dumps({"path": p, "caption": f"a sample at {p.rsplit('/', 2)[-2]} number {i}"})
-             for i, p in enumerate(paths)]
-    lines += [json.dumps({"sample_id": sid, "caption": f"an empty stretch of the scene beside {sid}"})
-              for sid in sample_ids]
+    lines = [
+        json.dumps({"path": p, "caption": f"a sample at {p.rsplit('/', 2)[-2]} number {i}"})
+        for i, p in enumerate(paths)
+    ]
+    lines += [
+        json.dumps({"sample_id": sid, "caption": f"an empty stretch of the scene beside {sid}"}) for sid in sample_ids
+    ]
     (root / CAPTIONS_FILE).write_text("\n".join(lines) + "\n")
 
 
@@ -87,8 +91,14 @@ def ncaltech101(root: Path) -> dict:
             rng = SEED(len(paths))
             n = 300
             (root / paths[-1]).parent.mkdir(parents=True, exist_ok=True)
-            (root / paths[-1]).write_bytes(encode_events(rng.integers(0, 64 + 60 * c, n), rng.integers(0, 48, n),
-                                                         np.sort(rng.integers(0, 100_000, n)), rng.integers(0, 2, n)))
+            (root / paths[-1]).write_bytes(
+                encode_events(
+                    rng.integers(0, 64 + 60 * c, n),
+                    rng.integers(0, 48, n),
+                    np.sort(rng.integers(0, 100_000, n)),
+                    rng.integers(0, 2, n),
+                )
+            )
     _captions(root, paths)
     return {"classnames": None}
 
@@ -142,7 +152,7 @@ def modelnet40(root: Path) -> dict:
     root.mkdir(parents=True)
     (root / "modelnet40_shape_names.txt").write_text("\n".join(classes) + "\n")
     train, test, paths = [], [], []
-    for c, key in enumerate(classes):
+    for key in classes:
         train += _names_hashed(f"{key}_{{k:04d}}", 0.3)
         test += [f"{key}_{900 + k:04d}" for k in range(PER_SPLIT)]
     for i, sample in enumerate(train + test):
@@ -204,7 +214,8 @@ def urbansound8k(root: Path) -> dict:
             _wav(root / paths[-1], cid * 3 + fold % 2)
     (root / "metadata").mkdir(parents=True)
     (root / "metadata" / "UrbanSound8K.csv").write_text(
-        "slice_file_name,fsID,start,end,salience,fold,classID,class\n" + "\n".join(rows) + "\n")
+        "slice_file_name,fsID,start,end,salience,fold,classID,class\n" + "\n".join(rows) + "\n"
+    )
     _captions(root, paths)
     return {"classnames": None, "test_folds": [FOLDS], "eval_folds": [FOLDS - 1]}
 
@@ -213,8 +224,11 @@ W, H = 96, 64
 
 
 def _voc(boxes: list[tuple[int, int, int, int]]) -> str:
-    objs = "".join(f"<object><name>person</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax>"
-                   f"<ymax>{b[3]}</ymax></bndbox></object>" for b in boxes)
+    objs = "".join(
+        f"<object><name>person</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin><xmax>{b[2]}</xmax>"
+        f"<ymax>{b[3]}</ymax></bndbox></object>"
+        for b in boxes
+    )
     return f"<annotation><size><width>{W}</width><height>{H}</height><depth>3</depth></size>{objs}</annotation>"
 
 
@@ -257,13 +271,15 @@ def msrvtt(root: Path) -> dict:
             vid = f"video{n}"
             n += 1
             videos["test" if split == "test" else "train_val"].append(
-                {"category": category, "video_id": vid, "split": split, "id": n})
+                {"category": category, "video_id": vid, "split": split, "id": n}
+            )
             sentences.append({"caption": f"a clip of kind {category} number {n}", "video_id": vid, "sen_id": n})
             (root / folder).mkdir(parents=True, exist_ok=True)
             (root / folder / f"{vid}.mp4").write_bytes(clip)
     for part, entries in videos.items():
-        (root / f"{part}_videodatainfo.json").write_text(json.dumps({"info": {}, "videos": entries,
-                                                                      "sentences": sentences}))
+        (root / f"{part}_videodatainfo.json").write_text(
+            json.dumps({"info": {}, "videos": entries, "sentences": sentences})
+        )
     return {"classnames": _list_file(root.parent / "msrvtt_subset.tsv", [("music", "music"), ("people", "people")])}
 
 
@@ -311,9 +327,19 @@ def nimagenet(root: Path) -> dict:
 
 
 WRITERS: dict[str, Callable[[Path], dict]] = {
-    "imagenet1k": imagenet1k, "places365": places365, "caltech101": caltech101, "modelnet40": modelnet40,
-    "shapenet_part": shapenet_part, "esc50": esc50, "urbansound8k": urbansound8k, "llvip": llvip, "rgbt": rgbt,
-    "msrvtt": msrvtt, "ucf101": ucf101, "ncaltech101": ncaltech101, "nimagenet": nimagenet,
+    "imagenet1k": imagenet1k,
+    "places365": places365,
+    "caltech101": caltech101,
+    "modelnet40": modelnet40,
+    "shapenet_part": shapenet_part,
+    "esc50": esc50,
+    "urbansound8k": urbansound8k,
+    "llvip": llvip,
+    "rgbt": rgbt,
+    "msrvtt": msrvtt,
+    "ucf101": ucf101,
+    "ncaltech101": ncaltech101,
+    "nimagenet": nimagenet,
 }
 
 

@@ -1,4 +1,5 @@
 """scripts/readme_results.py as a module (scripts/ is not a package): the README's result blocks."""
+
 from __future__ import annotations
 
 import importlib.util

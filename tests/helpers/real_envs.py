@@ -1,6 +1,7 @@
 """What the real-package tests of the external backbones share (tests/core/encoders/external/test_*_real.py): the
 environment's interpreter (a missing one fails the test, naming its setup command: nothing else runs the real
 package), the model's own outputs computed in that environment, and the comparison with ours."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,10 @@ def env_python(name: str) -> Path:
     """The interpreter of environment `name`; the test fails (not skips) without it."""
     python = venv_python(venv_root(), name)
     if not python.is_file():
-        pytest.fail(f"the {name} environment is missing ({python}): create it with `{setup_command(name)}` "
-                    f"(UNIBIND_VENV_ROOT={venv_root()}); this test runs the real {name} package there")
+        pytest.fail(
+            f"the {name} environment is missing ({python}): create it with `{setup_command(name)}` "
+            f"(UNIBIND_VENV_ROOT={venv_root()}); this test runs the real {name} package there"
+        )
     return python
 
 
@@ -37,7 +40,9 @@ def chirps(start_hz: torch.Tensor, seconds: float, g: torch.Generator) -> torch.
     """(B, L) rising sweeps plus a little noise: the spectrum changes along the clip, so audio taken from the
     wrong place changes the vector; stationary noise would hide it."""
     t = torch.arange(int(AUDIO_RATE * seconds)) / AUDIO_RATE
-    return 0.3 * torch.sin(2 * torch.pi * (start_hz + 700 * t) * t) + 0.01 * torch.randn(len(start_hz), len(t), generator=g)
+    return 0.3 * torch.sin(2 * torch.pi * (start_hz + 700 * t) * t) + 0.01 * torch.randn(
+        len(start_hz), len(t), generator=g
+    )
 
 
 def direct_outputs(python: Path, script: Path, folder: Path) -> dict[str, torch.Tensor]:
@@ -47,13 +52,19 @@ def direct_outputs(python: Path, script: Path, folder: Path) -> dict[str, torch.
     return {key: torch.from_numpy(value) for key, value in np.load(folder / "direct.npz").items()}
 
 
-def assert_equal_to_direct(backbone: Any, batch: dict[str, torch.Tensor], direct: dict[str, torch.Tensor],
-                           family: str, dim: int = 16) -> None:
+def assert_equal_to_direct(
+    backbone: Any, batch: dict[str, torch.Tensor], direct: dict[str, torch.Tensor], family: str, dim: int = 16
+) -> None:
     """Our vectors for texts, depth (point clouds), image, video, audio and thermal against the model's own:
     (B, dim), unit norm, cosine > 0.9999, rows not one constant, a repeated text the same vector."""
-    ours = {"text": backbone.embed_text(TEXTS), "depth": backbone.embed("point", batch["point"]),
-            **{m: backbone.embed(m, batch[m], {"sample_rate": AUDIO_RATE} if m == "audio" else None)
-               for m in ("image", "video", "audio", "thermal")}}
+    ours = {
+        "text": backbone.embed_text(TEXTS),
+        "depth": backbone.embed("point", batch["point"]),
+        **{
+            m: backbone.embed(m, batch[m], {"sample_rate": AUDIO_RATE} if m == "audio" else None)
+            for m in ("image", "video", "audio", "thermal")
+        },
+    }
     assert backbone.dim == dim
     for name, vectors in ours.items():
         assert vectors.shape == direct[name].shape == (len(direct[name]), dim), name

@@ -1,5 +1,6 @@
 """`unibind embed` in-process: a user's files and texts through the pipeline's own code path, so the vectors
 it writes equal the data_embeddings features (and text embeddings) of the same files; clear one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -48,18 +49,43 @@ def test_image_vectors_equal_the_pipelines_features_and_texts_its_text_tower(tmp
     for k, photo in enumerate(photos * 3):  # a Caltech-101 copy holding the photos: the pipeline's features
         (top / f"class{k % 2}").mkdir(parents=True, exist_ok=True)
         copies.append(shutil.copy(photo, top / f"class{k % 2}" / f"image_{k:04d}.jpg"))
-    s = Settings(data_root=data, backbone="open_clip", backbone_model=TINY_OPEN_CLIP,
-                 backbone_weights=str(open_clip_weights), device="cpu", batch_size=4,
-                 reader_options=json.dumps({"caltech101": {"classnames": None}}))
+    s = Settings(
+        data_root=data,
+        backbone="open_clip",
+        backbone_model=TINY_OPEN_CLIP,
+        backbone_weights=str(open_clip_weights),
+        device="cpu",
+        batch_size=4,
+        reader_options=json.dumps({"caltech101": {"classnames": None}}),
+    )
     stage_manifest(s, "caltech101")
     stage_features(s, "caltech101")
     rows, features = FEATURES.read_vectors(s.layout.features("caltech101"), ("sample_id",))
     by_id = dict(zip(rows["sample_id"].to_pylist(), features))
 
     out = tmp_path / "out.parquet"
-    result = _embed(["--backbone", "open_clip", "--model", TINY_OPEN_CLIP, "--weights", str(open_clip_weights),
-                     "--device", "cpu", "--modality", "image", "--benchmark", "caltech101",
-                     *map(str, copies), "--text", "a photo of a flower", "--text", "a photo of a city"], out)
+    result = _embed(
+        [
+            "--backbone",
+            "open_clip",
+            "--model",
+            TINY_OPEN_CLIP,
+            "--weights",
+            str(open_clip_weights),
+            "--device",
+            "cpu",
+            "--modality",
+            "image",
+            "--benchmark",
+            "caltech101",
+            *map(str, copies),
+            "--text",
+            "a photo of a flower",
+            "--text",
+            "a photo of a city",
+        ],
+        out,
+    )
     assert result.exit_code == 0, result.output
     table, vectors = EMBEDDED.read_vectors(out, ("kind", "path", "text", "backbone"))
     assert table["kind"].to_pylist() == [InputKind.FILE] * len(copies) + [InputKind.TEXT] * 2
@@ -70,8 +96,9 @@ def test_image_vectors_equal_the_pipelines_features_and_texts_its_text_tower(tmp
     assert not np.allclose(vectors[0], vectors[1])  # two different photos
     from unibind_core.encoders.backbone.select import text_tower
 
-    np.testing.assert_allclose(vectors[len(copies):], text_tower(s, "image").encode(["a photo of a flower",
-                                                                                    "a photo of a city"]), atol=1e-6)
+    np.testing.assert_allclose(
+        vectors[len(copies) :], text_tower(s, "image").encode(["a photo of a flower", "a photo of a city"]), atol=1e-6
+    )
 
 
 def test_audio_vectors_through_clap_equal_the_pipelines_features(tmp_path):
@@ -85,32 +112,57 @@ def test_audio_vectors_through_clap_equal_the_pipelines_features(tmp_path):
         with wave.open(str(wav), "wb") as w:
             w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
             w.writeframes((0.4 * np.sin(2 * np.pi * (220 + 110 * k) * t) * 32767).astype(np.int16).tobytes())
-    s = Settings(data_root=data, backbone="clap", backbone_model=str(clap), device="cpu", batch_size=4,
-                 reader_options=json.dumps({"esc50": {"classnames": None}}))
+    s = Settings(
+        data_root=data,
+        backbone="clap",
+        backbone_model=str(clap),
+        device="cpu",
+        batch_size=4,
+        reader_options=json.dumps({"esc50": {"classnames": None}}),
+    )
     stage_manifest(s, "esc50")
     stage_features(s, "esc50")
     rows, features = FEATURES.read_vectors(s.layout.features("esc50"), ("sample_id",))
     wavs = sorted((root / "audio").iterdir())
     out = tmp_path / "audio.parquet"
-    result = _embed(["--backbone", "clap", "--model", str(clap), "--device", "cpu", "--modality", "audio",
-                     "--benchmark", "esc50", *map(str, wavs)], out)
+    result = _embed(
+        [
+            "--backbone",
+            "clap",
+            "--model",
+            str(clap),
+            "--device",
+            "cpu",
+            "--modality",
+            "audio",
+            "--benchmark",
+            "esc50",
+            *map(str, wavs),
+        ],
+        out,
+    )
     assert result.exit_code == 0, result.output
     _, vectors = EMBEDDED.read_vectors(out, ("path",))
     by_id = dict(zip(rows["sample_id"].to_pylist(), features))
     np.testing.assert_allclose(vectors, np.stack([by_id[w.stem] for w in wavs]), atol=1e-5)
 
 
-def test_clear_errors_for_an_unknown_backbone_a_bad_file_and_a_modality_the_backbone_lacks(tmp_path, photos,
-                                                                                          open_clip_weights):
+def test_clear_errors_for_an_unknown_backbone_a_bad_file_and_a_modality_the_backbone_lacks(
+    tmp_path, photos, open_clip_weights
+):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not a jpeg")
     tiny = ["--model", TINY_OPEN_CLIP, "--weights", str(open_clip_weights), "--device", "cpu"]
     cases = (
         (["--backbone", "imagebindx", "--modality", "image", str(photos[0])], "unknown backbone 'imagebindx'; known:"),
-        (["--backbone", "open_clip", *tiny, "--modality", "image", str(photos[0]), str(broken)],
-         f"1 of 2 files did not decode as image: {broken}: cannot decode"),
-        (["--backbone", "open_clip", *tiny, "--modality", "audio", str(photos[0])],
-         "backbone 'open_clip' does not embed audio"),
+        (
+            ["--backbone", "open_clip", *tiny, "--modality", "image", str(photos[0]), str(broken)],
+            f"1 of 2 files did not decode as image: {broken}: cannot decode",
+        ),
+        (
+            ["--backbone", "open_clip", *tiny, "--modality", "audio", str(photos[0])],
+            "backbone 'open_clip' does not embed audio",
+        ),
         (["--backbone", "open_clip", *tiny, "--modality", "image", str(tmp_path / "nope.jpg")], "no such file"),
         (["--backbone", "open_clip", *tiny, str(photos[0])], "--modality is required"),
     )

@@ -1,4 +1,5 @@
 """Executors chosen by name (local, Kubernetes, Ray) and the GPU requests of model steps, as each engine reads them."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-import dagster as dg
 from assets.compute import gpu_step_tags
 from pipelines.definitions import make_definitions
 from pipelines.executors import EXECUTORS, selected_executor
@@ -36,9 +37,18 @@ def test_unknown_executor_and_missing_package_are_clear(monkeypatch):
 
 def test_the_environment_picks_the_executor_of_the_code_location():
     env = {**os.environ, "UNIBIND_EXECUTOR": "k8s", "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", "from pipelines.definitions import defs; "
-                          "print(defs.resolve_job_def('unibind_all').executor_def.name)"],
-                         env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipelines.definitions import defs; print(defs.resolve_job_def('unibind_all').executor_def.name)",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "k8s"
 

@@ -1,5 +1,6 @@
 """Reader options set on the Dagster resource reach the reader: UnibindResource -> Settings ->
 stage_manifest, through a real materialization of the benchmark_manifest asset (one partition)."""
+
 from __future__ import annotations
 
 import json
@@ -11,18 +12,18 @@ import pytest
 
 from assets.data import benchmark_manifest
 from assets.resources import UnibindResource
-from unibind_core.data.benchmarks.spec import BENCHMARKS
-from unibind_core.core.settings import Settings
-
 from tests.helpers.layouts import write_esc50
+from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.spec import BENCHMARKS
 
 BENCH = "demo_audio"  # an ESC-50-format partition of the demo profile
 
 
 def _materialize(data_root: Path, reader_options: dict) -> dg.ExecuteInProcessResult:
     resource = UnibindResource(data_root=str(data_root), reader_options=json.dumps(reader_options))
-    return dg.materialize([benchmark_manifest], partition_key=BENCH, resources={"unibind": resource},
-                          raise_on_error=False)
+    return dg.materialize(
+        [benchmark_manifest], partition_key=BENCH, resources={"unibind": resource}, raise_on_error=False
+    )
 
 
 @pytest.fixture
@@ -49,7 +50,11 @@ def test_resource_reader_options_reach_the_reader(data_root):
     table = pq.read_table(settings.layout.manifest(BENCH)).to_pylist()
     assert {r["class_index"] for r in table} == {0, 41}  # canonical targets, not 0 and 1
     assert {r["sample_id"]: r["split"] for r in table} == {  # fold 1 is test, the rest train
-        "1-100-A-0": "test", "2-100-A-0": "train", "1-141-A-41": "test", "2-141-A-41": "train"}
+        "1-100-A-0": "test",
+        "2-100-A-0": "train",
+        "1-141-A-41": "test",
+        "2-141-A-41": "train",
+    }
 
 
 def test_an_option_the_reader_lacks_fails_the_materialization_naming_it(data_root):

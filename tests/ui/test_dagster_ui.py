@@ -1,12 +1,12 @@
 """The Dagster UI in a real browser (headless Chromium): the asset graph, one partition launched from the
 UI to success, and the results asset showing its table and plot."""
+
 from __future__ import annotations
 
 import time
 
-import pytest
-
 import dagster as dg
+import pytest
 from ui_testing import chromium_path, dagster_dev, materialize_tiny_demo
 
 pytestmark = pytest.mark.ui

@@ -1,1 +1,2 @@
-"""What every layer uses: settings and options, errors, the registry, progress, torch and numeric setup, code versions."""
+"""What every layer uses: settings and options, errors, the registry, progress, torch and numeric setup, code
+versions, the modalities."""

@@ -13,11 +13,12 @@ Every library module is on some path or in OUTPUT_NEUTRAL (tests/core/core/test_
 so a new module cannot be forgotten. Downstream stages pick up an upstream change through the data
 versions their keys already chain (docs/architecture.md, Code versions).
 """
+
 from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]  # unibind_core/
@@ -25,7 +26,15 @@ PACKAGE = Path(__file__).resolve().parents[1]  # unibind_core/
 # `numeric_env` (the kernels and threads every computation runs with) travels with `torch_setup`.
 # Shared by every stored output: how tables and stamps are written, and the keys of reuse themselves.
 GROUPS = ("core", "storage", "data", "encoders", "knowledge", "method", "evaluation", "use")  # docstring-only packages
-_STORAGE = ("storage.io", "storage.tables", "storage.table_contract", "storage.shards", "stages.common", "core.code_versions", "core.modality")
+_STORAGE = (
+    "storage.io",
+    "storage.tables",
+    "storage.table_contract",
+    "storage.shards",
+    "stages.common",
+    "core.code_versions",
+    "core.modality",
+)
 
 CODE_PATHS: dict[str, tuple[str, ...]] = {
     # the demo world's files (its stamp key)
@@ -35,58 +44,167 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
     # decoded inputs (features.py inputs_key, the decoded-input cache): the modality loaders
     "decode": ("data.modalities", "data.decoding", *_STORAGE),
     # the demo encoders pre-trained on decoded inputs and the text tower's prompt vectors
-    "demo_backbone": ("encoders.backbone.pretrain", "encoders.backbone.demo", "encoders.backbone.stems", "knowledge.templates", "stages.data",
-                      ":text_tower", *_STORAGE),
+    "demo_backbone": (
+        "encoders.backbone.pretrain",
+        "encoders.backbone.demo",
+        "encoders.backbone.stems",
+        "knowledge.templates",
+        "stages.data",
+        ":text_tower",
+        *_STORAGE,
+    ),
     # frozen features from decoded inputs: backbones, their views, external embedding scripts
-    "features": ("encoders.backbone", "encoders.external", "data.decoding", "stages.features", "core.torch_setup", "core.numeric_env", *_STORAGE),
+    "features": (
+        "encoders.backbone",
+        "encoders.external",
+        "data.decoding",
+        "stages.features",
+        "core.torch_setup",
+        "core.numeric_env",
+        *_STORAGE,
+    ),
     # a text's vector (embed.py's per-text cache): the text towers of every backbone, not their data views
-    "text_tower": ("encoders.text", "knowledge.text_cache", "core.torch_setup", "core.numeric_env", "encoders.backbone.base", "encoders.backbone.select",
-                   "encoders.backbone.open_clip",
-                   "encoders.backbone.hf_clip", "encoders.backbone.clap", "encoders.backbone.imagebind", "encoders.backbone.languagebind",
-                   "encoders.backbone.external", "encoders.external.envs", "encoders.external.runner", "encoders.external.worker",
-                   "encoders.external.scripts.embed_common",
-                   "encoders.external.scripts.imagebind_embed", "encoders.external.scripts.languagebind_embed",
-                   "encoders.external.scripts.pipes_io", *_STORAGE),
+    "text_tower": (
+        "encoders.text",
+        "knowledge.text_cache",
+        "core.torch_setup",
+        "core.numeric_env",
+        "encoders.backbone.base",
+        "encoders.backbone.select",
+        "encoders.backbone.open_clip",
+        "encoders.backbone.hf_clip",
+        "encoders.backbone.clap",
+        "encoders.backbone.imagebind",
+        "encoders.backbone.languagebind",
+        "encoders.backbone.external",
+        "encoders.external.envs",
+        "encoders.external.runner",
+        "encoders.external.worker",
+        "encoders.external.scripts.embed_common",
+        "encoders.external.scripts.imagebind_embed",
+        "encoders.external.scripts.languagebind_embed",
+        "encoders.external.scripts.pipes_io",
+        *_STORAGE,
+    ),
     # one sample's caption (captioners/cache.py): views, model wrappers, the judge
-    "captioner": ("knowledge.captioners", "encoders.external.lavis", "encoders.external.runner", "encoders.external.envs",
-                  "encoders.external.scripts.lavis_caption", "encoders.external.scripts.pipes_io", "core.torch_setup", "core.numeric_env",
-                  *_STORAGE),
+    "captioner": (
+        "knowledge.captioners",
+        "encoders.external.lavis",
+        "encoders.external.runner",
+        "encoders.external.envs",
+        "encoders.external.scripts.lavis_caption",
+        "encoders.external.scripts.pipes_io",
+        "core.torch_setup",
+        "core.numeric_env",
+        *_STORAGE,
+    ),
     "captions": (":captioner", "knowledge.kb", "method.protocols", "stages.knowledge", *_STORAGE),
     "descriptions": ("knowledge.describe", "knowledge.llm", "knowledge.kb", "stages.knowledge", *_STORAGE),
     "kb": ("knowledge.kb", "knowledge.curated", "stages.knowledge", *_STORAGE),
-    "text_embeddings": (":text_tower", "knowledge.kb", "knowledge.curated", "knowledge.templates", "stages.knowledge", *_STORAGE),
+    "text_embeddings": (
+        ":text_tower",
+        "knowledge.kb",
+        "knowledge.curated",
+        "knowledge.templates",
+        "stages.knowledge",
+        *_STORAGE,
+    ),
     "centres": ("method.centres", "method.nn_search", "stages.centres", "stages.head_inputs", *_STORAGE),
     # head training: the aligners (their losses), the loop, the runs and partners it trains on
-    "heads": ("method.aligners", "stages.heads", "stages.head_inputs", "stages.runs", "stages.partners", "method.protocols", "evaluation.metrics",
-              "core.torch_setup", "core.numeric_env", *_STORAGE),
-    "evaluation": ("evaluation.evaluate", "evaluation.metrics", "method.centres", "evaluation.plots", "knowledge.templates", "method.aligners.store", "stages.evaluation", "stages.heads",
-                   "stages.head_inputs", "core.torch_setup",
-                   "stages.runs", *_STORAGE),
-    "retrieval": ("evaluation.retrieval", "method.nn_search", "evaluation.metrics", "method.aligners.store", "stages.retrieval", "stages.head_inputs",
-                  "stages.runs",
-                  *_STORAGE),
-    "results": ("evaluation.results", "evaluation.plots", "evaluation.paper", "stages.results", "stages.provenance", *_STORAGE),
+    "heads": (
+        "method.aligners",
+        "stages.heads",
+        "stages.head_inputs",
+        "stages.runs",
+        "stages.partners",
+        "method.protocols",
+        "evaluation.metrics",
+        "core.torch_setup",
+        "core.numeric_env",
+        *_STORAGE,
+    ),
+    "evaluation": (
+        "evaluation.evaluate",
+        "evaluation.metrics",
+        "method.centres",
+        "evaluation.plots",
+        "knowledge.templates",
+        "method.aligners.store",
+        "stages.evaluation",
+        "stages.heads",
+        "stages.head_inputs",
+        "core.torch_setup",
+        "stages.runs",
+        *_STORAGE,
+    ),
+    "retrieval": (
+        "evaluation.retrieval",
+        "method.nn_search",
+        "evaluation.metrics",
+        "method.aligners.store",
+        "stages.retrieval",
+        "stages.head_inputs",
+        "stages.runs",
+        *_STORAGE,
+    ),
+    "results": (
+        "evaluation.results",
+        "evaluation.plots",
+        "evaluation.paper",
+        "stages.results",
+        "stages.provenance",
+        *_STORAGE,
+    ),
     # the FAISS galleries of stored features (stages/index.py) and the predictions over an inbox folder
     "index": ("use.search_index", "method.nn_search", "stages.index", *_STORAGE),
-    "predictions": (":decode", ":features", "use.predict", "evaluation.evaluate", "method.aligners.store", "stages.predictions",
-                    *_STORAGE),
+    "predictions": (
+        ":decode",
+        ":features",
+        "use.predict",
+        "evaluation.evaluate",
+        "method.aligners.store",
+        "stages.predictions",
+        *_STORAGE,
+    ),
 }
 
 # Modules whose edits change no stored output: configuration plumbing (the option values a stage uses are
 # in its key), progress and errors, asset checks (they judge outputs, never write them), the `embed` CLI's
 # helper (its output is printed or written once, never reused), the stage result type.
-OUTPUT_NEUTRAL: tuple[str, ...] = ("__init__", *(f"{g}.__init__" for g in GROUPS), "core.settings", "core.options", "storage.layout", "core.errors", "core.progress", "core.registry",
-                                   "evaluation.checks", "encoders.embed_files", "stages.__init__",
-                                   # CLI helpers whose outputs are written once and never reused:
-                                   "use.export", "use.search")
+OUTPUT_NEUTRAL: tuple[str, ...] = (
+    "__init__",
+    *(f"{g}.__init__" for g in GROUPS),
+    "core.settings",
+    "core.options",
+    "storage.layout",
+    "core.errors",
+    "core.progress",
+    "core.registry",
+    "evaluation.checks",
+    "encoders.embed_files",
+    "stages.__init__",
+    # CLI helpers whose outputs are written once and never reused:
+    "use.export",
+    "use.search",
+)
 
 # The Dagster assets and the code path of each (assets/*.py code_version=asset_code_version(name)).
 ASSET_PATHS: dict[str, str] = {
-    "demo_world": "world", "benchmark_manifest": "manifest", "demo_backbone": "demo_backbone",
-    "data_embeddings": "features", "category_descriptions": "descriptions", "data_captions": "captions",
-    "knowledge_base": "kb", "kb_text_embeddings": "text_embeddings", "embedding_centres": "centres",
-    "aligned_heads": "heads", "benchmark_evaluation": "evaluation", "retrieval_evaluation": "retrieval",
-    "results_table": "results", "embedding_index": "index", "predictions": "predictions",
+    "demo_world": "world",
+    "benchmark_manifest": "manifest",
+    "demo_backbone": "demo_backbone",
+    "data_embeddings": "features",
+    "category_descriptions": "descriptions",
+    "data_captions": "captions",
+    "knowledge_base": "kb",
+    "kb_text_embeddings": "text_embeddings",
+    "embedding_centres": "centres",
+    "aligned_heads": "heads",
+    "benchmark_evaluation": "evaluation",
+    "retrieval_evaluation": "retrieval",
+    "results_table": "results",
+    "embedding_index": "index",
+    "predictions": "predictions",
 }
 
 
@@ -96,15 +214,19 @@ class _StripDocstrings(ast.NodeTransformer):
     def _strip(self, node: ast.AST) -> ast.AST:
         self.generic_visit(node)
         body = getattr(node, "body", None)
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             node.body = body[1:] or [ast.Pass()]
         return node
 
     visit_Module = visit_ClassDef = visit_FunctionDef = visit_AsyncFunctionDef = _strip
 
 
-@lru_cache(maxsize=None)
+@cache
 def source_fingerprint(path: Path) -> str:
     """Hash of one file: Python in normal form (docstrings, comments, layout ignored), others by bytes
     (once per process: the code a process runs does not change under it)."""
@@ -119,8 +241,11 @@ def module_files(name: str, package: Path = PACKAGE) -> list[Path]:
     """The files a module name stands for: `a.b` -> a/b.py, or every file under the package a/b/."""
     base = package.joinpath(*name.split("."))
     if base.is_dir():
-        return sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                      and p.suffix not in (".pyc", ".pyo"))
+        return sorted(
+            p
+            for p in base.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+        )
     if base.with_suffix(".py").is_file():
         return [base.with_suffix(".py")]
     raise KeyError(f"code version: module {name!r} names no file or package under {package}")
@@ -136,7 +261,7 @@ def path_modules(path: str) -> list[str]:
     return sorted(set(out))
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_version(path: str) -> str:
     """The version of a code path: 16 hex digits that change when (and only when) its code changes."""
     files = sorted({f for m in path_modules(path) for f in module_files(m)})

@@ -1,5 +1,6 @@
 """Errors a retry cannot fix: bad configuration and unknown names. Dagster assets turn them into a
 failure that the retry policy skips (assets/materialize.py), so a typo fails in seconds, not minutes."""
+
 from __future__ import annotations
 
 

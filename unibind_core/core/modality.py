@@ -3,6 +3,7 @@
 Members equal their strings (`Modality.THERMAL == "thermal"`), so settings, stored tables and JSON keep the
 plain names, while the code names each modality through the enum.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

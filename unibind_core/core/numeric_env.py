@@ -16,6 +16,7 @@ also depend. Its default is 2 in the demo profile (`UNIBIND_PROFILE` unset or `d
 checked by the tests, are made with 2) and the libraries' own count in every other profile, where a 2-thread
 cap would idle most of a GPU server's cores; set it there to get figures equal across machines.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,17 +31,27 @@ DEFAULT_THREADS = 2
 
 # name -> value under "pinned": every library's AVX2 code path (variables read when the library loads).
 PINNED: Mapping[str, str] = {
-    "ATEN_CPU_CAPABILITY": "avx2",       # PyTorch's own vectorised kernels (reductions, elementwise, softmax)
-    "MKL_CBWR": "AVX2,STRICT",           # PyTorch's MKL: conditional numerical reproducibility, AVX2 branch
-    "ONEDNN_MAX_CPU_ISA": "AVX2",        # PyTorch's oneDNN (convolutions)
-    "DNNL_MAX_CPU_ISA": "AVX2",          # the same, for older oneDNN builds
-    "OPENBLAS_CORETYPE": "Haswell",      # NumPy's and FAISS's OpenBLAS: the Haswell (AVX2) kernels
-    "FAISS_SIMD_LEVEL": "AVX2",          # FAISS's dynamically dispatched distance kernels
+    "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's own vectorised kernels (reductions, elementwise, softmax)
+    "MKL_CBWR": "AVX2,STRICT",  # PyTorch's MKL: conditional numerical reproducibility, AVX2 branch
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # PyTorch's oneDNN (convolutions)
+    "DNNL_MAX_CPU_ISA": "AVX2",  # the same, for older oneDNN builds
+    "OPENBLAS_CORETYPE": "Haswell",  # NumPy's and FAISS's OpenBLAS: the Haswell (AVX2) kernels
+    "FAISS_SIMD_LEVEL": "AVX2",  # FAISS's dynamically dispatched distance kernels
 }
 # Variables that change kernels or their summation order: recorded whatever the mode.
-RECORDED = (*PINNED, MODE_ENV, THREADS_ENV, "MKL_ENABLE_INSTRUCTIONS", "MKL_NUM_THREADS", "OMP_NUM_THREADS",
-            "OPENBLAS_NUM_THREADS", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE", "FAISS_OPT_LEVEL",
-            "CUBLAS_WORKSPACE_CONFIG")
+RECORDED = (
+    *PINNED,
+    MODE_ENV,
+    THREADS_ENV,
+    "MKL_ENABLE_INSTRUCTIONS",
+    "MKL_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_VERBOSE",
+    "FAISS_OPT_LEVEL",
+    "CUBLAS_WORKSPACE_CONFIG",
+)
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")  # read when each pool starts
 _KERNEL_LIBS = ("numpy", "torch", "faiss")
 _STATE: dict = {}
@@ -83,14 +94,19 @@ def apply() -> dict:
             wanted.update(PINNED)
     overridden = {k: os.environ[k] for k, v in wanted.items() if os.environ.get(k, v) != v}
     os.environ.update(wanted)
-    if chosen == "pinned" and n is not None and "torch" in sys.modules:  # loaded first: its kernels stay, its threads follow
+    if (
+        chosen == "pinned" and n is not None and "torch" in sys.modules
+    ):  # loaded first: its kernels stay, its threads follow
         sys.modules["torch"].set_num_threads(n)
     if chosen == "pinned" and late:
-        warnings.warn(f"{', '.join(late)} loaded before unibind_core: their kernels are not pinned, so figures may "
-                      f"differ between machines (import unibind_core first; docs/method.md, Reproducibility)",
-                      stacklevel=2)
-    _STATE.update(mode=chosen, threads=n if chosen == "pinned" else None, pinned=wanted, overridden=overridden,
-                  late=late)
+        warnings.warn(
+            f"{', '.join(late)} loaded before unibind_core: their kernels are not pinned, so figures may "
+            f"differ between machines (import unibind_core first; docs/method.md, Reproducibility)",
+            stacklevel=2,
+        )
+    _STATE.update(
+        mode=chosen, threads=n if chosen == "pinned" else None, pinned=wanted, overridden=overridden, late=late
+    )
     return dict(_STATE)
 
 
@@ -120,16 +136,30 @@ def record() -> dict:
     import torch
     from threadpoolctl import threadpool_info
 
-    pools = [{"library": os.path.basename(p["filepath"]), "api": p["internal_api"], "version": p.get("version"),
-              "kernels": p.get("architecture"), "threads": p["num_threads"]} for p in threadpool_info()]
+    pools = [
+        {
+            "library": os.path.basename(p["filepath"]),
+            "api": p["internal_api"],
+            "version": p.get("version"),
+            "kernels": p.get("architecture"),
+            "threads": p["num_threads"],
+        }
+        for p in threadpool_info()
+    ]
     config = getattr(faiss, "SIMDConfig", None)
     return {
-        "mode": _STATE.get("mode", mode()), "pinned": _STATE.get("pinned", {}),
-        "overridden": _STATE.get("overridden", {}), "loaded_before_pinning": _STATE.get("late"),
+        "mode": _STATE.get("mode", mode()),
+        "pinned": _STATE.get("pinned", {}),
+        "overridden": _STATE.get("overridden", {}),
+        "loaded_before_pinning": _STATE.get("late"),
         "cpu": cpu_record(),
-        "torch": {"version": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                  "threads": torch.get_num_threads(), "mkl": torch.backends.mkl.is_available(),
-                  "mkldnn": torch.backends.mkldnn.is_available()},
+        "torch": {
+            "version": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(),
+            "mkl": torch.backends.mkl.is_available(),
+            "mkldnn": torch.backends.mkldnn.is_available(),
+        },
         "numpy": np.__version__,
         "faiss": {"version": faiss.__version__, "simd": config.get_level_name() if config is not None else None},
         "thread_pools": pools,

@@ -5,6 +5,7 @@ The Dagster resource, its launchpad schema and `--config-json` shape are derived
 (assets/config.py), and plain-Python users build the same dataclasses with `from_mapping`. Nothing
 else in the project declares a setting or reads a `UNIBIND_*` variable (docs/architecture.md lists them).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,8 +23,14 @@ T = TypeVar("T")
 DOC, ENV = "doc", "env"
 
 
-def option(default: Any = dataclasses.MISSING, doc: str = "", *, env: str | None = None,
-           factory: Callable[[], Any] | None = None, repr: bool = True) -> Any:
+def option(
+    default: Any = dataclasses.MISSING,
+    doc: str = "",
+    *,
+    env: str | None = None,
+    factory: Callable[[], Any] | None = None,
+    repr: bool = True,
+) -> Any:
     """A dataclass field carrying its documentation and, optionally, an environment override."""
     meta = {DOC: doc, ENV: env}
     if factory is not None:
@@ -49,7 +56,7 @@ def strip_optional(tp: Any) -> tuple[Any, bool]:
     args = typing.get_args(tp)
     if (typing.get_origin(tp) in (typing.Union, types.UnionType)) and type(None) in args:
         rest = [a for a in args if a is not type(None)]
-        return (rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]), True
+        return (rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]), True  # noqa: UP007 - built from a runtime tuple
     return tp, False
 
 
@@ -78,7 +85,9 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], environ: Mapping[str, 
     unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
     renamed = {k: v for k, v in getattr(cls, "RENAMED", {}).items() if k in unknown}  # an option's former spelling
     if renamed:
-        raise ConfigError(f"{cls.__name__}: " + "; ".join(f"option {k!r} is now {v!r}" for k, v in sorted(renamed.items())))
+        raise ConfigError(
+            f"{cls.__name__}: " + "; ".join(f"option {k!r} is now {v!r}" for k, v in sorted(renamed.items()))
+        )
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} option(s) {sorted(unknown)}")
     kwargs = {}
@@ -123,6 +132,7 @@ def iter_options(cls: type, prefix: str = "") -> Iterator[tuple[str, Any, Any, s
 
 def options_markdown(cls: type) -> str:
     """The options of `cls` as a Markdown table (docs/architecture.md embeds it; a test keeps it current)."""
+
     def type_name(tp: Any) -> str:
         return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
@@ -130,8 +140,10 @@ def options_markdown(cls: type) -> str:
     for name, tp, default, doc, env in iter_options(cls):
         inner, optional = strip_optional(tp)
         shown = "required" if default is None and not optional else repr(default)
-        lines.append(f"| `{name}` | {type_name(inner)}{' or None' if optional else ''} | `{shown}` | "
-                     f"{f'`{env}`' if env else ''} | {doc} |")
+        lines.append(
+            f"| `{name}` | {type_name(inner)}{' or None' if optional else ''} | `{shown}` | "
+            f"{f'`{env}`' if env else ''} | {doc} |"
+        )
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ stage run without a listener costs one cheap `time.monotonic()` per step.
 Events are throttled per task (at most one per `min_interval` seconds, plus the first and the last);
 tasks whose steps are few and each worth a line (training epochs) pass `min_interval=0`.
 """
+
 from __future__ import annotations
 
 import time
@@ -100,8 +101,9 @@ def note(task: str, message: str) -> None:
         listener(ProgressEvent(task, 0, None, "line", 0.0, message=message))
 
 
-def track(items: Iterable[T], task: str, total: int | None = None, unit: str = "item",
-          min_interval: float = 5.0) -> Iterator[T]:
+def track(
+    items: Iterable[T], task: str, total: int | None = None, unit: str = "item", min_interval: float = 5.0
+) -> Iterator[T]:
     """Yield `items`, reporting one step after each item has been processed by the loop body."""
     if total is None:
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 Entries may be dotted paths ("pkg.module:attr") imported on first use, which keeps heavy optional
 dependencies (video decoding, LLM clients) out of the import of everything else.
 """
+
 from __future__ import annotations
 
 import importlib

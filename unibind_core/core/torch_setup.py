@@ -1,4 +1,5 @@
 """Device and dtype as configuration: "auto" picks CUDA (bf16 where supported) when present, else CPU fp32."""
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,14 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
-_DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16,
-           "float16": torch.float16, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+_DTYPES = {
+    "fp32": torch.float32,
+    "float32": torch.float32,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+}
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:

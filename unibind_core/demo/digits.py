@@ -1,4 +1,5 @@
 """The demo world's source: scikit-learn's bundled 8x8 handwritten digits (no download needed)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Captions shipped with the demo go in `unibind_captions.jsonl` at each dataset root (one JSON object per
 line: {"path": <file relative to the root>, "caption": ...}); the manifest step attaches them.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from unibind_core.core.registry import Registry
 from unibind_core.demo.digits import DemoDigits, load_demo_digits
 from unibind_core.storage.io import write_bytes
-from unibind_core.core.registry import Registry
 
 CAPTIONS_FILE = "unibind_captions.jsonl"
 

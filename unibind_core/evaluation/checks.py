@@ -1,4 +1,5 @@
 """Pure validators behind the Dagster asset checks: each returns (passed, description, metadata)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,19 +33,22 @@ def check_kb(kb: pa.Table, class_keys: Sequence[str]) -> CheckOutcome:
         problems.append(f"{empty} empty descriptions")
     too_long = [t for t in texts if t and clip_token_count(t) > MAX_CLIP_BPE_TOKENS]
     if too_long:
-        problems.append(f"{len(too_long)} descriptions over {MAX_CLIP_BPE_TOKENS} CLIP BPE tokens "
-                        f"(first: {too_long[0][:60]!r})")
+        problems.append(
+            f"{len(too_long)} descriptions over {MAX_CLIP_BPE_TOKENS} CLIP BPE tokens (first: {too_long[0][:60]!r})"
+        )
     described = set(kb.filter(is_category_row(kb))["Category"].to_pylist())
     missing = [k for k in class_keys if k not in described]
     if missing:
         problems.append(f"{len(missing)} categories without descriptions: {missing[:5]}")
-    meta.update(rows=kb.num_rows, duplicated_ids=dup, empty=empty, over_long=len(too_long),
-                categories_missing=len(missing))
+    meta.update(
+        rows=kb.num_rows, duplicated_ids=dup, empty=empty, over_long=len(too_long), categories_missing=len(missing)
+    )
     return CheckOutcome(not problems, "; ".join(problems) or "knowledge base is valid", meta)
 
 
-def check_centres(vectors: np.ndarray, class_index: np.ndarray, k_per_class: dict[int, int], n_classes: int,
-                  k: int, dim: int) -> CheckOutcome:
+def check_centres(
+    vectors: np.ndarray, class_index: np.ndarray, k_per_class: dict[int, int], n_classes: int, k: int, dim: int
+) -> CheckOutcome:
     """Shape, the stored K per class, finite unit vectors, every class has centres."""
     problems = []
     if vectors.ndim != 2 or vectors.shape[1] != dim:
@@ -61,13 +65,18 @@ def check_centres(vectors: np.ndarray, class_index: np.ndarray, k_per_class: dic
     norms = np.linalg.norm(vectors, axis=1) if len(vectors) else np.ones(1)
     if np.abs(norms - 1).max() > 1e-3:
         problems.append("centres are not unit-normalized")
-    meta = {"centres": int(len(vectors)), "classes": n_classes, "min_k": int(counts.min()) if counts.size else 0,
-            "max_k": int(counts.max()) if counts.size else 0}
+    meta = {
+        "centres": int(len(vectors)),
+        "classes": n_classes,
+        "min_k": int(counts.min()) if counts.size else 0,
+        "max_k": int(counts.max()) if counts.size else 0,
+    }
     return CheckOutcome(not problems, "; ".join(problems) or "centres are valid", meta)
 
 
-def check_vectors(contract: TableContract, path: Path, expected_dim: int | None = None,
-                  just_written: bool = False) -> CheckOutcome:
+def check_vectors(
+    contract: TableContract, path: Path, expected_dim: int | None = None, just_written: bool = False
+) -> CheckOutcome:
     """Every stored vector finite with unit norm, of the expected size. A table `just_written` through
     its contract was verified on the way out, so only its size is checked; otherwise the file is
     streamed through (it may have been damaged since)."""
@@ -81,5 +90,8 @@ def check_vectors(contract: TableContract, path: Path, expected_dim: int | None 
             contract.verify(path)
         except ValueError as exc:
             problems.append(str(exc))
-    return CheckOutcome(not problems, "; ".join(problems) or f"{rows} finite unit vectors of size {dim}",
-                        {"rows_checked": rows, "dim": dim})
+    return CheckOutcome(
+        not problems,
+        "; ".join(problems) or f"{rows} finite unit vectors of size {dim}",
+        {"rows_checked": rows, "dim": dim},
+    )

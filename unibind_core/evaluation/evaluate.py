@@ -14,6 +14,7 @@ skinnier products run OpenBLAS well below its sgemm rate (bench/table_scale.py p
 resolving to CUDA the same pass runs in torch on the GPU (float32, TF32 off: the CPU's figures), the centres
 laid out as (C, K_max) with a short class padded by repeats of one of its rows, so the class-max is one `amax`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from unibind_core.method.centres import normalize, predict_with_centres
-from unibind_core.evaluation.metrics import CLASSIFICATION_DEFINITION, classification_metrics
-from unibind_core.storage.tables import Classifier, Metric, Setting
 from unibind_core.core.torch_setup import resolve_device
+from unibind_core.evaluation.metrics import CLASSIFICATION_DEFINITION, classification_metrics
+from unibind_core.method.centres import normalize, predict_with_centres
+from unibind_core.storage.tables import Classifier, Metric, Setting
 
 _SCORES_PER_BATCH = 1 << 22  # (rows x centres) similarities computed at once (16 MiB) when that is >= _MIN_BLOCK_ROWS
 _MIN_BLOCK_ROWS = 512  # 512 x 50,000 centres: 100 MiB, and ~88 % of sgemm (83-row blocks ran at ~63 %)
@@ -87,8 +88,9 @@ def _sort_by_class(centres: np.ndarray, centre_class: np.ndarray) -> tuple[np.nd
     return np.ascontiguousarray(centres[order], np.float32), cls[starts], starts
 
 
-def _class_max(x: np.ndarray, sorted_centres: np.ndarray, run_class: np.ndarray, starts: np.ndarray,
-               n_classes: int) -> np.ndarray:
+def _class_max(
+    x: np.ndarray, sorted_centres: np.ndarray, run_class: np.ndarray, starts: np.ndarray, n_classes: int
+) -> np.ndarray:
     """The fused pass: per block of rows one float32 GEMM into a reused (block, M) buffer, reduced at once to
     the (block, C) per-class maxima (np.maximum.reduceat over the class runs)."""
     x = np.ascontiguousarray(x, np.float32)
@@ -98,9 +100,9 @@ def _class_max(x: np.ndarray, sorted_centres: np.ndarray, run_class: np.ndarray,
     step = max(_MIN_BLOCK_ROWS, _SCORES_PER_BATCH // len(sorted_centres))
     buf = np.empty((min(step, len(x)), len(sorted_centres)), np.float32)
     for i in range(0, len(x), step):
-        block = x[i:i + step]
-        sims = np.matmul(block, sorted_centres.T, out=buf[:len(block)])
-        out[i:i + len(block), run_class] = np.maximum.reduceat(sims, starts, axis=1)
+        block = x[i : i + step]
+        sims = np.matmul(block, sorted_centres.T, out=buf[: len(block)])
+        out[i : i + len(block), run_class] = np.maximum.reduceat(sims, starts, axis=1)
     return out
 
 
@@ -126,8 +128,14 @@ def padded_centres(sorted_centres: np.ndarray, starts: np.ndarray) -> np.ndarray
     return sorted_centres[np.minimum(starts[:, None] + np.arange(width)[None, :], ends[:, None] - 1)]
 
 
-def _class_max_torch(x: np.ndarray, sorted_centres: np.ndarray, run_class: np.ndarray, starts: np.ndarray,
-                     n_classes: int, device: torch.device) -> np.ndarray:
+def _class_max_torch(
+    x: np.ndarray,
+    sorted_centres: np.ndarray,
+    run_class: np.ndarray,
+    starts: np.ndarray,
+    n_classes: int,
+    device: torch.device,
+) -> np.ndarray:
     """_class_max in torch on `device`: per row block one float32 product with the (R x K_max, D) padded centres,
     viewed (block, R, K_max) and reduced with amax; the (N, C) result comes back to numpy."""
     out = np.full((len(x), n_classes), -np.inf, np.float32)
@@ -142,7 +150,7 @@ def _class_max_torch(x: np.ndarray, sorted_centres: np.ndarray, run_class: np.nd
     try:
         blocks = []
         for i in range(0, len(x), step):
-            sims = _gpu_tensor(x[i:i + step], device) @ centres.T  # (block, R x K_max)
+            sims = _gpu_tensor(x[i : i + step], device) @ centres.T  # (block, R x K_max)
             blocks.append(sims.view(len(sims), runs, width).amax(-1).cpu())
     finally:
         torch.backends.cuda.matmul.allow_tf32 = previous
@@ -150,8 +158,9 @@ def _class_max_torch(x: np.ndarray, sorted_centres: np.ndarray, run_class: np.nd
     return out
 
 
-def template_classifier(vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int,
-                        what: str = "template embeddings") -> np.ndarray:
+def template_classifier(
+    vectors: np.ndarray, class_of_row: np.ndarray, n_classes: int, what: str = "template embeddings"
+) -> np.ndarray:
     """(R, D) template embeddings (or any class's vectors, e.g. centres) with their (R,) class -> (C, D)
     averaged and re-normalized rows; a class with none is an error naming it (and `what` it lacks)."""
     sums = np.zeros((n_classes, vectors.shape[1]), np.float32)
@@ -183,7 +192,15 @@ def evaluate(features: dict[Setting, np.ndarray], y: np.ndarray, clf: Classifier
             scores = clf.scores(x, which)  # (N, C), once: the metrics and the templates' top-1 both read it
             m = classification_metrics(scores, y)
             top1 = accuracy(clf.predict(x, which, scores), y)
-            rows.append({"setting": str(setting), "classifier": str(which), "accuracy": top1,
-                         "acc5": m[Metric.ACC5], "mean_per_class_recall": m[Metric.MEAN_PER_CLASS_RECALL], "n": len(y),
-                         "metric_definition": CLASSIFICATION_DEFINITION})
+            rows.append(
+                {
+                    "setting": str(setting),
+                    "classifier": str(which),
+                    "accuracy": top1,
+                    "acc5": m[Metric.ACC5],
+                    "mean_per_class_recall": m[Metric.MEAN_PER_CLASS_RECALL],
+                    "n": len(y),
+                    "metric_definition": CLASSIFICATION_DEFINITION,
+                }
+            )
     return rows

@@ -16,6 +16,7 @@ goes to the lower column index, as `argmax` (clip_benchmark's own prediction for
 does, so the metrics are deterministic. A column's rank is then
 `#(scores > s) + #(scores == s at a lower index)`: exact, and no sort of the whole row is needed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -31,10 +32,12 @@ _ROWS_PER_BATCH = 1 << 24  # score-matrix elements per batch: bounds memory at N
 CLASSIFICATION_DEFINITION = (
     "clip_benchmark zeroshot_classification: acc@k = mean over samples of [target among the top-k scores] "
     "(accuracy(topk)); acc@5 = NaN when C < 5; mean_per_class_recall = sklearn balanced_accuracy_score(target, "
-    "argmax), classes present in the targets; ties to the lower class index")
+    "argmax), classes present in the targets; ties to the lower class index"
+)
 RETRIEVAL_DEFINITION = (
     "clip_benchmark zeroshot_retrieval: recall@k = mean over queries of [any positive among the top-k gallery "
-    "scores] (recall_at_k > 0); a query without positives is a miss; ties to the lower gallery index")
+    "scores] (recall_at_k > 0); a query without positives is a miss; ties to the lower gallery index"
+)
 
 
 def recall_metric(k: int) -> Metric:
@@ -78,8 +81,11 @@ def classification_metrics(scores: np.ndarray, targets: np.ndarray) -> dict[Metr
     ranks = target_ranks(scores, targets)
     n_classes = scores.shape[1]
     pred = scores.argmax(1) if len(scores) else np.zeros(0, np.int64)
-    return {Metric.ACC1: accuracy_at_k(ranks, 1, n_classes), Metric.ACC5: accuracy_at_k(ranks, 5, n_classes),
-            Metric.MEAN_PER_CLASS_RECALL: mean_per_class_recall(pred, targets)}
+    return {
+        Metric.ACC1: accuracy_at_k(ranks, 1, n_classes),
+        Metric.ACC5: accuracy_at_k(ranks, 5, n_classes),
+        Metric.MEAN_PER_CLASS_RECALL: mean_per_class_recall(pred, targets),
+    }
 
 
 def first_positive_ranks(scores: np.ndarray, positives: np.ndarray) -> np.ndarray:
@@ -105,8 +111,9 @@ def positive_mask(n_queries: int, n_gallery: int, pairs: np.ndarray | Iterable[t
     return mask
 
 
-def retrieval_recalls(query: np.ndarray, gallery: np.ndarray, positives: np.ndarray,
-                      ks: Sequence[int] = RECALL_KS) -> dict[Metric, float]:
+def retrieval_recalls(
+    query: np.ndarray, gallery: np.ndarray, positives: np.ndarray, ks: Sequence[int] = RECALL_KS
+) -> dict[Metric, float]:
     """(Q, D) and (G, D) unit vectors, (Q, G) bool positives -> recall@k for each k (cosine scores).
 
     Scored in query batches, so a large gallery never needs the whole (Q, G) matrix of floats at once.
@@ -114,6 +121,10 @@ def retrieval_recalls(query: np.ndarray, gallery: np.ndarray, positives: np.ndar
     if len(query) == 0:
         return {recall_metric(k): float("nan") for k in ks}
     step = max(1, _ROWS_PER_BATCH // max(1, len(gallery)))
-    ranks = np.concatenate([first_positive_ranks(query[i:i + step] @ gallery.T, positives[i:i + step])
-                            for i in range(0, len(query), step)])
+    ranks = np.concatenate(
+        [
+            first_positive_ranks(query[i : i + step] @ gallery.T, positives[i : i + step])
+            for i in range(0, len(query), step)
+        ]
+    )
     return {recall_metric(k): float((ranks < k).mean()) for k in ks}

@@ -4,6 +4,7 @@ aligner (PCA to 2-D, samples coloured by class, with the class's centres), and t
 PNG files under results/plots/; `previews` (and `inline_png`, one image) inline them as markdown for the
 asset's metadata.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def embedding_map(panels: dict[str, np.ndarray], y: np.ndarray, centres: np.ndarray, centre_class: np.ndarray,
-                  path: Path, title: str, max_points: int = 2000, seed: int = 0) -> Path:
+def embedding_map(
+    panels: dict[str, np.ndarray],
+    y: np.ndarray,
+    centres: np.ndarray,
+    centre_class: np.ndarray,
+    path: Path,
+    title: str,
+    max_points: int = 2000,
+    seed: int = 0,
+) -> Path:
     """One panel per space (name -> (N, D) unit vectors of the same samples): PCA of samples and centres,
     samples as dots coloured by their (N,) class, the (M, D) centres as crosses of their class's colour.
 
@@ -53,8 +62,17 @@ def embedding_map(panels: dict[str, np.ndarray], y: np.ndarray, centres: np.ndar
         pca = PCA(n_components=2, random_state=seed).fit(np.concatenate([x[keep], centres]))
         p, c = pca.transform(x[keep]), pca.transform(centres)
         ax.scatter(p[:, 0], p[:, 1], c=y[keep] % cmap.N, cmap=cmap, vmin=0, vmax=cmap.N - 1, s=6, alpha=0.6)
-        ax.scatter(c[:, 0], c[:, 1], c=centre_class % cmap.N, cmap=cmap, vmin=0, vmax=cmap.N - 1, marker="x",
-                   s=40, linewidths=1.5)
+        ax.scatter(
+            c[:, 0],
+            c[:, 1],
+            c=centre_class % cmap.N,
+            cmap=cmap,
+            vmin=0,
+            vmax=cmap.N - 1,
+            marker="x",
+            s=40,
+            linewidths=1.5,
+        )
         ax.set_title(name, fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"{title}: samples (dots) and centres (crosses) by class, PCA", fontsize=10)
@@ -80,16 +98,26 @@ def training_curves(history: pa.Table, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
-def alignment_plots(out: Path, bench: str, zero_shot: np.ndarray, aligned: dict[str, np.ndarray], y: np.ndarray,
-                    centres: np.ndarray, centre_class: np.ndarray, history: Path) -> dict[str, Path]:
+def alignment_plots(
+    out: Path,
+    bench: str,
+    zero_shot: np.ndarray,
+    aligned: dict[str, np.ndarray],
+    y: np.ndarray,
+    centres: np.ndarray,
+    centre_class: np.ndarray,
+    history: Path,
+) -> dict[str, Path]:
     """A benchmark's test embedding map before ((N, D) frozen features) and after each aligner (name -> (N, D)),
     and its head's training curves when the HEAD_HISTORY table at `history` exists: name -> PNG under `out`."""
     panels = {"zero-shot": zero_shot, **{f"fine-tuned: {a}": z for a, z in aligned.items()}}
-    plots = {"embedding map": embedding_map(panels, y, centres, centre_class, out / f"{bench}_embedding_map.png",
-                                            bench)}
+    plots = {
+        "embedding map": embedding_map(panels, y, centres, centre_class, out / f"{bench}_embedding_map.png", bench)
+    }
     if history.exists():
-        plots["training curves"] = training_curves(HEAD_HISTORY.read(history), out / f"{bench}_training_curves.png",
-                                                   f"{bench}: head training")
+        plots["training curves"] = training_curves(
+            HEAD_HISTORY.read(history), out / f"{bench}_training_curves.png", f"{bench}: head training"
+        )
     return plots
 
 

@@ -8,6 +8,7 @@ Each direction ranks the whole gallery split for each query that has a positive 
 of a pair are cross-validated (protocols.FOLD_PROTOCOLS), each test fold is scored too, through each side's
 head of that fold, and the folds' mean reported beside them (docs/method.md §5).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -16,7 +17,13 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from unibind_core.evaluation.metrics import RECALL_KS, RETRIEVAL_DEFINITION, positive_mask, recall_metric, retrieval_recalls
+from unibind_core.evaluation.metrics import (
+    RECALL_KS,
+    RETRIEVAL_DEFINITION,
+    positive_mask,
+    recall_metric,
+    retrieval_recalls,
+)
 from unibind_core.storage.tables import Setting, SplitProtocol
 
 PAIRING = "paired_path ~ path by class folder + file stem"
@@ -48,25 +55,41 @@ class Side:
     vectors: np.ndarray
 
 
-def direction_rows(query: Side, gallery: Side, pairs: np.ndarray, setting: str, split: str,
-                   ks: Sequence[int] = RECALL_KS) -> list[dict]:
+def direction_rows(
+    query: Side, gallery: Side, pairs: np.ndarray, setting: str, split: str, ks: Sequence[int] = RECALL_KS
+) -> list[dict]:
     """RETRIEVAL rows of one direction: (P, 2) (query, gallery) pairs -> recall@k for each k.
 
     Queries are the query-side samples with at least one positive; the gallery is the whole split."""
     has = np.unique(pairs[:, 0])
-    positives = positive_mask(len(has), len(gallery.vectors), np.stack([np.searchsorted(has, pairs[:, 0]),
-                                                                         pairs[:, 1]], 1))
+    positives = positive_mask(
+        len(has), len(gallery.vectors), np.stack([np.searchsorted(has, pairs[:, 0]), pairs[:, 1]], 1)
+    )
     recalls = retrieval_recalls(query.vectors[has], gallery.vectors, positives, ks)
-    return [{"query_benchmark": query.benchmark, "gallery_benchmark": gallery.benchmark,
-             "query_modality": query.modality, "gallery_modality": gallery.modality, "setting": setting,
-             "metric": str(recall_metric(k)), "k": k, "recall": recalls[recall_metric(k)],
-             "n_queries": len(has), "n_gallery": len(gallery.vectors), "n_pairs": int(positives.sum()),
-             "split": split, "pairing": PAIRING, "metric_definition": RETRIEVAL_DEFINITION} for k in ks]
+    return [
+        {
+            "query_benchmark": query.benchmark,
+            "gallery_benchmark": gallery.benchmark,
+            "query_modality": query.modality,
+            "gallery_modality": gallery.modality,
+            "setting": setting,
+            "metric": str(recall_metric(k)),
+            "k": k,
+            "recall": recalls[recall_metric(k)],
+            "n_queries": len(has),
+            "n_gallery": len(gallery.vectors),
+            "n_pairs": int(positives.sum()),
+            "split": split,
+            "pairing": PAIRING,
+            "metric_definition": RETRIEVAL_DEFINITION,
+        }
+        for k in ks
+    ]
 
 
 def both_directions(a: Side, b: Side, pairs: np.ndarray, setting: str, split: str) -> list[dict]:
     """(P, 2) pairs (index into a, index into b) -> rows for b -> a and a -> b."""
-    return (direction_rows(b, a, pairs[:, ::-1], setting, split) + direction_rows(a, b, pairs, setting, split))
+    return direction_rows(b, a, pairs[:, ::-1], setting, split) + direction_rows(a, b, pairs, setting, split)
 
 
 @dataclass(frozen=True)
@@ -83,8 +106,9 @@ class FoldedSide:
 FoldHead = Callable[[str, int, np.ndarray], np.ndarray]
 
 
-def fold_pairs(pairs: np.ndarray, fold_a: np.ndarray, fold_b: np.ndarray, fold: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fold_pairs(
+    pairs: np.ndarray, fold_a: np.ndarray, fold_b: np.ndarray, fold: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P, 2) pairs over all samples -> (a's test-fold mask, b's test-fold mask, the pairs with both ends in
     the fold, re-indexed into the masked rows). A pair split across folds is no positive of either."""
     in_a, in_b = fold_a == fold, fold_b == fold
@@ -93,8 +117,9 @@ def fold_pairs(pairs: np.ndarray, fold_a: np.ndarray, fold_b: np.ndarray, fold: 
     return in_a, in_b, np.stack([new_a[pairs[keep, 0]], new_b[pairs[keep, 1]]], 1).reshape(-1, 2)
 
 
-def cross_validated_rows(a: FoldedSide, b: FoldedSide, pairs: np.ndarray, definitions: dict[int, str],
-                         head: FoldHead) -> list[dict]:
+def cross_validated_rows(
+    a: FoldedSide, b: FoldedSide, pairs: np.ndarray, definitions: dict[int, str], head: FoldHead
+) -> list[dict]:
     """Both directions on each test fold (zero-shot; fine-tuned through each side's head of that fold), then
     one row per (direction, setting, k) with the mean recall over the folds (fold null; counts summed).
 
@@ -105,13 +130,17 @@ def cross_validated_rows(a: FoldedSide, b: FoldedSide, pairs: np.ndarray, defini
         if not len(sub):
             raise ValueError(f"{a.benchmark} <-> {b.benchmark}: no pair has both samples in test fold {fold}")
         xa, xb = a.vectors[in_a], b.vectors[in_b]
-        for setting, va, vb in ((Setting.ZERO_SHOT, xa, xb),
-                                (Setting.FINE_TUNED, head(a.benchmark, fold, xa), head(b.benchmark, fold, xb))):
-            rows = both_directions(Side(a.benchmark, a.modality, va), Side(b.benchmark, b.modality, vb), sub,
-                                   str(setting), f"fold {fold}")
-            per_fold += [{**r, "protocol": str(SplitProtocol.CROSS_VALIDATION), "fold": fold,
-                          "split_definition": definition}
-                         for r in rows]
+        for setting, va, vb in (
+            (Setting.ZERO_SHOT, xa, xb),
+            (Setting.FINE_TUNED, head(a.benchmark, fold, xa), head(b.benchmark, fold, xb)),
+        ):
+            rows = both_directions(
+                Side(a.benchmark, a.modality, va), Side(b.benchmark, b.modality, vb), sub, str(setting), f"fold {fold}"
+            )
+            per_fold += [
+                {**r, "protocol": str(SplitProtocol.CROSS_VALIDATION), "fold": fold, "split_definition": definition}
+                for r in rows
+            ]
     return per_fold + fold_means(per_fold)
 
 
@@ -124,7 +153,14 @@ def fold_means(per_fold: list[dict]) -> list[dict]:
     out = []
     for rows in groups.values():
         folds = ",".join(str(r["fold"]) for r in rows)
-        out.append({**rows[0], "recall": float(np.mean([r["recall"] for r in rows])), "fold": None,
-                    "split": f"mean over folds {folds}", "split_definition": f"mean of the recalls of test folds {folds}",
-                    **{n: sum(r[n] for r in rows) for n in ("n_queries", "n_gallery", "n_pairs")}})
+        out.append(
+            {
+                **rows[0],
+                "recall": float(np.mean([r["recall"] for r in rows])),
+                "fold": None,
+                "split": f"mean over folds {folds}",
+                "split_definition": f"mean of the recalls of test folds {folds}",
+                **{n: sum(r[n] for r in rows) for n in ("n_queries", "n_gallery", "n_pairs")},
+            }
+        )
     return out

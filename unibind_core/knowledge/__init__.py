@@ -1,1 +1,2 @@
-"""The LLM knowledge base: category descriptions, data captions, curation, prompt templates and the text-embedding cache."""
+"""The LLM knowledge base: category descriptions, data captions, curation, prompt templates and the
+text-embedding cache."""

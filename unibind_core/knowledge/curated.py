@@ -12,6 +12,7 @@ One folder per benchmark, `<data_root>/curated/<benchmark>/` (docs/architecture.
 Each file's content hash is its data version (`version`): Dagster observes it, so editing a file
 re-runs exactly what depends on it and nothing else.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,8 +25,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from unibind_core.core.errors import ConfigError
-from unibind_core.storage.io import file_hash
 from unibind_core.knowledge.kb import CATEGORY_ID_PREFIX, fits_clip, kb_rows
+from unibind_core.storage.io import file_hash
 from unibind_core.storage.layout import Layout
 from unibind_core.storage.tables import KB_SCHEMA, OVERRIDES_SCHEMA, OverrideAction
 
@@ -47,8 +48,7 @@ class CuratedInput:
     def path(self, layout: Layout, bench: str) -> Path | None:
         present = self.present(layout, bench)
         if len(present) > 1:
-            raise ConfigError(f"{bench}: both {present[0]} and {present[1]} exist; keep one curated "
-                              f"{self.name} file")
+            raise ConfigError(f"{bench}: both {present[0]} and {present[1]} exist; keep one curated {self.name} file")
         return present[0] if present else None
 
     def version(self, layout: Layout, bench: str) -> str:
@@ -66,16 +66,22 @@ def read_overrides(path: Path) -> pa.Table:
     A CSV is read with pyarrow's parser (quoted fields, embedded commas and newlines)."""
     try:
         if path.suffix == ".csv":
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in OVERRIDES_SCHEMA.names}, strings_can_be_null=False))
+            table = pacsv.read_csv(
+                path,
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in OVERRIDES_SCHEMA.names}, strings_can_be_null=False
+                ),
+            )
         else:
             table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ConfigError(f"{path}: not a readable {path.suffix[1:]} table ({exc})") from exc
     missing = [c for c in ("ID", "Category", "Description") if c not in table.column_names]
     if missing:
-        raise ConfigError(f"{path}: the overrides table lacks the column(s) {missing}; its columns are "
-                          f"ID, Category, Description, Source (Source optional)")
+        raise ConfigError(
+            f"{path}: the overrides table lacks the column(s) {missing}; its columns are "
+            f"ID, Category, Description, Source (Source optional)"
+        )
     if "Source" not in table.column_names:
         table = table.append_column("Source", pa.array([DEFAULT_SOURCE] * table.num_rows, pa.string()))
     table = table.select(OVERRIDES_SCHEMA.names).cast(OVERRIDES_SCHEMA)
@@ -88,8 +94,9 @@ def _row_error(path: Path, i: int, row: dict, why: str) -> ConfigError:
     return ConfigError(f"{path} {line} (ID {row['ID']!r}): {why}")
 
 
-def apply_overrides(kb: pa.Table, overrides: pa.Table, path: Path, class_keys: Sequence[str]
-                    ) -> tuple[pa.Table, dict[str, int]]:
+def apply_overrides(
+    kb: pa.Table, overrides: pa.Table, path: Path, class_keys: Sequence[str]
+) -> tuple[pa.Table, dict[str, int]]:
     """The knowledge base with a curator's rows applied, and how many rows each action touched.
     Every problem is an error naming the file, line and ID: nothing is applied half-way."""
     known = dict(zip(kb["ID"].to_pylist(), kb["Category"].to_pylist()))
@@ -106,8 +113,12 @@ def apply_overrides(kb: pa.Table, overrides: pa.Table, path: Path, class_keys: S
             raise _row_error(path, i, row, "the ID is listed twice")
         seen.add(rid)
         if cat not in keys:
-            raise _row_error(path, i, row, f"Category {cat!r} is not a class key of this benchmark "
-                                           f"(keys look like {sorted(keys)[:3]})")
+            raise _row_error(
+                path,
+                i,
+                row,
+                f"Category {cat!r} is not a class key of this benchmark (keys look like {sorted(keys)[:3]})",
+            )
         if rid in known and known[rid] != cat:
             raise _row_error(path, i, row, f"the knowledge base has this ID under Category {known[rid]!r}")
         if not text:
@@ -119,8 +130,9 @@ def apply_overrides(kb: pa.Table, overrides: pa.Table, path: Path, class_keys: S
         elif rid.startswith(f"{CATEGORY_ID_PREFIX}{cat}:"):
             action = OverrideAction.ADD
         else:
-            raise _row_error(path, i, row, f"not a knowledge-base ID; a new description needs an ID "
-                                           f"{CATEGORY_ID_PREFIX}{cat}:<name>")
+            raise _row_error(
+                path, i, row, f"not a knowledge-base ID; a new description needs an ID {CATEGORY_ID_PREFIX}{cat}:<name>"
+            )
         if action is not OverrideAction.REMOVE and not fits_clip(text):
             raise _row_error(path, i, row, "the Description is over 75 CLIP BPE tokens")
         counts[action.value] += 1
@@ -129,14 +141,21 @@ def apply_overrides(kb: pa.Table, overrides: pa.Table, path: Path, class_keys: S
             new_rows.append({"ID": rid, "Category": cat, "Description": text, "Source": row["Source"]})
     kept = kb.filter(pc.invert(pc.is_in(kb["ID"], value_set=pa.array(sorted(drop), pa.string()))))
     dataset, modality = (kb["dataset"][0].as_py(), kb["modality"][0].as_py()) if kb.num_rows else ("", "")
-    added = kb_rows([r["ID"] for r in new_rows], [r["Category"] for r in new_rows],
-                    [r["Description"] for r in new_rows], [r["Source"] for r in new_rows],
-                    [f"curated:{path.name}"] * len(new_rows), dataset, modality)
+    added = kb_rows(
+        [r["ID"] for r in new_rows],
+        [r["Category"] for r in new_rows],
+        [r["Description"] for r in new_rows],
+        [r["Source"] for r in new_rows],
+        [f"curated:{path.name}"] * len(new_rows),
+        dataset,
+        modality,
+    )
     return pa.concat_tables([kept.cast(KB_SCHEMA), added]).sort_by("ID"), counts
 
 
-def curated_kb(kb: pa.Table, layout: Layout, bench: str, class_keys: Sequence[str]
-               ) -> tuple[pa.Table, dict[str, object]]:
+def curated_kb(
+    kb: pa.Table, layout: Layout, bench: str, class_keys: Sequence[str]
+) -> tuple[pa.Table, dict[str, object]]:
     """`kb` with the benchmark's curated overrides applied (unchanged when it has none) and metadata."""
     path = DESCRIPTION_OVERRIDES.path(layout, bench)
     if path is None:
@@ -153,8 +172,9 @@ def read_templates(path: Path) -> tuple[str, ...]:
         if not text or text.startswith("#"):
             continue
         if text.count("{}") != 1:
-            raise ConfigError(f"{path} line {n}: a template needs exactly one {{}} where the class name goes; "
-                              f"got {text!r}")
+            raise ConfigError(
+                f"{path} line {n}: a template needs exactly one {{}} where the class name goes; got {text!r}"
+            )
         out.append(text)
     if not out:
         raise ConfigError(f"{path}: no templates (one per line, e.g. 'a photo of a {{}}.')")

@@ -3,6 +3,7 @@
 Backends are chosen by name from DESCRIBERS. The offline default is the template describer; LLM
 backends (OpenAI, OpenAI-compatible servers, local transformers) plug into the same Protocol.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,9 +13,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from unibind_core.core.registry import Registry
 from unibind_core.data.benchmarks.manifest import ClassInfo
 from unibind_core.storage.io import content_hash
-from unibind_core.core.registry import Registry
 
 if TYPE_CHECKING:
     from unibind_core.core.settings import Settings
@@ -56,8 +57,9 @@ class Describer(Protocol):
         ...
 
 
-def describe_all(describer: Describer, categories: Sequence[ClassInfo], noun: str,
-                 n: int) -> dict[str, list[Description]]:
+def describe_all(
+    describer: Describer, categories: Sequence[ClassInfo], noun: str, n: int
+) -> dict[str, list[Description]]:
     """Descriptions of every category: in one call when the describer can, else one category at a time."""
     many = getattr(describer, "describe_many", None)
     if many is not None:
@@ -76,15 +78,38 @@ def build_describer(settings: Settings) -> Describer:
 
 
 # Parts of the template describer's sentences: enough variety that ranking them against data matters.
-_OPENINGS = ("{A} {noun} of {a} {name}", "{A} {noun} showing {a} {name}", "This {noun} captures {a} {name}",
-             "{A} clear {noun} of the {name}", "{A} {noun} in which {a} {name} appears",
-             "{A} close-up {noun} of {a} {name}", "{A} typical {noun} of {a} {name}",
-             "{A} low-resolution {noun} of {a} {name}")
-_SUBJECTS = ("", ", the digit {name}", ", a handwritten {name}", ", the number {name}",
-             ", {a} {name} written by hand", ", a numeral that reads {name}")
-_DETAILS = ("", " with thick strokes", " with thin strokes", " slightly tilted", " drawn quickly",
-            " on a plain background", " that is easy to recognise", " in a small size", " centred in view",
-            " with slightly blurry edges", " rendered in high contrast", " among everyday examples")
+_OPENINGS = (
+    "{A} {noun} of {a} {name}",
+    "{A} {noun} showing {a} {name}",
+    "This {noun} captures {a} {name}",
+    "{A} clear {noun} of the {name}",
+    "{A} {noun} in which {a} {name} appears",
+    "{A} close-up {noun} of {a} {name}",
+    "{A} typical {noun} of {a} {name}",
+    "{A} low-resolution {noun} of {a} {name}",
+)
+_SUBJECTS = (
+    "",
+    ", the digit {name}",
+    ", a handwritten {name}",
+    ", the number {name}",
+    ", {a} {name} written by hand",
+    ", a numeral that reads {name}",
+)
+_DETAILS = (
+    "",
+    " with thick strokes",
+    " with thin strokes",
+    " slightly tilted",
+    " drawn quickly",
+    " on a plain background",
+    " that is easy to recognise",
+    " in a small size",
+    " centred in view",
+    " with slightly blurry edges",
+    " rendered in high contrast",
+    " among everyday examples",
+)
 
 
 class TemplateDescriber:
@@ -105,10 +130,11 @@ class TemplateDescriber:
 
     def describe(self, category: ClassInfo, noun: str, n: int) -> list[Description]:
         if n > self.capacity():
-            raise ValueError(f"the template describer writes at most {self.capacity()} descriptions "
-                             f"per category; {n} were asked for {category.key!r}")
-        fields = {"A": article(noun).capitalize(), "a": article(category.name), "noun": noun,
-                  "name": category.name}
+            raise ValueError(
+                f"the template describer writes at most {self.capacity()} descriptions "
+                f"per category; {n} were asked for {category.key!r}"
+            )
+        fields = {"A": article(noun).capitalize(), "a": article(category.name), "noun": noun, "name": category.name}
         combos = list(itertools.product(_OPENINGS, _SUBJECTS, _DETAILS))
         rng = np.random.default_rng(int(content_hash(str(self.seed), category.key)[:8], 16))
         prompt = paper_prompt(n, noun, category.name)
@@ -117,8 +143,11 @@ class TemplateDescriber:
 
 
 # LLM backends are imported on first use (unibind_core/knowledge/llm): the template describer needs no client.
-DESCRIBERS: Registry[type] = Registry("describer", {
-    "template": TemplateDescriber,
-    "openai": "unibind_core.knowledge.llm.openai_describer:OpenAIDescriber",  # OpenAI API or any compatible server
-    "hf": "unibind_core.knowledge.llm.hf_describer:HFDescriber",  # a local transformers causal LM
-})
+DESCRIBERS: Registry[type] = Registry(
+    "describer",
+    {
+        "template": TemplateDescriber,
+        "openai": "unibind_core.knowledge.llm.openai_describer:OpenAIDescriber",  # OpenAI API or any compatible server
+        "hf": "unibind_core.knowledge.llm.hf_describer:HFDescriber",  # a local transformers causal LM
+    },
+)

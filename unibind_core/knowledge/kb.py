@@ -4,6 +4,7 @@ Rows: category descriptions (`ID = cat:<class_key>:<n>`) and data captions (`ID 
 Tables are rebuilt idempotently: a row whose ID and text are unchanged keeps its `created_at`, so
 re-running a stage with the same inputs writes the same table (and the same data version).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,20 +65,36 @@ def category_id(class_key: str, n: int) -> str:
     return f"{CATEGORY_ID_PREFIX}{class_key}:{n}"
 
 
-def kb_rows(ids: Sequence[str], categories: Sequence[str], texts: Sequence[str], sources: Sequence[str],
-                prompts: Sequence[str], dataset: str, modality: str) -> pa.Table:
-    now = dt.datetime.now(dt.timezone.utc)
+def kb_rows(
+    ids: Sequence[str],
+    categories: Sequence[str],
+    texts: Sequence[str],
+    sources: Sequence[str],
+    prompts: Sequence[str],
+    dataset: str,
+    modality: str,
+) -> pa.Table:
+    now = dt.datetime.now(dt.UTC)
     n = len(ids)
     return pa.table(
-        {"ID": list(ids), "Category": list(categories), "Description": list(texts), "Source": list(sources),
-         "dataset": [dataset] * n, "modality": [modality] * n, "prompt": list(prompts),
-         "text_hash": [text_hash(t) for t in texts], "created_at": [now] * n},
+        {
+            "ID": list(ids),
+            "Category": list(categories),
+            "Description": list(texts),
+            "Source": list(sources),
+            "dataset": [dataset] * n,
+            "modality": [modality] * n,
+            "prompt": list(prompts),
+            "text_hash": [text_hash(t) for t in texts],
+            "created_at": [now] * n,
+        },
         schema=KB_SCHEMA,
     )
 
 
-def describe_categories(describer: Describer, classes: Sequence[ClassInfo], noun: str, n: int,
-                        dataset: str, modality: str) -> tuple[pa.Table, dict[str, int]]:
+def describe_categories(
+    describer: Describer, classes: Sequence[ClassInfo], noun: str, n: int, dataset: str, modality: str
+) -> tuple[pa.Table, dict[str, int]]:
     """Descriptions of every class; the second value counts, per class, how many of the `n` are missing
     (over-long ones, CLIP limit, are dropped here as a last guard; LLM describers shorten them first)."""
     ids, cats, texts, prompts, dropped = [], [], [], [], {}
@@ -94,17 +111,28 @@ def describe_categories(describer: Describer, classes: Sequence[ClassInfo], noun
     return table, dropped
 
 
-def caption_table(sample_ids: Sequence[str], categories: Sequence[str], captions: Sequence[str], source: str,
-                  prompt: str, dataset: str, modality: str) -> pa.Table:
-    return kb_rows(sample_ids, categories, captions, [source] * len(sample_ids), [prompt] * len(sample_ids),
-                       dataset, modality)
+def caption_table(
+    sample_ids: Sequence[str],
+    categories: Sequence[str],
+    captions: Sequence[str],
+    source: str,
+    prompt: str,
+    dataset: str,
+    modality: str,
+) -> pa.Table:
+    return kb_rows(
+        sample_ids, categories, captions, [source] * len(sample_ids), [prompt] * len(sample_ids), dataset, modality
+    )
 
 
 def carry_created_at(new: pa.Table, old: pa.Table | None) -> pa.Table:
     """Keep the old `created_at` of rows whose ID and text are unchanged (idempotent rewrites)."""
     if old is None or old.num_rows == 0:
         return new
-    key = lambda t: pc.binary_join_element_wise(t["ID"], t["text_hash"], "\x1f")  # noqa: E731
+
+    def key(t: pa.Table) -> pa.ChunkedArray:
+        return pc.binary_join_element_wise(t["ID"], t["text_hash"], "\x1f")
+
     old_keys = key(old)
     idx = pc.index_in(key(new), value_set=old_keys)
     carried = pc.take(old["created_at"], idx)  # null where the row is new

@@ -1,4 +1,5 @@
 """Zero-shot prompt sets for the baseline (docs/method.md §5): CLIP's 80 ImageNet templates and one template."""
+
 from __future__ import annotations
 
 from functools import lru_cache

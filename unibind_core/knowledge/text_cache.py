@@ -3,6 +3,7 @@
 The cache of one text encoder is a folder of append-only Parquet shards (text_hash, vector). New
 vectors go to a new shard written atomically, so concurrent partitions never write the same file.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from unibind_core.core.code_versions import code_version
+from unibind_core.encoders.text import TextEncoder
 from unibind_core.storage.io import content_hash, report_unreadable, text_hash
 from unibind_core.storage.tables import TEXT_CACHE_SHARD
-from unibind_core.encoders.text import TextEncoder
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ def _fill_from_cache(cache_dir: Path, slots: _Slots, out: np.ndarray) -> list[st
     return set_aside
 
 
-def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path, shard_size: int = 8192,
-                refresh: bool = False) -> tuple[np.ndarray, EmbedReport]:
+def embed_texts(
+    texts: list[str], encoder: TextEncoder, cache_root: Path, shard_size: int = 8192, refresh: bool = False
+) -> tuple[np.ndarray, EmbedReport]:
     """(N,) texts -> (N, D) unit vectors, embedding only texts whose hash is not cached yet (`refresh`: every
     text, the cache not read). New vectors are stored every `shard_size` texts (one cache shard each), so a
     run killed part-way keeps what it embedded. Memory: the (N, D) result and one shard beside it."""
@@ -95,11 +97,13 @@ def embed_texts(texts: list[str], encoder: TextEncoder, cache_root: Path, shard_
     todo = np.flatnonzero(~slots.filled)
     todo = todo[np.argsort([hashes[r] for r in slots.first_row(todo)], kind="stable")]  # by hash, as shards are
     for start in range(0, len(todo), shard_size):
-        part = todo[start:start + shard_size]
+        part = todo[start : start + shard_size]
         rows = slots.first_row(part)
         vectors = encoder.encode([texts[r] for r in rows])
         part_hashes = [hashes[r] for r in rows]
-        TEXT_CACHE_SHARD.write(TEXT_CACHE_SHARD.table({"text_hash": part_hashes}, vectors),
-                               cache_dir / f"{content_hash(*part_hashes)}.parquet")
+        TEXT_CACHE_SHARD.write(
+            TEXT_CACHE_SHARD.table({"text_hash": part_hashes}, vectors),
+            cache_dir / f"{content_hash(*part_hashes)}.parquet",
+        )
         slots.put(out, part, np.asarray(vectors, np.float32))
     return out, EmbedReport(texts=len(texts), unique=len(slots.slot), embedded=len(todo), set_aside=tuple(set_aside))

@@ -1,1 +1,2 @@
-"""UniBind's method: embedding centres, nearest-neighbour search, split protocols, the aligners and their training loop."""
+"""UniBind's method: embedding centres, nearest-neighbour search, split protocols, the aligners and their
+training loop."""

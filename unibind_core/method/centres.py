@@ -6,6 +6,7 @@ the top K kept. `data_mean` [ours] queries with the normalized mean of the class
 `label_free` with the embedding of the single template ("a photo of a {class}."). Centres are stored
 with an explicit per-class count, never assuming K rows per class.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -15,8 +16,8 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.method.nn_search import search_inner_product
 from unibind_core.core.registry import Registry
+from unibind_core.method.nn_search import search_inner_product
 from unibind_core.storage.tables import CENTRES, RowKind
 
 
@@ -74,8 +75,9 @@ def label_free_queries(inputs: RankingInputs) -> dict[int, np.ndarray]:
     return {inputs.class_index[k]: v for k, v in zip(keys, vectors)}
 
 
-CENTRE_RANKINGS: Registry[Ranking] = Registry("centre ranking", {"data_mean": data_mean_queries,
-                                                                 "label_free": label_free_queries})
+CENTRE_RANKINGS: Registry[Ranking] = Registry(
+    "centre ranking", {"data_mean": data_mean_queries, "label_free": label_free_queries}
+)
 
 
 def top_k_inner_product(candidates: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,13 +97,17 @@ def localize_centres(classes: Iterable[ClassTexts], queries: dict[int, np.ndarra
         if len(cls.ids) == 0:
             raise ValueError(f"class {cls.class_key!r} has no descriptions to localize centres from")
         if cls.class_index not in queries:
-            raise ValueError(f"class {cls.class_key!r} has no training data to rank its descriptions against (a copy "
-                             "holding some classes of a shipped list: give the reader a class-list file of those "
-                             "classes, reader_options classnames=<file>, or rank label-free: centre_ranking=label_free)")
+            raise ValueError(
+                f"class {cls.class_key!r} has no training data to rank its descriptions against (a copy "
+                "holding some classes of a shipped list: give the reader a class-list file of those "
+                "classes, reader_options classnames=<file>, or rank label-free: centre_ranking=label_free)"
+            )
         scores, idx = top_k_inner_product(cls.vectors, queries[cls.class_index], k)
         kc = len(idx)
         for rank, (s, i) in enumerate(zip(scores, idx)):
-            for name, value in zip(rows, (cls.class_index, cls.class_key, rank, kc, cls.ids[i], cls.texts[i], float(s))):
+            for name, value in zip(
+                rows, (cls.class_index, cls.class_key, rank, kc, cls.ids[i], cls.texts[i], float(s))
+            ):
                 rows[name].append(value)
         vectors.append(cls.vectors[idx])
     if not vectors:

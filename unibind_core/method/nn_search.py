@@ -4,6 +4,7 @@ and a GPU are present, else faiss-cpu's IndexFlatIP, with the same results (both
 Centre selection and centre prediction (centres.py) search here; install the `gpu` extra
 (`pip install unibind[gpu]`, faiss-gpu in place of faiss-cpu) to move them onto the GPU.
 """
+
 from __future__ import annotations
 
 import faiss
@@ -30,8 +31,9 @@ def inner_product_index(candidates: np.ndarray, gpu: bool | None = None) -> fais
     return index
 
 
-def search_inner_product(candidates: np.ndarray, queries: np.ndarray, k: int, gpu: bool | None = None
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def search_inner_product(
+    candidates: np.ndarray, queries: np.ndarray, k: int, gpu: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(M, D) candidates, (N, D) queries -> scores (N, k'), indices (N, k'), best first; k' = min(k, M).
     GPU FAISS answers at most k = 2048 per query, so larger k uses the CPU index."""
     k = min(k, len(candidates))

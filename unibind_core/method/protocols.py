@@ -5,6 +5,7 @@ official fold: that fold is the test split, the fold before it (cyclically) the 
 train (fold 5 of ESC-50 gives the fixed split test 5 / eval 4 / train 1-3). Folds are read from the
 dataset's own metadata table, keyed by sample_id (the file stem, as the readers name samples).
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unibind_core.data.benchmarks.readers.common import find_root
 from unibind_core.core.registry import Registry
+from unibind_core.data.benchmarks.readers.common import find_root
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class FoldRun:
 
     @property
     def definition(self) -> str:
-        return (f"train folds {','.join(map(str, self.train_folds))} | eval fold {self.eval_fold} | "
-                f"test fold {self.fold}")
+        return (
+            f"train folds {','.join(map(str, self.train_folds))} | eval fold {self.eval_fold} | test fold {self.fold}"
+        )
 
     def masks(self, fold_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(N,) official fold of each sample -> boolean (N,) train, eval, test masks."""
@@ -54,8 +56,9 @@ def fold_runs(folds: list[int]) -> list[FoldRun]:
     folds = sorted(set(folds))
     if len(folds) < 3:
         raise ValueError(f"cross-validation needs at least 3 folds (train, eval, test), found {folds}")
-    return [FoldRun(f, folds[i - 1], tuple(g for g in folds if g not in (f, folds[i - 1])))
-            for i, f in enumerate(folds)]
+    return [
+        FoldRun(f, folds[i - 1], tuple(g for g in folds if g not in (f, folds[i - 1]))) for i, f in enumerate(folds)
+    ]
 
 
 def sample_folds(protocol: FoldProtocol, root: Path, sample_ids: list[str], what: str) -> np.ndarray:
@@ -68,10 +71,13 @@ def sample_folds(protocol: FoldProtocol, root: Path, sample_ids: list[str], what
 
 
 # By reader name: every benchmark in a format with official folds (the demo's ESC-50 copy included).
-FOLD_PROTOCOLS: Registry[FoldProtocol] = Registry("fold protocol", {
-    "esc50": FoldProtocol("meta/esc50.csv", "filename"),
-    "urbansound8k": FoldProtocol("metadata/UrbanSound8K.csv", "slice_file_name"),
-})
+FOLD_PROTOCOLS: Registry[FoldProtocol] = Registry(
+    "fold protocol",
+    {
+        "esc50": FoldProtocol("meta/esc50.csv", "filename"),
+        "urbansound8k": FoldProtocol("metadata/UrbanSound8K.csv", "slice_file_name"),
+    },
+)
 
 
 def cross_validated(s, spec) -> bool:

@@ -4,6 +4,7 @@ Each stage reads its inputs from the data root (Layout), writes its output atomi
 StageResult: the data version (content hash of the output), plain metadata, and check outcomes.
 Expensive stages stamp their outputs with a key of their inputs and skip work when it is unchanged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,21 +3,21 @@ method/centres.py; this is the same idea at the stage layer: reading the stored 
 
 Descriptions stream one class at a time; the training features are read only when the ranking asks.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pyarrow.compute as pc
 
-from unibind_core.data.benchmarks.manifest import ClassInfo
-from unibind_core.method.centres import CENTRE_RANKINGS, ClassTexts, localize_centres
-from unibind_core.evaluation.checks import check_centres
-from unibind_core.storage.io import arrow_to_vectors, table_hash
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.manifest import ClassInfo
+from unibind_core.evaluation.checks import check_centres
+from unibind_core.method.centres import CENTRE_RANKINGS, ClassTexts, localize_centres
 from unibind_core.stages import StageResult
-from unibind_core.stages.common import (read_classes, require_one_space)
-from unibind_core.stages.head_inputs import (split_features, text_vectors)
-from unibind_core.storage.tables import (CENTRES, TEXT_EMBEDDINGS, RowKind, Split, kind_is)
+from unibind_core.stages.common import read_classes, require_one_space
+from unibind_core.stages.head_inputs import split_features, text_vectors
+from unibind_core.storage.io import arrow_to_vectors, table_hash
+from unibind_core.storage.tables import CENTRES, TEXT_EMBEDDINGS, RowKind, Split, kind_is
 
 
 class _StoredInputs:
@@ -59,17 +59,25 @@ def stage_centres(s: Settings, bench: str) -> StageResult:
     table = localize_centres(_description_stream(s, bench, inputs.class_index, seen), queries, s.k)
     missing = [c.key for c in classes if c.key not in seen]
     if missing:
-        raise ValueError(f"{bench}: classes {missing[:5]} have no descriptions to localize centres from; nothing "
-                         "was written")
+        raise ValueError(
+            f"{bench}: classes {missing[:5]} have no descriptions to localize centres from; nothing was written"
+        )
     CENTRES.write(table, s.layout.centres(bench))
     vectors = arrow_to_vectors(table["vector"])
     k_per_class = {r["class_index"]: r["k"] for r in table.select(["class_index", "k"]).to_pylist()}
     outcome = check_centres(vectors, table["class_index"].to_numpy(), k_per_class, len(classes), s.k, dim)
-    return StageResult(table_hash(table), {"centres": table.num_rows, "k": s.k, "ranking": s.centre_ranking,
-                                           "ranked_label_free": [c.key for c in label_free],
-                                           "top_centre_per_class": {r["class_key"]: r["text"] for r in
-                                                                    table.filter(pc.equal(table["rank"], 0)).to_pylist()}},
-                       checks={"centres_valid": outcome}, row_count=table.num_rows,
-                       metrics={"mean_score": float(pc.mean(table["score"]).as_py())})
-
-
+    return StageResult(
+        table_hash(table),
+        {
+            "centres": table.num_rows,
+            "k": s.k,
+            "ranking": s.centre_ranking,
+            "ranked_label_free": [c.key for c in label_free],
+            "top_centre_per_class": {
+                r["class_key"]: r["text"] for r in table.filter(pc.equal(table["rank"], 0)).to_pylist()
+            },
+        },
+        checks={"centres_valid": outcome},
+        row_count=table.num_rows,
+        metrics={"mean_score": float(pc.mean(table["score"]).as_py())},
+    )

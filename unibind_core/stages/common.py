@@ -1,4 +1,5 @@
 """Helpers shared by the stages: class lists, cached model construction, keyed reuse."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,14 +7,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.manifest import ClassInfo
 from unibind_core.data.benchmarks.spec import BENCHMARKS, BenchmarkSpec, profile_benchmarks
-from unibind_core.core.errors import ConfigError
-from unibind_core.storage.io import SPACE_KEY, file_hash, stored_inputs_key
-from unibind_core.core.settings import Settings
-from unibind_core.storage.tables import CLASSES, FEATURES, MANIFEST, TEXT_EMBEDDINGS
 from unibind_core.encoders.backbone.select import space_id, text_tower
 from unibind_core.encoders.text import TEXT_ENCODERS, TextEncoder
+from unibind_core.storage.io import SPACE_KEY, file_hash, stored_inputs_key
+from unibind_core.storage.tables import CLASSES, FEATURES, MANIFEST, TEXT_EMBEDDINGS
 
 
 def check_settings(s: Settings) -> Settings:
@@ -21,12 +22,18 @@ def check_settings(s: Settings) -> Settings:
     one clear error before any work starts."""
     from unibind_core.encoders.backbone import BACKBONES
     from unibind_core.knowledge.captioners import CAPTIONERS
-    from unibind_core.method.centres import CENTRE_RANKINGS
     from unibind_core.knowledge.describe import DESCRIBERS
+    from unibind_core.method.centres import CENTRE_RANKINGS
 
     backbones = [(BACKBONES, o["backbone"]) for o in s.backbone_overrides().values()]
-    for registry, name in ((DESCRIBERS, s.describer), (CAPTIONERS, s.captioner), (TEXT_ENCODERS, s.text_encoder),
-                           (BACKBONES, s.backbone), (CENTRE_RANKINGS, s.centre_ranking), *backbones):
+    for registry, name in (
+        (DESCRIBERS, s.describer),
+        (CAPTIONERS, s.captioner),
+        (TEXT_ENCODERS, s.text_encoder),
+        (BACKBONES, s.backbone),
+        (CENTRE_RANKINGS, s.centre_ranking),
+        *backbones,
+    ):
         registry.require(name)
     profile_benchmarks(s.profile)
     return s
@@ -40,12 +47,15 @@ def read_classes(settings: Settings, bench: str) -> list[ClassInfo]:
     """The class table; its indices must be 0..C-1 (docs/architecture.md, "Class indices"), which a table
     written before that rule may break: then an error naming the asset that rewrites it."""
     table = CLASSES.read(settings.layout.classes(bench))
-    classes = [ClassInfo(r["class_index"], r["class_key"], r["class_name"], r.get("dataset_index"))
-               for r in table.to_pylist()]
+    classes = [
+        ClassInfo(r["class_index"], r["class_key"], r["class_name"], r.get("dataset_index")) for r in table.to_pylist()
+    ]
     if [c.index for c in classes] != list(range(len(classes))):
-        raise ValueError(f"{bench}: the class list numbers its {len(classes)} classes "
-                         f"{[c.index for c in classes][:5]}..., not 0..{len(classes) - 1}; re-materialize "
-                         "benchmark_manifest")
+        raise ValueError(
+            f"{bench}: the class list numbers its {len(classes)} classes "
+            f"{[c.index for c in classes][:5]}..., not 0..{len(classes) - 1}; re-materialize "
+            "benchmark_manifest"
+        )
     return classes
 
 
@@ -110,13 +120,17 @@ def require_one_space(s: Settings, bench: str) -> int:
     features, texts = s.layout.features(bench), s.layout.text_embeddings(bench)
     data_space, text_space = FEATURES.stamp(features, SPACE_KEY), TEXT_EMBEDDINGS.stamp(texts, SPACE_KEY)
     if data_space and text_space and data_space != text_space:
-        raise ConfigError(f"{bench}: data features are in the space of {data_space!r} but text embeddings in the "
-                          f"space of {text_space!r}: centres and classifiers would compare unrelated vectors. "
-                          "Re-materialize kb_text_embeddings and features with one configuration (a benchmark's "
-                          "texts are embedded by the text tower of the backbone that embeds its data)")
+        raise ConfigError(
+            f"{bench}: data features are in the space of {data_space!r} but text embeddings in the "
+            f"space of {text_space!r}: centres and classifiers would compare unrelated vectors. "
+            "Re-materialize kb_text_embeddings and features with one configuration (a benchmark's "
+            "texts are embedded by the text tower of the backbone that embeds its data)"
+        )
     data_dim, text_dim = FEATURES.dim(features), TEXT_EMBEDDINGS.dim(texts)
     if data_dim != text_dim:
-        raise ConfigError(f"{bench}: data features have {data_dim} dimensions (backbone {s.backbone!r}) but text "
-                          f"embeddings {text_dim} (text encoder {s.text_encoder!r}): they are not one embedding "
-                          "space; configure a text tower of the backbone's space and re-materialize kb_text_embeddings")
+        raise ConfigError(
+            f"{bench}: data features have {data_dim} dimensions (backbone {s.backbone!r}) but text "
+            f"embeddings {text_dim} (text encoder {s.text_encoder!r}): they are not one embedding "
+            "space; configure a text tower of the backbone's space and re-materialize kb_text_embeddings"
+        )
     return data_dim

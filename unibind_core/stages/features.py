@@ -5,6 +5,7 @@ so a killed run resumes after the last complete shard and memory holds one shard
 the benchmark's. The shards run in this stage's step or, with `fan_out`, one Dagster step each
 (`features_shard`); this stage then only assembles them.
 """
+
 from __future__ import annotations
 
 import resource
@@ -18,19 +19,26 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.encoders.backbone.select import features_key_parts, load_backbone, loader_options, space_id
-from unibind_core.data.benchmarks.build import dataset_root
-from unibind_core.data.benchmarks.spec import BenchmarkSpec
-from unibind_core.evaluation.checks import check_vectors
 from unibind_core.core.code_versions import code_version
-from unibind_core.data.decoding import (DecodedInputs, cached_inputs, cached_rows, decode_rows, embed_inputs,
-                                   features_table, inputs_key)
-from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash
 from unibind_core.core.progress import track
 from unibind_core.core.settings import Settings
-from unibind_core.storage.shards import Shard, ShardFiles, ShardPlan, plan_shards
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.data.benchmarks.spec import BenchmarkSpec
+from unibind_core.data.decoding import (
+    DecodedInputs,
+    cached_inputs,
+    cached_rows,
+    decode_rows,
+    embed_inputs,
+    features_table,
+    inputs_key,
+)
+from unibind_core.encoders.backbone.select import features_key_parts, load_backbone, loader_options, space_id
+from unibind_core.evaluation.checks import check_vectors
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import item_refresh, read_manifest, reusable, spec_of
+from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash
+from unibind_core.storage.shards import Shard, ShardFiles, ShardPlan, plan_shards
 from unibind_core.storage.tables import DECODE_QUARANTINE, FEATURES
 
 
@@ -46,8 +54,9 @@ class BenchmarkInputs:
     spec: BenchmarkSpec
 
     @classmethod
-    def of(cls, s: Settings, bench: str, extra: Mapping[str, Any] | None = None,
-           key: str | None = None) -> BenchmarkInputs:
+    def of(
+        cls, s: Settings, bench: str, extra: Mapping[str, Any] | None = None, key: str | None = None
+    ) -> BenchmarkInputs:
         """`key`: the inputs key a plan step already derived (else one stat per file derives it here)."""
         spec, manifest = spec_of(bench), read_manifest(s, bench)
         if extra:
@@ -58,14 +67,16 @@ class BenchmarkInputs:
     def decode(self, s: Settings) -> DecodedInputs:
         """Every sample, through the decoded-input cache (the demo's pre-training reads them all; `refresh`:
         decoded again and the cache rewritten)."""
-        return cached_inputs(self.spec, self.root, self.manifest, s.layout.input_cache, key=self.key,
-                             refresh=s.refresh)
+        return cached_inputs(self.spec, self.root, self.manifest, s.layout.input_cache, key=self.key, refresh=s.refresh)
 
     def decode_shard(self, s: Settings, shard: Shard) -> DecodedInputs:
         """The shard's samples: a slice of the decoded-input cache where one exists (and `refresh` is off),
         else their files."""
-        cached = None if s.refresh else cached_rows(self.spec, self.manifest, s.layout.input_cache, self.key,
-                                                    shard.start, shard.stop)
+        cached = (
+            None
+            if s.refresh
+            else cached_rows(self.spec, self.manifest, s.layout.input_cache, self.key, shard.start, shard.stop)
+        )
         return cached or decode_rows(self.spec, self.root, self.manifest.slice(shard.start, len(shard)))
 
 
@@ -101,8 +112,11 @@ class _FeatureJob:
         spec = self.inputs.spec
         backbone = load_backbone(s, spec.modality)
         decoded = self.inputs.decode_shard(s, shard)
-        vectors = (embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size, meta=dict(spec.loader_options))
-                   if len(decoded.inputs) else np.empty((0, backbone.dim), np.float32))
+        vectors = (
+            embed_inputs(backbone, spec.modality, decoded.inputs, s.batch_size, meta=dict(spec.loader_options))
+            if len(decoded.inputs)
+            else np.empty((0, backbone.dim), np.float32)
+        )
         rows = decoded.rows(self.inputs.manifest.slice(shard.start, len(shard)))
         self.files.write(shard, features_table(rows, vectors), {"failures": decoded.failures})
 
@@ -119,8 +133,9 @@ def plan_features(s: Settings, bench: str) -> list[Shard]:
     job = _FeatureJob.of(s, bench)
     if s.refresh:
         job.files.remove()
-    ShardPlan(job.inputs.manifest.num_rows, s.shard_size, job.key,
-              {"inputs_key": job.inputs.key, "model_id": job.model_id}).write(job.files.root)
+    ShardPlan(
+        job.inputs.manifest.num_rows, s.shard_size, job.key, {"inputs_key": job.inputs.key, "model_id": job.model_id}
+    ).write(job.files.root)
     return job.shards
 
 
@@ -128,8 +143,10 @@ def features_shard(s: Settings, bench: str, start: int, stop: int) -> dict:
     """Compute one shard of the features (a fan-out step); a shard already stored is not recomputed."""
     job, shard = _FeatureJob.of(s, bench, planned=True), Shard(start, stop)
     if shard not in job.shards:
-        raise ValueError(f"{bench}: rows [{start}, {stop}) are not a shard of the current plan "
-                         f"(shard_size {s.shard_size}, {job.inputs.manifest.num_rows} rows); re-plan the run")
+        raise ValueError(
+            f"{bench}: rows [{start}, {stop}) are not a shard of the current plan "
+            f"(shard_size {s.shard_size}, {job.inputs.manifest.num_rows} rows); re-plan the run"
+        )
     if reusable(s, s.layout.features(bench), job.key):
         return {"rows": len(shard), "computed": False, "reason": "features already assembled"}
     if job.files.done(shard):
@@ -149,8 +166,13 @@ def stage_features(s: Settings, bench: str) -> StageResult:
     job = _FeatureJob.of(s, bench)
     out = s.layout.features(bench)
     if reusable(s, out, job.key):
-        return StageResult(file_hash(out), {"path": str(out)}, reused=True, row_count=FEATURES.num_rows(out),
-                           checks={"vectors_valid": check_vectors(FEATURES, out)})
+        return StageResult(
+            file_hash(out),
+            {"path": str(out)},
+            reused=True,
+            row_count=FEATURES.num_rows(out),
+            checks={"vectors_valid": check_vectors(FEATURES, out)},
+        )
     t0 = time.perf_counter()
     fresh = item_refresh(s).refresh  # under refresh without fan-out every shard is computed here
     todo = [shard for shard in job.shards if fresh or not job.files.done(shard)]
@@ -158,21 +180,35 @@ def stage_features(s: Settings, bench: str) -> StageResult:
         job.compute(s, shard)
     seconds = time.perf_counter() - t0
     failures = [f for shard in job.shards for f in job.files.facts(shard)["failures"]]
-    samples = FEATURES.write_stream(job.files.tables(job.shards), out, inputs_key=job.key,
-                                    stamps={SPACE_KEY: space_id(s, spec_of(bench).modality)})
+    samples = FEATURES.write_stream(
+        job.files.tables(job.shards), out, inputs_key=job.key, stamps={SPACE_KEY: space_id(s, spec_of(bench).modality)}
+    )
     if not samples:
         out.unlink()
         first = failures[0] if failures else {"path": "-", "reason": "the manifest is empty"}
         raise ValueError(f"{bench}: no sample could be decoded (first {first['path']}: {first['reason']})")
-    DECODE_QUARANTINE.write(DECODE_QUARANTINE.table(
-        {"path": [f["path"] for f in failures], "reason": [f["reason"] for f in failures]}),
-        s.layout.decode_quarantine(bench))
+    DECODE_QUARANTINE.write(
+        DECODE_QUARANTINE.table({"path": [f["path"] for f in failures], "reason": [f["reason"] for f in failures]}),
+        s.layout.decode_quarantine(bench),
+    )
     job.files.remove()
     dim = FEATURES.dim(out)
-    return StageResult(file_hash(out), {
-        "path": str(out), "samples": samples, "dim": dim, "backbone": job.model_id,
-        "backbone_id": job.model_id, "shards": len(job.shards), "shards_computed_here": len(todo),
-        "shards_reused": len(job.shards) - len(todo),
-        **({"samples_per_s": round(sum(len(x) for x in todo) / seconds, 1)} if todo and seconds > 0 else {}),
-        "peak_rss_gib": _peak_rss_gib(), "decode_failures": len(failures), "first_decode_failures": failures[:5]},
-        checks={"vectors_valid": check_vectors(FEATURES, out, dim, just_written=True)}, row_count=samples)
+    return StageResult(
+        file_hash(out),
+        {
+            "path": str(out),
+            "samples": samples,
+            "dim": dim,
+            "backbone": job.model_id,
+            "backbone_id": job.model_id,
+            "shards": len(job.shards),
+            "shards_computed_here": len(todo),
+            "shards_reused": len(job.shards) - len(todo),
+            **({"samples_per_s": round(sum(len(x) for x in todo) / seconds, 1)} if todo and seconds > 0 else {}),
+            "peak_rss_gib": _peak_rss_gib(),
+            "decode_failures": len(failures),
+            "first_decode_failures": failures[:5],
+        },
+        checks={"vectors_valid": check_vectors(FEATURES, out, dim, just_written=True)},
+        row_count=samples,
+    )

@@ -7,6 +7,7 @@ float16 (half the memory; unit vectors keep ~3 decimal digits) and every batch i
 does so only when in float32 they would pass `alignment.input_float32_gib`, so every demo and test size trains
 on float32 exactly as before. The eval split, the centres and the evaluation stay float32.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -15,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from unibind_core.method.aligners import ALIGNERS, AlignData
 from unibind_core.core.settings import Settings
+from unibind_core.method.aligners import ALIGNERS, AlignData
 from unibind_core.stages.partners import PartnerFeatures, partner_features
 from unibind_core.stages.runs import HeadRun, all_features
 from unibind_core.storage.tables import CENTRES, FEATURES, TEXT_EMBEDDINGS, RowKind, Split, kind_is, split_is
@@ -29,8 +30,9 @@ def split_features(s: Settings, bench: str, split: Split, dtype: type = np.float
     return FEATURES.read_vectors(s.layout.features(bench), ("sample_id", "class_index"), split_is(split), dtype)
 
 
-def text_vectors(s: Settings, bench: str, columns: tuple[str, ...], *kinds: RowKind, dtype: type = np.float32
-                 ) -> tuple[pa.Table, np.ndarray]:
+def text_vectors(
+    s: Settings, bench: str, columns: tuple[str, ...], *kinds: RowKind, dtype: type = np.float32
+) -> tuple[pa.Table, np.ndarray]:
     """Rows of the given kinds of the text-embeddings table and their (N, D) vectors in `dtype`."""
     return TEXT_EMBEDDINGS.read_vectors(s.layout.text_embeddings(bench), columns, kind_is(*kinds), dtype=dtype)
 
@@ -58,16 +60,19 @@ def input_dtype(s: Settings, bench: str, with_texts: bool) -> type:
     return _NUMPY_DTYPES[wanted]
 
 
-def _caption_index(bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.ChunkedArray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _caption_index(
+    bench: str, sample_ids: pa.ChunkedArray, caption_ids: pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray]:
     """((M,) row of each captioned training sample's own caption in the caption vectors, (N,) bool: which of
     the N samples have one). A sample the captioner flagged or could not read has none (docs/method.md §1)."""
     pos = pc.index_in(sample_ids, value_set=caption_ids)
     has = ~np.asarray(pc.is_null(pos))
     if not has.any():
         first = sample_ids[0].as_py() if len(sample_ids) else "-"
-        raise ValueError(f"{bench}: none of the {len(sample_ids)} training samples has a caption embedding "
-                         f"(first {first!r}); materialize data_captions and kb_text_embeddings")
+        raise ValueError(
+            f"{bench}: none of the {len(sample_ids)} training samples has a caption embedding "
+            f"(first {first!r}); materialize data_captions and kb_text_embeddings"
+        )
     return pos.filter(pa.array(has)).to_numpy().astype(np.int64), has
 
 
@@ -94,8 +99,10 @@ class HeadInputs:
 
     @cached_property
     def fixed(self) -> tuple[tuple[pa.Table, np.ndarray], tuple[pa.Table, np.ndarray]]:
-        return (split_features(self.s, self.bench, Split.TRAIN, self.dtype),
-                split_features(self.s, self.bench, Split.EVAL))  # the eval split is small: float32 always
+        return (
+            split_features(self.s, self.bench, Split.TRAIN, self.dtype),
+            split_features(self.s, self.bench, Split.EVAL),
+        )  # the eval split is small: float32 always
 
     @cached_property
     def fixed_captions(self) -> tuple[np.ndarray, np.ndarray]:
@@ -140,13 +147,20 @@ def align_data(inputs: HeadInputs, run: HeadRun) -> AlignData:
         train_x, train_y, train_ids = train_x[has], train_y[has], train_ids.filter(pa.array(has))
     aligner = ALIGNERS.from_settings(run.aligner, inputs.s)
     partners = inputs.partners if aligner.uses_partner else None
-    return AlignData(train_x, train_y, caption_vectors, index, centres, centre_class, eval_x, eval_y,
-                     texts=inputs.texts if aligner.uses_texts else None,
-                     paired=None if partners is None else partners.lookup(train_ids.to_pylist()))
+    return AlignData(
+        train_x,
+        train_y,
+        caption_vectors,
+        index,
+        centres,
+        centre_class,
+        eval_x,
+        eval_y,
+        texts=inputs.texts if aligner.uses_texts else None,
+        paired=None if partners is None else partners.lookup(train_ids.to_pylist()),
+    )
 
 
 def uncaptioned(inputs: HeadInputs) -> int:
     """Training samples of the fixed split left out of head training for want of a caption."""
     return int((~inputs.fixed_captions[1]).sum())
-
-

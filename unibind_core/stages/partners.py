@@ -12,6 +12,7 @@ each other"). A partner in its benchmark's test split is never joined: training 
 a sample that is scored later (the readers put a pair in one split, so this drops nothing there). A sample
 with several partners gets their normalized mean; one without gets a NaN row (AlignData.paired).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from unibind_core.data.benchmarks.spec import partners_of, profile_benchmarks
-from unibind_core.method.centres import normalize
 from unibind_core.core.errors import ConfigError
-from unibind_core.storage.io import SPACE_KEY
-from unibind_core.evaluation.retrieval import manifest_pairs
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.spec import partners_of, profile_benchmarks
+from unibind_core.evaluation.retrieval import manifest_pairs
+from unibind_core.method.centres import normalize
 from unibind_core.stages.common import manifest_column, read_manifest, spec_of
+from unibind_core.storage.io import SPACE_KEY
 from unibind_core.storage.tables import FEATURES, Split
 
 
@@ -50,10 +51,12 @@ def _require_same_space(s: Settings, bench: str, partner: str) -> None:
     mine, theirs = s.layout.features(bench), s.layout.features(partner)
     spaces = FEATURES.stamp(mine, SPACE_KEY), FEATURES.stamp(theirs, SPACE_KEY)
     if FEATURES.dim(mine) != FEATURES.dim(theirs) or (all(spaces) and spaces[0] != spaces[1]):
-        raise ConfigError(f"{bench}: its paired benchmark {partner} is embedded in another space ({spaces[1]!r}, "
-                          f"{FEATURES.dim(theirs)} dimensions; {bench}: {spaces[0]!r}, {FEATURES.dim(mine)}), so "
-                          "its features cannot be a member of the centroid anchor; embed both with one backbone or "
-                          "set alignment.centroid_paired_weight to 0")
+        raise ConfigError(
+            f"{bench}: its paired benchmark {partner} is embedded in another space ({spaces[1]!r}, "
+            f"{FEATURES.dim(theirs)} dimensions; {bench}: {spaces[0]!r}, {FEATURES.dim(mine)}), so "
+            "its features cannot be a member of the centroid anchor; embed both with one backbone or "
+            "set alignment.centroid_paired_weight to 0"
+        )
 
 
 def partner_features(s: Settings, bench: str, benches: Sequence[str] | None = None) -> PartnerFeatures | None:

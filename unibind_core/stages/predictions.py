@@ -4,6 +4,7 @@ fine-tuned centres (`unibind_core/use/predict.py`), so new inputs get classified
 The folder's version (each file's relative path, size and mtime) is what the `new_inputs` observable source
 reports, and what keys this stage's output: an unchanged folder and unchanged head and centres are reused.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from unibind_core.core.code_versions import code_version
-from unibind_core.storage.io import content_hash, file_hash
-from unibind_core.use.predict import bound_model, predict
 from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, reusable
+from unibind_core.storage.io import content_hash, file_hash
 from unibind_core.storage.tables import PREDICTION_FAILURES, PREDICTIONS, Classifier, Setting
+from unibind_core.use.predict import bound_model, predict
 
 ABSENT = "absent"
 TOP_K = 5
@@ -53,22 +54,39 @@ def stage_predictions(s: Settings, bench: str) -> StageResult:
     """PREDICTIONS of every inbox file (fine-tuned, centres, top 5) and the files that did not decode."""
     model = bound_model(s, bench)
     version = inbox_version(s, bench)
-    key = content_hash(version, artifact_version(model.head), artifact_version(s.layout.centres(bench)),
-                       code_version("predictions"))
+    key = content_hash(
+        version, artifact_version(model.head), artifact_version(s.layout.centres(bench)), code_version("predictions")
+    )
     out, failures_out = outputs(s, bench)
     if reusable(s, out, key):
-        return StageResult(file_hash(out), {"path": str(out), "inbox": str(inbox(s, bench))}, reused=True,
-                           row_count=PREDICTIONS.num_rows(out))
+        return StageResult(
+            file_hash(out),
+            {"path": str(out), "inbox": str(inbox(s, bench))},
+            reused=True,
+            row_count=PREDICTIONS.num_rows(out),
+        )
     files = inbox_files(s, bench)
     result = predict(model, files, Setting.FINE_TUNED, Classifier.CENTRES, TOP_K)
     PREDICTIONS.write(result.table, out, inputs_key=key)
-    PREDICTION_FAILURES.write(PREDICTION_FAILURES.table(
-        {"path": [f["path"] for f in result.failures], "reason": [f["reason"] for f in result.failures]}),
-        failures_out)
+    PREDICTION_FAILURES.write(
+        PREDICTION_FAILURES.table(
+            {"path": [f["path"] for f in result.failures], "reason": [f["reason"] for f in result.failures]}
+        ),
+        failures_out,
+    )
     top1 = result.table.filter(pa.compute.equal(result.table["rank"], 0))
     counts = {r["values"]: r["counts"] for r in pa.compute.value_counts(top1["class_name"]).to_pylist()}
-    return StageResult(file_hash(out), {"path": str(out), "inbox": str(inbox(s, bench)), "files": len(files),
-                                        "classified": len(result.top1), "skipped": len(result.failures),
-                                        "first_skipped": result.failures[:5],
-                                        "top1_per_class": json.dumps(counts, sort_keys=True)},
-                       row_count=result.table.num_rows, metrics={"classified": float(len(result.top1))})
+    return StageResult(
+        file_hash(out),
+        {
+            "path": str(out),
+            "inbox": str(inbox(s, bench)),
+            "files": len(files),
+            "classified": len(result.top1),
+            "skipped": len(result.failures),
+            "first_skipped": result.failures[:5],
+            "top1_per_class": json.dumps(counts, sort_keys=True),
+        },
+        row_count=result.table.num_rows,
+        metrics={"classified": float(len(result.top1))},
+    )

@@ -5,6 +5,7 @@ class lists and prompt sets (hashes), seeds, each benchmark's split definition (
 with their defaults, counts per split), and the numeric environment (CPU, kernels, threads: the figures
 depend on them, numeric_env.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,21 +18,24 @@ import pyarrow.compute as pc
 
 import unibind_core
 from unibind_core.core import numeric_env
-from unibind_core.data.benchmarks.readers import READERS
-from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash, table_hash
 from unibind_core.core.settings import Settings
-from unibind_core.stages.common import artifact_version, read_manifest, spec_of, text_encoder_id
-from unibind_core.storage.tables import CLASSES, FEATURES, Classifier
+from unibind_core.data.benchmarks.readers import READERS
 from unibind_core.knowledge.templates import PROMPT_SETS, clip_templates
+from unibind_core.stages.common import artifact_version, read_manifest, spec_of, text_encoder_id
+from unibind_core.storage.io import SPACE_KEY, content_hash, file_hash, table_hash
+from unibind_core.storage.tables import CLASSES, FEATURES, Classifier
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
 def git_commit(where: Path = Path(unibind_core.__file__).parent) -> dict:
     """{"commit", "dirty"} of the checkout the code runs from; "unknown" outside a git checkout."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
     try:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.SubprocessError):
@@ -71,17 +75,25 @@ def split_definition(s: Settings, bench: str) -> dict:
     options = {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
     options.update(spec.reader_options)
     counts = pc.value_counts(read_manifest(s, bench)["split"]).to_pylist()
-    return {"reader": spec.reader, "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
-            "counts": {r["values"]: r["counts"] for r in sorted(counts, key=lambda r: r["values"])}}
+    return {
+        "reader": spec.reader,
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+        "counts": {r["values"]: r["counts"] for r in sorted(counts, key=lambda r: r["values"])},
+    }
 
 
 def prompt_sets(s: Settings) -> dict:
     templates = [t("{}") for t in clip_templates()]
     single = PROMPT_SETS[str(Classifier.SINGLE_TEMPLATE)]
-    return {"templates": {"name": PROMPT_SETS[str(Classifier.TEMPLATES)], "count": len(templates),
-                          "hash": content_hash(*templates)},
-            "single_template": {"name": single, "hash": content_hash(single)},
-            "centres": f"centres:k={s.k}:{s.centre_ranking}"}
+    return {
+        "templates": {
+            "name": PROMPT_SETS[str(Classifier.TEMPLATES)],
+            "count": len(templates),
+            "hash": content_hash(*templates),
+        },
+        "single_template": {"name": single, "hash": content_hash(single)},
+        "centres": f"centres:k={s.k}:{s.centre_ranking}",
+    }
 
 
 def reproducibility_record(s: Settings, benches: list[str]) -> dict:
@@ -90,21 +102,32 @@ def reproducibility_record(s: Settings, benches: list[str]) -> dict:
     per_bench = {}
     for b in benches:
         heads = lay.head(b)
-        per_bench[b] = {"class_list_hash": table_hash(CLASSES.read(lay.classes(b))),
-                        "knowledge_base": artifact_version(lay.kb(b)) if lay.kb(b).is_file() else None,
-                        "head": artifact_version(heads) if heads.is_file() else None,
-                        "split": split_definition(s, b),
-                        "embedding_space": (FEATURES.stamp(lay.features(b), SPACE_KEY)
-                                            if lay.features(b).is_file() else None)}
+        per_bench[b] = {
+            "class_list_hash": table_hash(CLASSES.read(lay.classes(b))),
+            "knowledge_base": artifact_version(lay.kb(b)) if lay.kb(b).is_file() else None,
+            "head": artifact_version(heads) if heads.is_file() else None,
+            "split": split_definition(s, b),
+            "embedding_space": (FEATURES.stamp(lay.features(b), SPACE_KEY) if lay.features(b).is_file() else None),
+        }
     return {
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "code": {"package": "unibind", "version": _version(), **git_commit()},
         "profile": s.profile,
-        "models": {"backbone": {"id": s.backbone, "model": s.backbone_model, "weights": s.backbone_weights,
-                                "per_modality": s.backbone_overrides(),
-                                "weights_hash": weights_hash(backbone_weights)},
-                   "text_encoder": {"id": text_encoder_id(s), "weights_hash": weights_hash(_text_weights(s))}},
-        "describer": {"id": s.describer, "model": s.llm.model, "descriptions_per_category": s.descriptions_per_category},
+        "models": {
+            "backbone": {
+                "id": s.backbone,
+                "model": s.backbone_model,
+                "weights": s.backbone_weights,
+                "per_modality": s.backbone_overrides(),
+                "weights_hash": weights_hash(backbone_weights),
+            },
+            "text_encoder": {"id": text_encoder_id(s), "weights_hash": weights_hash(_text_weights(s))},
+        },
+        "describer": {
+            "id": s.describer,
+            "model": s.llm.model,
+            "descriptions_per_category": s.descriptions_per_category,
+        },
         "captioner": {"id": s.captioner, "model": s.caption.model},
         "prompt_sets": prompt_sets(s),
         "seeds": {"seed": s.seed, "pretrain.seed": s.pretrain.seed},

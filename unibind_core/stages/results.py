@@ -1,6 +1,7 @@
 """The `results` stage: one table across benchmarks beside the paper's numbers, the balance across modalities,
 the reproducibility record, a plot and the DuckDB catalogue (the tables are built in evaluation/results.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from unibind_core.storage.io import content_hash, table_hash, write_bytes
+from unibind_core.core.settings import Settings
 from unibind_core.evaluation.plots import inline_png
 from unibind_core.evaluation.results import (
     aligner_comparison,
@@ -16,20 +17,20 @@ from unibind_core.evaluation.results import (
     balance_table,
     comparison_markdown,
     comparison_table,
+    headline_rows,
     metrics_table,
     paper_results,
     plot_results,
     retrieval_summary,
     to_csv,
     to_markdown,
-    headline_rows,
     wide_table,
     write_catalogue,
 )
-from unibind_core.core.settings import Settings
 from unibind_core.stages import StageResult
 from unibind_core.stages.provenance import reproducibility_record
-from unibind_core.storage.tables import (ALIGNER_COMPARISON, BALANCE, COMPARISON, EVALUATIONS, RESULTS, RETRIEVAL)
+from unibind_core.storage.io import content_hash, table_hash, write_bytes
+from unibind_core.storage.tables import ALIGNER_COMPARISON, BALANCE, COMPARISON, EVALUATIONS, RESULTS, RETRIEVAL
 
 
 def stage_results(s: Settings, benches: list[str]) -> StageResult:
@@ -54,24 +55,44 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
     record = reproducibility_record(s, benches)
     write_bytes((json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), out / "reproducibility.json")
     write_bytes(comparison_markdown(comparison, record).encode(), out / "paper_comparison.md")
-    md = (to_markdown(wide) + "\n\nBalance across modalities (min/max accuracy):\n\n" + to_markdown(balance)
-          + "\n\nEvery metric (acc@1 = accuracy; clip_benchmark definitions):\n\n" + to_markdown(metrics_table(evals))
-          + f"\n\nAligners side by side (top-1 with centres; primary {s.aligner!r}; cross-validation: mean ± std "
-          "over the official folds):\n\n" + aligner_markdown(aligners)
-          + "\n\nRetrieval recall@k (fixed test split; a cross-validated pair also per test fold and their mean):\n\n"
-          + to_markdown(retrieval_summary(retrieval))
-          + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
-          + to_markdown(comparison.drop_columns(["note"]), digits=2))
+    md = (
+        to_markdown(wide)
+        + "\n\nBalance across modalities (min/max accuracy):\n\n"
+        + to_markdown(balance)
+        + "\n\nEvery metric (acc@1 = accuracy; clip_benchmark definitions):\n\n"
+        + to_markdown(metrics_table(evals))
+        + f"\n\nAligners side by side (top-1 with centres; primary {s.aligner!r}; cross-validation: mean ± std "
+        "over the official folds):\n\n"
+        + aligner_markdown(aligners)
+        + "\n\nRetrieval recall@k (fixed test split; a cross-validated pair also per test fold and their mean):\n\n"
+        + to_markdown(retrieval_summary(retrieval))
+        + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
+        + to_markdown(comparison.drop_columns(["note"]), digits=2)
+    )
     write_bytes((md + "\n").encode(), out / "results.md")
     plot = plot_results(wide, out / "results.png")
-    views = {"kb": lay.kb("*"), "manifests": lay.manifest("*"), "centres": lay.centres("*"),
-             "evaluations": out / "evaluations.parquet", "results": wide_path, "balance": balance_path,
-             "retrieval": lay.retrieval, "paper_comparison": comparison_path,
-             "aligner_comparison": out / "aligner_comparison.parquet"}
+    views = {
+        "kb": lay.kb("*"),
+        "manifests": lay.manifest("*"),
+        "centres": lay.centres("*"),
+        "evaluations": out / "evaluations.parquet",
+        "results": wide_path,
+        "balance": balance_path,
+        "retrieval": lay.retrieval,
+        "paper_comparison": comparison_path,
+        "aligner_comparison": out / "aligner_comparison.parquet",
+    }
     write_catalogue(lay.catalogue, {n: str(p) for n, p in views.items() if list(Path(p).parent.glob(Path(p).name))})
     preview = inline_png("results", plot)
-    return StageResult(content_hash(table_hash(all_evals), table_hash(retrieval)),
-                       {"markdown": md, "plot": str(plot), "plot_preview": preview, "catalogue": str(lay.catalogue),
-                        "benchmarks": len(benches), "paper_comparison": str(out / "paper_comparison.csv"),
-                        "git_commit": record["code"]["commit"]})
-
+    return StageResult(
+        content_hash(table_hash(all_evals), table_hash(retrieval)),
+        {
+            "markdown": md,
+            "plot": str(plot),
+            "plot_preview": preview,
+            "catalogue": str(lay.catalogue),
+            "benchmarks": len(benches),
+            "paper_comparison": str(out / "paper_comparison.csv"),
+            "git_commit": record["code"]["commit"],
+        },
+    )

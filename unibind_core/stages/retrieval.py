@@ -3,20 +3,21 @@
 The fixed split always (the headline and the paper comparison); where both sides of a pair run their
 official folds, each test fold through each side's fold head and the mean over the folds as well.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.storage.io import table_hash
-from unibind_core.evaluation.retrieval import FoldedSide, Side, both_directions, cross_validated_rows, manifest_pairs
 from unibind_core.core.settings import Settings
+from unibind_core.evaluation.retrieval import FoldedSide, Side, both_directions, cross_validated_rows, manifest_pairs
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import manifest_column, spec_of
-from unibind_core.stages.head_inputs import split_features
 from unibind_core.stages.evaluation import FIXED_SPLIT
+from unibind_core.stages.head_inputs import split_features
 from unibind_core.stages.heads import fine_tuned, through
 from unibind_core.stages.runs import HeadRun, all_features, fold_protocol
+from unibind_core.storage.io import table_hash
 from unibind_core.storage.tables import RETRIEVAL, Setting, Split, SplitProtocol
 
 
@@ -36,13 +37,22 @@ def fixed_rows(s: Settings, bench: str, other: str) -> list[dict]:
     b_rows, b_x = split_features(s, other, Split.TEST)
     pairs = _pairs(s, bench, a_rows["sample_id"].to_pylist(), other, b_rows["sample_id"].to_pylist())
     if not len(pairs):
-        raise ValueError(f"{bench} <-> {other}: no test sample of {bench} names a test sample of {other} in "
-                         "its paired_path; re-materialize both manifests")
+        raise ValueError(
+            f"{bench} <-> {other}: no test sample of {bench} names a test sample of {other} in "
+            "its paired_path; re-materialize both manifests"
+        )
     rows = []
-    for setting, xa, xb in ((Setting.ZERO_SHOT, a_x, b_x),
-                            (Setting.FINE_TUNED, fine_tuned(s, bench, a_x), fine_tuned(s, other, b_x))):
-        rows += both_directions(Side(bench, spec_of(bench).modality, xa), Side(other, spec_of(other).modality, xb),
-                                pairs, str(setting), str(Split.TEST))
+    for setting, xa, xb in (
+        (Setting.ZERO_SHOT, a_x, b_x),
+        (Setting.FINE_TUNED, fine_tuned(s, bench, a_x), fine_tuned(s, other, b_x)),
+    ):
+        rows += both_directions(
+            Side(bench, spec_of(bench).modality, xa),
+            Side(other, spec_of(other).modality, xb),
+            pairs,
+            str(setting),
+            str(Split.TEST),
+        )
     return [{**r, "protocol": str(SplitProtocol.FIXED), "fold": None, "split_definition": FIXED_SPLIT} for r in rows]
 
 
@@ -66,8 +76,9 @@ def fold_rows(s: Settings, bench: str, other: str) -> list[dict]:
     def head(name: str, fold: int, x: np.ndarray) -> np.ndarray:
         return through(s, name, HeadRun(s.aligner, SplitProtocol.CROSS_VALIDATION, runs[name][fold]).path(s, name), x)
 
-    return cross_validated_rows(a, b, _pairs(s, bench, a_ids, other, b_ids),
-                                {f: r.definition for f, r in runs_a.items()}, head)
+    return cross_validated_rows(
+        a, b, _pairs(s, bench, a_ids, other, b_ids), {f: r.definition for f, r in runs_a.items()}, head
+    )
 
 
 def stage_retrieval(s: Settings, benches: list[str]) -> StageResult:
@@ -79,13 +90,25 @@ def stage_retrieval(s: Settings, benches: list[str]) -> StageResult:
     RETRIEVAL.write(table, s.layout.retrieval)
     summary = [r for r in rows if r["fold"] is None]  # the fixed split and the folds' means
     tag = {str(SplitProtocol.FIXED): "", str(SplitProtocol.CROSS_VALIDATION): "cv/"}
-    metrics = {f"{tag[r['protocol']]}{r['query_benchmark']}->{r['gallery_benchmark']}/{r['setting']}/{r['metric']}":
-               r["recall"] for r in summary}
-    return StageResult(table_hash(table), {"pairs": [f"{a}<->{b}" for a, b in retrieval_pairs(benches)],
-                                           "n_queries": {f"{r['query_benchmark']}->{r['gallery_benchmark']}":
-                                                         r["n_queries"] for r in rows
-                                                         if r["protocol"] == SplitProtocol.FIXED},
-                                           "cross_validated_pairs": sorted({f"{r['query_benchmark']}<->"
-                                                                            f"{r['gallery_benchmark']}" for r in rows
-                                                                            if r["fold"] is not None})},
-                       metrics=metrics, row_count=table.num_rows)
+    metrics = {
+        f"{tag[r['protocol']]}{r['query_benchmark']}->{r['gallery_benchmark']}/{r['setting']}/{r['metric']}": r[
+            "recall"
+        ]
+        for r in summary
+    }
+    return StageResult(
+        table_hash(table),
+        {
+            "pairs": [f"{a}<->{b}" for a, b in retrieval_pairs(benches)],
+            "n_queries": {
+                f"{r['query_benchmark']}->{r['gallery_benchmark']}": r["n_queries"]
+                for r in rows
+                if r["protocol"] == SplitProtocol.FIXED
+            },
+            "cross_validated_pairs": sorted(
+                {f"{r['query_benchmark']}<->{r['gallery_benchmark']}" for r in rows if r["fold"] is not None}
+            ),
+        },
+        metrics=metrics,
+        row_count=table.num_rows,
+    )

@@ -3,6 +3,7 @@ benchmark with official folds (protocols.FOLD_PROTOCOLS), one per aligner and fo
 
 Heads, evaluation and retrieval all enumerate runs here, so they agree on the runs and their paths.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,9 +12,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.data.benchmarks.build import dataset_root
-from unibind_core.method.protocols import FOLD_PROTOCOLS, FoldProtocol, FoldRun, cross_validated, fold_runs, sample_folds
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.method.protocols import (
+    FOLD_PROTOCOLS,
+    FoldProtocol,
+    FoldRun,
+    cross_validated,
+    fold_runs,
+    sample_folds,
+)
 from unibind_core.stages.common import spec_of
 from unibind_core.storage.tables import FEATURES, SplitProtocol
 
@@ -59,7 +67,7 @@ def all_features(s: Settings, bench: str) -> tuple[pa.Table, np.ndarray, np.ndar
     """Every sample's (sample_id, class_index) rows, (N, D) features and (N,) official fold."""
     rows, x = FEATURES.read_vectors(s.layout.features(bench), ("sample_id", "class_index"))
     protocol, _ = fold_protocol(s, bench)
-    folds = sample_folds(protocol, dataset_root(spec_of(bench), s.layout.datasets), rows["sample_id"].to_pylist(), bench)
+    folds = sample_folds(
+        protocol, dataset_root(spec_of(bench), s.layout.datasets), rows["sample_id"].to_pylist(), bench
+    )
     return rows, x, folds
-
-

@@ -3,6 +3,7 @@
 Every write goes to a temporary name in the target folder and is renamed into place, so a crash never
 leaves a half-written file where a reader would find it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -85,8 +86,10 @@ def vectors_to_arrow(vectors: np.ndarray) -> pa.FixedSizeListArray:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise ValueError(f"expected an (N, D) array of vectors, got shape {vectors.shape}")
-    bad = sum(int((~np.isfinite(vectors[i:i + _CHECK_ROWS]).all(axis=1)).sum())  # in blocks: no (N, D) mask
-              for i in range(0, len(vectors), _CHECK_ROWS))
+    bad = sum(
+        int((~np.isfinite(vectors[i : i + _CHECK_ROWS]).all(axis=1)).sum())  # in blocks: no (N, D) mask
+        for i in range(0, len(vectors), _CHECK_ROWS)
+    )
     if bad:
         raise ValueError(f"{bad} of {len(vectors)} vectors contain NaN or inf; nothing was written")
     flat = pa.array(vectors.reshape(-1), type=pa.float32())

@@ -1,4 +1,5 @@
 """Where every artifact lives under the data root: one place, so assets, CLI and tests agree."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

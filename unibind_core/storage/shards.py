@@ -7,6 +7,7 @@ multiprocess executor runs them in parallel and Kubernetes or Ray one pod / job 
 shards, the stage's own step then assembles the one output, which is why sharded and unsharded runs give
 the same table (docs/architecture.md, "Shards").
 """
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,11 @@ class ShardPlan:
         """Store the plan atomically (a reader sees the old plan or the new one, never half of one)."""
         folder.mkdir(parents=True, exist_ok=True)
         path, tmp = folder / PLAN_FILE, folder / f".{PLAN_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"rows": self.rows, "shard_size": self.shard_size, "key": self.key,
-                                   "facts": self.facts}, sort_keys=True))
+        tmp.write_text(
+            json.dumps(
+                {"rows": self.rows, "shard_size": self.shard_size, "key": self.key, "facts": self.facts}, sort_keys=True
+            )
+        )
         os.replace(tmp, path)
         return path
 

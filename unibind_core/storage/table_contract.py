@@ -5,6 +5,7 @@ key) atomically, and reads it back with column projection and filter pushdown. T
 column are sorted by their filter keys and written in small row groups, so reading one kind of row
 skips the row groups of the others (docs/architecture.md, "Tables").
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,8 +24,11 @@ VECTOR = "vector"
 UNIT_TOLERANCE = 1e-3  # |norm - 1| allowed for a stored unit vector (float32 round-off is ~1e-7)
 # Streaming reads: Parquet pre-buffering and deep read-ahead would fetch every selected row group up
 # front (measured: 5 GiB resident to stream 4 GiB of descriptions, against 0.7 GiB with these).
-_STREAM = {"fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False), "batch_readahead": 2,
-           "fragment_readahead": 1}
+_STREAM = {
+    "fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False),
+    "batch_readahead": 2,
+    "fragment_readahead": 1,
+}
 
 
 def _vectors(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -56,8 +60,10 @@ class TableContract:
         bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > UNIT_TOLERANCE))
         if len(bad):
             i = int(bad[0])
-            raise ValueError(f"{self.name} at {path}: {len(bad)} vectors of a batch are not finite unit vectors "
-                             f"(first: row {offset + i}, norm {norms[i]:.4g}); re-materialize {self.written_by}")
+            raise ValueError(
+                f"{self.name} at {path}: {len(bad)} vectors of a batch are not finite unit vectors "
+                f"(first: row {offset + i}, norm {norms[i]:.4g}); re-materialize {self.written_by}"
+            )
 
     @property
     def has_vectors(self) -> bool:
@@ -91,8 +97,9 @@ class TableContract:
             data[VECTOR] = vectors_to_arrow(vectors)
         return self.conform(pa.table(data))
 
-    def write(self, table: pa.Table, path: str | Path, inputs_key: str | None = None,
-              stamps: dict[str, str] | None = None) -> Path:
+    def write(
+        self, table: pa.Table, path: str | Path, inputs_key: str | None = None, stamps: dict[str, str] | None = None
+    ) -> Path:
         """Conform and write atomically; `inputs_key` stamps what the table was computed from, `stamps`
         other facts about it (e.g. SPACE_KEY: the embedding space of its vectors)."""
         table = self.conform(table)
@@ -101,14 +108,20 @@ class TableContract:
                 self.check_vectors(path, _vectors(chunk))
         extra = {**(stamps or {}), **({INPUTS_KEY: inputs_key} if inputs_key is not None else {})}
         if extra:
-            table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                                   **{k.encode(): v.encode() for k, v in extra.items()}})
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in extra.items()}}
+            )
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, row_group_size=self.row_group_rows)
         return Path(path)
 
-    def write_stream(self, tables: Iterable[pa.Table], path: str | Path, inputs_key: str | None = None,
-                     stamps: dict[str, str] | None = None) -> int:
+    def write_stream(
+        self,
+        tables: Iterable[pa.Table],
+        path: str | Path,
+        inputs_key: str | None = None,
+        stamps: dict[str, str] | None = None,
+    ) -> int:
         """`write` for a table too large to hold: its parts, in order, appended to one file written
         atomically (one part in memory at a time). Only for unsorted contracts, whose row order is the
         parts' order; -> rows written."""
@@ -126,8 +139,9 @@ class TableContract:
                     if writer is None:
                         schema = part.schema.with_metadata({k.encode(): v.encode() for k, v in extra.items()})
                         writer = pq.ParquetWriter(tmp, schema)
-                    writer.write_table(part.replace_schema_metadata(writer.schema.metadata),
-                                       row_group_size=self.row_group_rows)
+                    writer.write_table(
+                        part.replace_schema_metadata(writer.schema.metadata), row_group_size=self.row_group_rows
+                    )
                     rows += part.num_rows
                 if writer is None:
                     raise ValueError(f"{self.name}: nothing to write to {path}")
@@ -150,8 +164,9 @@ class TableContract:
         except (pa.ArrowInvalid, OSError) as exc:
             raise _unreadable(self.name, path, exc) from exc
 
-    def read(self, path: str | Path, columns: Sequence[str] | None = None, filter: pc.Expression | None = None
-             ) -> pa.Table:
+    def read(
+        self, path: str | Path, columns: Sequence[str] | None = None, filter: pc.Expression | None = None
+    ) -> pa.Table:
         """The rows matching `filter`, only `columns` (all when None)."""
         dataset = self.dataset(path)
         try:
@@ -159,11 +174,13 @@ class TableContract:
         except (pa.ArrowInvalid, OSError) as exc:
             raise _unreadable(self.name, path, exc) from exc
 
-    def batches(self, path: str | Path, columns: Sequence[str], filter: pc.Expression | None = None
-                ) -> Iterator[pa.RecordBatch]:
+    def batches(
+        self, path: str | Path, columns: Sequence[str], filter: pc.Expression | None = None
+    ) -> Iterator[pa.RecordBatch]:
         """The matching rows as record batches, streamed (one row group at a time, not pre-buffered)."""
-        return self.dataset(path).to_batches(columns=list(columns), filter=filter, batch_size=self.row_group_rows,
-                                             **_STREAM)
+        return self.dataset(path).to_batches(
+            columns=list(columns), filter=filter, batch_size=self.row_group_rows, **_STREAM
+        )
 
     def num_rows(self, path: str | Path) -> int:
         """Rows of the stored table, from the Parquet footer (no data read)."""
@@ -186,8 +203,13 @@ class TableContract:
     def dim(self, path: str | Path) -> int:
         return self.dataset(path).schema.field(VECTOR).type.list_size
 
-    def read_vectors(self, path: str | Path, columns: Sequence[str] = (), filter: pc.Expression | None = None,
-                     dtype: type = np.float32) -> tuple[pa.Table, np.ndarray]:
+    def read_vectors(
+        self,
+        path: str | Path,
+        columns: Sequence[str] = (),
+        filter: pc.Expression | None = None,
+        dtype: type = np.float32,
+    ) -> tuple[pa.Table, np.ndarray]:
         """(rows of `columns`, (N, D) vectors in `dtype`, float32 unless asked) of the rows matching `filter`.
 
         Streams row groups into one preallocated array: the peak is the result plus one batch, not the
@@ -200,14 +222,15 @@ class TableContract:
             m = batch.num_rows
             vectors = _vectors(batch.column(VECTOR))
             self.check_vectors(path, vectors, i)
-            out[i:i + m] = vectors
+            out[i : i + m] = vectors
             batches.append(batch.select(list(columns)))
             i += m
         schema = pa.schema([dataset.schema.field(c) for c in columns])
         return pa.Table.from_batches(batches, schema=schema), out
 
-    def groups(self, path: str | Path, key: str, columns: Sequence[str] = (), filter: pc.Expression | None = None
-               ) -> Iterator[tuple[str, pa.Table, np.ndarray]]:
+    def groups(
+        self, path: str | Path, key: str, columns: Sequence[str] = (), filter: pc.Expression | None = None
+    ) -> Iterator[tuple[str, pa.Table, np.ndarray]]:
         """(key value, rows, (M, D) vectors) per run of equal `key`, streamed: one group in memory at a time.
         The table must be sorted by `key` among the filtered rows (the contract's sort order)."""
         cols = list(dict.fromkeys([key, *columns]))

@@ -9,6 +9,7 @@ does (its loader options and the backbone's views), embeds them with the same ba
 through the head for the fine-tuned setting, and scores them with `Classifiers.scores` / `.predict`, the
 functions `evaluate` uses: so a test file's top-1 here is the class the evaluation counted for it.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,16 +22,16 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from unibind_core.method.aligners.store import embed, load_aligned
-from unibind_core.encoders.backbone.select import backbone_id, load_backbone, space_id
-from unibind_core.encoders.backbone.select import loader_options as view_options
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.manifest import ClassInfo
 from unibind_core.data.benchmarks.spec import BENCHMARKS, BenchmarkSpec
-from unibind_core.core.errors import ConfigError
-from unibind_core.evaluation.evaluate import Classifiers
 from unibind_core.data.decoding import decode_rows, embed_inputs
+from unibind_core.encoders.backbone.select import backbone_id, load_backbone, space_id
+from unibind_core.encoders.backbone.select import loader_options as view_options
+from unibind_core.evaluation.evaluate import Classifiers
+from unibind_core.method.aligners.store import embed, load_aligned
 from unibind_core.storage.io import SPACE_KEY
-from unibind_core.core.settings import Settings
 from unibind_core.storage.tables import FEATURES, PREDICTIONS, Classifier, Setting
 
 
@@ -70,8 +71,9 @@ def head_path(s: Settings, bench: str, aligner: str | None = None, fold: int | N
 
     aligner = aligner or s.aligner
     if aligner not in s.aligner_names():
-        raise ConfigError(f"{bench}: no head of aligner {aligner!r} is trained (aligners: "
-                          f"{', '.join(s.aligner_names())})")
+        raise ConfigError(
+            f"{bench}: no head of aligner {aligner!r} is trained (aligners: {', '.join(s.aligner_names())})"
+        )
     if fold is None:
         return HeadRun(aligner).path(s, bench)
     cv = fold_protocol(s, bench)
@@ -92,12 +94,22 @@ def bound_model(s: Settings, bench: str, aligner: str | None = None, fold: int |
     spec = require_benchmark(bench)
     stamped = FEATURES.stamp(FEATURES.require(s.layout.features(bench)), SPACE_KEY)
     if stamped and stamped != space_id(s, spec.modality):
-        raise ConfigError(f"{bench}: its features are in the space of {stamped!r} but the configured backbone "
-                          f"embeds into {space_id(s, spec.modality)!r}: configure the backbone the pipeline ran with")
+        raise ConfigError(
+            f"{bench}: its features are in the space of {stamped!r} but the configured backbone "
+            f"embeds into {space_id(s, spec.modality)!r}: configure the backbone the pipeline ran with"
+        )
     clf = benchmark_classifiers(s, bench)
     head = require_artifact(head_path(s, bench, aligner, fold), f"head of {bench}", "aligned_heads")
-    return BoundModel(bench, spec.modality, read_classes(s, bench), clf, head, s,
-                      {**spec.loader_options, **view_options(s, spec.modality)}, backbone_id(s, spec.modality))
+    return BoundModel(
+        bench,
+        spec.modality,
+        read_classes(s, bench),
+        clf,
+        head,
+        s,
+        {**spec.loader_options, **view_options(s, spec.modality)},
+        backbone_id(s, spec.modality),
+    )
 
 
 def _file_rows(files: Sequence[Path]) -> tuple[Path, list[dict], list[dict]]:
@@ -108,13 +120,22 @@ def _file_rows(files: Sequence[Path]) -> tuple[Path, list[dict], list[dict]]:
     if not present:
         return Path("/"), [], failures
     root = Path(os.path.commonpath([str(p.parent) for p in present]))
-    rows = [{"sample_id": str(p.relative_to(root)), "path": str(p.relative_to(root)), "split": "test",
-             "box": None, "paired_path": None} for p in present]
+    rows = [
+        {
+            "sample_id": str(p.relative_to(root)),
+            "path": str(p.relative_to(root)),
+            "split": "test",
+            "box": None,
+            "paired_path": None,
+        }
+        for p in present
+    ]
     return root, rows, failures
 
 
-def decode_files(modality: str, loader_options: dict[str, Any], files: Sequence[Path], label: str = "predict"
-                 ) -> tuple[list[str], torch.Tensor, list[dict]]:
+def decode_files(
+    modality: str, loader_options: dict[str, Any], files: Sequence[Path], label: str = "predict"
+) -> tuple[list[str], torch.Tensor, list[dict]]:
     """(paths that decoded, (M, *loader shape) inputs, failures): each file through the modality's loader
     with the benchmark's loader options; a file that is missing or does not decode is a failure, the rest go on."""
     root, rows, failures = _file_rows(files)
@@ -127,8 +148,9 @@ def decode_files(modality: str, loader_options: dict[str, Any], files: Sequence[
     return ok_paths, decoded.inputs, failures
 
 
-def embed_decoded(s: Settings, modality: str, loader_options: dict[str, Any], inputs: torch.Tensor,
-                  head: Path | None) -> np.ndarray:
+def embed_decoded(
+    s: Settings, modality: str, loader_options: dict[str, Any], inputs: torch.Tensor, head: Path | None
+) -> np.ndarray:
     """(N, *loader shape) decoded inputs -> (N, D) unit vectors: the backbone's features, through `head`
     when one is given (the fine-tuned setting, as `through` does in the evaluation)."""
     backbone = load_backbone(s, modality)
@@ -139,7 +161,9 @@ def embed_decoded(s: Settings, modality: str, loader_options: dict[str, Any], in
     return embed(module, x)
 
 
-def rank(model: BoundModel, x: np.ndarray, classifier: Classifier, top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rank(
+    model: BoundModel, x: np.ndarray, classifier: Classifier, top_k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(N, D) unit vectors -> ((N, k) classes, (N, k) scores, (N,) top-1). The top-1 is `Classifiers.predict`
     (for centres the label of the nearest centre, the evaluation's rule); the other ranks follow the (N, C)
     class scores of `Classifiers.scores`."""
@@ -151,8 +175,9 @@ def rank(model: BoundModel, x: np.ndarray, classifier: Classifier, top_k: int) -
     return order, np.take_along_axis(scores, order, axis=1), top1
 
 
-def predict_vectors(model: BoundModel, paths: Sequence[str], x: np.ndarray, setting: Setting,
-                    classifier: Classifier, top_k: int = 5) -> Predictions:
+def predict_vectors(
+    model: BoundModel, paths: Sequence[str], x: np.ndarray, setting: Setting, classifier: Classifier, top_k: int = 5
+) -> Predictions:
     """Embedded inputs (already in the setting's space) -> PREDICTIONS rows, one per input and rank."""
     if top_k < 1:
         raise ConfigError(f"top_k must be at least 1, got {top_k}")
@@ -161,26 +186,38 @@ def predict_vectors(model: BoundModel, paths: Sequence[str], x: np.ndarray, sett
     names = np.array([c.name for c in model.classes], dtype=object)
     keys = np.array([c.key for c in model.classes], dtype=object)
     flat = order.reshape(-1)
-    table = PREDICTIONS.table({
-        "path": np.repeat(np.asarray(list(paths), dtype=object), k).tolist(),
-        "rank": np.tile(np.arange(k, dtype=np.int32), n), "class_index": flat.astype(np.int32),
-        "class_key": keys[flat].tolist(), "class_name": names[flat].tolist(),
-        "score": scores.reshape(-1).astype(np.float64),
-        "benchmark": [model.benchmark] * (n * k), "setting": [str(setting)] * (n * k),
-        "classifier": [str(classifier)] * (n * k)})
+    table = PREDICTIONS.table(
+        {
+            "path": np.repeat(np.asarray(list(paths), dtype=object), k).tolist(),
+            "rank": np.tile(np.arange(k, dtype=np.int32), n),
+            "class_index": flat.astype(np.int32),
+            "class_key": keys[flat].tolist(),
+            "class_name": names[flat].tolist(),
+            "score": scores.reshape(-1).astype(np.float64),
+            "benchmark": [model.benchmark] * (n * k),
+            "setting": [str(setting)] * (n * k),
+            "classifier": [str(classifier)] * (n * k),
+        }
+    )
     return Predictions(table, [], top1)
 
 
-def predict(model: BoundModel, inputs: Sequence[Path] | torch.Tensor, setting: Setting = Setting.FINE_TUNED,
-            classifier: Classifier = Classifier.CENTRES, top_k: int = 5,
-            names: Sequence[str] | None = None) -> Predictions:
+def predict(
+    model: BoundModel,
+    inputs: Sequence[Path] | torch.Tensor,
+    setting: Setting = Setting.FINE_TUNED,
+    classifier: Classifier = Classifier.CENTRES,
+    top_k: int = 5,
+    names: Sequence[str] | None = None,
+) -> Predictions:
     """Files (paths) or already decoded samples ((N, *loader shape) tensor, labelled by `names`) -> their
     top-k classes. Files that do not decode are listed in `failures`; the others are classified."""
     if isinstance(inputs, torch.Tensor):
         paths, decoded, failures = list(names or (f"sample {i}" for i in range(len(inputs)))), inputs, []
     else:
-        paths, decoded, failures = decode_files(model.modality, model.loader_options, inputs,
-                                                f"predict {model.benchmark}")
+        paths, decoded, failures = decode_files(
+            model.modality, model.loader_options, inputs, f"predict {model.benchmark}"
+        )
     if not paths:
         empty = PREDICTIONS.table({name: [] for name in PREDICTIONS.schema.names})
         return Predictions(empty, failures, np.zeros(0, np.int64))

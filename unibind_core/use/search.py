@@ -6,6 +6,7 @@ passes through that benchmark's head when it has one (unibind_core/use/predict.p
 through the text tower of the gallery's space; so a sound can be searched against the image gallery.
 A gallery of another embedding space than the query's is left out, with a note saying why.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,17 +16,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from unibind_core.encoders.backbone.select import loader_options as view_options
-from unibind_core.encoders.backbone.select import space_id, text_tower
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.build import dataset_root
 from unibind_core.data.benchmarks.spec import BENCHMARKS, profile_benchmarks
-from unibind_core.core.errors import ConfigError
+from unibind_core.encoders.backbone.select import loader_options as view_options
+from unibind_core.encoders.backbone.select import space_id, text_tower
+from unibind_core.stages.index import indexed, load_gallery
 from unibind_core.storage.io import SPACE_KEY
+from unibind_core.storage.tables import FEATURES, SEARCH_HITS
 from unibind_core.use.predict import decode_files, embed_decoded, require_benchmark
 from unibind_core.use.search_index import on_device, search
-from unibind_core.core.settings import Settings
-from unibind_core.stages.index import indexed, load_gallery
-from unibind_core.storage.tables import FEATURES, SEARCH_HITS
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,11 @@ def file_query(s: Settings, bench: str, files: Sequence[Path]) -> tuple[Query, l
     options = {**spec.loader_options, **view_options(s, spec.modality)}
     paths, inputs, failures = decode_files(spec.modality, options, files, f"search {bench}")
     head = s.layout.head(bench)
-    x = (embed_decoded(s, spec.modality, options, inputs, head if head.is_file() else None) if paths
-         else np.zeros((0, 1), np.float32))
+    x = (
+        embed_decoded(s, spec.modality, options, inputs, head if head.is_file() else None)
+        if paths
+        else np.zeros((0, 1), np.float32)
+    )
     return Query(paths, x, space_id(s, spec.modality)), failures
 
 
@@ -93,9 +97,18 @@ def search_galleries(s: Settings, query: Query, benches: Sequence[str] | None = 
             for score, row in zip(scores[qi].tolist(), found[qi].tolist()):
                 if row >= 0:
                     r = rows[row]
-                    parts.append({"query": label, "benchmark": bench, "modality": spec.modality,
-                                  "sample_id": r["sample_id"], "class_name": r["class_name"],
-                                  "path": str(root / r["path"]), "score": score, "setting": facts["setting"]})
+                    parts.append(
+                        {
+                            "query": label,
+                            "benchmark": bench,
+                            "modality": spec.modality,
+                            "sample_id": r["sample_id"],
+                            "class_name": r["class_name"],
+                            "path": str(root / r["path"]),
+                            "score": score,
+                            "setting": facts["setting"],
+                        }
+                    )
     ranked = []
     for label in dict.fromkeys(query.labels):
         mine = sorted((p for p in parts if p["query"] == label), key=lambda p: -p["score"])[:k]

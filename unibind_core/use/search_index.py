@@ -5,6 +5,7 @@ whose candidates are re-ranked by exact inner product (IndexRefineFlat), or HNSW
 search is measured on a sample of the gallery's own vectors when it is built and kept in its metadata.
 On the GPU when the faiss-gpu build sees one (IVF-PQ and flat; HNSW is CPU-only in FAISS).
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,14 @@ def build_index(vectors: np.ndarray, cfg: IndexConfig | None = None, seed: int =
         ivf.nprobe = min(cfg.nprobe, nlist)
         index = faiss.IndexRefineFlat(ivf)
         index.k_factor = float(cfg.refine)
-        facts = {"kind": "ivfpq", "exact": False, "nlist": nlist, "nprobe": ivf.nprobe, "pq_bytes": m,
-                 "refine": cfg.refine}
+        facts = {
+            "kind": "ivfpq",
+            "exact": False,
+            "nlist": nlist,
+            "nprobe": ivf.nprobe,
+            "pq_bytes": m,
+            "refine": cfg.refine,
+        }
     index.add(x)
     return index, facts
 
@@ -92,8 +99,7 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     return index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal))
 
 
-def recall_vs_exact(index: faiss.Index, vectors: np.ndarray, k: int = 10, queries: int = 1000,
-                    seed: int = 0) -> float:
+def recall_vs_exact(index: faiss.Index, vectors: np.ndarray, k: int = 10, queries: int = 1000, seed: int = 0) -> float:
     """Mean fraction of the exact top-k that the index returns, for a seeded sample of the gallery's own
     vectors as queries (1.0 for an exact index)."""
     rng = np.random.default_rng(seed)

@@ -2,6 +2,7 @@
 neutral), a version ignores docstrings and comments but not code, the Dagster code versions are the same
 numbers, and an edit to a copy of the package recomputes exactly the stage whose path it is on and what is
 keyed on that stage's output."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,11 @@ PIPELINE = ROOT / "tests" / "helpers" / "code_edit_pipeline.py"
 
 
 def _library_modules() -> list[str]:
-    return sorted(".".join(p.relative_to(cv.PACKAGE).with_suffix("").parts)
-                  for p in cv.PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted(
+        ".".join(p.relative_to(cv.PACKAGE).with_suffix("").parts)
+        for p in cv.PACKAGE.rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
 
 
 def _covered(module: str, names: set[str]) -> bool:
@@ -85,8 +89,9 @@ def _reword_module_docstring(package: Path, module: str) -> None:
 
 def _run(package: Path, data: Path, *args: str) -> dict[str, dict]:
     env = {**os.environ, "PYTHONPATH": str(package)}
-    done = subprocess.run([sys.executable, str(PIPELINE), str(data), *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(PIPELINE), str(data), *args], env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["package"].startswith(str(package)), out["package"]  # the copy ran, not the checkout
@@ -110,13 +115,16 @@ def test_an_edit_recomputes_its_stage_and_what_depends_on_it_and_nothing_else(tm
     always = ALWAYS | {k for k in first if k.startswith("manifest ")}
 
     # the head's loss doubled (and a docstring of a view reworded, which changes no code): heads only
-    _edit(package, "method/aligners/lcl.py", "value = contrastive_loss(logits)", "value = 2.0 * contrastive_loss(logits)")
+    _edit(
+        package, "method/aligners/lcl.py", "value = contrastive_loss(logits)", "value = 2.0 * contrastive_loss(logits)"
+    )
     _reword_module_docstring(package, "encoders/backbone/views.py")
     second = _run(package, data)
     assert _recomputed(second) == always | {"heads"}
     assert second["heads"]["version"] != first["heads"]["version"]
-    assert {k: v["version"] for k, v in second.items() if k != "heads" and k != "evaluation"} == \
-        {k: v["version"] for k, v in first.items() if k != "heads" and k != "evaluation"}
+    assert {k: v["version"] for k, v in second.items() if k != "heads" and k != "evaluation"} == {
+        k: v["version"] for k, v in first.items() if k != "heads" and k != "evaluation"
+    }
 
     # a view's code changed: the features (on its path) and the heads keyed on them; texts, backbone, world kept
     views = package / "unibind_core" / "encoders" / "backbone" / "views.py"

@@ -1,9 +1,10 @@
 """One numeric environment whatever the machine asks for: the kernels and threads numeric_env.py pins.
 
 "Another machine" is emulated by the variables that steer the libraries' kernel choice (a workplace may
-set OPENBLAS_CORETYPE or OMP_NUM_THREADS; an AVX2-only CPU picks the AVX2 kernels that pinning picks). Each case runs in a fresh process, because
-the choice is made when the libraries load.
+set OPENBLAS_CORETYPE or OMP_NUM_THREADS; an AVX2-only CPU picks the AVX2 kernels that pinning picks). Each
+case runs in a fresh process, because the choice is made when the libraries load.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,23 +38,38 @@ rec = numeric_env.record()
 print(json.dumps({"torch": h.hexdigest(), "numpy": hashlib.sha256((a @ a.T).tobytes()).hexdigest(), "record": rec}))
 """
 # What another machine (or its workplace) may ask for: other kernels, other thread counts.
-ELSEWHERE = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "ALL", "OPENBLAS_CORETYPE": "Zen",
-             "FAISS_SIMD_LEVEL": "NONE", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ELSEWHERE = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "ALL",
+    "OPENBLAS_CORETYPE": "Zen",
+    "FAISS_SIMD_LEVEL": "NONE",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 def _probe(**env: str) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in {"UNIBIND_NUMERIC_ENV", "UNIBIND_NUM_THREADS",
-                                                               *ELSEWHERE}}
-    out = subprocess.run([sys.executable, "-c", _PROBE], env={**clean, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    clean = {k: v for k, v in os.environ.items() if k not in {"UNIBIND_NUMERIC_ENV", "UNIBIND_NUM_THREADS", *ELSEWHERE}}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _flags() -> set[str]:
     try:
-        return {f for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
-                for f in line.split(":", 1)[1].split()}
+        return {
+            f
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("flags")
+            for f in line.split(":", 1)[1].split()
+        }
     except OSError:
         return set()
 
@@ -92,9 +108,17 @@ def test_a_bad_mode_or_thread_count_is_one_line_naming_the_variable():
 
 
 def test_a_library_loaded_before_unibind_core_is_named_in_a_warning_and_the_record():
-    code = ("import numpy, warnings\nwarnings.simplefilter('always')\nimport unibind_core\n"
-            "from unibind_core import numeric_env\nprint(numeric_env.apply()['late'])")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    code = (
+        "import numpy, warnings\nwarnings.simplefilter('always')\nimport unibind_core\n"
+        "from unibind_core import numeric_env\nprint(numeric_env.apply()['late'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "['numpy']" and "numpy loaded before unibind_core" in out.stderr

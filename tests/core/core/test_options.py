@@ -1,4 +1,5 @@
 """Settings are declared once: defaults, docs and environment overrides come from the dataclass fields."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from unibind_core.knowledge.captioners import CAPTIONERS, CaptionConfig, ManifestCaptioner
-from unibind_core.knowledge.llm.config import LLMConfig, Secret
 from unibind_core.core.options import default_of, iter_options, to_plain
 from unibind_core.core.settings import Settings
+from unibind_core.knowledge.captioners import CAPTIONERS, CaptionConfig, ManifestCaptioner
+from unibind_core.knowledge.llm.config import LLMConfig, Secret
 
 
 def test_every_option_has_a_doc():
@@ -20,8 +21,15 @@ def test_every_option_has_a_doc():
 
 
 def test_from_mapping_builds_nested_settings_and_converts_plain_values(tmp_path):
-    s = Settings.from_mapping({"data_root": str(tmp_path), "k": 7, "llm": {"mode": "batch", "api_key": "sk-x"},
-                               "pretrain": {"epochs_anchor": 2}}, environ={})
+    s = Settings.from_mapping(
+        {
+            "data_root": str(tmp_path),
+            "k": 7,
+            "llm": {"mode": "batch", "api_key": "sk-x"},
+            "pretrain": {"epochs_anchor": 2},
+        },
+        environ={},
+    )
     assert s.data_root == tmp_path and isinstance(s.data_root, Path)
     assert (s.k, s.llm.mode, s.pretrain.epochs_anchor, s.pretrain.epochs_bind) == (7, "batch", 2, 15)
     assert s.llm.api_key == Secret("sk-x") and "sk-x" not in repr(s)
@@ -59,9 +67,18 @@ def test_captioners_are_built_from_the_settings(tmp_path):
     assert isinstance(captioner, ManifestCaptioner) and captioner.prompt == "Describe this {noun}"
 
 
-@pytest.mark.parametrize("option,value", [("k", 0), ("k", -1), ("batch_size", 0), ("head_epochs", 0),
-                                          ("demo_max_per_class", -1), ("temperature", 0.0),
-                                          ("temperature", float("nan"))])
+@pytest.mark.parametrize(
+    "option,value",
+    [
+        ("k", 0),
+        ("k", -1),
+        ("batch_size", 0),
+        ("head_epochs", 0),
+        ("demo_max_per_class", -1),
+        ("temperature", 0.0),
+        ("temperature", float("nan")),
+    ],
+)
 def test_values_no_stage_can_run_with_are_refused_by_name(tmp_path, option, value):
     with pytest.raises(ValueError, match=f"option {option} must be"):
         Settings(data_root=tmp_path, **{option: value})

@@ -1,12 +1,13 @@
 """Progress reaches whoever listens (a Dagster run log, a CLI), throttled, without the library knowing who."""
+
 from __future__ import annotations
 
 import threading
 
 import numpy as np
 
-from unibind_core.method.aligners.loop import HeadConfig, train_head
 from unibind_core.core.progress import ProgressEvent, Tracker, reporting, track
+from unibind_core.method.aligners.loop import HeadConfig, train_head
 
 
 def test_track_reports_first_and_last_and_throttles_between():
@@ -51,8 +52,9 @@ def test_head_training_reports_loss_and_eval_accuracy_per_epoch():
     centres = np.eye(4, 8, dtype=np.float32)
     events: list[ProgressEvent] = []
     with reporting(events.append):
-        _, history = train_head(x, x, y, x[:16], y[:16], centres, np.arange(4), HeadConfig(epochs=4, batch_size=16),
-                                label="toy")
+        _, history = train_head(
+            x, x, y, x[:16], y[:16], centres, np.arange(4), HeadConfig(epochs=4, batch_size=16), label="toy"
+        )
     assert [e.done for e in events] == [1, 2, 3, 4] and {e.task for e in events} == {"fine-tune toy"}
     assert [e.metrics["loss"] for e in events] == [h["loss"] for h in history[1:]]
     assert [e.metrics["eval_accuracy"] for e in events] == [h["eval_accuracy"] for h in history[1:]]

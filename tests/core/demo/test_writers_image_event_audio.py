@@ -1,4 +1,5 @@
 """Demo writers for Caltech-101 images, N-Caltech101 events and ESC-50 keypad tones."""
+
 from __future__ import annotations
 
 import csv
@@ -9,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from unibind_core.data.modalities.events_format import decode_events
 from unibind_core.demo.digits import DIGIT_NAMES, load_demo_digits
 from unibind_core.demo.writers import caltech101, esc50, ncaltech101
-from unibind_core.data.modalities.events_format import decode_events
 
 WRITERS = {"caltech101": caltech101.write, "ncaltech101": ncaltech101.write, "esc50": esc50.write}
 
@@ -61,7 +62,10 @@ def test_caltech101_layout_and_images(digits, tmp_path):
 def test_ncaltech101_pairs_with_caltech101_and_decodes_to_saccades(digits, tmp_path):
     images = caltech101.write(tmp_path / "img", digits, np.random.default_rng(0))
     events = ncaltech101.write(tmp_path / "ev", digits, np.random.default_rng(0))
-    strip = lambda paths, root, suffix: {p[len(root) + 1:-len(suffix)] for p in paths}  # noqa: E731
+
+    def strip(paths, root, suffix):
+        return {p[len(root) + 1 : -len(suffix)] for p in paths}
+
     assert strip(images, "101_ObjectCategories", ".jpg") == strip(events, "Caltech101", ".bin")
     for relative in events:
         ev = decode_events((tmp_path / "ev" / relative).read_bytes())

@@ -1,4 +1,5 @@
 """Demo writers for ModelNet40 (points), UCF-101 (video) and LLVIP (thermal): layout, determinism, captions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,11 @@ def digits():
 
 
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("fmt", sorted(WRITERS))
@@ -34,6 +38,7 @@ def test_writer_is_deterministic_given_the_seed(fmt, digits, tmp_path):
     c = WRITERS[fmt](tmp_path / "c", digits, np.random.default_rng(8))
     assert a == b
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+    assert _tree(tmp_path / "a") != _tree(tmp_path / "c") or a != c  # another seed: other files
     assert _tree(tmp_path / "a") != _tree(tmp_path / "c")
 
 
@@ -114,7 +119,7 @@ def test_llvip_layout_pairs_and_boxes(digits, tmp_path):
         assert 16 <= side <= 28 and box[3] - box[1] == side and 0 <= min(box) and max(box) <= llvip.SIDE
         ir = np.asarray(Image.open(tmp_path / "infrared" / rel), dtype=np.float64)
         inside = np.zeros(ir.shape, bool)
-        inside[box[1]:box[3], box[0]:box[2]] = True
+        inside[box[1] : box[3], box[0] : box[2]] = True
         assert ir[inside].max() > ir[~inside].mean() + 40, "the heat signature sits inside the box"
         assert obj.findtext("name") in captions[f"infrared/{rel.as_posix()}"]
     assert llvip.position_words((0, 0, 16, 16)) == "upper left"

@@ -1,4 +1,5 @@
 """clip_benchmark's metric definitions: hand-computed cases, then its own functions where it imports."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,10 +18,14 @@ from unibind_core.storage.tables import Metric
 
 
 def test_top_k_by_hand_with_a_tie_going_to_the_lower_class():
-    scores = np.array([[0.1, 0.9, 0.0, 0.3, 0.2, 0.5],   # target 3: ranks after 1 and 5 -> rank 2
-                       [0.5, 0.5, 0.1, 0.0, 0.0, 0.0],   # target 1 ties with class 0, which wins -> rank 1
-                       [0.5, 0.5, 0.1, 0.0, 0.0, 0.0],   # target 0 wins the tie -> rank 0
-                       [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])  # all tied, target 5 -> rank 5: outside the top 5
+    scores = np.array(
+        [
+            [0.1, 0.9, 0.0, 0.3, 0.2, 0.5],  # target 3: ranks after 1 and 5 -> rank 2
+            [0.5, 0.5, 0.1, 0.0, 0.0, 0.0],  # target 1 ties with class 0, which wins -> rank 1
+            [0.5, 0.5, 0.1, 0.0, 0.0, 0.0],  # target 0 wins the tie -> rank 0
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ]
+    )  # all tied, target 5 -> rank 5: outside the top 5
     targets = np.array([3, 1, 0, 5])
     assert target_ranks(scores, targets).tolist() == [2, 1, 0, 5]
     m = classification_metrics(scores, targets)
@@ -54,10 +59,14 @@ def test_empty_targets_give_nan_and_bad_targets_are_refused():
 
 
 def test_retrieval_hit_when_any_positive_is_in_the_top_k_with_duplicates():
-    scores = np.array([[0.9, 0.8, 0.7, 0.1],   # positives 2 and 3: best is 2 at rank 2
-                       [0.1, 0.2, 0.3, 0.4],   # positive 0 at rank 3
-                       [0.5, 0.5, 0.5, 0.5],   # positive 1 ties with 0, which wins -> rank 1
-                       [0.9, 0.1, 0.1, 0.1]])  # no positive: a miss at every k, even k >= G
+    scores = np.array(
+        [
+            [0.9, 0.8, 0.7, 0.1],  # positives 2 and 3: best is 2 at rank 2
+            [0.1, 0.2, 0.3, 0.4],  # positive 0 at rank 3
+            [0.5, 0.5, 0.5, 0.5],  # positive 1 ties with 0, which wins -> rank 1
+            [0.9, 0.1, 0.1, 0.1],
+        ]
+    )  # no positive: a miss at every k, even k >= G
     pairs = [(0, 3), (0, 2), (0, 2), (1, 0), (2, 1)]  # (0, 2) listed twice: still one positive
     mask = positive_mask(4, 4, pairs)
     assert mask.sum() == 4
@@ -82,6 +91,7 @@ def test_retrieval_is_the_same_in_batches(monkeypatch):
 
 
 # --- against clip_benchmark's own functions (and sklearn, which it calls) on tie-free random scores ---
+
 
 def _random_case(seed: int, n: int = 200, c: int = 12):
     rng = np.random.default_rng(seed)
@@ -109,8 +119,10 @@ class _nothing:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_top_k_equals_clip_benchmark_accuracy(seed):
-    zs = pytest.importorskip("clip_benchmark.metrics.zeroshot_classification",
-                             reason="clip_benchmark is not installed (pip install clip-benchmark --no-deps)")
+    zs = pytest.importorskip(
+        "clip_benchmark.metrics.zeroshot_classification",
+        reason="clip_benchmark is not installed (pip install clip-benchmark --no-deps)",
+    )
     import torch
 
     scores, y = _random_case(seed)
@@ -136,8 +148,10 @@ def test_top_k_equals_torch_topk_membership():
 
 @pytest.mark.parametrize("k", [1, 5, 10, 20])
 def test_retrieval_equals_clip_benchmark_recall_at_k(k):
-    zr = pytest.importorskip("clip_benchmark.metrics.zeroshot_retrieval",
-                             reason="clip_benchmark is not installed (pip install clip-benchmark --no-deps)")
+    zr = pytest.importorskip(
+        "clip_benchmark.metrics.zeroshot_retrieval",
+        reason="clip_benchmark is not installed (pip install clip-benchmark --no-deps)",
+    )
     import torch
 
     rng = np.random.default_rng(k)

@@ -1,8 +1,8 @@
 import pyarrow as pa
 import pytest
 
-from unibind_core.storage.tables import EVAL_SCHEMA
 from unibind_core.evaluation.results import balance_table, to_markdown, wide_table, write_catalogue
+from unibind_core.storage.tables import EVAL_SCHEMA
 
 
 def _evals():
@@ -10,8 +10,18 @@ def _evals():
     for bench, modality, zs, ft in (("a", "image", 0.9, 0.95), ("b", "audio", 0.45, 0.9)):
         for setting, acc in (("zero-shot", zs), ("fine-tuned", ft)):
             for clf in ("templates", "centres"):
-                rows.append(dict(benchmark=bench, modality=modality, setting=setting, classifier=clf, accuracy=acc,
-                                 n=10, split="test", prompt_set="p"))
+                rows.append(
+                    dict(
+                        benchmark=bench,
+                        modality=modality,
+                        setting=setting,
+                        classifier=clf,
+                        accuracy=acc,
+                        n=10,
+                        split="test",
+                        prompt_set="p",
+                    )
+                )
     return pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)
 
 
@@ -51,23 +61,54 @@ def test_catalogue_paths_with_quotes_are_quoted_not_pasted(tmp_path):
 
 # --- beside the paper ---
 
+
 def _paper_evals(bench="esc50", modality="audio"):
-    rows = [dict(benchmark=bench, modality=modality, setting=st, classifier=clf, accuracy=acc, n=400, split="test",
-                 prompt_set="p")
-            for st, clf, acc in (("zero-shot", "templates", 0.60), ("zero-shot", "centres", 0.75),
-                                 ("zero-shot", "single_template", 0.5), ("fine-tuned", "templates", 0.8),
-                                 ("fine-tuned", "centres", 0.85))]
+    rows = [
+        dict(
+            benchmark=bench,
+            modality=modality,
+            setting=st,
+            classifier=clf,
+            accuracy=acc,
+            n=400,
+            split="test",
+            prompt_set="p",
+        )
+        for st, clf, acc in (
+            ("zero-shot", "templates", 0.60),
+            ("zero-shot", "centres", 0.75),
+            ("zero-shot", "single_template", 0.5),
+            ("fine-tuned", "templates", 0.8),
+            ("fine-tuned", "centres", 0.85),
+        )
+    ]
     return pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)
 
 
 def _retrieval(q="caltech101", g="ncaltech101", recall20=0.5):
     from unibind_core.storage.tables import RETRIEVAL_SCHEMA
 
-    rows = [dict(query_benchmark=a, gallery_benchmark=b, query_modality=am, gallery_modality=bm, setting=st,
-                 metric=f"recall@{k}", k=k, recall=recall20 if k == 20 else recall20 / 2, n_queries=10, n_gallery=10,
-                 n_pairs=10, split="test", pairing="p", metric_definition="d")
-            for a, b, am, bm in ((q, g, "image", "event"), (g, q, "event", "image"))
-            for st in ("zero-shot", "fine-tuned") for k in (1, 5, 10, 20)]
+    rows = [
+        dict(
+            query_benchmark=a,
+            gallery_benchmark=b,
+            query_modality=am,
+            gallery_modality=bm,
+            setting=st,
+            metric=f"recall@{k}",
+            k=k,
+            recall=recall20 if k == 20 else recall20 / 2,
+            n_queries=10,
+            n_gallery=10,
+            n_pairs=10,
+            split="test",
+            pairing="p",
+            metric_definition="d",
+        )
+        for a, b, am, bm in ((q, g, "image", "event"), (g, q, "event", "image"))
+        for st in ("zero-shot", "fine-tuned")
+        for k in (1, 5, 10, 20)
+    ]
     return pa.Table.from_pylist(rows, schema=RETRIEVAL_SCHEMA)
 
 
@@ -114,15 +155,30 @@ def test_comparison_puts_ours_beside_the_paper_with_the_difference():
     assert not any(b == "imagenet1k" for b, *_ in rows)
     assert all(r["note"] != NO_COUNTERPART for r in rows.values())
     header = to_csv(table).decode().splitlines()[0]
-    assert header.replace('"', "").split(",") == ["benchmark", "modality", "task", "paper_row", "setting",
-                                                   "classifier", "metric", "ours", "paper", "difference", "note"]
+    assert header.replace('"', "").split(",") == [
+        "benchmark",
+        "modality",
+        "task",
+        "paper_row",
+        "setting",
+        "classifier",
+        "metric",
+        "ours",
+        "paper",
+        "difference",
+        "note",
+    ]
 
 
 def test_the_demo_comparison_says_it_has_no_paper_counterpart():
     from unibind_core.evaluation.results import NO_COUNTERPART, comparison_markdown, comparison_table, paper_results
 
-    table = comparison_table(_paper_evals("demo_audio"), _retrieval("demo_image", "demo_event"), paper_results(),
-                             ["demo_audio", "demo_image", "demo_event"])
+    table = comparison_table(
+        _paper_evals("demo_audio"),
+        _retrieval("demo_image", "demo_event"),
+        paper_results(),
+        ["demo_audio", "demo_image", "demo_event"],
+    )
     assert table.num_rows == 4 + 2 * 2 * 4  # 4 paper rows of ours + every retrieval row
     assert set(table["note"].to_pylist()) == {NO_COUNTERPART}
     assert table["paper"].null_count == table["paper_row"].null_count == table.num_rows
@@ -139,12 +195,17 @@ def test_the_paper_comparison_takes_retrieval_from_the_fixed_split_only():
         r.update(protocol="cross-validation", fold=None, split="mean over folds 1,2", recall=0.9)
     both = pa.concat_tables([fixed, pa.Table.from_pylist(folds, schema=fixed.schema)])
     benches = ["caltech101", "ncaltech101"]
-    rows = [r for r in comparison_table(_paper_evals("caltech101"), both, paper_results(), benches).to_pylist()
-            if r["task"] == "retrieval" and r["metric"] == "recall@20"]
+    rows = [
+        r
+        for r in comparison_table(_paper_evals("caltech101"), both, paper_results(), benches).to_pylist()
+        if r["task"] == "retrieval" and r["metric"] == "recall@20"
+    ]
     assert rows and {r["ours"] for r in rows} == {50.0}  # the folds' 90 % is not the paper's protocol
     summary = retrieval_summary(both).to_pylist()
-    assert {(r["protocol"], r["split"]) for r in summary} == {("fixed", "test"),
-                                                              ("cross-validation", "mean over folds 1,2")}
+    assert {(r["protocol"], r["split"]) for r in summary} == {
+        ("fixed", "test"),
+        ("cross-validation", "mean over folds 1,2"),
+    }
 
 
 def test_previews_inline_each_png_so_its_bytes_come_back(tmp_path):
@@ -165,12 +226,44 @@ def test_previews_inline_each_png_so_its_bytes_come_back(tmp_path):
 def test_the_aligner_table_puts_the_three_aligners_side_by_side_with_the_spread_over_folds():
     from unibind_core.evaluation.results import aligner_comparison, aligner_markdown
 
-    rows = [dict(benchmark="b", modality="audio", setting="zero-shot", classifier="centres", accuracy=0.5, n=10,
-                 protocol="fixed")]
-    rows += [dict(benchmark="b", modality="audio", setting="fine-tuned", classifier="centres", accuracy=acc, n=10,
-                  protocol="fixed", aligner=a) for a, acc in (("lcl", 0.7), ("centrobind", 0.6), ("exmcr", 0.55))]
-    rows += [dict(benchmark="b", modality="audio", setting="fine-tuned", classifier="centres", accuracy=acc, n=10,
-                  protocol="cross-validation", aligner="lcl", fold=f) for f, acc in ((1, 0.6), (2, 0.8))]
+    rows = [
+        dict(
+            benchmark="b",
+            modality="audio",
+            setting="zero-shot",
+            classifier="centres",
+            accuracy=0.5,
+            n=10,
+            protocol="fixed",
+        )
+    ]
+    rows += [
+        dict(
+            benchmark="b",
+            modality="audio",
+            setting="fine-tuned",
+            classifier="centres",
+            accuracy=acc,
+            n=10,
+            protocol="fixed",
+            aligner=a,
+        )
+        for a, acc in (("lcl", 0.7), ("centrobind", 0.6), ("exmcr", 0.55))
+    ]
+    rows += [
+        dict(
+            benchmark="b",
+            modality="audio",
+            setting="fine-tuned",
+            classifier="centres",
+            accuracy=acc,
+            n=10,
+            protocol="cross-validation",
+            aligner="lcl",
+            fold=f,
+        )
+        for f, acc in ((1, 0.6), (2, 0.8))
+    ]
     table = aligner_comparison(pa.Table.from_pylist(rows, schema=EVAL_SCHEMA))
     by = {(r["protocol"], r["aligner"]): r for r in table.to_pylist()}
     assert set(by) == {("fixed", a) for a in ("none", "lcl", "centrobind", "exmcr")} | {("cross-validation", "lcl")}
@@ -194,8 +287,9 @@ def test_the_paper_profiles_csv_holds_every_number_of_the_paper_beside_an_empty_
 
     paper = paper_results().to_pylist()
     empty = pa.Table.from_pylist([], schema=EVAL_SCHEMA)
-    table = comparison_table(empty, pa.Table.from_pylist([], schema=RETRIEVAL_SCHEMA), paper_results(),
-                             list(profile_benchmarks("paper")))
+    table = comparison_table(
+        empty, pa.Table.from_pylist([], schema=RETRIEVAL_SCHEMA), paper_results(), list(profile_benchmarks("paper"))
+    )
     rows = list(csv.DictReader(io.StringIO(to_csv(table).decode())))
     got = {(r["benchmark"], r["paper_row"]): float(r["paper"]) for r in rows}
     assert len(rows) == len(paper) and got == {(p["benchmark"], p["paper_row"]): p["value"] for p in paper}

@@ -1,4 +1,5 @@
 """Image <-> event retrieval: pairs from the manifests, recall@k both ways, zero-shot and through the heads."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,18 +8,26 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from unibind_core.method.centres import normalize
-from unibind_core.method.aligners.loop import make_head
-from unibind_core.evaluation.retrieval import Side, direction_rows, manifest_pairs, pair_key
 from unibind_core.core.settings import Settings
+from unibind_core.evaluation.retrieval import Side, direction_rows, manifest_pairs, pair_key
+from unibind_core.method.aligners.loop import make_head
+from unibind_core.method.centres import normalize
 from unibind_core.storage.tables import FEATURES, RETRIEVAL, Split
 
 
 def test_pairs_match_class_folder_and_stem_whatever_the_suffix():
-    paired = ["101_ObjectCategories/ant/image_0001.jpg", None, "101_ObjectCategories/bee/image_0002.jpg",
-              "101_ObjectCategories/ant/image_0009.jpg"]
-    paths = ["101_ObjectCategories/bee/image_0002.JPG", "101_ObjectCategories/ant/image_0001.png",
-             "101_ObjectCategories/bee/image_0001.jpg", "other/ant/image_0001.jpg"]
+    paired = [
+        "101_ObjectCategories/ant/image_0001.jpg",
+        None,
+        "101_ObjectCategories/bee/image_0002.jpg",
+        "101_ObjectCategories/ant/image_0009.jpg",
+    ]
+    paths = [
+        "101_ObjectCategories/bee/image_0002.JPG",
+        "101_ObjectCategories/ant/image_0001.png",
+        "101_ObjectCategories/bee/image_0001.jpg",
+        "other/ant/image_0001.jpg",
+    ]
     assert pair_key(paths[1]) == "ant/image_0001"
     # event 0 names two copies of ant/image_0001 (both are positives); 1 names nothing; 3's image is absent
     assert manifest_pairs(paired, paths).tolist() == [[0, 1], [0, 3], [2, 0]]
@@ -54,9 +63,13 @@ def _write_features(s: Settings, bench: str, vectors_of: dict[str, np.ndarray]) 
 
     m = read_manifest(s, bench)
     ids = m["sample_id"].to_pylist()
-    FEATURES.write(FEATURES.table({"sample_id": ids, "split": m["split"].to_pylist(),
-                                   "class_index": m["class_index"].to_pylist()},
-                                  np.stack([vectors_of[i] for i in ids])), s.layout.features(bench))
+    FEATURES.write(
+        FEATURES.table(
+            {"sample_id": ids, "split": m["split"].to_pylist(), "class_index": m["class_index"].to_pylist()},
+            np.stack([vectors_of[i] for i in ids]),
+        ),
+        s.layout.features(bench),
+    )
 
 
 def _write_head(s: Settings, bench: str, weight: np.ndarray) -> None:
@@ -118,8 +131,9 @@ def test_cross_validated_pairs_are_scored_per_test_fold_through_that_folds_heads
     pairs = np.stack([np.arange(n), np.arange(n)], 1)
     in_a, in_b, sub = fold_pairs(pairs, folds, event_folds, 1)
     assert in_a.sum() == 4 and in_b.sum() == 3 and len(sub) == 3  # image 0 lost its partner in fold 1
-    assert (folds[in_a][sub[:, 0]] == 1).all() and np.array_equal(np.flatnonzero(in_a)[sub[:, 0]],
-                                                                  np.flatnonzero(in_b)[sub[:, 1]])
+    assert (folds[in_a][sub[:, 0]] == 1).all() and np.array_equal(
+        np.flatnonzero(in_a)[sub[:, 0]], np.flatnonzero(in_b)[sub[:, 1]]
+    )
     rotation = np.linalg.qr(rng.normal(size=(dim, dim)))[0].astype(np.float32)
     seen = []
 
@@ -128,14 +142,25 @@ def test_cross_validated_pairs_are_scored_per_test_fold_through_that_folds_heads
         return normalize(x @ rotation) if (bench, fold) == ("event", 2) else x
 
     definitions = {f: f"test fold {f}" for f in (1, 2, 3)}
-    rows = cross_validated_rows(FoldedSide("event", "event", event, event_folds),
-                                FoldedSide("image", "image", image, folds), pairs, definitions, head)
-    assert sorted(seen) == sorted([(b, f, int(((event_folds if b == "event" else folds) == f).sum()))
-                                   for f in (1, 2, 3) for b in ("event", "image")])
+    rows = cross_validated_rows(
+        FoldedSide("event", "event", event, event_folds),
+        FoldedSide("image", "image", image, folds),
+        pairs,
+        definitions,
+        head,
+    )
+    assert sorted(seen) == sorted(
+        [
+            (b, f, int(((event_folds if b == "event" else folds) == f).sum()))
+            for f in (1, 2, 3)
+            for b in ("event", "image")
+        ]
+    )
     per_fold = [r for r in rows if r["fold"] is not None]
     assert len(per_fold) == 3 * 2 * 2 * 4 and all(r["split"] == f"fold {r['fold']}" for r in per_fold)
-    assert all(r["protocol"] == "cross-validation" and r["split_definition"] == f"test fold {r['fold']}"
-               for r in per_fold)
+    assert all(
+        r["protocol"] == "cross-validation" and r["split_definition"] == f"test fold {r['fold']}" for r in per_fold
+    )
     at1 = {(r["fold"], r["setting"], r["query_benchmark"]): r for r in per_fold if r["k"] == 1}
     assert all(at1[(f, "zero-shot", q)]["recall"] == 1.0 for f in (1, 2, 3) for q in ("event", "image"))
     assert at1[(2, "fine-tuned", "event")]["recall"] < 1.0 and at1[(1, "fine-tuned", "event")]["recall"] == 1.0
@@ -146,5 +171,10 @@ def test_cross_validated_pairs_are_scored_per_test_fold_through_that_folds_heads
     assert m["n_queries"] == sum(at1[(f, "fine-tuned", "event")]["n_queries"] for f in (1, 2, 3)) == n - 1
     assert m["split"] == "mean over folds 1,2,3"
     with pytest.raises(ValueError, match="no pair has both samples in test fold 4"):
-        cross_validated_rows(FoldedSide("event", "event", event, event_folds), FoldedSide("image", "image", image, folds),
-                             pairs, {4: "test fold 4"}, head)
+        cross_validated_rows(
+            FoldedSide("event", "event", event, event_folds),
+            FoldedSide("image", "image", image, folds),
+            pairs,
+            {4: "test fold 4"},
+            head,
+        )

@@ -1,13 +1,20 @@
 """Curated knowledge-base inputs: overrides applied exactly, every bad row refused with file, line and ID."""
+
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from unibind_core.knowledge.curated import (ABSENT, DESCRIPTION_OVERRIDES, PROMPT_TEMPLATES, curated_kb, curated_templates,
-                                  read_overrides)
 from unibind_core.core.errors import ConfigError
+from unibind_core.knowledge.curated import (
+    ABSENT,
+    DESCRIPTION_OVERRIDES,
+    PROMPT_TEMPLATES,
+    curated_kb,
+    curated_templates,
+    read_overrides,
+)
 from unibind_core.knowledge.kb import kb_rows
 from unibind_core.storage.layout import Layout
 
@@ -16,8 +23,15 @@ KEYS = ["cat", "dog"]
 
 def _kb() -> pa.Table:
     ids = ["cat:cat:0", "cat:cat:1", "cat:dog:0", "s1"]
-    return kb_rows(ids, ["cat", "cat", "dog", "dog"], ["a cat.", "a small cat.", "a dog.", "a photo of a dog."],
-                   ["template"] * 4, ["p"] * 4, "toy", "image")
+    return kb_rows(
+        ids,
+        ["cat", "cat", "dog", "dog"],
+        ["a cat.", "a small cat.", "a dog.", "a photo of a dog."],
+        ["template"] * 4,
+        ["p"] * 4,
+        "toy",
+        "image",
+    )
 
 
 def _write_csv(tmp_path, text: str):
@@ -28,11 +42,14 @@ def _write_csv(tmp_path, text: str):
 
 
 def test_replace_add_remove_with_quoted_csv_fields(tmp_path):
-    layout, path = _write_csv(tmp_path, 'ID,Category,Description,Source\n'
-                                        'cat:cat:1,cat,"a cat, curled up, asleep.",\n'
-                                        'cat:dog:mine,dog,"a dog ""fetching"" a ball.",me\n'
-                                        'cat:cat:0,cat,,\n'
-                                        's1,dog,a hand-written caption of a dog.,me\n')
+    layout, path = _write_csv(
+        tmp_path,
+        "ID,Category,Description,Source\n"
+        'cat:cat:1,cat,"a cat, curled up, asleep.",\n'
+        'cat:dog:mine,dog,"a dog ""fetching"" a ball.",me\n'
+        "cat:cat:0,cat,,\n"
+        "s1,dog,a hand-written caption of a dog.,me\n",
+    )
     kb, meta = curated_kb(_kb(), layout, "toy", KEYS)
     rows = {r["ID"]: r for r in kb.to_pylist()}
     assert sorted(rows) == ["cat:cat:1", "cat:dog:0", "cat:dog:mine", "s1"]  # cat:cat:0 removed
@@ -51,14 +68,17 @@ def test_no_curated_file_leaves_the_kb_as_it_is(tmp_path):
     assert DESCRIPTION_OVERRIDES.version(Layout(tmp_path), "toy") == ABSENT
 
 
-@pytest.mark.parametrize("row, why", [
-    ("cat:cat:0,bird,a bird.,", "line 2 (ID 'cat:cat:0'): Category 'bird' is not a class key"),
-    ("cat:cat:0,dog,a dog.,", "has this ID under Category 'cat'"),
-    ("cat:cat:9,cat,,", "an empty Description removes a row, but no row has this ID"),
-    ("extra,cat,a cat.,", "a new description needs an ID cat:cat:<name>"),
-    (",cat,a cat.,", "the ID is empty"),
-    ("cat:cat:0,cat," + "word " * 80 + ",", "over 75 CLIP BPE tokens"),
-])
+@pytest.mark.parametrize(
+    "row, why",
+    [
+        ("cat:cat:0,bird,a bird.,", "line 2 (ID 'cat:cat:0'): Category 'bird' is not a class key"),
+        ("cat:cat:0,dog,a dog.,", "has this ID under Category 'cat'"),
+        ("cat:cat:9,cat,,", "an empty Description removes a row, but no row has this ID"),
+        ("extra,cat,a cat.,", "a new description needs an ID cat:cat:<name>"),
+        (",cat,a cat.,", "the ID is empty"),
+        ("cat:cat:0,cat," + "word " * 80 + ",", "over 75 CLIP BPE tokens"),
+    ],
+)
 def test_bad_rows_are_refused_naming_file_line_and_id(tmp_path, row, why):
     layout, path = _write_csv(tmp_path, f"ID,Category,Description,Source\n{row}\n")
     with pytest.raises(ConfigError, match=str(path).replace(".", r"\.")) as err:
@@ -78,8 +98,10 @@ def test_duplicated_id_and_missing_columns(tmp_path):
 def test_parquet_overrides_and_one_file_per_kind(tmp_path):
     folder = tmp_path / "curated" / "toy"
     folder.mkdir(parents=True)
-    pq.write_table(pa.table({"ID": ["cat:cat:0"], "Category": ["cat"], "Description": ["a tabby cat."],
-                             "Source": ["me"]}), folder / "descriptions.parquet")
+    pq.write_table(
+        pa.table({"ID": ["cat:cat:0"], "Category": ["cat"], "Description": ["a tabby cat."], "Source": ["me"]}),
+        folder / "descriptions.parquet",
+    )
     kb, meta = curated_kb(_kb(), Layout(tmp_path), "toy", KEYS)
     assert kb.filter(pa.compute.equal(kb["ID"], "cat:cat:0"))["Description"].to_pylist() == ["a tabby cat."]
     (folder / "descriptions.csv").write_text("ID,Category,Description\n")

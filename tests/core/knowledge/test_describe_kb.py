@@ -8,16 +8,26 @@ import pytest
 from unibind_core.data.benchmarks.manifest import ClassInfo
 from unibind_core.evaluation.checks import check_kb
 from unibind_core.knowledge.describe import TemplateDescriber, paper_prompt, seed_sentence
+from unibind_core.knowledge.kb import (
+    MAX_CLIP_BPE_TOKENS,
+    caption_table,
+    carry_created_at,
+    clip_token_count,
+    describe_categories,
+    fits_clip,
+    merge_kb,
+)
 from unibind_core.storage.tables import KB_SCHEMA
-from unibind_core.knowledge.kb import (MAX_CLIP_BPE_TOKENS, caption_table, carry_created_at, clip_token_count,
-                             describe_categories, fits_clip, merge_kb)
 
 CLASSES = [ClassInfo(0, "c0", "seven"), ClassInfo(1, "c1", "eight")]
 
 
 def test_paper_prompt_with_modality_aware_wording():
     assert seed_sentence("sound", "eight") == "A sound of an eight"
-    assert paper_prompt(1000, "photo", "dog") == "Please generate 1000 sentences related to this sentence <A photo of a dog>"
+    assert (
+        paper_prompt(1000, "photo", "dog")
+        == "Please generate 1000 sentences related to this sentence <A photo of a dog>"
+    )
 
 
 def test_template_describer_is_deterministic_unique_and_bounded():
@@ -67,18 +77,30 @@ def test_kb_check_flags_duplicates_empties_and_missing_categories():
     out = check_kb(kb, ["c0", "c1"])
     assert not out.passed
     assert "1 duplicated IDs" in out.description and "1 empty" in out.description and "c1" in out.description
-    good = merge_kb(*describe_categories(TemplateDescriber(), CLASSES, "photo", 3, "d", "image")[:1],
-                    caption_table(["s1"], ["c0"], ["x"], "manifest", "p", "d", "image"))
+    good = merge_kb(
+        *describe_categories(TemplateDescriber(), CLASSES, "photo", 3, "d", "image")[:1],
+        caption_table(["s1"], ["c0"], ["x"], "manifest", "p", "d", "image"),
+    )
     assert check_kb(good, ["c0", "c1"]).passed
 
 
 def test_the_fast_clip_count_and_limit_check_equal_the_tokenizer():
     from unibind_core.knowledge.kb import _clip_tokenizer
 
-    texts = ["A photo of a dog.", "It's 3:45pm -- the DOG's 2nd walk (of 10)!", "  spaces   and\ttabs  ",
-             "Numbers 12345 and symbols #$%^*{}[]|\\<>?~`", "don't won't they're I'll we've she'd",
-             "antidisestablishmentarianism pneumonoultramicroscopic", "x" * 200, "",
-             "café & crème", "Fish &amp; chips", "naïve résumé", "emoji 🐶 dog"]  # the last four: slow path
+    texts = [
+        "A photo of a dog.",
+        "It's 3:45pm -- the DOG's 2nd walk (of 10)!",
+        "  spaces   and\ttabs  ",
+        "Numbers 12345 and symbols #$%^*{}[]|\\<>?~`",
+        "don't won't they're I'll we've she'd",
+        "antidisestablishmentarianism pneumonoultramicroscopic",
+        "x" * 200,
+        "",
+        "café & crème",
+        "Fish &amp; chips",
+        "naïve résumé",
+        "emoji 🐶 dog",
+    ]  # the last four: slow path
     rng = random.Random(0)
     alphabet = string.ascii_letters + string.digits + string.punctuation + "    "
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 120))) for _ in range(300)]

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unibind_core.method.centres import ClassTexts, class_queries, localize_centres, normalize, predict_with_centres
 from unibind_core.evaluation.checks import check_centres
 from unibind_core.evaluation.evaluate import Classifiers, evaluate, template_classifier
 from unibind_core.method.aligners.loop import HeadConfig, apply_head, train_head
+from unibind_core.method.centres import ClassTexts, class_queries, localize_centres, normalize, predict_with_centres
 from unibind_core.storage.io import arrow_to_vectors
 from unibind_core.storage.tables import Setting
 
@@ -25,8 +25,15 @@ def test_centres_are_the_top_k_descriptions_nearest_the_data_mean():
     for c in range(3):
         near = normalize(means[c] + 0.2 * rng.normal(size=(5, 16)))
         far = normalize(rng.normal(size=(10, 16)))
-        classes.append(ClassTexts(c, f"k{c}", [f"n{i}" for i in range(5)] + [f"f{i}" for i in range(10)],
-                                  ["t"] * 15, np.concatenate([near, far])))
+        classes.append(
+            ClassTexts(
+                c,
+                f"k{c}",
+                [f"n{i}" for i in range(5)] + [f"f{i}" for i in range(10)],
+                ["t"] * 15,
+                np.concatenate([near, far]),
+            )
+        )
     table = localize_centres(classes, class_queries(x, y), k=5)
     assert table.num_rows == 15
     assert all(i.startswith("n") for i in table["ID"].to_pylist())
@@ -38,8 +45,12 @@ def test_centres_are_the_top_k_descriptions_nearest_the_data_mean():
 
 def test_k_is_clipped_to_what_exists_and_stored_per_class():
     rng, _, x, y = _toy()
-    classes = [ClassTexts(c, f"k{c}", [f"d{i}" for i in range(2 + c)], ["t"] * (2 + c),
-                          normalize(rng.normal(size=(2 + c, 16)))) for c in range(3)]
+    classes = [
+        ClassTexts(
+            c, f"k{c}", [f"d{i}" for i in range(2 + c)], ["t"] * (2 + c), normalize(rng.normal(size=(2 + c, 16)))
+        )
+        for c in range(3)
+    ]
     table = localize_centres(classes, class_queries(x, y), k=50)
     assert dict(zip(table["class_index"].to_pylist(), table["k"].to_pylist())) == {0: 2, 1: 3, 2: 4}
 
@@ -85,8 +96,9 @@ def test_evaluate_reports_each_setting_and_classifier():
     tpl = template_classifier(np.concatenate([means, means]), np.array([0, 1, 2, 0, 1, 2]), 3)
     clf = Classifiers(tpl, tpl, means, np.arange(3))
     rows = evaluate({Setting.ZERO_SHOT: x}, y, clf)
-    assert {(r["setting"], r["classifier"]) for r in rows} == {("zero-shot", c) for c in
-                                                               ("templates", "single_template", "centres")}
+    assert {(r["setting"], r["classifier"]) for r in rows} == {
+        ("zero-shot", c) for c in ("templates", "single_template", "centres")
+    }
     assert all(r["accuracy"] > 0.9 for r in rows)
     with pytest.raises(ValueError, match=r"classes \[2\]"):
         template_classifier(means[:2], np.array([0, 1]), 3)

@@ -1,5 +1,6 @@
 """A copy holding some classes of a shipped list has classes without training data: `data_mean` cannot rank
 their descriptions and says what to do instead; `label_free` ranks every class without looking at data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,11 @@ class _Inputs:
 def test_a_class_without_training_data_names_the_remedies_and_label_free_ranks_it():
     classes = [_texts(0, "cat", 1), _texts(1, "dog", 2)]
     only_cat = {0: normalize(np.ones((1, 8)))[0]}  # data_mean's queries: the classes with training samples
-    with pytest.raises(ValueError, match=r"class 'dog' has no training data .* classnames=<file>.* "
-                                         r"centre_ranking=label_free"):
+    with pytest.raises(
+        ValueError,
+        match=r"class 'dog' has no training data .* classnames=<file>.* "
+        r"centre_ranking=label_free",
+    ):
         localize_centres(iter(classes), only_cat, k=2)
     table = localize_centres(iter(classes), label_free_queries(_Inputs()), k=2)
     assert table["class_key"].to_pylist() == ["cat", "cat", "dog", "dog"]
@@ -44,18 +48,32 @@ def test_the_centres_stage_ranks_a_class_without_training_data_label_free_and_sa
     from unibind_core.storage.tables import CENTRES, CLASSES, FEATURES, TEXT_EMBEDDINGS
 
     s, bench = Settings(data_root=tmp_path, k=2), "demo_image"
-    CLASSES.write(CLASSES.table({"class_index": [0, 1], "class_key": ["cat", "dog"], "class_name": ["cat", "dog"],
-                                 "dataset_index": [0, 1]}), s.layout.classes(bench))
+    CLASSES.write(
+        CLASSES.table(
+            {"class_index": [0, 1], "class_key": ["cat", "dog"], "class_name": ["cat", "dog"], "dataset_index": [0, 1]}
+        ),
+        s.layout.classes(bench),
+    )
     x = normalize(np.random.default_rng(0).normal(size=(2, 8)))  # training samples of the cat only
-    FEATURES.write(FEATURES.table({"sample_id": ["a", "b"], "split": ["train", "test"], "class_index": [0, 1]}, x),
-                   s.layout.features(bench))
+    FEATURES.write(
+        FEATURES.table({"sample_id": ["a", "b"], "split": ["train", "test"], "class_index": [0, 1]}, x),
+        s.layout.features(bench),
+    )
     rows = [(f"cat:{key}:{i}", key, "description") for key in ("cat", "dog") for i in range(3)]
     rows += [(f"one:{key}", key, "single_template") for key in ("cat", "dog")]
-    TEXT_EMBEDDINGS.write(TEXT_EMBEDDINGS.table({"ID": [r[0] for r in rows], "Category": [r[1] for r in rows],
-                                                 "kind": [r[2] for r in rows], "text": [r[0] for r in rows],
-                                                 "text_hash": [r[0] for r in rows]},
-                                                normalize(np.random.default_rng(1).normal(size=(len(rows), 8)))),
-                          s.layout.text_embeddings(bench))
+    TEXT_EMBEDDINGS.write(
+        TEXT_EMBEDDINGS.table(
+            {
+                "ID": [r[0] for r in rows],
+                "Category": [r[1] for r in rows],
+                "kind": [r[2] for r in rows],
+                "text": [r[0] for r in rows],
+                "text_hash": [r[0] for r in rows],
+            },
+            normalize(np.random.default_rng(1).normal(size=(len(rows), 8))),
+        ),
+        s.layout.text_embeddings(bench),
+    )
     result = stage_centres(s, bench)
     assert result.metadata["ranked_label_free"] == ["dog"] and result.checks["centres_valid"].passed
     assert sorted(set(CENTRES.read(s.layout.centres(bench))["class_key"].to_pylist())) == ["cat", "dog"]

@@ -1,4 +1,5 @@
 """Nearest-neighbour search: the GPU request falls back to faiss-cpu here with the same exact answers."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,16 +1,25 @@
 """ESC-50's official folds on the demo audio, the cross-validation runs, and what the evaluation rows record."""
+
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.spec import BENCHMARKS
 from unibind_core.method.centres import normalize
 from unibind_core.method.protocols import FOLD_PROTOCOLS, fold_runs, sample_folds
-from unibind_core.core.settings import Settings
-from unibind_core.storage.tables import (CENTRES, EVALUATIONS, FEATURES, HEAD_HISTORY, TEXT_EMBEDDINGS, RowKind, Setting,
-                                 SplitProtocol)
+from unibind_core.storage.tables import (
+    CENTRES,
+    EVALUATIONS,
+    FEATURES,
+    HEAD_HISTORY,
+    TEXT_EMBEDDINGS,
+    RowKind,
+    Setting,
+    SplitProtocol,
+)
 
 BENCH = "demo_audio"
 
@@ -70,8 +79,12 @@ def _write_stage_inputs(s: Settings) -> None:
     means = normalize(rng.normal(size=(len(classes), 16))).astype(np.float32)
     y = np.array([r["class_index"] for r in m])
     x = normalize(means[y] + 0.5 * rng.normal(size=(len(y), 16))).astype(np.float32)
-    FEATURES.write(FEATURES.table({"sample_id": [r["sample_id"] for r in m], "split": [r["split"] for r in m],
-                                   "class_index": y.tolist()}, x), s.layout.features(BENCH))
+    FEATURES.write(
+        FEATURES.table(
+            {"sample_id": [r["sample_id"] for r in m], "split": [r["split"] for r in m], "class_index": y.tolist()}, x
+        ),
+        s.layout.features(BENCH),
+    )
     rows, vecs = [], []
     for r, v in zip(m, normalize(means[y] + 0.3 * rng.normal(size=(len(y), 16)))):
         rows.append((r["sample_id"], r["class_key"], RowKind.CAPTION)), vecs.append(v)
@@ -80,18 +93,35 @@ def _write_stage_inputs(s: Settings) -> None:
             for j in range(n):
                 rows.append((f"{kind}:{c.key}:{j}", c.key, kind))
                 vecs.append(normalize(means[c.index] + 0.2 * rng.normal(size=16)))
-    TEXT_EMBEDDINGS.write(TEXT_EMBEDDINGS.table(
-        {"ID": [r[0] for r in rows], "Category": [r[1] for r in rows], "kind": [str(r[2]) for r in rows],
-         "text": [r[0] for r in rows], "text_hash": [r[0] for r in rows]}, np.stack(vecs).astype(np.float32)),
-        s.layout.text_embeddings(BENCH))
+    TEXT_EMBEDDINGS.write(
+        TEXT_EMBEDDINGS.table(
+            {
+                "ID": [r[0] for r in rows],
+                "Category": [r[1] for r in rows],
+                "kind": [str(r[2]) for r in rows],
+                "text": [r[0] for r in rows],
+                "text_hash": [r[0] for r in rows],
+            },
+            np.stack(vecs).astype(np.float32),
+        ),
+        s.layout.text_embeddings(BENCH),
+    )
     centre_vecs = normalize(np.repeat(means, 3, 0) + 0.1 * rng.normal(size=(3 * len(classes), 16)))
-    CENTRES.write(CENTRES.table({"class_index": np.repeat([c.index for c in classes], 3).tolist(),
-                                 "class_key": np.repeat([c.key for c in classes], 3).tolist(),
-                                 "rank": [0, 1, 2] * len(classes), "k": [3] * (3 * len(classes)),
-                                 "ID": [f"c{i}" for i in range(3 * len(classes))],
-                                 "text": [f"c{i}" for i in range(3 * len(classes))],
-                                 "score": [1.0] * (3 * len(classes))}, centre_vecs.astype(np.float32)),
-                  s.layout.centres(BENCH))
+    CENTRES.write(
+        CENTRES.table(
+            {
+                "class_index": np.repeat([c.index for c in classes], 3).tolist(),
+                "class_key": np.repeat([c.key for c in classes], 3).tolist(),
+                "rank": [0, 1, 2] * len(classes),
+                "k": [3] * (3 * len(classes)),
+                "ID": [f"c{i}" for i in range(3 * len(classes))],
+                "text": [f"c{i}" for i in range(3 * len(classes))],
+                "score": [1.0] * (3 * len(classes)),
+            },
+            centre_vecs.astype(np.float32),
+        ),
+        s.layout.centres(BENCH),
+    )
 
 
 def test_heads_and_evaluation_run_every_aligner_on_the_fixed_split_and_every_fold(demo_audio):
@@ -103,16 +133,18 @@ def test_heads_and_evaluation_run_every_aligner_on_the_fixed_split_and_every_fol
     head = stage_head(s, BENCH)
     assert head.metadata["heads"] == 3 * 6 and head.metadata["config"]["loop"]["batch_size"] == 128
     history = HEAD_HISTORY.read(s.layout.head_history(BENCH)).to_pylist()
-    assert {(r["aligner"], r["fold"]) for r in history} == {(a, f) for a in ("lcl", "centrobind", "exmcr")
-                                                            for f in (None, 1, 2, 3, 4, 5)}
+    assert {(r["aligner"], r["fold"]) for r in history} == {
+        (a, f) for a in ("lcl", "centrobind", "exmcr") for f in (None, 1, 2, 3, 4, 5)
+    }
     result = stage_evaluation(s, BENCH)
     rows = EVALUATIONS.read(s.layout.evaluation(BENCH)).to_pylist()
     n_all = FEATURES.num_rows(s.layout.features(BENCH))
     zero_all = [r for r in rows if r["protocol"] == SplitProtocol.ALL]
     assert {r["n"] for r in zero_all} == {n_all} and {r["setting"] for r in zero_all} == {Setting.ZERO_SHOT}
     cv = [r for r in rows if r["protocol"] == SplitProtocol.CROSS_VALIDATION]
-    assert {(r["aligner"], r["fold"]) for r in cv} == {(a, f) for a in ("lcl", "centrobind", "exmcr")
-                                                       for f in (1, 2, 3, 4, 5)}
+    assert {(r["aligner"], r["fold"]) for r in cv} == {
+        (a, f) for a in ("lcl", "centrobind", "exmcr") for f in (1, 2, 3, 4, 5)
+    }
     assert sum(r["n"] for r in cv if r["aligner"] == "lcl" and r["classifier"] == "centres") == n_all  # folds partition
     assert all(r["split"] == f"fold {r['fold']}" and f"test fold {r['fold']}" in r["split_definition"] for r in cv)
     fixed = [r for r in rows if r["protocol"] == SplitProtocol.FIXED]

@@ -1,4 +1,5 @@
 """The reproducibility record: code commit, weight hashes, split definitions, prompt-set hashes."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,13 @@ from unibind_core.stages.provenance import git_commit, prompt_sets, split_defini
 
 
 def test_git_commit_is_the_checkout_head_and_unknown_outside_git(tmp_path):
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parents[3]).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    ).stdout.strip()
     record = git_commit()
     assert re.fullmatch(r"[0-9a-f]{40}", record["commit"]) and record["commit"] == head
     assert isinstance(record["dirty"], bool)

@@ -1,4 +1,5 @@
 """Bad input: a clear error naming the file or category, nothing half-written, and a rerun that completes."""
+
 from __future__ import annotations
 
 import time
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.manifest import DatasetLayoutError
 from unibind_core.knowledge.describe import DESCRIBERS, TemplateDescriber
-from unibind_core.core.settings import Settings
 from unibind_core.stages.data import stage_manifest, stage_world
 from unibind_core.stages.knowledge import stage_descriptions
 
@@ -54,9 +55,11 @@ def test_a_category_without_descriptions_is_named_and_nothing_is_written(tmp_pat
     assert stage_descriptions(s, "demo_image").metadata["rows"] == 50  # the rerun completes
 
 
-DAMAGE = {"demo_image": lambda p: p.write_bytes(b"\x00garbage, not an image" * 10),  # overwritten in place
-          "demo_audio": lambda p: p.write_bytes(p.read_bytes()[:30]),  # a WAV cut inside its header
-          "demo_pointcloud": lambda p: p.write_text("0.1,0.2\nnot,a,point\n")}  # a damaged point list
+DAMAGE = {
+    "demo_image": lambda p: p.write_bytes(b"\x00garbage, not an image" * 10),  # overwritten in place
+    "demo_audio": lambda p: p.write_bytes(p.read_bytes()[:30]),  # a WAV cut inside its header
+    "demo_pointcloud": lambda p: p.write_text("0.1,0.2\nnot,a,point\n"),
+}  # a damaged point list
 
 
 @pytest.mark.parametrize("bench", sorted(DAMAGE))
@@ -95,15 +98,26 @@ def test_features_and_text_embeddings_of_different_sizes_are_named_as_two_spaces
     from unibind_core.storage.tables import CLASSES, FEATURES, TEXT_EMBEDDINGS
 
     s = _settings(tmp_path)
-    CLASSES.write(CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"], "dataset_index": [0]}),
-                  s.layout.classes("demo_image"))
-    FEATURES.write(FEATURES.table({"sample_id": ["x"], "split": ["train"], "class_index": [0]},
-                                  np.eye(1, 4, dtype=np.float32)), s.layout.features("demo_image"))
-    TEXT_EMBEDDINGS.write(TEXT_EMBEDDINGS.table({"ID": ["cat:a:0"], "Category": ["a"], "kind": ["description"],
-                                                 "text": ["t"], "text_hash": ["h"]}, np.eye(1, 3, dtype=np.float32)),
-                          s.layout.text_embeddings("demo_image"))
-    with pytest.raises(ValueError, match=r"data features have 4 dimensions \(backbone 'demo'\) but text "
-                                         r"embeddings 3 \(text encoder 'minilm'\): they are not one embedding space"):
+    CLASSES.write(
+        CLASSES.table({"class_index": [0], "class_key": ["a"], "class_name": ["a"], "dataset_index": [0]}),
+        s.layout.classes("demo_image"),
+    )
+    FEATURES.write(
+        FEATURES.table({"sample_id": ["x"], "split": ["train"], "class_index": [0]}, np.eye(1, 4, dtype=np.float32)),
+        s.layout.features("demo_image"),
+    )
+    TEXT_EMBEDDINGS.write(
+        TEXT_EMBEDDINGS.table(
+            {"ID": ["cat:a:0"], "Category": ["a"], "kind": ["description"], "text": ["t"], "text_hash": ["h"]},
+            np.eye(1, 3, dtype=np.float32),
+        ),
+        s.layout.text_embeddings("demo_image"),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"data features have 4 dimensions \(backbone 'demo'\) but text "
+        r"embeddings 3 \(text encoder 'minilm'\): they are not one embedding space",
+    ):
         stage_centres(s, "demo_image")
     assert not s.layout.centres("demo_image").exists()
 
@@ -114,9 +128,20 @@ def test_a_class_list_not_numbered_0_to_c_minus_1_is_named_with_the_asset_that_r
     from unibind_core.storage.tables import CLASSES
 
     s = _settings(tmp_path)
-    CLASSES.write(CLASSES.table({"class_index": [0, 10, 14], "class_key": ["dog", "rain", "chirping_birds"],
-                                 "class_name": ["dog", "rain", "chirping birds"], "dataset_index": [None] * 3}),
-                  s.layout.classes("demo_audio"))
-    with pytest.raises(ValueError, match=r"demo_audio: the class list numbers its 3 classes \[0, 10, 14\]\.\.\., "
-                                         r"not 0\.\.2; re-materialize benchmark_manifest"):
+    CLASSES.write(
+        CLASSES.table(
+            {
+                "class_index": [0, 10, 14],
+                "class_key": ["dog", "rain", "chirping_birds"],
+                "class_name": ["dog", "rain", "chirping birds"],
+                "dataset_index": [None] * 3,
+            }
+        ),
+        s.layout.classes("demo_audio"),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"demo_audio: the class list numbers its 3 classes \[0, 10, 14\]\.\.\., "
+        r"not 0\.\.2; re-materialize benchmark_manifest",
+    ):
         stage_descriptions(s, "demo_audio")

@@ -1,16 +1,17 @@
 """A stored file that cannot be read is logged with its path and reason, then recomputed; an error that is no
 file's damage (a bug) propagates. And `refresh` recomputes a stage whose stored output is current."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from unibind_core.core.progress import reporting
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.spec import BENCHMARKS
 from unibind_core.data.decoding import cached_inputs, cached_rows, decode_inputs, inputs_key
 from unibind_core.storage.io import stored_inputs_key
-from unibind_core.core.progress import reporting
-from unibind_core.core.settings import Settings
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Row shards: the plan covers every row once, keys round-trip, a damaged shard is not counted as done,
 and a table written in parts equals the table written whole."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,6 +54,7 @@ def test_a_table_written_in_parts_equals_the_table_written_whole(tmp_path):
     parts = [_features(5, 0, 0), _features(0, 1, 5), _features(7, 2, 5)]
     rows = FEATURES.write_stream(iter(parts), tmp_path / "parts.parquet", inputs_key="k", stamps={"space": "x"})
     import pyarrow as pa
+
     FEATURES.write(pa.concat_tables(parts), tmp_path / "whole.parquet", inputs_key="k", stamps={"space": "x"})
     assert rows == 12
     assert pq.read_table(tmp_path / "parts.parquet").equals(pq.read_table(tmp_path / "whole.parquet"))
@@ -66,9 +68,13 @@ def test_writing_in_parts_refuses_what_it_cannot_keep_true(tmp_path):
     with pytest.raises(ValueError, match="nothing to write"):
         FEATURES.write_stream(iter([]), tmp_path / "f.parquet")
     bad = _features(3)
-    bad = bad.set_column(bad.schema.get_field_index("vector"), "vector",
-                         FEATURES.table({"sample_id": ["a"] * 3, "split": ["train"] * 3, "class_index": [0] * 3},
-                                        np.full((3, 8), 2.0, np.float32))["vector"])
+    bad = bad.set_column(
+        bad.schema.get_field_index("vector"),
+        "vector",
+        FEATURES.table(
+            {"sample_id": ["a"] * 3, "split": ["train"] * 3, "class_index": [0] * 3}, np.full((3, 8), 2.0, np.float32)
+        )["vector"],
+    )
     with pytest.raises(ValueError, match="not finite unit vectors"):
         FEATURES.write_stream(iter([_features(2), bad]), tmp_path / "f.parquet")
     assert not (tmp_path / "f.parquet").exists()  # nothing half-written is left

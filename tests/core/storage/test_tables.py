@@ -1,4 +1,5 @@
 """Table contracts: conformance on write, projection and filter pushdown on read, streamed groups."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +10,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from unibind_core.storage.io import arrow_to_vectors, stored_inputs_key
-from unibind_core.storage.tables import (CLASSES, EVALUATIONS, FEATURES, TEXT_EMBEDDINGS, RowKind, Split, kind_is,
-                                 split_is)
+from unibind_core.storage.tables import (
+    CLASSES,
+    EVALUATIONS,
+    FEATURES,
+    TEXT_EMBEDDINGS,
+    RowKind,
+    Split,
+    kind_is,
+    split_is,
+)
 
 
 def _embeddings(n_per_kind: int = 300, dim: int = 8) -> tuple[pa.Table, np.ndarray]:
@@ -20,9 +29,16 @@ def _embeddings(n_per_kind: int = 300, dim: int = 8) -> tuple[pa.Table, np.ndarr
     cats = [f"c{i % 7}" for i in range(len(kinds))]
     vectors = rng.normal(size=(len(kinds), dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    table = TEXT_EMBEDDINGS.table({"ID": [f"id{i:04d}" for i in range(len(kinds))], "Category": cats,
-                                   "kind": [str(k) for k in kinds], "text": [f"t{i}" for i in range(len(kinds))],
-                                   "text_hash": [f"h{i}" for i in range(len(kinds))]}, vectors)
+    table = TEXT_EMBEDDINGS.table(
+        {
+            "ID": [f"id{i:04d}" for i in range(len(kinds))],
+            "Category": cats,
+            "kind": [str(k) for k in kinds],
+            "text": [f"t{i}" for i in range(len(kinds))],
+            "text_hash": [f"h{i}" for i in range(len(kinds))],
+        },
+        vectors,
+    )
     return table, vectors
 
 
@@ -39,8 +55,11 @@ def test_write_conforms_sorts_stably_and_stamps_the_inputs_key(tmp_path):
 
 
 def test_write_refuses_a_table_missing_a_column(tmp_path):
-    with pytest.raises(ValueError, match=r"class list: the table lacks the column\(s\) "
-                                         r"\['class_name', 'dataset_index'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"class list: the table lacks the column\(s\) "
+        r"\['class_name', 'dataset_index'\]",
+    ):
         CLASSES.write(pa.table({"class_index": [0], "class_key": ["a"]}), tmp_path / "c.parquet")
     assert not (tmp_path / "c.parquet").exists()
 
@@ -63,8 +82,9 @@ def test_reading_one_kind_skips_the_row_groups_of_the_others(tmp_path):
     path = big.write(table, tmp_path / "e.parquet")
     meta = pq.ParquetFile(path).metadata
     kind_col = TEXT_EMBEDDINGS.schema.get_field_index("kind")
-    groups_with_captions = [g for g in range(meta.num_row_groups)
-                            if meta.row_group(g).column(kind_col).statistics.min == "caption"]
+    groups_with_captions = [
+        g for g in range(meta.num_row_groups) if meta.row_group(g).column(kind_col).statistics.min == "caption"
+    ]
     assert len(groups_with_captions) == 10 and meta.num_row_groups == 30
     fragment = next(iter(big.dataset(path).get_fragments()))
     kept = fragment.split_by_row_group(filter=kind_is(RowKind.CAPTION))
@@ -79,8 +99,10 @@ def test_groups_stream_one_category_at_a_time(tmp_path):
         assert key not in seen and len(rows) == len(vec)
         seen[key] = rows["ID"].to_pylist()
     d = table.filter(pa.compute.equal(table["kind"], "description"))
-    assert seen == {c: [i for i, cc in zip(d["ID"].to_pylist(), d["Category"].to_pylist()) if cc == c]
-                    for c in sorted(set(d["Category"].to_pylist()))}
+    assert seen == {
+        c: [i for i, cc in zip(d["ID"].to_pylist(), d["Category"].to_pylist()) if cc == c]
+        for c in sorted(set(d["Category"].to_pylist()))
+    }
 
 
 def test_groups_refuse_an_unsorted_table(tmp_path):
@@ -94,15 +116,21 @@ def test_groups_refuse_an_unsorted_table(tmp_path):
 def test_features_by_split_keep_manifest_order(tmp_path):
     splits = [Split.TRAIN, Split.TEST, Split.TRAIN, Split.EVAL, Split.TRAIN]
     v = np.eye(5, dtype=np.float32)
-    path = FEATURES.write(FEATURES.table({"sample_id": list("abcde"), "split": [str(s) for s in splits],
-                                          "class_index": [0, 1, 2, 3, 4]}, v), tmp_path / "f.parquet")
+    path = FEATURES.write(
+        FEATURES.table(
+            {"sample_id": list("abcde"), "split": [str(s) for s in splits], "class_index": [0, 1, 2, 3, 4]}, v
+        ),
+        tmp_path / "f.parquet",
+    )
     rows, x = FEATURES.read_vectors(path, ("sample_id",), split_is(Split.TRAIN))
     assert rows["sample_id"].to_pylist() == ["a", "c", "e"]
     np.testing.assert_array_equal(x, v[[0, 2, 4]])
 
 
 def test_missing_and_corrupt_tables_name_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="evaluations not found at .*nope.parquet: materialize benchmark_evaluation first"):
+    with pytest.raises(
+        FileNotFoundError, match="evaluations not found at .*nope.parquet: materialize benchmark_evaluation first"
+    ):
         EVALUATIONS.read(tmp_path / "nope.parquet")
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"not parquet")

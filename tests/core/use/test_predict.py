@@ -1,4 +1,5 @@
 """`predict` on a tiny bound model: ranks follow the evaluation's classifiers, bad files are reported per file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,14 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from unibind_core.encoders.backbone.demo import DemoEncoders, save_encoders
-from unibind_core.data.benchmarks.manifest import ClassInfo
-from unibind_core.method.centres import normalize
 from unibind_core.core.errors import ConfigError
-from unibind_core.evaluation.evaluate import Classifiers
-from unibind_core.use.predict import BoundModel, decode_files, predict, predict_vectors, rank, require_benchmark
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.manifest import ClassInfo
+from unibind_core.encoders.backbone.demo import DemoEncoders, save_encoders
+from unibind_core.evaluation.evaluate import Classifiers
+from unibind_core.method.centres import normalize
 from unibind_core.storage.tables import PREDICTIONS, Classifier, Setting
+from unibind_core.use.predict import BoundModel, decode_files, predict, predict_vectors, rank, require_benchmark
 
 DIM, C = 8, 4
 
@@ -24,10 +25,15 @@ def _model(tmp_path, seed=0) -> BoundModel:
     torch.manual_seed(seed)
     save_encoders(DemoEncoders(["image"], dim=DIM, width=16), weights)
     centres = normalize(rng.normal(size=(3 * C, DIM)).astype(np.float32))
-    clf = Classifiers(normalize(rng.normal(size=(C, DIM)).astype(np.float32)),
-                      normalize(rng.normal(size=(C, DIM)).astype(np.float32)), centres, np.repeat(np.arange(C), 3))
-    s = Settings(data_root=tmp_path, backbone="demo", backbone_weights=str(weights), backbone_per_modality="",
-                 device="cpu")
+    clf = Classifiers(
+        normalize(rng.normal(size=(C, DIM)).astype(np.float32)),
+        normalize(rng.normal(size=(C, DIM)).astype(np.float32)),
+        centres,
+        np.repeat(np.arange(C), 3),
+    )
+    s = Settings(
+        data_root=tmp_path, backbone="demo", backbone_weights=str(weights), backbone_per_modality="", device="cpu"
+    )
     classes = [ClassInfo(i, f"k{i}", f"class {i}") for i in range(C)]
     return BoundModel("demo_image", "image", classes, clf, None, s, {"size": 16, "channels": 1}, "demo:test")
 

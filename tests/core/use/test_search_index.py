@@ -1,4 +1,5 @@
 """Gallery indexes: exact below the threshold, approximate above it with its recall against exact measured."""
+
 from __future__ import annotations
 
 import faiss

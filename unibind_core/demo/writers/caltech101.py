@@ -4,6 +4,7 @@ Each 8x8 digit is upscaled to 32x32, shifted a little and lightly noised, then s
 JPEG: dark ink on light paper. The N-Caltech101 writer reuses `sample_names` so that image and event
 recording of one digit share class folder and file name, as in the real pair of benchmarks.
 """
+
 from __future__ import annotations
 
 import io
@@ -49,7 +50,7 @@ def shifted(ink: np.ndarray, dx: int, dy: int) -> np.ndarray:
     pad = max(abs(dx), abs(dy))
     padded = np.pad(ink, pad)
     h, w = ink.shape
-    return padded[pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+    return padded[pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
 def photo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

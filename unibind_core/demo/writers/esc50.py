@@ -4,6 +4,7 @@ Each digit becomes the DTMF tone of its key (a row and a column frequency), with
 onset, loudness, +-2% detuning and background hiss at a random signal-to-noise ratio, so the class
 is in the audio but not trivially so. Clips are 0.5 s of 16-bit mono PCM at 8 kHz.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,18 @@ NOISY_DB = 10.0  # below this SNR a caption mentions the hiss
 RAMP_SECONDS = 0.005  # fade in/out, so tone edges do not click
 CSV_HEADER = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
 ROWS, COLUMNS = (697.0, 770.0, 852.0, 941.0), (1209.0, 1336.0, 1477.0)
-KEYPAD = {1: (0, 0), 2: (0, 1), 3: (0, 2), 4: (1, 0), 5: (1, 1), 6: (1, 2), 7: (2, 0), 8: (2, 1), 9: (2, 2),
-          0: (3, 1)}  # digit -> (row, column) on a telephone keypad
+KEYPAD = {
+    1: (0, 0),
+    2: (0, 1),
+    3: (0, 2),
+    4: (1, 0),
+    5: (1, 1),
+    6: (1, 2),
+    7: (2, 0),
+    8: (2, 1),
+    9: (2, 2),
+    0: (3, 1),
+}  # digit -> (row, column) on a telephone keypad
 
 
 def dtmf_frequencies(digit: int) -> tuple[float, float]:
@@ -53,9 +64,9 @@ def tone(digit: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, fl
         signal = signal + level * np.sin(2 * np.pi * other[:, None] * t).sum(axis=0) / 2
     ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / RAMP_SECONDS)
     clip = np.zeros(n)
-    clip[onset:onset + length] = amplitude * signal * ramp
+    clip[onset : onset + length] = amplitude * signal * ramp
     snr_db = rng.uniform(*SNR_DB)
-    noise_rms = np.sqrt(np.mean(clip[onset:onset + length] ** 2)) / 10 ** (snr_db / 20)
+    noise_rms = np.sqrt(np.mean(clip[onset : onset + length] ** 2)) / 10 ** (snr_db / 20)
     clip += rng.normal(0.0, noise_rms, n)
     return np.clip(clip, -1.0, 1.0), {"duration": duration, "amplitude": amplitude, "snr_db": snr_db}
 

@@ -4,6 +4,7 @@
 In the infrared image the digit is a blurred bright heat signature on a warm, noisy gradient; in the
 visible image the same digit is dark ink on a light textured surface. The box is the pasted region.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,7 +27,7 @@ def gradient(rng: np.random.Generator, low: float, high: float) -> np.ndarray:
     """(SIDE, SIDE) linear ramp from `low` to `high` along a random direction."""
     angle = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:SIDE, 0:SIDE] / (SIDE - 1)
-    t = (np.cos(angle) * xx + np.sin(angle) * yy)
+    t = np.cos(angle) * xx + np.sin(angle) * yy
     t = (t - t.min()) / max(np.ptp(t), 1e-6)
     return low + (high - low) * t
 
@@ -39,8 +40,9 @@ def sprite(image: np.ndarray, size: int, blur: float) -> np.ndarray:
     return np.asarray(pil, dtype=np.float64) / 255.0
 
 
-def thermal_pair(image: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def thermal_pair(
+    image: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """-> (infrared (SIDE, SIDE) uint8, visible (SIDE, SIDE, 3) uint8) with the digit inside `box`."""
     x0, y0, x1, y1 = box
     heat = np.zeros((SIDE, SIDE))
@@ -107,8 +109,10 @@ def write(root: Path, digits: DemoDigits, rng: np.random.Generator) -> dict[str,
         write_bytes(jpeg(visible), root / "visible" / split / f"{name}.jpg")
         write_bytes(voc_xml(name, split, label, box), root / "Annotations" / f"{name}.xml")
         where, thickness = position_words(box), stroke_attributes(digits.images[i])["thickness"]
-        captions[f"infrared/{split}/{name}.jpg"] = (f"a thermal image of a hot {thickness} handwritten {label} "
-                                                    f"in the {where}")
-        captions[f"visible/{split}/{name}.jpg"] = (f"a photo of a dark {thickness} handwritten {label} on a light "
-                                                   f"textured surface in the {where}")
+        captions[f"infrared/{split}/{name}.jpg"] = (
+            f"a thermal image of a hot {thickness} handwritten {label} in the {where}"
+        )
+        captions[f"visible/{split}/{name}.jpg"] = (
+            f"a photo of a dark {thickness} handwritten {label} on a light textured surface in the {where}"
+        )
     return captions

@@ -4,6 +4,7 @@ Each digit becomes a thin extruded slab: points land on inked pixels with probab
 to the ink, jittered inside the pixel, on the front or back face (normal (0, 0, +-1)), then the whole
 cloud is tilted by a small random rotation so orientation is not a giveaway.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

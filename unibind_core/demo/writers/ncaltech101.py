@@ -6,16 +6,17 @@ log intensity has moved one contrast threshold away from the level at its last e
 of the change). About 5% uniformly random noise events are added. Files are named exactly as the
 Caltech-101 writer names the same digit's photo, so the pair lines up.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
+from unibind_core.data.modalities.events_format import BYTES_PER_EVENT, encode_events
 from unibind_core.demo.digits import DemoDigits, stroke_attributes
 from unibind_core.demo.writers.caltech101 import sample_names, upscale
 from unibind_core.storage.io import write_bytes
-from unibind_core.data.modalities.events_format import BYTES_PER_EVENT, encode_events
 
 ROOT_NAME = "Caltech101"
 SENSOR = 34
@@ -66,8 +67,9 @@ def frames(scene: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return rows @ scene @ cols.transpose(0, 2, 1)
 
 
-def dvs_events(log_frames: np.ndarray, threshold: float, step_us: float, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def dvs_events(
+    log_frames: np.ndarray, threshold: float, step_us: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-pixel threshold crossings of log intensity -> (x, y, t, p) with p in {-1, +1}.
 
     A pixel's reference level, in threshold units q, only moves when the signal z is a whole
@@ -92,7 +94,7 @@ def record(image: np.ndarray, rng: np.random.Generator) -> bytes:
     """(8, 8) digit -> one encoded N-Caltech101 recording, sorted by time."""
     scene = np.full((SENSOR, SENSOR), BACKGROUND, dtype=np.float32)  # float32: half the memory traffic
     start = (SENSOR - DIGIT) // 2
-    scene[start:start + DIGIT, start:start + DIGIT] += upscale(image, DIGIT) * rng.uniform(0.6, 0.9)
+    scene[start : start + DIGIT, start : start + DIGIT] += upscale(image, DIGIT) * rng.uniform(0.6, 0.9)
     step_us = rng.uniform(*SACCADE_US) / STEPS_PER_SACCADE
     log_frames = np.log(frames(scene, trajectory(rng)) + EPS)
     x, y, t, p = dvs_events(log_frames, rng.uniform(0.22, 0.32), step_us, rng)

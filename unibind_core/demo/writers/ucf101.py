@@ -5,6 +5,7 @@ Each clip is a digit upscaled to 16x16 gliding at constant velocity inside a 32x
 bouncing off the walls, written as MPEG-4 part 2 in AVI, the codec family and container of the real
 clips (which are XviD at 25 fps; these run at 8 fps).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ A backbone maps a batch of loader tensors of one modality to unit vectors of one
 texts to the same space through its text tower (the demo's space is the configured text tower's, which
 its encoders were trained into). backbone/select.py resolves which backbone embeds a modality.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,12 +31,15 @@ class Backbone(Protocol):
         ...
 
 
-BACKBONES: Registry[type] = Registry("backbone", {
-    "demo": "unibind_core.encoders.backbone.demo:DemoBackbone",
-    "open_clip": "unibind_core.encoders.backbone.open_clip:OpenClipBackbone",
-    "hf_clip": "unibind_core.encoders.backbone.hf_clip:HfClipBackbone",
-    "clap": "unibind_core.encoders.backbone.clap:ClapBackbone",
-    # in their own virtual environments, through unibind_core.encoders.external's runner
-    "imagebind": "unibind_core.encoders.backbone.imagebind:ImageBindBackbone",
-    "languagebind": "unibind_core.encoders.backbone.languagebind:LanguageBindBackbone",
-})
+BACKBONES: Registry[type] = Registry(
+    "backbone",
+    {
+        "demo": "unibind_core.encoders.backbone.demo:DemoBackbone",
+        "open_clip": "unibind_core.encoders.backbone.open_clip:OpenClipBackbone",
+        "hf_clip": "unibind_core.encoders.backbone.hf_clip:HfClipBackbone",
+        "clap": "unibind_core.encoders.backbone.clap:ClapBackbone",
+        # in their own virtual environments, through unibind_core.encoders.external's runner
+        "imagebind": "unibind_core.encoders.backbone.imagebind:ImageBindBackbone",
+        "languagebind": "unibind_core.encoders.backbone.languagebind:LanguageBindBackbone",
+    },
+)

@@ -2,6 +2,7 @@
 the hand-over of viewed images to the model's own preprocessing, the image-text embedding of every viewed
 modality, and its text tower as a TextEncoder.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,12 +19,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from unibind_core.encoders.backbone.views import VIEW_MODALITIES, ViewConfig, view_loader_options, view_samples
 from unibind_core.core.errors import ConfigError
-from unibind_core.storage.io import content_hash, file_hash
+from unibind_core.core.modality import Modality
 from unibind_core.core.progress import track
 from unibind_core.core.torch_setup import resolve_device, resolve_dtype
-from unibind_core.core.modality import Modality
+from unibind_core.encoders.backbone.views import VIEW_MODALITIES, ViewConfig, view_loader_options, view_samples
+from unibind_core.storage.io import content_hash, file_hash
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,10 @@ def weights_fingerprint(ref: str | None) -> str:
 def backbone_id(name: str, model: str | None, weights: str | None) -> str:
     """`name:model:hash` where hash is weights_fingerprint of the weights (else the model, which may be a
     folder or hub id): part of every cache key built from this backbone's vectors."""
-    return f"{name}:{Path(model).name if model and Path(model).exists() else model}:" \
-           f"{weights_fingerprint(weights or model)}"
+    return (
+        f"{name}:{Path(model).name if model and Path(model).exists() else model}:"
+        f"{weights_fingerprint(weights or model)}"
+    )
 
 
 class MicroBatcher:
@@ -95,7 +98,8 @@ class MicroBatcher:
 # Loader options of a backbone that resizes with its model's own preprocessing: images, thermal crops and
 # video frames are decoded at their native size (modalities/image.py, video.py), never squashed first.
 DECODED_AT_NATIVE_SIZE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {Modality.IMAGE: {"size": None}, Modality.THERMAL: {"size": None}, Modality.VIDEO: {"size": None}})
+    {Modality.IMAGE: {"size": None}, Modality.THERMAL: {"size": None}, Modality.VIDEO: {"size": None}}
+)
 # In the features key of open_clip and hf_clip (OwnTextTower.options_record): event and point views decode as
 # before, so without it their features from the former squash-and-normalize step would be reused.
 LIBRARY_PREPROCESS = "library-preprocess"
@@ -151,13 +155,16 @@ class ImageTextBackbone:
         return F.normalize(feats.float(), dim=-1).cpu()
 
     @torch.inference_mode()
-    def embed(self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
-              ) -> torch.Tensor:
+    def embed(
+        self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
+    ) -> torch.Tensor:
         """(B, *loader shape), or B samples of different sizes -> (B, D) unit vectors: the mean of the V view
         embeddings, re-normalized."""
         if modality not in self.modalities:
-            raise ConfigError(f"backbone {self.id} does not embed modality {modality!r}; it embeds "
-                              f"{', '.join(sorted(self.modalities))}")
+            raise ConfigError(
+                f"backbone {self.id} does not embed modality {modality!r}; it embeds "
+                f"{', '.join(sorted(self.modalities))}"
+            )
         x = self.preprocess(modality, batch)
         b, v = x.shape[:2]
         z = self.batcher(self._images_on_device, x.flatten(0, 1)).view(b, v, -1)
@@ -166,8 +173,10 @@ class ImageTextBackbone:
     @torch.inference_mode()
     def embed_text(self, texts: list[str]) -> torch.Tensor:
         """(B,) texts -> (B, D) unit vectors from the same model's text tower."""
+
         def run(chunk: list[str]) -> torch.Tensor:
             return F.normalize(self._text_features(list(chunk)).float(), dim=-1).cpu()
+
         return self.batcher(run, list(texts))
 
     def _image_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -228,8 +237,7 @@ class HubModel(OwnTextTower):
     @classmethod
     def identify(cls, choice: BackboneChoice) -> str:
         if not choice.model:
-            raise ConfigError(f"backbone {cls.family} needs backbone_model: a hub id or a local save_pretrained "
-                              f"folder")
+            raise ConfigError(f"backbone {cls.family} needs backbone_model: a hub id or a local save_pretrained folder")
         if Path(choice.model).expanduser().is_dir():
             return backbone_id(cls.family, choice.model, choice.model)
         return f"{cls.family}:{choice.model}:{choice.weights or 'main'}"
@@ -250,6 +258,6 @@ class BackboneText:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in track(range(0, len(texts), self.chunk), "embed texts", unit="chunk"):
-            idx = order[start:start + self.chunk]
+            idx = order[start : start + self.chunk]
             out[idx] = self.backbone.embed_text([texts[i] for i in idx]).numpy()
         return out

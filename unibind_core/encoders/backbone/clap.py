@@ -8,6 +8,7 @@ generator seeded to 0 for each clip, so a clip's vector depends neither on the r
 `backbone_model` is the hub id (`laion/clap-htsat-unfused`) or a save_pretrained folder; `backbone_weights`,
 if set, the hub revision.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -18,13 +19,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.modality import Modality
+from unibind_core.core.torch_setup import resolve_device, resolve_dtype
+from unibind_core.data.modalities.audio import resample
 from unibind_core.encoders.backbone.base import BackboneChoice, HubModel, MicroBatcher
 from unibind_core.encoders.backbone.hf_clip import unwrap
 from unibind_core.encoders.backbone.views import ViewConfig
-from unibind_core.core.errors import ConfigError
-from unibind_core.data.modalities.audio import resample
-from unibind_core.core.torch_setup import resolve_device, resolve_dtype
-from unibind_core.core.modality import Modality
 
 LOADER_DEFAULT_RATE = 16000  # unibind_core.data.modalities.audio.load's default sample_rate
 CROP_SEED = 0  # numpy's global generator, seeded per clip for the feature extractor's random crop
@@ -35,8 +36,9 @@ def model_sample_rate(model: str, revision: str | None) -> int:
     """The sampling rate of a CLAP model's saved feature extractor (its preprocessor config, not the model)."""
     from transformers import ClapFeatureExtractor
 
-    return int(ClapFeatureExtractor.from_pretrained(model, **({"revision": revision} if revision else {}))
-               .sampling_rate)
+    return int(
+        ClapFeatureExtractor.from_pretrained(model, **({"revision": revision} if revision else {})).sampling_rate
+    )
 
 
 def seeded_features(extractor: Any, wave: np.ndarray, rate: int) -> Mapping[str, torch.Tensor]:
@@ -55,8 +57,15 @@ class ClapBackbone(HubModel):
     family = "clap"
     modalities = frozenset({Modality.AUDIO})
 
-    def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 256, views: ViewConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        weights: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        views: ViewConfig | None = None,
+    ) -> None:
         from transformers import ClapModel, ClapProcessor
 
         self.id = self.identify(BackboneChoice(self.family, model, weights))  # refuses a missing model
@@ -89,23 +98,28 @@ class ClapBackbone(HubModel):
         cls.identify(choice)  # a missing model is a ConfigError naming the option, not a hub lookup of None
         return {"sample_rate": model_sample_rate(choice.model, choice.weights), "num_samples": None}
 
-    def waveforms(self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None
-                  ) -> list[np.ndarray]:
+    def waveforms(
+        self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None
+    ) -> list[np.ndarray]:
         """(B, L) clips, or B clips of any lengths, at the loader's `sample_rate` -> at the model's rate."""
         source = int((meta or {}).get("sample_rate", LOADER_DEFAULT_RATE))
         return [resample(clip.float().numpy(), source, self.sample_rate) for clip in batch]
 
-    def preprocess(self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
-                   ) -> dict[str, torch.Tensor]:
+    def preprocess(
+        self, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
+    ) -> dict[str, torch.Tensor]:
         """B clips -> the feature extractor's input_features (B, C, frames, mels) and is_longer (B, 1), each
         clip extracted alone (`seeded_features`)."""
-        parts = [seeded_features(self.processor.feature_extractor, wave, self.sample_rate)
-                 for wave in self.waveforms(batch, meta)]
+        parts = [
+            seeded_features(self.processor.feature_extractor, wave, self.sample_rate)
+            for wave in self.waveforms(batch, meta)
+        ]
         return {key: torch.cat([torch.as_tensor(p[key]) for p in parts]) for key in parts[0]}
 
     @torch.inference_mode()
-    def embed(self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor],
-              meta: Mapping[str, Any] | None = None) -> torch.Tensor:
+    def embed(
+        self, modality: str, batch: torch.Tensor | Sequence[torch.Tensor], meta: Mapping[str, Any] | None = None
+    ) -> torch.Tensor:
         """(B, L) audio, or B clips of any lengths -> (B, D) unit vectors."""
         if modality not in self.modalities:
             raise ConfigError(f"backbone {self.id} does not embed modality {modality!r}; it embeds audio")
@@ -114,17 +128,21 @@ class ClapBackbone(HubModel):
             inputs = {k: v.to(self.device) for k, v in self.preprocess(chunk, meta).items()}
             inputs["input_features"] = inputs["input_features"].to(self.dtype)
             return F.normalize(unwrap(self.model.get_audio_features(**inputs)).float(), dim=-1).cpu()
+
         return self.batcher(run, batch)
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """(B,) texts -> input_ids/attention_mask, cut to the text tower's positions keeping the end token."""
-        return self.processor.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                                        return_tensors="pt")
+        return self.processor.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
 
     @torch.inference_mode()
     def embed_text(self, texts: list[str]) -> torch.Tensor:
         """(B,) texts -> (B, D) unit vectors from CLAP's text tower."""
+
         def run(chunk: list[str]) -> torch.Tensor:
             tokens = {k: v.to(self.device) for k, v in self.tokenize(chunk).items()}
             return F.normalize(unwrap(self.model.get_text_features(**tokens)).float(), dim=-1).cpu()
+
         return self.batcher(run, list(texts))

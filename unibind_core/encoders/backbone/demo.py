@@ -1,4 +1,5 @@
 """The demo backbone: per-modality stems + projections into the text tower's space (ImageBind-shaped)."""
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,16 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.torch_setup import resolve_device
 from unibind_core.encoders.backbone.base import weights_fingerprint
 from unibind_core.encoders.backbone.stems import build_stem
-from unibind_core.core.errors import ConfigError
-from unibind_core.storage.io import atomic_path
 from unibind_core.encoders.text import (
     TextEncoder,
     configured_text_encoder,
     configured_text_encoder_id,
 )
-from unibind_core.core.torch_setup import resolve_device
+from unibind_core.storage.io import atomic_path
 
 
 class DemoEncoders(nn.Module):
@@ -39,8 +40,12 @@ class DemoEncoders(nn.Module):
 
 def save_encoders(model: DemoEncoders, path: Path, extra: dict[str, str] | None = None) -> None:
     """safetensors with the architecture (and caller's string metadata) in the header."""
-    meta = {"modalities": json.dumps(model.modalities), "dim": str(model.dim), "width": str(model.width),
-            **(extra or {})}
+    meta = {
+        "modalities": json.dumps(model.modalities),
+        "dim": str(model.dim),
+        "width": str(model.width),
+        **(extra or {}),
+    }
     with atomic_path(path) as tmp:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
 
@@ -84,9 +89,11 @@ class DemoBackbone:
     @staticmethod
     def _weights(choice: Any, s: Any) -> Path:
         if choice.weights is None and s.profile != "demo":
-            raise ConfigError(f"the demo backbone is trained on the demo world only, and the profile is "
-                              f"{s.profile!r}: set the backbone option to open_clip, hf_clip or clap (README, "
-                              f"Backbones)")
+            raise ConfigError(
+                f"the demo backbone is trained on the demo world only, and the profile is "
+                f"{s.profile!r}: set the backbone option to open_clip, hf_clip or clap (README, "
+                f"Backbones)"
+            )
         path = Path(choice.weights or s.layout.backbone)
         if not path.is_file():
             raise FileNotFoundError(f"demo backbone weights not found at {path}: materialize demo_backbone first")

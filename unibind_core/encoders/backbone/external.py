@@ -8,6 +8,7 @@ one per environment and model options, so the model loads once per step however 
 it is sent; the features stage calls `embed` with `call_rows` rows at a time and the text tower sends
 `TEXT_CALL_ROWS` texts per request.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone.base import BackboneChoice, BackboneText, OwnTextTower
 from unibind_core.encoders.backbone.views import VIEW_MODALITIES, ViewConfig, apply_view
-from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.external.envs import ExternalConfig
 from unibind_core.encoders.external.runner import ExternalJob, current_runner
 
@@ -43,9 +44,18 @@ class ExternalBackbone(OwnTextTower):
     known_dims: ClassVar[Mapping[str, int]] = {}
     call_rows = 4096  # rows per `embed` call the features stage should send (one request each)
 
-    def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 256, views: ViewConfig | None = None, *, external: ExternalConfig | None = None,
-                 work_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        weights: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        views: ViewConfig | None = None,
+        *,
+        external: ExternalConfig | None = None,
+        work_root: Path | None = None,
+    ) -> None:
         self.model, self.weights = model or self.default_model, weights
         self.device, self.dtype, self.micro_batch = device, dtype, batch_size
         self.views = views or ViewConfig()
@@ -57,8 +67,16 @@ class ExternalBackbone(OwnTextTower):
 
     @classmethod
     def from_choice(cls, choice: BackboneChoice, s: Any) -> ExternalBackbone:
-        return cls(choice.model, choice.weights, s.device, s.dtype, s.batch_size, s.views, external=s.external,
-                   work_root=s.layout.external_work)
+        return cls(
+            choice.model,
+            choice.weights,
+            s.device,
+            s.dtype,
+            s.batch_size,
+            s.views,
+            external=s.external,
+            work_root=s.layout.external_work,
+        )
 
     @classmethod
     def options_record(cls, s: Any) -> str:
@@ -89,11 +107,25 @@ class ExternalBackbone(OwnTextTower):
         work = self.work_root / self.env / uuid.uuid4().hex
         work.mkdir(parents=True, exist_ok=True)
         inputs = write(work)
-        options = {**self.model_options(), "kind": kind, "device": self.device, "dtype": self.dtype,
-                   "micro_batch": self.micro_batch, **(extra or {})}
+        options = {
+            **self.model_options(),
+            "kind": kind,
+            "device": self.device,
+            "dtype": self.dtype,
+            "micro_batch": self.micro_batch,
+            **(extra or {}),
+        }
         key = json.dumps({**self.model_options(), "device": self.device, "dtype": self.dtype}, sort_keys=True)
-        job = ExternalJob(self.env, self.script, work, self.external.python(self.env), options, inputs,
-                          {"vectors": "vectors.npy"}, worker_key=key)
+        job = ExternalJob(
+            self.env,
+            self.script,
+            work,
+            self.external.python(self.env),
+            options,
+            inputs,
+            {"vectors": "vectors.npy"},
+            worker_key=key,
+        )
         result = current_runner().run(job)
         vectors = np.load(result.path("vectors.npy"))
         shutil.rmtree(work, ignore_errors=True)  # kept only when the script failed (the error names it)
@@ -108,14 +140,16 @@ class ExternalBackbone(OwnTextTower):
         """(B, *loader shape) -> (B, D) unit vectors; viewed modalities are sent as (B, V, 3, H, W) in [0, 1],
         audio as the (B, L) waveform with its `sample_rate`."""
         if modality not in self.kinds:
-            raise ConfigError(f"backbone {self.id} does not embed modality {modality!r}; it embeds "
-                              f"{', '.join(sorted(self.kinds))}")
+            raise ConfigError(
+                f"backbone {self.id} does not embed modality {modality!r}; it embeds {', '.join(sorted(self.kinds))}"
+            )
         x = apply_view(modality, batch, self.views) if modality in VIEW_MODALITIES else batch
         rate = int((meta or {}).get("sample_rate", LOADER_DEFAULT_RATE))
 
         def write(work: Path) -> dict[str, str]:
             np.save(work / "batch.npy", np.ascontiguousarray(x.float().numpy()))
             return {"batch": "batch.npy"}
+
         out = self._launch(self.kinds[modality], write, {"sample_rate": rate})
         if out.shape[0] != len(batch):
             raise RuntimeError(f"backbone {self.id}: {len(batch)} {modality} rows in, {out.shape[0]} vectors out")
@@ -126,9 +160,11 @@ class ExternalBackbone(OwnTextTower):
         """(B,) texts -> (B, D) unit vectors from the model's own text tower (one request)."""
         if not texts:
             return torch.empty((0, self._dim or 0))
+
         def write(work: Path) -> dict[str, str]:
             (work / "texts.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
             return {"texts": "texts.jsonl"}
+
         out = self._launch("text", write)
         if out.shape[0] != len(texts):
             raise RuntimeError(f"backbone {self.id}: {len(texts)} texts in, {out.shape[0]} vectors out")

@@ -4,6 +4,7 @@ same modality views as open_clip (views.py) through its image tower and texts th
 `backbone_model` is the hub id (`openai/clip-vit-large-patch14`) or a folder written by `save_pretrained`;
 `backbone_weights`, if set, is the hub revision (a commit or tag) to load.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,15 @@ class HfClipBackbone(HubModel, ImageTextBackbone):
     decoded_options = DECODED_AT_NATIVE_SIZE
     input_step = LIBRARY_PREPROCESS
 
-    def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 256, views: ViewConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        weights: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        views: ViewConfig | None = None,
+    ) -> None:
         from transformers import CLIPModel, CLIPProcessor
 
         self.id = self.identify(BackboneChoice(self.family, model, weights))  # refuses a missing model
@@ -61,8 +69,9 @@ class HfClipBackbone(HubModel, ImageTextBackbone):
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """(B,) texts -> input_ids/attention_mask (B, T <= max_length); the tokenizer adds the end token
         after truncating, so the text tower pools at it."""
-        return self.processor.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                        return_tensors="pt")
+        return self.processor.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
 
     def model_inputs(self, images: list[Image.Image]) -> torch.Tensor:
         """N RGB images -> (N, 3, S, S) pixel_values from the saved image processor."""

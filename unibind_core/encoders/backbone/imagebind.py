@@ -6,19 +6,26 @@ keyword arguments; `backbone_weights`: the checkpoint file (.pth state dict); un
 imagebind_huge.pth into `<data_root>/cache/external/imagebind-weights`. Events go in as our event image
 (vision), point clouds as our rendered depth views (depth); the script does ImageBind's own preprocessing.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from unibind_core.core.modality import Modality
 from unibind_core.encoders.backbone.base import BackboneChoice, backbone_id
 from unibind_core.encoders.backbone.external import ExternalBackbone
-from unibind_core.core.modality import Modality
 
 
 class ImageBindBackbone(ExternalBackbone):
     family, env, script, default_model = "imagebind", "imagebind", "imagebind_embed.py", "imagebind_huge"
-    kinds: ClassVar[dict[str, str]] = {Modality.IMAGE: "vision", Modality.EVENT: "vision", Modality.VIDEO: "video", Modality.AUDIO: "audio",
-                                       Modality.THERMAL: "thermal", Modality.POINT: "depth"}
+    kinds: ClassVar[dict[str, str]] = {
+        Modality.IMAGE: "vision",
+        Modality.EVENT: "vision",
+        Modality.VIDEO: "video",
+        Modality.AUDIO: "audio",
+        Modality.THERMAL: "thermal",
+        Modality.POINT: "depth",
+    }
     known_dims: ClassVar[dict[str, int]] = {"imagebind_huge": 1024}
 
     @classmethod

@@ -8,19 +8,26 @@ LanguageBind_Video_FT, LanguageBind_Audio_FT, LanguageBind_Thermal and LanguageB
 `backbone_weights`: an optional download cache folder. Texts go through the image model's text tower; events
 as our event image, point clouds as our rendered depth views.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from unibind_core.core.modality import Modality
 from unibind_core.encoders.backbone.base import BackboneChoice, backbone_id
 from unibind_core.encoders.backbone.external import ExternalBackbone
-from unibind_core.core.modality import Modality
 
 
 class LanguageBindBackbone(ExternalBackbone):
     family, env, script, default_model = "languagebind", "languagebind", "languagebind_embed.py", "LanguageBind"
-    kinds: ClassVar[dict[str, str]] = {Modality.IMAGE: "image", Modality.EVENT: "image", Modality.VIDEO: "video", Modality.AUDIO: "audio",
-                                       Modality.THERMAL: "thermal", Modality.POINT: "depth"}
+    kinds: ClassVar[dict[str, str]] = {
+        Modality.IMAGE: "image",
+        Modality.EVENT: "image",
+        Modality.VIDEO: "video",
+        Modality.AUDIO: "audio",
+        Modality.THERMAL: "thermal",
+        Modality.POINT: "depth",
+    }
     known_dims: ClassVar[dict[str, int]] = {"LanguageBind": 768}
 
     @classmethod

@@ -6,6 +6,7 @@ file (.pt/.bin/.safetensors state dict), or a local folder in the hub layout (op
 loaded as `local-dir:`); the model (`backbone_model`) is an architecture name (`ViT-B-32`) or an
 `hf-hub:org/repo` / `local-dir:/path` id, which carries its own weights.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone.base import (
     DECODED_AT_NATIVE_SIZE,
     LIBRARY_PREPROCESS,
@@ -22,7 +24,6 @@ from unibind_core.encoders.backbone.base import (
     backbone_id,
 )
 from unibind_core.encoders.backbone.views import ViewConfig
-from unibind_core.core.errors import ConfigError
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
@@ -32,16 +33,21 @@ def resolve(model: str | None, weights: str | None) -> tuple[str, str | None]:
     if weights and Path(weights).expanduser().is_dir():
         return f"local-dir:{Path(weights).expanduser()}", None
     if not model:
-        raise ConfigError("backbone open_clip needs backbone_model (an architecture such as ViT-B-32, or an "
-                          "hf-hub:/local-dir: id), or backbone_weights pointing at a local model folder")
+        raise ConfigError(
+            "backbone open_clip needs backbone_model (an architecture such as ViT-B-32, or an "
+            "hf-hub:/local-dir: id), or backbone_weights pointing at a local model folder"
+        )
     if model.startswith(_SCHEMAS):
         if weights:
-            raise ConfigError(f"backbone_model {model!r} carries its own weights; leave backbone_weights unset "
-                              f"(got {weights!r})")
+            raise ConfigError(
+                f"backbone_model {model!r} carries its own weights; leave backbone_weights unset (got {weights!r})"
+            )
         return model, None
     if not weights:
-        raise ConfigError(f"backbone open_clip model {model!r} needs backbone_weights: a pretrained tag "
-                          "(open_clip.list_pretrained()), a checkpoint file or a model folder")
+        raise ConfigError(
+            f"backbone open_clip model {model!r} needs backbone_weights: a pretrained tag "
+            "(open_clip.list_pretrained()), a checkpoint file or a model folder"
+        )
     return model, str(Path(weights).expanduser()) if Path(weights).expanduser().is_file() else weights
 
 
@@ -54,16 +60,24 @@ class OpenClipBackbone(OwnTextTower, ImageTextBackbone):
     decoded_options = DECODED_AT_NATIVE_SIZE
     input_step = LIBRARY_PREPROCESS
 
-    def __init__(self, model: str | None, weights: str | None = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 256, views: ViewConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        weights: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        views: ViewConfig | None = None,
+    ) -> None:
         import open_clip
         from open_clip.transform import PreprocessCfg, image_transform_v2
 
         super().__init__(device, dtype, batch_size, views or ViewConfig())
         name, pretrained = resolve(model, weights)
         self.id = self.identify(BackboneChoice("open_clip", model, weights))
-        self.model = open_clip.create_model(name, pretrained=pretrained, device=self.device,
-                                            require_pretrained=True).eval()
+        self.model = open_clip.create_model(
+            name, pretrained=pretrained, device=self.device, require_pretrained=True
+        ).eval()
         self.model.to(dtype=self.dtype)
         self.tokenizer = open_clip.get_tokenizer(name)
         cfg = open_clip.get_model_preprocess_cfg(self.model)

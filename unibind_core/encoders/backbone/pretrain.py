@@ -5,6 +5,7 @@ classes). Stage 2 binds every other modality to images only: each is pulled towa
 embedding of its class and never sees text. The result is a genuinely image-centred space in which the
 non-image modalities reach language only through images: the imbalance UniBind sets out to correct.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from unibind_core.encoders.backbone.demo import DemoEncoders
+from unibind_core.core.modality import Modality
 from unibind_core.core.options import option
 from unibind_core.core.progress import Tracker
-from unibind_core.core.modality import Modality
+from unibind_core.encoders.backbone.demo import DemoEncoders
 
 ANCHOR = Modality.IMAGE
 
@@ -38,8 +39,15 @@ class ModalityData:
     class_names: tuple[str, ...]  # (N,) display names: the demo's common class identity
 
 
-def _fit(model: DemoEncoders, modality: str, data: ModalityData, targets: torch.Tensor, names: list[str],
-         epochs: int, cfg: PretrainConfig) -> float:
+def _fit(
+    model: DemoEncoders,
+    modality: str,
+    data: ModalityData,
+    targets: torch.Tensor,
+    names: list[str],
+    epochs: int,
+    cfg: PretrainConfig,
+) -> float:
     """InfoNCE of each sample against all class targets (C, D); returns the last epoch's mean loss."""
     index = {n: i for i, n in enumerate(names)}
     missing = sorted(set(data.class_names) - index.keys())
@@ -77,9 +85,9 @@ def _class_means(model: DemoEncoders, data: ModalityData, names: list[str]) -> t
     return nn.functional.normalize(means, dim=-1)  # (C, D)
 
 
-def pretrain_demo_encoders(data: dict[str, ModalityData], class_text: dict[str, np.ndarray],
-                           cfg: PretrainConfig = PretrainConfig()
-                           ) -> tuple[DemoEncoders, dict[str, float]]:
+def pretrain_demo_encoders(
+    data: dict[str, ModalityData], class_text: dict[str, np.ndarray], cfg: PretrainConfig = PretrainConfig()
+) -> tuple[DemoEncoders, dict[str, float]]:
     """Train encoders for every modality in `data`; `class_text` maps class name -> (D,) prompt embedding."""
     if ANCHOR not in data:
         raise ValueError(f"image-centric pre-training needs {ANCHOR!r} data; got {sorted(data)}")

@@ -7,13 +7,14 @@ options its preprocessing needs beyond a benchmark's own, and `text_tower(choice
 TextEncoder of its space. A benchmark's texts are embedded by the text tower of the backbone that
 embeds its data, so data and text are one space by construction.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone import BACKBONES, Backbone
 from unibind_core.encoders.backbone.base import BackboneChoice
-from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.text import TextEncoder
 
 _LOADED: dict[tuple, Any] = {}
@@ -62,8 +63,10 @@ def load_backbone(s: Any, modality: str | None = None) -> Backbone:
             _LOADED.pop(next(iter(_LOADED)))
         backbone = _LOADED[key] = cls.from_choice(choice, s)
     if modality is not None and modality not in backbone.modalities:
-        raise ConfigError(f"backbone {choice.name!r} does not embed {modality} (it embeds "
-                          f"{', '.join(sorted(backbone.modalities))}); choose another in backbone_per_modality")
+        raise ConfigError(
+            f"backbone {choice.name!r} does not embed {modality} (it embeds "
+            f"{', '.join(sorted(backbone.modalities))}); choose another in backbone_per_modality"
+        )
     return backbone
 
 

@@ -3,6 +3,7 @@
 Chosen per modality through DEMO_STEMS (a table, not branches), ImageBind-style: one trunk per
 modality in an nn.ModuleDict and one shared forward.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,8 +11,9 @@ from types import MappingProxyType
 from typing import Any
 
 import torch
-from unibind_core.core.modality import Modality
 from torch import nn
+
+from unibind_core.core.modality import Modality
 
 
 class Cnn2d(nn.Module):
@@ -20,9 +22,15 @@ class Cnn2d(nn.Module):
     def __init__(self, in_channels: int = 1, width: int = 256) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
-            nn.Flatten(), nn.Linear(64 * 16, width), nn.ReLU(),
+            nn.Conv2d(in_channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(64 * 16, width),
+            nn.ReLU(),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,17 +80,20 @@ class PointNet(nn.Module):
 
 
 STEMS: Mapping[str, type[nn.Module]] = MappingProxyType(
-    {"cnn2d": Cnn2d, "frames": FrameCnn, "spectrum": Spectrum, "pointnet": PointNet})
+    {"cnn2d": Cnn2d, "frames": FrameCnn, "spectrum": Spectrum, "pointnet": PointNet}
+)
 
 # modality -> (stem, kwargs); loader shapes are documented in unibind_core.data.modalities.
-DEMO_STEMS: Mapping[str, tuple[str, Mapping[str, Any]]] = MappingProxyType({
-    Modality.IMAGE: ("cnn2d", {"in_channels": 1}),
-    Modality.THERMAL: ("cnn2d", {"in_channels": 1}),
-    Modality.EVENT: ("cnn2d", {"in_channels": 2}),
-    Modality.VIDEO: ("frames", {"in_channels": 1}),
-    Modality.AUDIO: ("spectrum", {}),
-    Modality.POINT: ("pointnet", {}),
-})
+DEMO_STEMS: Mapping[str, tuple[str, Mapping[str, Any]]] = MappingProxyType(
+    {
+        Modality.IMAGE: ("cnn2d", {"in_channels": 1}),
+        Modality.THERMAL: ("cnn2d", {"in_channels": 1}),
+        Modality.EVENT: ("cnn2d", {"in_channels": 2}),
+        Modality.VIDEO: ("frames", {"in_channels": 1}),
+        Modality.AUDIO: ("spectrum", {}),
+        Modality.POINT: ("pointnet", {}),
+    }
+)
 
 
 def build_stem(modality: str, width: int) -> nn.Module:

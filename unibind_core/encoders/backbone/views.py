@@ -22,6 +22,7 @@ A view that reads more of a recording than the loader gives by default (event ti
 so in `NeedsLoader.options`; the features stage merges those loader options into the benchmark's, so the
 decoded inputs (and their cache key) change only when such a view is chosen (modalities/event.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -46,23 +47,39 @@ class ViewConfig:
 
     image: str = option("image", "view of images (VIEWS)")
     video: str = option("video_frames", "view of videos (VIEWS): mean embedding of sampled frames")
-    event: str = option("event_color", "view of event recordings (VIEWS): event_color, event_gray, "
-                        "event_time_surface or event_windows")
+    event: str = option(
+        "event_color", "view of event recordings (VIEWS): event_color, event_gray, event_time_surface or event_windows"
+    )
     thermal: str = option("thermal_gray", "view of thermal images (VIEWS)")
     point: str = option("point_depth", "view of point clouds (VIEWS): rendered depth views, averaged")
     video_frames: int = option(8, "frames sampled evenly from each clip (at most the loader's frames)")
     hot_pixel_sigma: float = option(10.0, "event pixels counting above mean + this many std are removed (EventCLIP)")
-    time_surface_tau: float = option(0.5, "time-surface decay constant as a fraction of the recording's (or "
-                                     "window's) duration: a pixel whose last event came that fraction t before "
-                                     "the end shows exp(-t/tau)")
-    event_window_events: int = option(20000, "events per fixed-count window of event_windows (a recording with "
-                                      "fewer is one window; a shorter last run is dropped)")
-    event_max_windows: int = option(8, "windows event_windows renders per recording, spread evenly from first to "
-                                    "last (the decoded inputs hold them all: memory grows with it)")
-    event_window_view: str = option("event_color", "how event_windows renders each window before the frames "
-                                    "are averaged: event_color, event_gray or event_time_surface")
-    thermal_normalization: str = option("model", "thermal intensities before the model's own normalization: "
-                                        "model (as loaded) or minmax (each image stretched to [0, 1])")
+    time_surface_tau: float = option(
+        0.5,
+        "time-surface decay constant as a fraction of the recording's (or "
+        "window's) duration: a pixel whose last event came that fraction t before "
+        "the end shows exp(-t/tau)",
+    )
+    event_window_events: int = option(
+        20000,
+        "events per fixed-count window of event_windows (a recording with "
+        "fewer is one window; a shorter last run is dropped)",
+    )
+    event_max_windows: int = option(
+        8,
+        "windows event_windows renders per recording, spread evenly from first to "
+        "last (the decoded inputs hold them all: memory grows with it)",
+    )
+    event_window_view: str = option(
+        "event_color",
+        "how event_windows renders each window before the frames "
+        "are averaged: event_color, event_gray or event_time_surface",
+    )
+    thermal_normalization: str = option(
+        "model",
+        "thermal intensities before the model's own normalization: "
+        "model (as loaded) or minmax (each image stretched to [0, 1])",
+    )
     point_views: int = option(6, "depth views rendered per point cloud: the first N of +-x, +-y, +-z")
     point_size: int = option(128, "side of each rendered depth view in pixels")
 
@@ -75,18 +92,22 @@ class ViewConfig:
         if not self.time_surface_tau > 0:
             raise ConfigError(f"option views.time_surface_tau must be positive, got {self.time_surface_tau!r}")
         if self.event_window_view not in EVENT_FRAME_VIEWS:
-            raise ConfigError(f"option views.event_window_view must be one of {EVENT_FRAME_VIEWS}, "
-                              f"got {self.event_window_view!r}")
+            raise ConfigError(
+                f"option views.event_window_view must be one of {EVENT_FRAME_VIEWS}, got {self.event_window_view!r}"
+            )
         if self.thermal_normalization not in THERMAL_NORMALIZATIONS:
-            raise ConfigError(f"option views.thermal_normalization must be one of {THERMAL_NORMALIZATIONS}, "
-                              f"got {self.thermal_normalization!r}")
+            raise ConfigError(
+                f"option views.thermal_normalization must be one of {THERMAL_NORMALIZATIONS}, "
+                f"got {self.thermal_normalization!r}"
+            )
 
     def view_of(self, modality: str) -> str:
         """The view name configured for `modality` (a field of this class), or ConfigError."""
         name = getattr(self, modality, None) if modality in VIEW_MODALITIES else None
         if not isinstance(name, str):
-            raise ConfigError(f"image-text backbones have no view of modality {modality!r}; "
-                              f"known: {', '.join(VIEW_MODALITIES)}")
+            raise ConfigError(
+                f"image-text backbones have no view of modality {modality!r}; known: {', '.join(VIEW_MODALITIES)}"
+            )
         return VIEWS.require(name)
 
 
@@ -167,8 +188,10 @@ def event_time_surface_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
     pixels (by count) are cleared in all three. The count is the third channel because the surfaces say
     only how recently a pixel fired, not how often; their mean would repeat what the two channels hold."""
     if x.dim() != 4 or x.shape[1] < 4:
-        raise ConfigError(f"the event_time_surface view reads counts and timestamps, (B, 4, S, S); got "
-                          f"{tuple(x.shape)}: decode with the event loader option timestamps=True")
+        raise ConfigError(
+            f"the event_time_surface view reads counts and timestamps, (B, 4, S, S); got "
+            f"{tuple(x.shape)}: decode with the event loader option timestamps=True"
+        )
     x = x.float()
     keep = cool_pixels(x[:, :2], cfg.hot_pixel_sigma)  # (B, 1, S, S)
     recency = x[:, 2:4]
@@ -182,8 +205,10 @@ def event_windows_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
     each window rendered by `event_window_view`, the frames averaged over the windows holding events
     (padding windows of a short recording are left out; a recording with none keeps them all)."""
     if x.dim() != 5:
-        raise ConfigError(f"the event_windows view reads (B, K, C, S, S) windows; got {tuple(x.shape)}: decode "
-                          f"with the event loader option window_events")
+        raise ConfigError(
+            f"the event_windows view reads (B, K, C, S, S) windows; got {tuple(x.shape)}: decode "
+            f"with the event loader option window_events"
+        )
     b, k = x.shape[:2]
     frames = VIEWS[cfg.event_window_view](x.flatten(0, 1), cfg)  # (B*K, V, 3, S, S)
     frames = frames.view(b, k, *frames.shape[1:])
@@ -204,8 +229,14 @@ def thermal_gray_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
 
 
 # (depth axis, (horizontal axis, vertical axis), sign): looking along -x, +x, -y, +y, -z, +z.
-_POINT_VIEWS = ((0, (1, 2), 1.0), (0, (1, 2), -1.0), (1, (0, 2), 1.0), (1, (0, 2), -1.0),
-                (2, (0, 1), 1.0), (2, (0, 1), -1.0))
+_POINT_VIEWS = (
+    (0, (1, 2), 1.0),
+    (0, (1, 2), -1.0),
+    (1, (0, 2), 1.0),
+    (1, (0, 2), -1.0),
+    (2, (0, 1), 1.0),
+    (2, (0, 1), -1.0),
+)
 
 
 def render_depth(points: torch.Tensor, view: int, size: int) -> torch.Tensor:
@@ -243,16 +274,26 @@ class NeedsLoader:
 
 def _windows_options(cfg: ViewConfig) -> dict[str, Any]:
     inner = VIEWS[cfg.event_window_view]
-    return {**(inner.options(cfg) if isinstance(inner, NeedsLoader) else {}),
-            "window_events": cfg.event_window_events, "max_windows": cfg.event_max_windows}
+    return {
+        **(inner.options(cfg) if isinstance(inner, NeedsLoader) else {}),
+        "window_events": cfg.event_window_events,
+        "max_windows": cfg.event_max_windows,
+    }
 
 
-VIEWS: Registry[View] = Registry("modality view", {
-    "image": image_view, "video_frames": video_frames_view, "event_color": event_color_view,
-    "event_gray": event_gray_view, "thermal_gray": thermal_gray_view, "point_depth": point_depth_view,
-    "event_time_surface": NeedsLoader(event_time_surface_view, lambda cfg: {"timestamps": True}),
-    "event_windows": NeedsLoader(event_windows_view, _windows_options),
-})
+VIEWS: Registry[View] = Registry(
+    "modality view",
+    {
+        "image": image_view,
+        "video_frames": video_frames_view,
+        "event_color": event_color_view,
+        "event_gray": event_gray_view,
+        "thermal_gray": thermal_gray_view,
+        "point_depth": point_depth_view,
+        "event_time_surface": NeedsLoader(event_time_surface_view, lambda cfg: {"timestamps": True}),
+        "event_windows": NeedsLoader(event_windows_view, _windows_options),
+    },
+)
 
 
 def apply_view(modality: str, batch: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:

@@ -6,6 +6,7 @@ installed Runner and reads the captions back. The script appends each micro-batc
 `captions.jsonl` as they arrive: call again with the same `work` folder after a kill and only the images
 not yet answered are captioned. A Captioner class (caption.py's registry) wraps this function.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,15 @@ def lavis_records(work: Path) -> dict[str, dict[str, Any]]:
     return {r["path"]: r for r in read_jsonl(Path(work) / CAPTIONS)}
 
 
-def caption_with_lavis(image_paths: Sequence[str | Path], prompt: str, options: Mapping[str, Any] | None = None,
-                       runner: Runner | None = None, *, work: Path | None = None,
-                       config: ExternalConfig | None = None) -> list[str]:
+def caption_with_lavis(
+    image_paths: Sequence[str | Path],
+    prompt: str,
+    options: Mapping[str, Any] | None = None,
+    runner: Runner | None = None,
+    *,
+    work: Path | None = None,
+    config: ExternalConfig | None = None,
+) -> list[str]:
     """One caption per image, in input order ("" for an image LAVIS could not read: its reason is in
     `lavis_records(work)`; the captioner's bad-output check flags empty captions).
 
@@ -48,8 +55,15 @@ def caption_with_lavis(image_paths: Sequence[str | Path], prompt: str, options: 
         tmp = folder / (IMAGES + ".tmp")
         tmp.write_text("".join(json.dumps({"path": p}) + "\n" for p in paths))
         tmp.replace(folder / IMAGES)
-        job = ExternalJob(ENV, SCRIPT, folder, config.python(ENV), {**dict(options or {}), "prompt": prompt},
-                          inputs={"images": IMAGES}, outputs={"captions": CAPTIONS})
+        job = ExternalJob(
+            ENV,
+            SCRIPT,
+            folder,
+            config.python(ENV),
+            {**dict(options or {}), "prompt": prompt},
+            inputs={"images": IMAGES},
+            outputs={"captions": CAPTIONS},
+        )
         (runner or current_runner()).run(job)
         records = lavis_records(folder)
     missing = [p for p in paths if p not in records]

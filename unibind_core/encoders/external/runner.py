@@ -20,6 +20,7 @@ A job with a `worker_key` is served by a long-lived worker process instead of a 
 when `close()` is called; `using_runner` calls it when its block ends (a Dagster step: assets/materialize.py),
 and the runner used outside any block is closed when the process exits.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -81,8 +82,13 @@ class ExternalJob:
     def write_request(self) -> Path:
         """request.json: the protocol version, the options and the input/output file names."""
         self.work.mkdir(parents=True, exist_ok=True)
-        body = {"protocol": PROTOCOL, "env": self.env, "options": dict(self.options),
-                "inputs": dict(self.inputs), "outputs": dict(self.outputs)}
+        body = {
+            "protocol": PROTOCOL,
+            "env": self.env,
+            "options": dict(self.options),
+            "inputs": dict(self.inputs),
+            "outputs": dict(self.outputs),
+        }
         tmp = self.request_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=1, default=str))
         tmp.replace(self.request_path)
@@ -112,8 +118,7 @@ class Runner(Protocol):
     """Launches an ExternalJob (or hands it to its worker) and waits for it: raises ExternalScriptError when the
     script fails, ConfigError when its environment is incomplete. A runner with workers also has `close()`."""
 
-    def run(self, job: ExternalJob) -> ExternalResult:
-        ...
+    def run(self, job: ExternalJob) -> ExternalResult: ...
 
 
 def read_result(job: ExternalJob) -> ExternalResult:
@@ -130,10 +135,14 @@ def failure(job: ExternalJob, returncode: int, tail: list[str]) -> Exception:
 
     quoted = "\n".join(f"  | {line}" for line in tail) or "  | (no output on stderr)"
     if returncode == MISSING_PACKAGE_EXIT:
-        return ConfigError(f"environment {job.env!r} ({job.python}) lacks a package the script {job.script} "
-                           f"needs; (re)create it with `{setup_command(job.env)}`:\n{quoted}")
-    return ExternalScriptError(f"external script {job.script} (environment {job.env!r}) failed with exit code "
-                               f"{returncode}; work folder {job.work}; last lines of its stderr:\n{quoted}")
+        return ConfigError(
+            f"environment {job.env!r} ({job.python}) lacks a package the script {job.script} "
+            f"needs; (re)create it with `{setup_command(job.env)}`:\n{quoted}"
+        )
+    return ExternalScriptError(
+        f"external script {job.script} (environment {job.env!r}) failed with exit code "
+        f"{returncode}; work folder {job.work}; last lines of its stderr:\n{quoted}"
+    )
 
 
 def _forward_stdout(stream: IO[str], task: str) -> None:
@@ -143,7 +152,7 @@ def _forward_stdout(stream: IO[str], task: str) -> None:
         line = raw.rstrip("\n")
         if line.startswith(PROGRESS_PREFIX):
             try:
-                info = json.loads(line[len(PROGRESS_PREFIX):])
+                info = json.loads(line[len(PROGRESS_PREFIX) :])
             except json.JSONDecodeError:
                 note(task, line)
                 continue
@@ -186,12 +195,21 @@ class SubprocessRunner:
         job.write_request()
         (job.work / RESULT).unlink(missing_ok=True)
         task = f"{job.env}: {job.script}"
-        proc = subprocess.Popen(job.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=job.environ(), cwd=job.work, bufsize=1)
+        proc = subprocess.Popen(
+            job.command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=job.environ(),
+            cwd=job.work,
+            bufsize=1,
+        )
         tail: deque[str] = deque(maxlen=STDERR_TAIL)
         # threads do not inherit context variables: copy ours, so the lines reach the installed listener
-        threads = [threading.Thread(target=copy_context().run, args=(_forward_stdout, proc.stdout, task)),
-                   threading.Thread(target=copy_context().run, args=(_forward_stderr, proc.stderr, task, tail))]
+        threads = [
+            threading.Thread(target=copy_context().run, args=(_forward_stdout, proc.stdout, task)),
+            threading.Thread(target=copy_context().run, args=(_forward_stderr, proc.stderr, task, tail)),
+        ]
         for t in threads:
             t.start()
         try:
@@ -212,9 +230,11 @@ def require_interpreter(env: str, python: Path) -> None:
     from unibind_core.encoders.external.envs import setup_command
 
     if not Path(python).is_file():
-        raise ConfigError(f"environment {env!r} is not set up: no interpreter at {python}; create it with "
-                          f"`{setup_command(env)}` (its folder is <external.venv_root>/{env}, option "
-                          "external.venv_root / UNIBIND_VENV_ROOT)")
+        raise ConfigError(
+            f"environment {env!r} is not set up: no interpreter at {python}; create it with "
+            f"`{setup_command(env)}` (its folder is <external.venv_root>/{env}, option "
+            "external.venv_root / UNIBIND_VENV_ROOT)"
+        )
 
 
 _RUNNER: ContextVar[Runner | None] = ContextVar("unibind_external_runner", default=None)

@@ -9,6 +9,7 @@ failing request ends the worker, and the error is the one a failed launch raises
 the environment and the tail of its stderr). `WorkerPool.close` ends them all: the runner's owner closes it
 at the end of the step (`using_runner`), so no model outlives the step that loaded it.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from contextvars import Context, copy_context
 from typing import IO, Any
 
+from unibind_core.core.progress import Tracker, note
 from unibind_core.encoders.external.runner import (
     PROGRESS_PREFIX,
     RESULT,
@@ -33,7 +35,6 @@ from unibind_core.encoders.external.runner import (
     require_interpreter,
 )
 from unibind_core.encoders.external.scripts.pipes_io import DONE_PREFIX, REPLY_PREFIX, WORKER_FLAG
-from unibind_core.core.progress import Tracker, note
 
 CLOSE_WAIT_S = 30.0  # a worker told to stop (stdin closed) gets this long before it is killed
 DRAIN_WAIT_S = 30.0  # after a reply, how long its request's last stderr lines may lag behind on their own pipe
@@ -50,16 +51,25 @@ class Worker:
         self.env, self.script = job.env, job.script
         self.task = f"{job.env}: {job.script}"
         job.work.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([str(job.python), str(job.script_path), WORKER_FLAG], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                                     env={**job.environ(), **(extra_env or {})}, cwd=job.work.parent)
+        self.proc = subprocess.Popen(
+            [str(job.python), str(job.script_path), WORKER_FLAG],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env={**job.environ(), **(extra_env or {})},
+            cwd=job.work.parent,
+        )
         self.tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.drained: queue.Queue[str | None] = queue.Queue()  # requests whose stderr lines are all read
         self.context: Context = copy_context()
         self.lock = threading.Lock()  # one request at a time: replies come in the order of the requests
-        self.threads = [threading.Thread(target=self._read_stdout, args=(self.proc.stdout,), daemon=True),
-                        threading.Thread(target=self._read_stderr, args=(self.proc.stderr,), daemon=True)]
+        self.threads = [
+            threading.Thread(target=self._read_stdout, args=(self.proc.stdout,), daemon=True),
+            threading.Thread(target=self._read_stderr, args=(self.proc.stderr,), daemon=True),
+        ]
         for t in self.threads:
             t.start()
 
@@ -93,8 +103,10 @@ class Worker:
             raise failure(job, returncode, list(self.tail))
         self._drain(str(job.request_path))
         if reply.get("request") != str(job.request_path):
-            raise RuntimeError(f"environment {job.env!r}: the {job.script} worker answered {reply.get('request')!r} "
-                               f"to the request {job.request_path}")
+            raise RuntimeError(
+                f"environment {job.env!r}: the {job.script} worker answered {reply.get('request')!r} "
+                f"to the request {job.request_path}"
+            )
         return read_result(job)
 
     def _drain(self, request: str) -> None:
@@ -131,10 +143,10 @@ class Worker:
                 if tracker is not None:
                     self.context.run(tracker.close)
                     tracker = None
-                self.replies.put(json.loads(line[len(REPLY_PREFIX):]))
+                self.replies.put(json.loads(line[len(REPLY_PREFIX) :]))
             elif line.startswith(PROGRESS_PREFIX):
                 try:
-                    info = json.loads(line[len(PROGRESS_PREFIX):])
+                    info = json.loads(line[len(PROGRESS_PREFIX) :])
                 except json.JSONDecodeError:
                     self.context.run(note, self.task, line)
                     continue
@@ -150,7 +162,7 @@ class Worker:
             line = raw.rstrip("\n")
             if line.startswith(DONE_PREFIX):
                 try:
-                    self.drained.put(json.loads(line[len(DONE_PREFIX):]).get("request"))
+                    self.drained.put(json.loads(line[len(DONE_PREFIX) :]).get("request"))
                     continue
                 except (json.JSONDecodeError, AttributeError):
                     pass

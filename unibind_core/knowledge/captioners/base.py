@@ -5,6 +5,7 @@ manifest row. Model captioners (BLIP-2, transformers VLMs, audio LMs, OpenAI-com
 answer `CaptionRequest`s, batch by batch; the driver (driver.py) does caching, views, retries, length
 and accounting once for all of them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -63,8 +64,7 @@ class ModelCaptioner(Protocol):
     info: ModelInfo
     batch_size: int
 
-    def generate(self, requests: Sequence[CaptionRequest]) -> Iterator[tuple[CaptionRequest, Reply]]:
-        ...
+    def generate(self, requests: Sequence[CaptionRequest]) -> Iterator[tuple[CaptionRequest, Reply]]: ...
 
 
 class Captioner(Protocol):

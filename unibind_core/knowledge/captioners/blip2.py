@@ -4,6 +4,7 @@ Any BLIP-2 hub id or local folder: OPT variants (decoder-only: left padding, the
 output) and Flan-T5 variants (encoder-decoder). Batched, greedy by default, fp16/bf16 on CUDA. The
 paper captions images (and event / thermal data through their paired RGB frames) with BLIP-2.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -36,8 +37,12 @@ class Blip2Model(HFGenerativeModel):
 
     @torch.inference_mode()
     def _batch(self, batch: list[CaptionRequest], options: dict) -> list[Reply]:
-        enc = self.processor(images=[r.images[0] for r in batch], text=[self.text(r.prompt) for r in batch],
-                             return_tensors="pt", padding=True).to(self.device)
+        enc = self.processor(
+            images=[r.images[0] for r in batch],
+            text=[self.text(r.prompt) for r in batch],
+            return_tensors="pt",
+            padding=True,
+        ).to(self.device)
         enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         out = self.lm.generate(**enc, max_new_tokens=self.max_new_tokens, **options)
         return replies(out, enc, self.processor.tokenizer, self.prompt_in_output)
@@ -49,6 +54,7 @@ class Blip2Captioner:
     @classmethod
     def from_settings(cls, s: Settings) -> CachedCaptioner:
         c = s.caption
-        model = Blip2Model(c.model or DEFAULT_MODEL, s.device, s.dtype, c.batch_size, c.max_new_tokens,
-                           c.retry_temperature)
+        model = Blip2Model(
+            c.model or DEFAULT_MODEL, s.device, s.dtype, c.batch_size, c.max_new_tokens, c.retry_temperature
+        )
         return CachedCaptioner(model, s)

@@ -8,6 +8,7 @@ key is in no shard. Keys are content hashes of what the model is shown, never pa
 Processes captioning shards of one benchmark in parallel write disjoint shard files; when a folder holds
 more than `COMPACT_OVER` shards, the first reader folds them into one, under a file lock.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,12 @@ COMPACT_OVER = 256  # shards per folder before they are folded into one (reads s
 
 def cache_dir_for(cache_root: Path, captioner_id: str) -> Path:
     """One folder per captioner and version of the captioning code (views, model wrappers, judge)."""
-    return (Path(cache_root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", captioner_id)[:120] / content_hash(captioner_id)[:8]
-            / code_version("captioner"))
+    return (
+        Path(cache_root)
+        / re.sub(r"[^A-Za-z0-9_.-]+", "_", captioner_id)[:120]
+        / content_hash(captioner_id)[:8]
+        / code_version("captioner")
+    )
 
 
 class CaptionCache:
@@ -56,7 +61,7 @@ class CaptionCache:
         wanted = pa.array(sorted(set(keys)), pa.string())
         self.compact()
         found: dict[str, dict] = {}
-        for attempt in range(2):  # a shard folded away while listed: list again once
+        for _attempt in range(2):  # a shard folded away while listed: list again once
             missing = False
             for shard in self.shards():
                 table = self._read(shard, wanted)

@@ -7,6 +7,7 @@ content in two rows (or two benchmarks) is asked once. The rest are rendered and
 sampled, seeded by n) up to `caption.max_bad_answers` times, then the sample is flagged. After every
 batch the finished samples go to a new cache shard, so a killed run resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from unibind_core.core.progress import Tracker, track
 from unibind_core.knowledge.captioners.base import (
     CaptionJob,
     CaptionRequest,
@@ -28,7 +30,6 @@ from unibind_core.knowledge.captioners.config import caption_prompt
 from unibind_core.knowledge.captioners.judge import judge, merge
 from unibind_core.knowledge.captioners.views import Identity, ViewContext, mosaic, view_for
 from unibind_core.storage.io import content_hash
-from unibind_core.core.progress import Tracker, track
 from unibind_core.storage.tables import CaptionProblem, CaptionStatus
 
 if TYPE_CHECKING:
@@ -55,8 +56,10 @@ class CachedCaptioner:
     def __init__(self, model: ModelCaptioner, s: Settings) -> None:
         self.model, self.cfg = model, s.caption
         self.ctx = ViewContext(s.caption, s.views, model.info.accepts_audio)
-        self.id = json.dumps([model.name, model.model, s.caption.max_new_tokens, model.info.extra,
-                              s.caption.keep_truncated], sort_keys=True)  # a cached flag depends on the judging
+        self.id = json.dumps(
+            [model.name, model.model, s.caption.max_new_tokens, model.info.extra, s.caption.keep_truncated],
+            sort_keys=True,
+        )  # a cached flag depends on the judging
         self.cache = CaptionCache(cache_dir_for(s.layout.caption_cache, f"{model.name}-{model.model}-{self.id}"))
         self.refresh = s.refresh  # caption every sample again, the cache not read (new answers are still stored)
         self.source = model_source(model.model)
@@ -77,7 +80,7 @@ class CachedCaptioner:
         for row in track(rows, f"identify {job.spec.name} samples", unit="sample"):  # hashes every file once
             try:
                 ident = view.identify(row, job, self.ctx)
-            except Exception as exc:  # noqa: BLE001  (one unreadable file quarantines one sample)
+            except Exception as exc:
                 self._quarantine(row, CaptionProblem.UNREADABLE, f"cannot read: {exc}")
                 keys.append(None)
                 self.prompts.append(caption_prompt(job.noun, self.cfg.prompt))
@@ -108,21 +111,24 @@ class CachedCaptioner:
         return out
 
     def _quarantine(self, row: dict, kind: CaptionProblem, reason: str) -> None:
-        self.quarantine.append({"sample_id": row["sample_id"], "path": row["path"], "kind": str(kind),
-                                "reason": reason[:500]})
+        self.quarantine.append(
+            {"sample_id": row["sample_id"], "path": row["path"], "kind": str(kind), "reason": reason[:500]}
+        )
 
     def _render(self, smp: _Sample, job: CaptionJob, view) -> bool:
         try:
             seen = view.render(smp.row, job, self.ctx)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._quarantine(smp.row, CaptionProblem.UNREADABLE, f"cannot render: {exc}")
             return False
         images = seen.images
         if len(images) > self.model.info.max_images and self.cfg.multi_image == "together":
             images = (mosaic(images),)
         groups = [images] if len(images) <= self.model.info.max_images else [(im,) for im in images]
-        smp.parts = [CaptionRequest(f"{smp.key}:{i}", smp.prompt, g, seen.audio, seen.sample_rate)
-                     for i, g in enumerate(groups or [()])]
+        smp.parts = [
+            CaptionRequest(f"{smp.key}:{i}", smp.prompt, g, seen.audio, seen.sample_rate)
+            for i, g in enumerate(groups or [()])
+        ]
         return True
 
     def _run(self, todo: list[_Sample], job: CaptionJob, view) -> dict[str, dict]:
@@ -134,12 +140,15 @@ class CachedCaptioner:
         # a model whose every call has a fixed cost (a launch in its own environment) asks for bigger calls
         size = getattr(self.model, "call_rows", None) or self.cfg.batch_size
         for start in range(0, len(todo), size):
-            batch = [smp for smp in todo[start:start + size] if self._render(smp, job, view)]
+            batch = [smp for smp in todo[start : start + size] if self._render(smp, job, view)]
             rows = self._answer(batch)
             self.cache.append(rows)
             done.update({r["key"]: r for r in rows})
-            tracker.advance(len(todo[start:start + size]), captions_per_s=round(self.rate(), 3),
-                            flagged=sum(r["status"] == CaptionStatus.FLAGGED for r in done.values()))
+            tracker.advance(
+                len(todo[start : start + size]),
+                captions_per_s=round(self.rate(), 3),
+                flagged=sum(r["status"] == CaptionStatus.FLAGGED for r in done.values()),
+            )
         tracker.close()
         return done
 
@@ -165,8 +174,16 @@ class CachedCaptioner:
                 if request.attempt + 1 >= self.cfg.max_bad_answers:
                     smp.answers[part] = None
                 else:
-                    retry.append(CaptionRequest(request.key, request.prompt, request.images, request.audio,
-                                                request.sample_rate, request.attempt + 1))
+                    retry.append(
+                        CaptionRequest(
+                            request.key,
+                            request.prompt,
+                            request.images,
+                            request.audio,
+                            request.sample_rate,
+                            request.attempt + 1,
+                        )
+                    )
             self.seconds += time.monotonic() - started
             pending = retry
         return [self._row(smp) for smp in batch]
@@ -180,11 +197,20 @@ class CachedCaptioner:
         self.stats["tokens_in"] += smp.tokens[0]
         self.stats["tokens_out"] += smp.tokens[1]
         reason = None if good else f"{smp.attempts} unusable answers ({', '.join(sorted(set(smp.reasons)))})"
-        return {"key": smp.key, "sample_hash": smp.identity.sample_hash, "captioner": self.id,
-                "view": smp.identity.view_id + self._multi(), "prompt": smp.prompt,
-                "status": str(CaptionStatus.OK if good else CaptionStatus.FLAGGED), "caption": caption,
-                "reason": reason, "attempts": smp.attempts, "shortened": shortened,
-                "tokens_in": smp.tokens[0], "tokens_out": smp.tokens[1]}
+        return {
+            "key": smp.key,
+            "sample_hash": smp.identity.sample_hash,
+            "captioner": self.id,
+            "view": smp.identity.view_id + self._multi(),
+            "prompt": smp.prompt,
+            "status": str(CaptionStatus.OK if good else CaptionStatus.FLAGGED),
+            "caption": caption,
+            "reason": reason,
+            "attempts": smp.attempts,
+            "shortened": shortened,
+            "tokens_in": smp.tokens[0],
+            "tokens_out": smp.tokens[1],
+        }
 
     def rate(self) -> float:
         """Samples answered per second of generation (flagged ones cost the model as much as captioned ones)."""
@@ -192,11 +218,19 @@ class CachedCaptioner:
 
     def report(self) -> dict:
         extra = getattr(self.model, "report", None)
-        return {"captioner_id": self.id, "captioned_new": self.stats["captioned"],
-                "asked_new": self.stats["asked"],
-                "cache_hits": self.stats["cache_hits"], "captions_per_s": round(self.rate(), 3),
-                "generate_seconds": round(self.seconds, 3), "tokens_in": self.stats["tokens_in"],
-                "tokens_out": self.stats["tokens_out"], "shortened": self.stats["shortened"],
-                "flagged": self.stats["flagged"], "quarantined": self.stats["quarantined"],
-                "bad_answers": dict(self.bad), "cache_shards_set_aside": list(self.cache.set_aside),
-                **({"model_report": extra()} if extra is not None else {})}
+        return {
+            "captioner_id": self.id,
+            "captioned_new": self.stats["captioned"],
+            "asked_new": self.stats["asked"],
+            "cache_hits": self.stats["cache_hits"],
+            "captions_per_s": round(self.rate(), 3),
+            "generate_seconds": round(self.seconds, 3),
+            "tokens_in": self.stats["tokens_in"],
+            "tokens_out": self.stats["tokens_out"],
+            "shortened": self.stats["shortened"],
+            "flagged": self.stats["flagged"],
+            "quarantined": self.stats["quarantined"],
+            "bad_answers": dict(self.bad),
+            "cache_shards_set_aside": list(self.cache.set_aside),
+            **({"model_report": extra()} if extra is not None else {}),
+        }

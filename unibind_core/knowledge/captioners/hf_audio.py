@@ -4,6 +4,7 @@
 The sound goes in the chat template's audio slot at the processor's sampling rate (16 kHz), batched
 with left padding, greedy by default.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -26,22 +27,35 @@ class HFAudioModel(HFGenerativeModel):
     processor_class, model_class = "AutoProcessor", "Qwen2AudioForConditionalGeneration"
     info = ModelInfo(accepts_audio=True, max_images=0)
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8,
-                 max_new_tokens: int = 60, retry_temperature: float = 0.7) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 8,
+        max_new_tokens: int = 60,
+        retry_temperature: float = 0.7,
+    ) -> None:
         super().__init__(model, device, dtype, batch_size, max_new_tokens, retry_temperature)
 
     def render(self, r: CaptionRequest) -> str:
         content = [{"type": "audio", "audio_url": "sample.wav"}, {"type": "text", "text": r.prompt}]
-        return self.processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True,
-                                                  tokenize=False)
+        return self.processor.apply_chat_template(
+            [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
+        )
 
     @torch.inference_mode()
     def _batch(self, batch: list[CaptionRequest], options: dict) -> list[Reply]:
         if any(r.audio is None for r in batch):
             raise ValueError("the hf_audio captioner captions sounds only (caption.views.audio waveform or auto)")
         rate = self.processor.feature_extractor.sampling_rate
-        enc = self.processor(text=[self.render(r) for r in batch], audio=[r.audio for r in batch],
-                             sampling_rate=rate, return_tensors="pt", padding=True).to(self.device)
+        enc = self.processor(
+            text=[self.render(r) for r in batch],
+            audio=[r.audio for r in batch],
+            sampling_rate=rate,
+            return_tensors="pt",
+            padding=True,
+        ).to(self.device)
         if "input_features" in enc:
             enc["input_features"] = enc["input_features"].to(self.dtype)
         out = self.lm.generate(**enc, max_new_tokens=self.max_new_tokens, **options)
@@ -52,5 +66,9 @@ class HFAudioCaptioner:
     @classmethod
     def from_settings(cls, s: Settings) -> CachedCaptioner:
         c = s.caption
-        return CachedCaptioner(HFAudioModel(c.model or DEFAULT_MODEL, s.device, s.dtype, c.batch_size,
-                                            c.max_new_tokens, c.retry_temperature), s)
+        return CachedCaptioner(
+            HFAudioModel(
+                c.model or DEFAULT_MODEL, s.device, s.dtype, c.batch_size, c.max_new_tokens, c.retry_temperature
+            ),
+            s,
+        )

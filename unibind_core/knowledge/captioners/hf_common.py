@@ -1,5 +1,6 @@
 """What the transformers captioners share: loading on the configured device and dtype, batched
 generation (greedy first, seeded sampling for retries), and cutting the prompt off the answer."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -9,10 +10,10 @@ from typing import Any
 
 import torch
 
-from unibind_core.knowledge.captioners.base import CaptionRequest, ModelInfo
-from unibind_core.storage.io import content_hash
-from unibind_core.knowledge.llm.cache import Reply
 from unibind_core.core.torch_setup import resolve_device, resolve_dtype
+from unibind_core.knowledge.captioners.base import CaptionRequest, ModelInfo
+from unibind_core.knowledge.llm.cache import Reply
+from unibind_core.storage.io import content_hash
 
 
 def placement(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
@@ -43,13 +44,13 @@ def batches(requests: Sequence[CaptionRequest], size: int) -> Iterator[list[Capt
     for _, group in groupby(ordered, key=lambda r: r.attempt):
         group = list(group)
         for start in range(0, len(group), size):
-            yield group[start:start + size]
+            yield group[start : start + size]
 
 
 def replies(out: torch.Tensor, inputs: dict, tokenizer: Any, prompt_in_output: bool) -> list[Reply]:
     """Decoded answers of a generate() output (B, T): a decoder-only model repeats the (left-padded)
     input first, which is cut off; an encoder-decoder (Flan-T5) returns only the answer."""
-    new = out[:, inputs["input_ids"].shape[1]:] if prompt_in_output else out  # (B, T_new)
+    new = out[:, inputs["input_ids"].shape[1] :] if prompt_in_output else out  # (B, T_new)
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     result = []
     for row, mask in zip(new, inputs["attention_mask"]):
@@ -57,14 +58,20 @@ def replies(out: torch.Tensor, inputs: dict, tokenizer: Any, prompt_in_output: b
         ended = eos is not None and eos in tokens
         n_out = tokens.index(eos) + 1 if ended else len(tokens)
         text = tokenizer.decode(tokens[:n_out], skip_special_tokens=True)
-        result.append(Reply(text.strip(), tokens_in=int(mask.sum()), tokens_out=n_out,
-                            finish_reason="stop" if ended else "length"))
+        result.append(
+            Reply(
+                text.strip(), tokens_in=int(mask.sum()), tokens_out=n_out, finish_reason="stop" if ended else "length"
+            )
+        )
     return result
 
 
-def generate_all(requests: Sequence[CaptionRequest], size: int, temperature: float,
-                 one_batch: Callable[[list[CaptionRequest], dict], list[Reply]]
-                 ) -> Iterator[tuple[CaptionRequest, Reply]]:
+def generate_all(
+    requests: Sequence[CaptionRequest],
+    size: int,
+    temperature: float,
+    one_batch: Callable[[list[CaptionRequest], dict], list[Reply]],
+) -> Iterator[tuple[CaptionRequest, Reply]]:
     """`one_batch(batch, generate options)` over batches of one attempt; sampled batches seeded from their
     keys and attempt, without touching the global RNG (a rerun of the same retries gives the same answers)."""
     for batch in batches(requests, size):
@@ -96,12 +103,20 @@ class HFGenerativeModel:
     model_class: str
     info: ModelInfo = ModelInfo()
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
-                 max_new_tokens: int = 60, retry_temperature: float = 0.7) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        max_new_tokens: int = 60,
+        retry_temperature: float = 0.7,
+    ) -> None:
         self.model, self.batch_size = model, batch_size
         self.max_new_tokens, self.retry_temperature = max_new_tokens, retry_temperature
         self.processor, self.lm, self.device, self.dtype = load_generator(
-            model, device, dtype, self.processor_class, self.model_class)
+            model, device, dtype, self.processor_class, self.model_class
+        )
 
     def _batch(self, batch: list[CaptionRequest], options: dict) -> list[Reply]:
         raise NotImplementedError

@@ -4,6 +4,7 @@ AutoProcessor: LLaVA, Qwen2-VL, Idefics, SmolVLM, ...), prompted through its cha
 Every image of a sample goes in one user turn (video keyframes, point views), batched with left
 padding; greedy by default, the pipeline's device and dtype.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,8 +26,16 @@ class HFVisionModel(HFGenerativeModel):
     name = "hf_vlm"
     processor_class, model_class = "AutoProcessor", "AutoModelForImageTextToText"
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
-                 max_new_tokens: int = 60, retry_temperature: float = 0.7, max_images: int = 8) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        max_new_tokens: int = 60,
+        retry_temperature: float = 0.7,
+        max_images: int = 8,
+    ) -> None:
         super().__init__(model, device, dtype, batch_size, max_new_tokens, retry_temperature)
         self.info = ModelInfo(max_images=max_images)
 
@@ -37,8 +46,9 @@ class HFVisionModel(HFGenerativeModel):
     @torch.inference_mode()
     def _batch(self, batch: list[CaptionRequest], options: dict) -> list[Reply]:
         images = [list(r.images) for r in batch]
-        enc = self.processor(images=images, text=[self.render(r) for r in batch], return_tensors="pt",
-                             padding=True).to(self.device)
+        enc = self.processor(images=images, text=[self.render(r) for r in batch], return_tensors="pt", padding=True).to(
+            self.device
+        )
         if "pixel_values" in enc:
             enc["pixel_values"] = enc["pixel_values"].to(self.dtype)
         out = self.lm.generate(**enc, max_new_tokens=self.max_new_tokens, **options)
@@ -50,7 +60,10 @@ class HFVisionCaptioner:
     def from_settings(cls, s: Settings) -> CachedCaptioner:
         c = s.caption
         if not c.model:
-            raise ValueError("the hf_vlm captioner needs a model: a hub id or local folder of an image-text-to-text "
-                             "model (caption.model, or UNIBIND_CAPTIONER_MODEL)")
-        return CachedCaptioner(HFVisionModel(c.model, s.device, s.dtype, c.batch_size, c.max_new_tokens,
-                                             c.retry_temperature), s)
+            raise ValueError(
+                "the hf_vlm captioner needs a model: a hub id or local folder of an image-text-to-text "
+                "model (caption.model, or UNIBIND_CAPTIONER_MODEL)"
+            )
+        return CachedCaptioner(
+            HFVisionModel(c.model, s.device, s.dtype, c.batch_size, c.max_new_tokens, c.retry_temperature), s
+        )

@@ -7,6 +7,7 @@ it); the driver retries it
 answer is never written as a description. A usable one longer than 75 CLIP BPE tokens (the real CLIP
 tokenizer, kb.clip_token_count) is cut at the last word boundary that fits.
 """
+
 from __future__ import annotations
 
 import re

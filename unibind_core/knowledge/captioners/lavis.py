@@ -7,6 +7,7 @@ Set it up once with `make env-lavis` (docs/architecture.md, "External environmen
 LAVIS `model_type` of `blip2_opt` (default `pretrain_opt2.7b`, the paper's captioner) or
 `blip2_t5:<type>` for the Flan-T5 variants.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from unibind_core.encoders.external.lavis import caption_with_lavis
 from unibind_core.knowledge.captioners.base import CaptionRequest, ModelInfo
 from unibind_core.knowledge.captioners.driver import CachedCaptioner
-from unibind_core.encoders.external.lavis import caption_with_lavis
 from unibind_core.knowledge.llm.cache import Reply
 
 if TYPE_CHECKING:
@@ -29,12 +30,18 @@ class LavisModel:
     name = "lavis"
     call_rows = 4096  # samples per script launch (the model loads once per launch); `batch_size` inside it
 
-    def __init__(self, model: str, work: Path, device: str = "auto", batch_size: int = 16,
-                 max_new_tokens: int = 60, config=None) -> None:
+    def __init__(
+        self, model: str, work: Path, device: str = "auto", batch_size: int = 16, max_new_tokens: int = 60, config=None
+    ) -> None:
         self.model, self.work, self.batch_size, self.config = model, Path(work), batch_size, config
         name, _, model_type = model.rpartition(":")
-        self.options = {"name": name or "blip2_opt", "model_type": model_type, "micro_batch": batch_size,
-                        "generate": {"max_length": max_new_tokens}, **({} if device == "auto" else {"device": device})}
+        self.options = {
+            "name": name or "blip2_opt",
+            "model_type": model_type,
+            "micro_batch": batch_size,
+            "generate": {"max_length": max_new_tokens},
+            **({} if device == "auto" else {"device": device}),
+        }
         self.info = ModelInfo(max_images=1, extra={"max_new_tokens": max_new_tokens})
 
     def _image_file(self, request: CaptionRequest) -> Path:
@@ -72,6 +79,12 @@ class LavisCaptioner:
     @classmethod
     def from_settings(cls, s: Settings) -> CachedCaptioner:
         c = s.caption
-        model = LavisModel(c.model or DEFAULT_MODEL, s.layout.root / "cache" / "lavis", s.device, c.batch_size,
-                           c.max_new_tokens, s.external)
+        model = LavisModel(
+            c.model or DEFAULT_MODEL,
+            s.layout.root / "cache" / "lavis",
+            s.device,
+            c.batch_size,
+            c.max_new_tokens,
+            s.external,
+        )
         return CachedCaptioner(model, s)

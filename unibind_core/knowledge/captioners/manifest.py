@@ -1,4 +1,5 @@
 """Captions that ship with the data (MSR-VTT's sentences, the demo world's): no model, no cache."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -30,6 +31,8 @@ class ManifestCaptioner:
         missing = pc.sum(pc.is_null(captions)).as_py() or 0
         if missing:
             first = manifest.filter(pc.is_null(captions))["sample_id"][0].as_py()
-            raise ValueError(f"the manifest captioner found no caption for {missing} samples under {job.root} "
-                             f"(first: {first!r}); pick a captioner that generates captions")
+            raise ValueError(
+                f"the manifest captioner found no caption for {missing} samples under {job.root} "
+                f"(first: {first!r}); pick a captioner that generates captions"
+            )
         return captions.to_pylist()

@@ -8,6 +8,7 @@ response cache by the thread that received it before anything counts it (a kille
 message. Several images of one sample (video keyframes, point views) go in one request; sounds go as
 `input_audio` to models that take audio (`caption.openai_audio`), else as spectrogram images.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,10 @@ MAX_IMAGES = 8  # images per request; more views than this are tiled into a mosa
 def image_part(image: Image.Image) -> dict:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
-    return {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()}}
+    return {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()},
+    }
 
 
 def audio_part(audio: np.ndarray, sample_rate: int) -> dict:
@@ -60,8 +64,15 @@ def audio_part(audio: np.ndarray, sample_rate: int) -> dict:
 class OpenAIVisionModel:
     name = "openai_vision"
 
-    def __init__(self, config: LLMConfig, model: str, cache: ResponseCache, max_new_tokens: int = 60,
-                 accepts_audio: bool = False, temperature: float = 0.7) -> None:
+    def __init__(
+        self,
+        config: LLMConfig,
+        model: str,
+        cache: ResponseCache,
+        max_new_tokens: int = 60,
+        accepts_audio: bool = False,
+        temperature: float = 0.7,
+    ) -> None:
         self.config, self.model, self.cache = config, model, cache
         self.max_new_tokens, self.temperature = max_new_tokens, temperature
         self.batch_size = max(1, config.concurrency) * 4
@@ -69,8 +80,10 @@ class OpenAIVisionModel:
         base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
         key = config.api_key.reveal() if config.api_key else os.environ.get("OPENAI_API_KEY", "")
         if not key and not base_url:
-            raise LLMError("the openai_vision captioner needs an API key: set OPENAI_API_KEY (or llm.api_key), or "
-                           "llm.base_url of a local OpenAI-compatible server")
+            raise LLMError(
+                "the openai_vision captioner needs an API key: set OPENAI_API_KEY (or llm.api_key), or "
+                "llm.base_url of a local OpenAI-compatible server"
+            )
         self._secrets, self._official = (key,), base_url is None
         self.client = openai.OpenAI(api_key=key or "unused", base_url=base_url, timeout=config.timeout_s, max_retries=0)
         self._backoff = Backoff(config.max_retries, config.backoff_base_s, config.backoff_max_s)
@@ -82,18 +95,26 @@ class OpenAIVisionModel:
         if r.audio is not None and self.info.accepts_audio:
             parts.append(audio_part(r.audio, r.sample_rate))
         length = "max_completion_tokens" if self._official else "max_tokens"
-        return {"model": self.model, "messages": [{"role": "user", "content": parts}], length: self.max_new_tokens,
-                "temperature": 0.0 if r.attempt == 0 else self.temperature, "seed": r.attempt}
+        return {
+            "model": self.model,
+            "messages": [{"role": "user", "content": parts}],
+            length: self.max_new_tokens,
+            "temperature": 0.0 if r.attempt == 0 else self.temperature,
+            "seed": r.attempt,
+        }
 
     def _key(self, r: CaptionRequest) -> RequestKey:
         return RequestKey(self.name, self.model, r.prompt, r.key, r.attempt)
 
     def _one(self, r: CaptionRequest, stop: threading.Event) -> Reply:
-        fn = lambda: self.client.chat.completions.create(**self.body(r))
+        def fn():
+            return self.client.chat.completions.create(**self.body(r))
+
         error: LLMError | None = None
         try:
-            completion = call_with_retry(fn, self._backoff, transient_wait, stop,
-                                         on_retry=lambda _: self.stats.add(transport_retries=1))
+            completion = call_with_retry(
+                fn, self._backoff, transient_wait, stop, on_retry=lambda _: self.stats.add(transport_retries=1)
+            )
         except openai.OpenAIError as exc:
             error = translate(exc, self._secrets, strip_userinfo(str(self.client.base_url)) or "")
         except LLMError:
@@ -141,6 +162,12 @@ class OpenAIVisionCaptioner:
     @classmethod
     def from_settings(cls, s: Settings) -> CachedCaptioner:
         c = s.caption
-        model = OpenAIVisionModel(s.llm, c.model or DEFAULT_MODEL, ResponseCache(s.layout.llm_cache),
-                                  c.max_new_tokens, c.openai_audio, c.retry_temperature)
+        model = OpenAIVisionModel(
+            s.llm,
+            c.model or DEFAULT_MODEL,
+            ResponseCache(s.layout.llm_cache),
+            c.max_new_tokens,
+            c.openai_audio,
+            c.retry_temperature,
+        )
         return CachedCaptioner(model, s)

@@ -6,6 +6,7 @@ file *before* its batch is created and every batch id right after, so a process 
 resumed by the next run: open batches are collected, never submitted twice, and an upload whose batch
 creation was interrupted is matched against the server's batch list before anything is re-created.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,18 @@ class BatchPending(LLMError):
     """Batches are still running when the wait budget ends; a later run collects them (nothing is lost)."""
 
 
-def split_jsonl(lines: Iterable[tuple[Request, bytes]], max_requests: int,
-                max_bytes: int) -> Iterator[list[tuple[Request, bytes]]]:
+def split_jsonl(
+    lines: Iterable[tuple[Request, bytes]], max_requests: int, max_bytes: int
+) -> Iterator[list[tuple[Request, bytes]]]:
     """Consecutive groups of request lines, each within the per-file limits of the Batch API."""
     part: list[tuple[Request, bytes]] = []
     size = 0
     for request, line in lines:
         if len(line) > max_bytes:
-            raise LLMError(f"one batch request of category {request.key.category!r} is {len(line)} bytes, over "
-                           f"the {max_bytes}-byte file limit")
+            raise LLMError(
+                f"one batch request of category {request.key.category!r} is {len(line)} bytes, over "
+                f"the {max_bytes}-byte file limit"
+            )
         if part and (len(part) == max_requests or size + len(line) > max_bytes):
             yield part
             part, size = [], 0
@@ -55,12 +59,17 @@ class BatchRunner:
 
     def run(self, requests: Sequence[Request], persist: Persist) -> Iterator[Answer]:
         wanted = {r.key.digest: r for r in requests}
-        records = [self._adopt(rec) for rec in self.cache.open_batches(self.backend.name, self.backend.model)
-                   if rec.keys.keys() & wanted.keys()]
+        records = [
+            self._adopt(rec)
+            for rec in self.cache.open_batches(self.backend.name, self.backend.model)
+            if rec.keys.keys() & wanted.keys()
+        ]
         in_flight = {d for rec in records for d in rec.keys}
         lines = ((r, self._line(r)) for r in requests if r.key.digest not in in_flight)
-        records += [self._submit(part) for part in split_jsonl(lines, self.config.batch_max_requests,
-                                                                self.config.batch_max_bytes)]
+        records += [
+            self._submit(part)
+            for part in split_jsonl(lines, self.config.batch_max_requests, self.config.batch_max_bytes)
+        ]
         seen: set[str] = set()
         for answer in self._collect(records, wanted, persist):
             seen.add(answer.request.key.digest)
@@ -70,14 +79,16 @@ class BatchRunner:
                 yield Answer(request, failure="batch_unanswered")
 
     def _line(self, request: Request) -> bytes:
-        body = {"custom_id": request.key.digest, "method": "POST", "url": ENDPOINT,
-                "body": self.backend.body(request)}
+        body = {"custom_id": request.key.digest, "method": "POST", "url": ENDPOINT, "body": self.backend.body(request)}
         return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
     def _submit(self, part: list[tuple[Request, bytes]]) -> BatchRecord:
         data = b"".join(line for _, line in part)
-        uploaded = self.backend.call(lambda: self.client.files.create(
-            file=("unibind-requests.jsonl", data, "application/jsonl"), purpose="batch"))
+        uploaded = self.backend.call(
+            lambda: self.client.files.create(
+                file=("unibind-requests.jsonl", data, "application/jsonl"), purpose="batch"
+            )
+        )
         keys = [(r.key, r.attempt) for r, _ in part]
         self.cache.record_upload(uploaded.id, self.backend.name, self.backend.model, keys)
         return self._create(BatchRecord(uploaded.id, None, {k.digest: (k, a) for k, a in keys}))
@@ -91,8 +102,9 @@ class BatchRunner:
             if attempts[-1] and (found := self._find(rec.file_id)) is not None:
                 return found
             attempts.append(True)
-            return self.client.batches.create(input_file_id=rec.file_id, endpoint=ENDPOINT, completion_window="24h",
-                                              metadata={"source": "unibind"})
+            return self.client.batches.create(
+                input_file_id=rec.file_id, endpoint=ENDPOINT, completion_window="24h", metadata={"source": "unibind"}
+            )
 
         batch = self.backend.call(create)
         self.cache.record_batch(rec.file_id, batch.id)
@@ -108,34 +120,38 @@ class BatchRunner:
         """A ledger entry of an earlier process: its batch id, or the batch it created before dying."""
         return rec if rec.batch_id is not None else self._create(rec, check_first=True)
 
-    def _collect(self, records: list[BatchRecord], wanted: dict[str, Request],
-                 persist: Persist) -> Iterator[Answer]:
+    def _collect(self, records: list[BatchRecord], wanted: dict[str, Request], persist: Persist) -> Iterator[Answer]:
         """Poll until every batch is terminal; ingest each one's output and error files as it finishes."""
         deadline = time.monotonic() + self.config.batch_max_wait_s
         waiting = {rec.batch_id: rec for rec in records}
         while waiting:
             for batch_id, rec in list(waiting.items()):
-                batch = self.backend.call(lambda: self.client.batches.retrieve(batch_id))
+                batch = self.backend.call(lambda batch_id=batch_id: self.client.batches.retrieve(batch_id))
                 if batch.status not in TERMINAL:
                     continue
                 if batch.status != "completed":
                     errors = [e.message for e in (batch.errors.data or [])] if batch.errors else []
-                    log.warning("batch %s ended %s (%s); its unanswered requests go in the next round", batch_id,
-                                batch.status, "; ".join(str(e) for e in errors[:3]) or "no error given")
+                    log.warning(
+                        "batch %s ended %s (%s); its unanswered requests go in the next round",
+                        batch_id,
+                        batch.status,
+                        "; ".join(str(e) for e in errors[:3]) or "no error given",
+                    )
                 for file_id in (batch.output_file_id, batch.error_file_id):
                     if file_id:
                         yield from self._ingest(file_id, rec, wanted, persist)
                 self.cache.mark_done(rec.file_id)
                 del waiting[batch_id]
             if waiting and time.monotonic() > deadline:
-                raise BatchPending(f"{len(waiting)} batches ({', '.join(sorted(waiting))}) still running after "
-                                   f"{self.config.batch_max_wait_s:.0f}s; they are remembered in "
-                                   f"{self.cache.path} and a later run collects them without re-sending")
+                raise BatchPending(
+                    f"{len(waiting)} batches ({', '.join(sorted(waiting))}) still running after "
+                    f"{self.config.batch_max_wait_s:.0f}s; they are remembered in "
+                    f"{self.cache.path} and a later run collects them without re-sending"
+                )
             if waiting:
                 time.sleep(self.config.batch_poll_s)
 
-    def _ingest(self, file_id: str, rec: BatchRecord, wanted: dict[str, Request],
-                persist: Persist) -> Iterator[Answer]:
+    def _ingest(self, file_id: str, rec: BatchRecord, wanted: dict[str, Request], persist: Persist) -> Iterator[Answer]:
         """Every line of an output or error file; answers are persisted even if no longer wanted (paid)."""
         from unibind_core.knowledge.llm.openai_describer import reply_from_completion
 

@@ -5,6 +5,7 @@ at any point and restarted re-sends only requests that were never answered (issu
 readers and the single writer proceed together; `synchronous=NORMAL` is durable across process crashes
 (a power cut may lose the last commits, which are then simply asked again).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -99,20 +100,39 @@ class ResponseCache:
         digests = [k.digest for k in keys]
         found: dict[str, tuple[Reply, int]] = {}
         for start in range(0, len(digests), 500):  # SQLite's bound-parameter limit
-            part = digests[start:start + 500]
-            rows = self._read(f"SELECT digest, text, tokens_in, tokens_out, finish_reason, attempt FROM responses "
-                              f"WHERE digest IN ({','.join('?' * len(part))})", tuple(part))
+            part = digests[start : start + 500]
+            rows = self._read(
+                f"SELECT digest, text, tokens_in, tokens_out, finish_reason, attempt FROM responses "
+                f"WHERE digest IN ({','.join('?' * len(part))})",
+                tuple(part),
+            )
             found.update({d: (Reply(t, i, o, f), a) for d, t, i, o, f, a in rows})
         return found
 
     def put(self, key: RequestKey, reply: Reply, attempt: int = 0) -> None:
         """Commit one answer, usable or not (an upsert: a request has exactly one row, its latest answer;
         `attempt` is remembered so a restart never asks the same attempt, with the same seed, twice)."""
-        self._write("INSERT INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(digest) DO UPDATE SET "
-                    "text=excluded.text, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out, "
-                    "finish_reason=excluded.finish_reason, attempt=excluded.attempt, created_at=excluded.created_at",
-                    [(key.digest, key.backend, key.model, key.prompt, key.category, key.chunk, reply.text,
-                      reply.tokens_in, reply.tokens_out, reply.finish_reason, attempt, time.time())])
+        self._write(
+            "INSERT INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(digest) DO UPDATE SET "
+            "text=excluded.text, tokens_in=excluded.tokens_in, tokens_out=excluded.tokens_out, "
+            "finish_reason=excluded.finish_reason, attempt=excluded.attempt, created_at=excluded.created_at",
+            [
+                (
+                    key.digest,
+                    key.backend,
+                    key.model,
+                    key.prompt,
+                    key.category,
+                    key.chunk,
+                    reply.text,
+                    reply.tokens_in,
+                    reply.tokens_out,
+                    reply.finish_reason,
+                    attempt,
+                    time.time(),
+                )
+            ],
+        )
 
     def count(self) -> int:
         return self._read("SELECT COUNT(*) FROM responses")[0][0]
@@ -120,10 +140,14 @@ class ResponseCache:
     # -- Batch API ledger ------------------------------------------------------------------------------
     def record_upload(self, file_id: str, backend: str, model: str, keys: list[tuple[RequestKey, int]]) -> None:
         """Remember an uploaded input file and its (request, attempt)s *before* its batch is created."""
-        self._write("INSERT OR IGNORE INTO batch_items VALUES (?,?,?,?,?,?,?,?)",
-                    [(file_id, k.digest, k.backend, k.model, k.prompt, k.category, k.chunk, a) for k, a in keys])
-        self._write("INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?)",
-                    [(file_id, backend, model, None, "uploaded", len(keys), time.time())])
+        self._write(
+            "INSERT OR IGNORE INTO batch_items VALUES (?,?,?,?,?,?,?,?)",
+            [(file_id, k.digest, k.backend, k.model, k.prompt, k.category, k.chunk, a) for k, a in keys],
+        )
+        self._write(
+            "INSERT OR IGNORE INTO batches VALUES (?,?,?,?,?,?,?)",
+            [(file_id, backend, model, None, "uploaded", len(keys), time.time())],
+        )
 
     def record_batch(self, file_id: str, batch_id: str) -> None:
         self._write("UPDATE batches SET batch_id=?, state='submitted' WHERE file_id=?", [(batch_id, file_id)])
@@ -134,11 +158,15 @@ class ResponseCache:
 
     def open_batches(self, backend: str, model: str) -> list[BatchRecord]:
         """Batches uploaded or submitted by any earlier process and not yet ingested."""
-        heads = self._read("SELECT file_id, batch_id FROM batches WHERE backend=? AND model=? AND state!='done' "
-                           "ORDER BY created_at", (backend, model))
+        heads = self._read(
+            "SELECT file_id, batch_id FROM batches WHERE backend=? AND model=? AND state!='done' ORDER BY created_at",
+            (backend, model),
+        )
         records = []
         for file_id, batch_id in heads:
-            rows = self._read("SELECT digest, backend, model, prompt, category, chunk, attempt FROM batch_items "
-                              "WHERE file_id=?", (file_id,))
+            rows = self._read(
+                "SELECT digest, backend, model, prompt, category, chunk, attempt FROM batch_items WHERE file_id=?",
+                (file_id,),
+            )
             records.append(BatchRecord(file_id, batch_id, {d: (RequestKey(*rest), a) for d, *rest, a in rows}))
         return records

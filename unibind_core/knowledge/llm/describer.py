@@ -6,6 +6,7 @@ Every round sends the requests of all categories together, so a backend can run 
 A request is identified by (backend, model, prompt, category, chunk index): answered ones come from the
 response cache, so a restarted run asks only what was never answered, and the result is the same.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,14 +14,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from unibind_core.core.progress import Tracker
 from unibind_core.data.benchmarks.manifest import ClassInfo
 from unibind_core.knowledge.describe import Description, paper_prompt
-from unibind_core.storage.io import content_hash
 from unibind_core.knowledge.llm.cache import Reply, RequestKey, ResponseCache
 from unibind_core.knowledge.llm.config import LLMConfig
 from unibind_core.knowledge.llm.parse import Judgement, judge, normalize
 from unibind_core.knowledge.llm.stats import Accounting
-from unibind_core.core.progress import Tracker
+from unibind_core.storage.io import content_hash
 
 # [ours] The paper prompt alone; this system line only asks for a parseable shape.
 SYSTEM_PROMPT = "Answer with a numbered list, one sentence per line, and nothing else."
@@ -141,8 +142,13 @@ class LLMDescriber:
         return {k: [Description(t, s.prompt) for t in s.unique()[:n]] for k, s in states.items()}
 
     def report(self) -> dict:
-        return {"backend": self.backend.name, "model": self.backend.model, **self.stats.report(),
-                "llm_options": self.config.public(), "system_prompt": SYSTEM_PROMPT}
+        return {
+            "backend": self.backend.name,
+            "model": self.backend.model,
+            **self.stats.report(),
+            "llm_options": self.config.public(),
+            "system_prompt": SYSTEM_PROMPT,
+        }
 
     def _answer(self, requests: list[Request]) -> Iterator[Outcome]:
         """Stored answers first (no request), then the backend for the rest. A stored unusable answer counts

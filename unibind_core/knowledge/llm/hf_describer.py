@@ -4,6 +4,7 @@ Prompts are generated in left-padded batches of `concurrency`; sampling is seede
 requests' seeds, so a rerun of the same requests gives the same answers. Answers go through the same
 response cache as the API backends, so a restart regenerates only what was never generated.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -12,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from unibind_core.core.torch_setup import resolve_device, resolve_dtype
 from unibind_core.knowledge.llm.cache import Reply, ResponseCache
 from unibind_core.knowledge.llm.config import LLMConfig
 from unibind_core.knowledge.llm.describer import SYSTEM_PROMPT, Answer, LLMDescriber, Persist, Request
 from unibind_core.knowledge.llm.stats import Accounting
-from unibind_core.core.torch_setup import resolve_device, resolve_dtype
 
 if TYPE_CHECKING:
     from unibind_core.core.settings import Settings
@@ -47,8 +48,10 @@ class HFBackend:
 
     def __init__(self, config: LLMConfig, device: str = "auto", dtype: str = "auto") -> None:
         if not config.model:
-            raise ValueError("the hf describer needs a model: a hub id or a local directory with a causal LM "
-                             "(the option llm.model, or UNIBIND_DESCRIBER_MODEL)")
+            raise ValueError(
+                "the hf describer needs a model: a hub id or a local directory with a causal LM "
+                "(the option llm.model, or UNIBIND_DESCRIBER_MODEL)"
+            )
         self.config = config
         # the model's identity (cache keys, the Source column) names the GGUF file when there is one
         self.model = f"{config.model}/{config.gguf_file}" if config.gguf_file else str(config.model)
@@ -64,7 +67,7 @@ class HFBackend:
     def run(self, requests: Sequence[Request], persist: Persist) -> Iterator[Answer]:
         size = self.config.concurrency
         for start in range(0, len(requests), size):
-            batch = requests[start:start + size]
+            batch = requests[start : start + size]
             for request, reply in zip(batch, self.generate(batch)):
                 persist(request, reply)
                 yield Answer(request, reply)
@@ -76,18 +79,27 @@ class HFBackend:
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # seeded sampling without touching the global RNG
             torch.manual_seed(batch[0].seed)
-            out = self.lm.generate(**enc, max_new_tokens=self.config.max_tokens, do_sample=sample,
-                                   temperature=self.config.temperature if sample else None,
-                                   pad_token_id=self.tokenizer.pad_token_id)
-        new = out[:, enc["input_ids"].shape[1]:]  # (B, T_new)
+            out = self.lm.generate(
+                **enc,
+                max_new_tokens=self.config.max_tokens,
+                do_sample=sample,
+                temperature=self.config.temperature if sample else None,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new = out[:, enc["input_ids"].shape[1] :]  # (B, T_new)
         eos = self.tokenizer.eos_token_id
         replies = []
         for row, mask in zip(new, enc["attention_mask"]):
             ended = eos is not None and bool((row == eos).any())
             n_out = int((row == eos).nonzero()[0, 0]) + 1 if ended else row.shape[0]
-            replies.append(Reply(self.tokenizer.decode(row[:n_out], skip_special_tokens=True),
-                                 tokens_in=int(mask.sum()), tokens_out=n_out,
-                                 finish_reason="stop" if ended else "length"))
+            replies.append(
+                Reply(
+                    self.tokenizer.decode(row[:n_out], skip_special_tokens=True),
+                    tokens_in=int(mask.sum()),
+                    tokens_out=n_out,
+                    finish_reason="stop" if ended else "length",
+                )
+            )
         return replies
 
 

@@ -4,6 +4,7 @@ Chat Completions through the official `openai` client, with our own retries (the
 429s, 5xx and timeouts are counted and `insufficient_quota` stops the run at once. The API key comes from
 the config (a Dagster EnvVar) or OPENAI_API_KEY and is scrubbed from every message this module raises.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,12 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
-from unibind_core.knowledge.llm.cache import Reply, ResponseCache
 from unibind_core.core.errors import ConfigError
+from unibind_core.knowledge.llm.cache import Reply, ResponseCache
 from unibind_core.knowledge.llm.config import LLMConfig, strip_userinfo
 from unibind_core.knowledge.llm.describer import SYSTEM_PROMPT, Answer, LLMDescriber, Persist, Request
-from unibind_core.knowledge.llm.retry import (Backoff, LLMError, QuotaExhausted, Stopped, call_with_retry,
-                                    retry_after_seconds)
+from unibind_core.knowledge.llm.retry import (
+    Backoff,
+    LLMError,
+    QuotaExhausted,
+    Stopped,
+    call_with_retry,
+    retry_after_seconds,
+)
 from unibind_core.knowledge.llm.stats import Accounting
 
 if TYPE_CHECKING:
@@ -73,11 +80,15 @@ class EndpointUnreachable(LLMError, ConfigError):
 def translate(exc: Exception, secrets: Sequence[str], endpoint: str = "") -> LLMError:
     """A safe, actionable error for a failure that will not be retried."""
     if connection_refused(exc):
-        return EndpointUnreachable(f"cannot connect to the LLM endpoint {endpoint} (connection refused): is the "
-                                   "server running, and is llm.base_url (or OPENAI_BASE_URL) right?")
+        return EndpointUnreachable(
+            f"cannot connect to the LLM endpoint {endpoint} (connection refused): is the "
+            "server running, and is llm.base_url (or OPENAI_BASE_URL) right?"
+        )
     if is_quota_error(exc):
-        return QuotaExhausted("the OpenAI account has no quota left (HTTP 429 insufficient_quota): add credit or "
-                              "raise the limit, then re-materialize; every answer received so far is cached")
+        return QuotaExhausted(
+            "the OpenAI account has no quota left (HTTP 429 insufficient_quota): add credit or "
+            "raise the limit, then re-materialize; every answer received so far is cached"
+        )
     what = f"HTTP {exc.status_code}" if isinstance(exc, openai.APIStatusError) else type(exc).__name__
     message = getattr(exc, "message", None) or str(exc)
     return LLMError(redact(f"LLM request failed ({what}): {message}", secrets))
@@ -89,9 +100,13 @@ def reply_from_completion(completion: Any) -> Reply:
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     usage = data.get("usage") or {}
-    return Reply(text=message.get("content") or "", tokens_in=usage.get("prompt_tokens") or 0,
-                 tokens_out=usage.get("completion_tokens") or 0, finish_reason=choice.get("finish_reason"),
-                 refusal=message.get("refusal"))
+    return Reply(
+        text=message.get("content") or "",
+        tokens_in=usage.get("prompt_tokens") or 0,
+        tokens_out=usage.get("completion_tokens") or 0,
+        finish_reason=choice.get("finish_reason"),
+        refusal=message.get("refusal"),
+    )
 
 
 class OpenAIBackend:
@@ -105,12 +120,13 @@ class OpenAIBackend:
         base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
         key = config.api_key.reveal() if config.api_key else os.environ.get("OPENAI_API_KEY", "")
         if not key and not base_url:
-            raise LLMError("the openai describer needs an API key: set OPENAI_API_KEY (or the resource's "
-                           "llm.api_key, e.g. dg.EnvVar('OPENAI_API_KEY')), or a base_url of a local server")
+            raise LLMError(
+                "the openai describer needs an API key: set OPENAI_API_KEY (or the resource's "
+                "llm.api_key, e.g. dg.EnvVar('OPENAI_API_KEY')), or a base_url of a local server"
+            )
         self._secrets = (key,)
         self._official = base_url is None
-        self.client = openai.OpenAI(api_key=key or "unused", base_url=base_url, timeout=config.timeout_s,
-                                    max_retries=0)
+        self.client = openai.OpenAI(api_key=key or "unused", base_url=base_url, timeout=config.timeout_s, max_retries=0)
         self.price_factor = config.batch_price_factor if config.mode == "batch" else 1.0
         self._backoff = Backoff(config.max_retries, config.backoff_base_s, config.backoff_max_s)
 
@@ -118,16 +134,21 @@ class OpenAIBackend:
         """The Chat Completions request body (shared by both modes, so their answers are interchangeable)."""
         # api.openai.com's newer models take only max_completion_tokens; compatible servers know max_tokens.
         length = "max_completion_tokens" if self._official else "max_tokens"
-        return {"model": self.model, "messages": [{"role": "system", "content": SYSTEM_PROMPT},
-                                                  {"role": "user", "content": request.key.prompt}],
-                "temperature": self.config.temperature, length: self.config.max_tokens, "seed": request.seed}
+        return {
+            "model": self.model,
+            "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request.key.prompt}],
+            "temperature": self.config.temperature,
+            length: self.config.max_tokens,
+            "seed": request.seed,
+        }
 
     def call(self, fn: Any, stop: threading.Event | None = None) -> Any:
         """`fn()` with retries; failures come out as `LLMError`s free of secrets (and of the request)."""
         error: LLMError | None = None
         try:
-            return call_with_retry(fn, self._backoff, transient_wait, stop,
-                                   on_retry=lambda _: self.stats.add(transport_retries=1))
+            return call_with_retry(
+                fn, self._backoff, transient_wait, stop, on_retry=lambda _: self.stats.add(transport_retries=1)
+            )
         except openai.OpenAIError as exc:
             error = translate(exc, self._secrets, strip_userinfo(str(self.client.base_url)) or "")
         raise error  # outside the except block: no chained exception carries the request's headers

@@ -4,6 +4,7 @@ Models answer the paper prompt as numbered lists, bullets, JSON arrays, with pre
 sentences:") and, when cut off by the token budget, a half sentence at the end. Refusals are told apart
 from answers so they can be retried rather than stored.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ from unibind_core.knowledge.llm.cache import Reply
 _MARKER = re.compile(r"^\s*(?:[-*•·–—+>]+|\(?\d{1,4}\s*[.):\]]|\d{1,4}\s+-|[a-z][.)])\s+", re.IGNORECASE)
 _INLINE_NUMBERS = re.compile(r"(?:^|\s)\d{1,4}[.)]\s+")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
-_REFUSAL = re.compile(r"^\W*(i['’]m sorry|i am sorry|sorry,|i cannot|i can['’]t|i can not|i won['’]t|"
-                      r"i am unable|i['’]m unable|as an ai|unfortunately,? i)", re.IGNORECASE)
+_REFUSAL = re.compile(
+    r"^\W*(i['’]m sorry|i am sorry|sorry,|i cannot|i can['’]t|i can not|i won['’]t|"
+    r"i am unable|i['’]m unable|as an ai|unfortunately,? i)",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"\s*(?:[,;:]|\s[-–—]\s)\s*")
 _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"\s*[,\]]')  # a complete string item of a JSON array
@@ -36,7 +40,7 @@ def _strip_item(line: str) -> str:
 
 def _json_items(text: str) -> list[str] | None:
     start, end = text.find("["), text.rfind("]")
-    candidates = [text] + ([text[start:end + 1]] if 0 <= start < end else [])
+    candidates = [text] + ([text[start : end + 1]] if 0 <= start < end else [])
     for candidate in candidates:
         try:
             data = json.loads(candidate)
@@ -118,5 +122,6 @@ def judge(reply: Reply, limit: int = MAX_CLIP_BPE_TOKENS) -> Judgement:
     kept = tuple(f for f in fitted if f is not None)
     if not kept:
         return Judgement(reason="malformed" if not raw else "over_long", dropped_over_long=len(raw))
-    return Judgement(kept, None, sum(f is not None and f != s for f, s in zip(fitted, raw)),
-                     sum(f is None for f in fitted))
+    return Judgement(
+        kept, None, sum(f is not None and f != s for f, s in zip(fitted, raw)), sum(f is None for f in fitted)
+    )

@@ -4,6 +4,7 @@ Jitter spreads the retries of many concurrent requests that failed together (a 4
 not all come back in the same instant. The classification of errors is the backend's (see
 openai_describer.py); this module only decides when to try again.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -39,7 +40,7 @@ class Backoff:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds before retry `attempt` (0-based): half-jittered exponential step, floored by Retry-After."""
-        step = min(self.max_s, self.base_s * 2 ** attempt)
+        step = min(self.max_s, self.base_s * 2**attempt)
         return max(rng.uniform(step / 2, step), retry_after or 0.0)
 
 
@@ -62,9 +63,14 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
         return max(0.0, when.timestamp() - time.time()) if when else None
 
 
-def call_with_retry(fn: Callable[[], T], policy: Backoff, transient: Callable[[Exception], float | None],
-                    stop: threading.Event | None = None, on_retry: Callable[[Exception], None] | None = None,
-                    rng: random.Random | None = None) -> T:
+def call_with_retry(
+    fn: Callable[[], T],
+    policy: Backoff,
+    transient: Callable[[Exception], float | None],
+    stop: threading.Event | None = None,
+    on_retry: Callable[[Exception], None] | None = None,
+    rng: random.Random | None = None,
+) -> T:
     """`fn()`, retried while `transient(exc)` returns a wait hint (seconds, 0 for none); other errors and
     the last transient one propagate. A set `stop` event interrupts the wait."""
     rng = rng or random.Random()
@@ -73,13 +79,18 @@ def call_with_retry(fn: Callable[[], T], policy: Backoff, transient: Callable[[E
             raise Stopped("stopped: another request failed")
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - classified right below
+        except Exception as exc:
             hint = transient(exc)
             if hint is None or attempt == policy.max_retries:
                 raise
             wait = policy.delay(attempt, hint, rng)
-            log.warning("transient LLM API failure (%s); retry %d/%d in %.2fs", type(exc).__name__,
-                        attempt + 1, policy.max_retries, wait)
+            log.warning(
+                "transient LLM API failure (%s); retry %d/%d in %.2fs",
+                type(exc).__name__,
+                attempt + 1,
+                policy.max_retries,
+                wait,
+            )
             if on_retry is not None:
                 on_retry(exc)
             if stop is None:

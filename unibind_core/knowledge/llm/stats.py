@@ -1,4 +1,5 @@
 """What an LLM run did and cost, for the asset metadata (issue 3: requests, tokens, cost, cache, flags)."""
+
 from __future__ import annotations
 
 import threading
@@ -30,7 +31,9 @@ class Accounting:
             self.requests_sent += 1
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
-            self.cost_usd += price_factor * (tokens_in * self.price_in_per_1m + tokens_out * self.price_out_per_1m) / 1e6
+            self.cost_usd += (
+                price_factor * (tokens_in * self.price_in_per_1m + tokens_out * self.price_out_per_1m) / 1e6
+            )
 
     def add(self, **counts: int) -> None:
         with self._lock:
@@ -43,11 +46,18 @@ class Accounting:
 
     def report(self) -> dict:
         answered = self.requests_sent + self.cache_hits
-        return {"requests_sent": self.requests_sent, "cache_hits": self.cache_hits,
-                "cache_hit_ratio": round(self.cache_hits / answered, 4) if answered else 0.0,
-                "transport_retries": self.transport_retries, "tokens_in": self.tokens_in,
-                "tokens_out": self.tokens_out, "cost_usd_est": round(self.cost_usd, 8),
-                "price_per_1m_tokens": {"input": self.price_in_per_1m, "output": self.price_out_per_1m},
-                "bad_answers": dict(self.bad_answers), "shortened": self.shortened,
-                "dropped_over_long": self.dropped_over_long, "duplicates": self.duplicates,
-                "flagged": dict(sorted(self.flagged.items()))}
+        return {
+            "requests_sent": self.requests_sent,
+            "cache_hits": self.cache_hits,
+            "cache_hit_ratio": round(self.cache_hits / answered, 4) if answered else 0.0,
+            "transport_retries": self.transport_retries,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd_est": round(self.cost_usd, 8),
+            "price_per_1m_tokens": {"input": self.price_in_per_1m, "output": self.price_out_per_1m},
+            "bad_answers": dict(self.bad_answers),
+            "shortened": self.shortened,
+            "dropped_over_long": self.dropped_over_long,
+            "duplicates": self.duplicates,
+            "flagged": dict(sorted(self.flagged.items())),
+        }

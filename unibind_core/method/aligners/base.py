@@ -6,6 +6,7 @@ what its loss needs and returns the loss of a batch of item indices. The trainin
 saving, loading and embedding for evaluation (aligners.store) are the same for all of them, so
 evaluation never assumes one head type.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -68,8 +69,7 @@ class Aligner(Protocol):
         """(N, D) -> (N, D) trainable map of frozen features; the identity at step 0."""
         ...
 
-    def objective(self, data: AlignData, device: torch.device) -> Objective:
-        ...
+    def objective(self, data: AlignData, device: torch.device) -> Objective: ...
 
 
 def options_of(aligner: Any) -> dict[str, Any]:
@@ -98,12 +98,19 @@ def symmetric_info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> 
     return (contrastive_loss(logits) + contrastive_loss(logits.T)) / 2
 
 
-def centre_loss(z: torch.Tensor, y: torch.Tensor, centres: torch.Tensor, centre_class: torch.Tensor,
-                n_classes: int, temperature: float) -> torch.Tensor:
+def centre_loss(
+    z: torch.Tensor,
+    y: torch.Tensor,
+    centres: torch.Tensor,
+    centre_class: torch.Tensor,
+    n_classes: int,
+    temperature: float,
+) -> torch.Tensor:
     """Cross-entropy over classes scored by their best centre: max_k cos(z, z_c^k). z (B, D), centres (M, D)."""
     sims = z @ centres.T / temperature  # (B, M)
     per_class = torch.full((len(z), n_classes), -1e4, device=z.device, dtype=sims.dtype).scatter_reduce(
-        1, centre_class.expand(len(z), -1), sims, reduce="amax")  # (B, C)
+        1, centre_class.expand(len(z), -1), sims, reduce="amax"
+    )  # (B, C)
     return nn.functional.cross_entropy(per_class, y)
 
 

@@ -9,6 +9,7 @@ with `detach_anchor` the gradient flows through the data member alone; without i
 The members are gathered per batch from the shared inputs (captions by index, the (C, D) class means by label,
 partners by row): memory O(batch x D) beside them, no (N, D) copy per member.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from unibind_core.method.aligners.base import AlignData, Objective, identity_linear, symmetric_info_nce, tensor
 from unibind_core.evaluation.evaluate import template_classifier
+from unibind_core.method.aligners.base import AlignData, Objective, identity_linear, symmetric_info_nce, tensor
 
 # a batch's members: (weight, (B, D) unit vectors, (B,) bool mask of the rows that have it or None), and the anchor
 Members = tuple[list[tuple[float, torch.Tensor, torch.Tensor | None]], torch.Tensor]
@@ -40,9 +41,14 @@ class CentroBind:
     @classmethod
     def from_settings(cls, s) -> CentroBind:
         a = s.alignment
-        return cls(temperature=s.temperature, detach_anchor=a.detach_anchor, data_weight=a.centroid_data_weight,
-                   caption_weight=a.centroid_caption_weight, centre_weight=a.centroid_centre_weight,
-                   paired_weight=a.centroid_paired_weight)
+        return cls(
+            temperature=s.temperature,
+            detach_anchor=a.detach_anchor,
+            data_weight=a.centroid_data_weight,
+            caption_weight=a.centroid_caption_weight,
+            centre_weight=a.centroid_centre_weight,
+            paired_weight=a.centroid_paired_weight,
+        )
 
     @property
     def uses_partner(self) -> bool:
@@ -59,20 +65,23 @@ class CentroBind:
         class_means = tensor(template_classifier(data.centres, data.centre_class, data.n_classes, "centres"), device)
         y = tensor(data.train_y.astype(np.int64), device)
         # each frozen member: (weight, (B,) indices -> (B, D) unit rows, (N,) bool mask or None)
-        frozen = [(self.caption_weight,
-                   lambda idx: nn.functional.normalize(captions[caption_of[idx]].float(), dim=-1), None),
-                  (self.centre_weight, lambda idx: class_means[y[idx]], None)]  # (C, D) class means, by label
+        frozen = [
+            (self.caption_weight, lambda idx: nn.functional.normalize(captions[caption_of[idx]].float(), dim=-1), None),
+            (self.centre_weight, lambda idx: class_means[y[idx]], None),
+        ]  # (C, D) class means, by label
         if data.paired is not None and self.paired_weight:
             has = tensor(~np.isnan(data.paired).any(1), device)
             paired = tensor(data.paired, device)
-            frozen.append((self.paired_weight,
-                           lambda idx: nn.functional.normalize(torch.nan_to_num(paired[idx]), dim=-1), has))
+            frozen.append(
+                (self.paired_weight, lambda idx: nn.functional.normalize(torch.nan_to_num(paired[idx]), dim=-1), has)
+            )
         frozen = [m for m in frozen if m[0]]
 
         def members(head: nn.Module, idx: torch.Tensor) -> Members:
             z = nn.functional.normalize(head(x[idx].float()), dim=-1)  # (B, D); float16-held inputs in float32
-            batch = [(self.data_weight, z, None)] + [(w, rows(idx), None if m is None else m[idx])
-                                                     for w, rows, m in frozen]
+            batch = [(self.data_weight, z, None)] + [
+                (w, rows(idx), None if m is None else m[idx]) for w, rows, m in frozen
+            ]
             total = sum(w * (v if m is None else v * m[:, None]) for w, v, m in batch)
             anchor = nn.functional.normalize(total, dim=-1)  # (B, D)
             return batch, anchor.detach() if self.detach_anchor else anchor

@@ -1,4 +1,5 @@
 """Options of the alignment strategies, as one nested group of the pipeline settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,13 +21,22 @@ class AlignmentConfig:
     centroid_centre_weight: float = option(1.0, "centrobind: weight of the class's centres (their mean)")
     centroid_paired_weight: float = option(1.0, "centrobind: weight of the paired modality's features")
     exmcr_top_k: int = option(8, "exmcr: neighbours retrieved per query when building pseudo-pairs")
-    exmcr_max_pairs: int | None = option(131_072, "exmcr: pseudo-pairs start from a seeded subset of at most this "
-                                         "many samples + texts (in proportion); None: every one (the paper)")
-    exmcr_pool: int | None = option(32_768, "exmcr: each retrieval pool (texts, samples) is a seeded subset of at "
-                                    "most this many rows; None: all (exact all-pairs, O(N x (N + R)) products)")
-    input_dtype: str = option("auto", "precision the head's training inputs (features, captions, descriptions) are "
-                              "held in: float32, float16 (half the memory, each batch computed in float32), or "
-                              "auto: float16 when in float32 they would pass input_float32_gib")
+    exmcr_max_pairs: int | None = option(
+        131_072,
+        "exmcr: pseudo-pairs start from a seeded subset of at most this "
+        "many samples + texts (in proportion); None: every one (the paper)",
+    )
+    exmcr_pool: int | None = option(
+        32_768,
+        "exmcr: each retrieval pool (texts, samples) is a seeded subset of at "
+        "most this many rows; None: all (exact all-pairs, O(N x (N + R)) products)",
+    )
+    input_dtype: str = option(
+        "auto",
+        "precision the head's training inputs (features, captions, descriptions) are "
+        "held in: float32, float16 (half the memory, each batch computed in float32), or "
+        "auto: float16 when in float32 they would pass input_float32_gib",
+    )
     input_float32_gib: float = option(4.0, "auto input_dtype: the float32 size above which inputs are held in float16")
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ the samples and texts (split in proportion to N and R) and `pool_size` caps each
 sample searches, the samples a text or pseudo text searches) to a seeded subset; below both caps (every demo
 and test size) nothing is sampled and the pairs are exactly the all-pairs ones. None lifts a cap.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -93,8 +94,14 @@ def _block(a: np.ndarray, rows: np.ndarray | None, lo: int, hi: int) -> np.ndarr
     return a[lo:hi] if rows is None else a[rows[lo:hi]]
 
 
-def neighbours(index: object, queries: Callable[[int, int], np.ndarray], n: int, k: int,
-               temperature: float, pool_rows: np.ndarray | None = None) -> Neighbours:
+def neighbours(
+    index: object,
+    queries: Callable[[int, int], np.ndarray],
+    n: int,
+    k: int,
+    temperature: float,
+    pool_rows: np.ndarray | None = None,
+) -> Neighbours:
     """`queries(a, b)` -> (b - a, D) unit query rows [a, b) of n, searched SEARCH_BLOCK at a time -> Neighbours;
     an index of `pool_rows` of a pool gives ids of the pool itself."""
     ids = np.empty((n, min(k, index.ntotal)), np.int64)
@@ -113,9 +120,9 @@ def pooled(found: Neighbours, rows: np.ndarray, pool: np.ndarray) -> np.ndarray:
     GATHER_ROWS rows at a time (each row's sum is the same in any block)."""
     out = np.empty((len(rows), pool.shape[1]), np.float32)
     for a in range(0, len(rows), GATHER_ROWS):
-        ids, w = found.ids[rows[a:a + GATHER_ROWS]], found.w[rows[a:a + GATHER_ROWS]]
+        ids, w = found.ids[rows[a : a + GATHER_ROWS]], found.w[rows[a : a + GATHER_ROWS]]
         vectors = normalize(pool[ids.ravel()]).reshape(*ids.shape, pool.shape[1])  # (rows, k, D)
-        out[a:a + len(ids)] = normalize(np.einsum("qk,qkd->qd", w, vectors).astype(np.float32))
+        out[a : a + len(ids)] = normalize(np.einsum("qk,qkd->qd", w, vectors).astype(np.float32))
     return out
 
 
@@ -123,8 +130,13 @@ def aggregate(queries: np.ndarray, pool: np.ndarray, k: int, temperature: float)
     """(Q, D) unit queries, (P, D) pool (its rows normalized) -> (Q, D): normalized softmax(sim / τ)-weighted mean
     of each query's k nearest pool rows."""
     found = neighbours(unit_index(pool), lambda a, b: queries[a:b], len(queries), k, temperature)
-    return np.concatenate([pooled(found, np.arange(a, min(len(queries), a + SEARCH_BLOCK)), pool)
-                           for a in range(0, len(queries), SEARCH_BLOCK)] or [np.zeros((0, pool.shape[1]), np.float32)])
+    return np.concatenate(
+        [
+            pooled(found, np.arange(a, min(len(queries), a + SEARCH_BLOCK)), pool)
+            for a in range(0, len(queries), SEARCH_BLOCK)
+        ]
+        or [np.zeros((0, pool.shape[1]), np.float32)]
+    )
 
 
 @dataclass(frozen=True)
@@ -173,8 +185,7 @@ class ExMCR:
     @classmethod
     def from_settings(cls, s) -> ExMCR:
         a = s.alignment
-        return cls(temperature=s.temperature, top_k=a.exmcr_top_k, max_pairs=a.exmcr_max_pairs,
-                   pool_size=a.exmcr_pool)
+        return cls(temperature=s.temperature, top_k=a.exmcr_top_k, max_pairs=a.exmcr_max_pairs, pool_size=a.exmcr_pool)
 
     def build(self, dim: int) -> nn.Module:
         return Projector(dim, self.hidden)
@@ -192,13 +203,12 @@ class ExMCR:
         x_pool, t_pool = subset(len(x), self.pool_size, rng), subset(len(t), self.pool_size, rng)
         starts_x = len(x) if x_rows is None else len(x_rows)
         starts_t = len(t) if t_rows is None else len(t_rows)
-        texts_of_x = neighbours(unit_index(t, t_pool), lambda a, b: normalize(_block(x, x_rows, a, b)),
-                                starts_x, k, tau, t_pool)
+        texts_of_x = neighbours(
+            unit_index(t, t_pool), lambda a, b: normalize(_block(x, x_rows, a, b)), starts_x, k, tau, t_pool
+        )
         x_index = unit_index(x, x_pool)
-        x_of_tilde = neighbours(x_index, lambda a, b: pooled(texts_of_x, np.arange(a, b), t), starts_x, k, tau,
-                                x_pool)
-        x_of_t = neighbours(x_index, lambda a, b: normalize(_block(t, t_rows, a, b)), starts_t, k, tau,
-                            x_pool)
+        x_of_tilde = neighbours(x_index, lambda a, b: pooled(texts_of_x, np.arange(a, b), t), starts_x, k, tau, x_pool)
+        x_of_t = neighbours(x_index, lambda a, b: normalize(_block(t, t_rows, a, b)), starts_t, k, tau, x_pool)
         return PseudoPairs(x, t, texts_of_x, x_of_tilde, x_of_t, x_rows, t_rows)
 
     def pseudo_pairs(self, data: AlignData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -212,8 +222,9 @@ class ExMCR:
 
         def loss(proj: nn.Module, idx: torch.Tensor) -> torch.Tensor:
             a, b, ta = (tensor(v, idx.device) for v in pairs.rows(idx.cpu().numpy()))  # (B, D) each
-            terms = [symmetric_info_nce(nn.functional.normalize(proj(side), dim=-1), ta, self.temperature)
-                     for side in (a, b)]
+            terms = [
+                symmetric_info_nce(nn.functional.normalize(proj(side), dim=-1), ta, self.temperature) for side in (a, b)
+            ]
             return sum(terms) / len(terms)
 
         return Objective(loss, len(pairs))

@@ -3,6 +3,7 @@
 Linear(D, D) head; positive pair a sample and its own caption, in-batch negatives, cross-entropy
 data -> text at temperature τ; optionally the text -> data direction and a pull towards the class's centres.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from unibind_core.method.aligners.base import AlignData, Objective, centre_loss, contrastive_loss, identity_linear, tensor
+from unibind_core.method.aligners.base import (
+    AlignData,
+    Objective,
+    centre_loss,
+    contrastive_loss,
+    identity_linear,
+    tensor,
+)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ clip; evaluation on the eval split at step 0, then every `eval_every` steps (def
 the module best on eval is kept. Runs on the configured device; on CUDA under bf16 autocast when the
 dtype resolves to bf16 (torch_setup.py).
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,12 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from unibind_core.core.progress import Tracker
+from unibind_core.core.torch_setup import resolve_device, resolve_dtype
 from unibind_core.method.aligners.base import AlignData, Aligner, identity_linear
 from unibind_core.method.aligners.lcl import LCL
 from unibind_core.method.aligners.store import embed
 from unibind_core.method.centres import predict_with_centres
-from unibind_core.core.progress import Tracker
-from unibind_core.core.torch_setup import resolve_device, resolve_dtype
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,11 @@ def fit(aligner: Aligner, data: AlignData, cfg: HeadConfig, label: str = "head")
             with torch.autocast(device.type, dtype=amp_dtype, enabled=autocast):
                 loss = objective.loss(module, idx)
             if not torch.isfinite(loss):
-                raise ValueError(f"{label}: the loss is {loss.item()} at epoch {epoch}, step {start // cfg.batch_size + 1}"
-                                 f" of {steps_per_epoch}; training stopped (check the features, captions and "
-                                 "the aligner's temperature)")
+                raise ValueError(
+                    f"{label}: the loss is {loss.item()} at epoch {epoch}, step {start // cfg.batch_size + 1}"
+                    f" of {steps_per_epoch}; training stopped (check the features, captions and "
+                    "the aligner's temperature)"
+                )
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
@@ -101,10 +104,19 @@ def fit(aligner: Aligner, data: AlignData, cfg: HeadConfig, label: str = "head")
     return module.cpu().eval(), history
 
 
-def train_head(train_x: np.ndarray, train_text: np.ndarray, train_y: np.ndarray, eval_x: np.ndarray,
-               eval_y: np.ndarray, centres: np.ndarray, centre_class: np.ndarray, cfg: HeadConfig,
-               text_index: np.ndarray | None = None, label: str = "head", aligner: Aligner | None = None
-               ) -> tuple[nn.Module, list[dict]]:
+def train_head(
+    train_x: np.ndarray,
+    train_text: np.ndarray,
+    train_y: np.ndarray,
+    eval_x: np.ndarray,
+    eval_y: np.ndarray,
+    centres: np.ndarray,
+    centre_class: np.ndarray,
+    cfg: HeadConfig,
+    text_index: np.ndarray | None = None,
+    label: str = "head",
+    aligner: Aligner | None = None,
+) -> tuple[nn.Module, list[dict]]:
     """`fit` with plain arrays: (N, D) features against captions `train_text`, (N, D) in sample order or
     (T, D) with `text_index` (N,) naming each sample's row; the aligner defaults to `lcl`."""
     index = text_index if text_index is not None else np.arange(len(train_x))

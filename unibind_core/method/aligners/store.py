@@ -1,5 +1,6 @@
 """Aligned heads on disk: safetensors weights whose metadata names the aligner and its options, so a
 head is loaded (and evaluation embeds through it) without knowing which strategy trained it."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,16 @@ ALIGNER_KEY, OPTIONS_KEY = "aligner", "aligner_options"
 
 def save_aligned(path: Path, aligner: Any, module: nn.Module, inputs_key: str, extra: dict[str, str]) -> Path:
     with atomic_path(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(tmp),
-                  metadata={INPUTS_KEY: inputs_key, ALIGNER_KEY: aligner.name,
-                            OPTIONS_KEY: json.dumps(options_of(aligner), sort_keys=True), **extra})
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()},
+            str(tmp),
+            metadata={
+                INPUTS_KEY: inputs_key,
+                ALIGNER_KEY: aligner.name,
+                OPTIONS_KEY: json.dumps(options_of(aligner), sort_keys=True),
+                **extra,
+            },
+        )
     return path
 
 
@@ -46,6 +54,6 @@ def embed(module: nn.Module, x: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            z = module(torch.from_numpy(np.ascontiguousarray(x[i:i + batch])).to(device))
+            z = module(torch.from_numpy(np.ascontiguousarray(x[i : i + batch])).to(device))
             out.append(nn.functional.normalize(z.float(), dim=-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, x.shape[1]), np.float32)

@@ -1,4 +1,5 @@
 """Fixtures of tiny backbones (tiny_models.py), each built once per session."""
+
 from __future__ import annotations
 
 from pathlib import Path

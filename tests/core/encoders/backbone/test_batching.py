@@ -1,5 +1,6 @@
 """Micro-batches halve on CUDA out-of-memory: a tiny module raises a fake OOM above a batch size, inside
 the real open_clip backbone loaded from its checkpoint."""
+
 from __future__ import annotations
 
 import pytest

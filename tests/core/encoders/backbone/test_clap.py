@@ -1,13 +1,14 @@
 """The clap backbone on a tiny ClapModel + ClapProcessor loaded from a local save_pretrained folder."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone.clap import ClapBackbone
 from unibind_core.encoders.backbone.hf_clip import unwrap
-from unibind_core.core.errors import ConfigError
 
 
 def _tones(rate: int, seconds: float, freqs=(440.0, 1000.0, 2500.0)) -> torch.Tensor:
@@ -47,8 +48,9 @@ def test_embeddings_equal_the_model_on_the_processors_inputs(tiny_clap, clap_bac
     clips = _tones(8000, 1.0)
     with torch.inference_mode():
         inputs = processor(audio=list(clips.numpy()), sampling_rate=8000, return_tensors="pt")
-        reference = unwrap(model.get_audio_features(input_features=inputs["input_features"],
-                                                    is_longer=inputs["is_longer"]))
+        reference = unwrap(
+            model.get_audio_features(input_features=inputs["input_features"], is_longer=inputs["is_longer"])
+        )
         text = unwrap(model.get_text_features(**processor(text=["a dog barking"], return_tensors="pt")))
     ours = clap_backbone.embed("audio", clips, {"sample_rate": 8000})
     assert torch.nn.functional.cosine_similarity(ours, reference).min() > 0.9999
@@ -74,12 +76,18 @@ def test_the_id_changes_with_the_weights(tmp_path, tiny_clap):
 def test_hub_ids_and_the_missing_model_error_are_as_before_the_shared_helper(tiny_clap):
     from unibind_core.encoders.backbone.base import BackboneChoice, backbone_id
 
-    assert ClapBackbone.identify(BackboneChoice("clap", "laion/clap-htsat-unfused")) == \
-        "clap:laion/clap-htsat-unfused:main"
-    assert ClapBackbone.identify(BackboneChoice("clap", "laion/clap-htsat-unfused", "r1")) == \
-        "clap:laion/clap-htsat-unfused:r1"
-    assert ClapBackbone.identify(BackboneChoice("clap", str(tiny_clap))) == \
-        backbone_id("clap", str(tiny_clap), str(tiny_clap))  # a folder: its content hash, as caches expect
-    with pytest.raises(ConfigError, match="^backbone clap needs backbone_model: a hub id or a local "
-                                          "save_pretrained folder$"):
+    assert (
+        ClapBackbone.identify(BackboneChoice("clap", "laion/clap-htsat-unfused"))
+        == "clap:laion/clap-htsat-unfused:main"
+    )
+    assert (
+        ClapBackbone.identify(BackboneChoice("clap", "laion/clap-htsat-unfused", "r1"))
+        == "clap:laion/clap-htsat-unfused:r1"
+    )
+    assert ClapBackbone.identify(BackboneChoice("clap", str(tiny_clap))) == backbone_id(
+        "clap", str(tiny_clap), str(tiny_clap)
+    )  # a folder: its content hash, as caches expect
+    with pytest.raises(
+        ConfigError, match="^backbone clap needs backbone_model: a hub id or a local save_pretrained folder$"
+    ):
         ClapBackbone(None)

@@ -8,8 +8,14 @@ from unibind_core.encoders.backbone.demo import DemoBackbone, DemoEncoders, save
 from unibind_core.encoders.backbone.pretrain import ModalityData, PretrainConfig, pretrain_demo_encoders
 from unibind_core.encoders.backbone.stems import DEMO_STEMS
 
-SHAPES = {"image": (1, 16, 16), "thermal": (1, 16, 16), "event": (2, 32, 32), "video": (4, 1, 16, 16),
-          "audio": (4000,), "point": (128, 3)}
+SHAPES = {
+    "image": (1, 16, 16),
+    "thermal": (1, 16, 16),
+    "event": (2, 32, 32),
+    "video": (4, 1, 16, 16),
+    "audio": (4000,),
+    "point": (128, 3),
+}
 
 
 @pytest.mark.parametrize("modality", sorted(DEMO_STEMS))
@@ -32,7 +38,9 @@ def _blobs(n: int, shape: tuple, seed: int) -> tuple[torch.Tensor, tuple[str, ..
     noise = torch.rand(n, *shape, generator=g) * 0.5
     if len(shape) == 1:
         t = torch.arange(shape[0]) / 8000
-        return noise + torch.sin(2 * torch.pi * (1000 + 1000 * y[:, None]) * t), tuple("on" if v else "off" for v in y.tolist())
+        return noise + torch.sin(2 * torch.pi * (1000 + 1000 * y[:, None]) * t), tuple(
+            "on" if v else "off" for v in y.tolist()
+        )
     return noise + y.view(-1, *[1] * len(shape)) * 0.5, tuple("on" if v else "off" for v in y.tolist())
 
 
@@ -40,8 +48,9 @@ def test_image_centric_pretraining_binds_other_modalities_through_images(tmp_pat
     text = {"off": np.eye(8, dtype=np.float32)[0], "on": np.eye(8, dtype=np.float32)[1]}
     image = ModalityData(*_blobs(64, SHAPES["image"], 0))
     audio = ModalityData(*_blobs(64, SHAPES["audio"], 1))
-    model, losses = pretrain_demo_encoders({"image": image, "audio": audio}, text,
-                                           PretrainConfig(epochs_anchor=15, epochs_bind=15, batch_size=16))
+    model, losses = pretrain_demo_encoders(
+        {"image": image, "audio": audio}, text, PretrainConfig(epochs_anchor=15, epochs_bind=15, batch_size=16)
+    )
     assert losses["image"] < 0.5 and losses["audio"] < 0.5
     save_encoders(model, tmp_path / "w.safetensors")
     backbone = DemoBackbone(str(tmp_path / "w.safetensors"))
@@ -57,10 +66,12 @@ def test_pretraining_refuses_data_without_images():
 
 
 def test_the_demo_backbone_outside_the_demo_profile_names_the_real_ones(tmp_path):
-    from unibind_core.encoders.backbone.select import load_backbone
     from unibind_core.core.errors import ConfigError
     from unibind_core.core.settings import Settings
+    from unibind_core.encoders.backbone.select import load_backbone
 
     s = Settings(data_root=tmp_path, profile="paper")
-    with pytest.raises(ConfigError, match="demo backbone is trained on the demo world only.*open_clip, hf_clip or clap"):
+    with pytest.raises(
+        ConfigError, match="demo backbone is trained on the demo world only.*open_clip, hf_clip or clap"
+    ):
         load_backbone(s, "image")

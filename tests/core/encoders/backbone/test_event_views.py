@@ -1,4 +1,5 @@
 """The time-surface and fixed-count-window event views, the loader options they ask for, and their embedding."""
+
 from __future__ import annotations
 
 import copy
@@ -9,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from unibind_core.encoders.backbone.views import ViewConfig, apply_view, view_loader_options
 from unibind_core.core.errors import ConfigError
 from unibind_core.data.modalities import load_sample
 from unibind_core.data.modalities.events_format import encode_events
+from unibind_core.encoders.backbone.views import ViewConfig, apply_view, view_loader_options
 
 SURFACE = ViewConfig(event="event_time_surface", time_surface_tau=0.5)
 WINDOWS = ViewConfig(event="event_windows", event_window_events=3, event_max_windows=4)
@@ -26,8 +27,9 @@ def write(path, events):
 def test_the_time_surface_of_a_hand_built_stream_equals_hand_computed_values(tmp_path):
     # (x, y, t µs, polarity) on a 4x4 sensor; the recording runs from t = 0 to t = 1000
     write(tmp_path / "e.bin", [(0, 0, 0, 1), (1, 0, 100, 0), (3, 3, 250, 0), (0, 0, 500, 1), (2, 3, 1000, 1)])
-    x = load_sample("event", tmp_path, {"path": "e.bin"}, size=4, sensor_size=4,
-                    **view_loader_options("event", SURFACE))
+    x = load_sample(
+        "event", tmp_path, {"path": "e.bin"}, size=4, sensor_size=4, **view_loader_options("event", SURFACE)
+    )
     img = apply_view("event", x[None], SURFACE)[0, 0]  # (3, 4, 4): ON surface, OFF surface, count
     assert img.shape == (3, 4, 4)
     assert img[0, 0, 0] == pytest.approx(math.exp(-0.5 / 0.5))  # last ON at (0, 0): t = 500, 500 µs before the end
@@ -67,8 +69,9 @@ def test_the_windows_view_averages_the_frames_of_the_windows_holding_events(tmp_
     x = load_sample("event", tmp_path, {"path": "e.bin"}, size=8, sensor_size=8, **options)
     assert x.shape == (4, 4 if "surface" in inner else 2, 8, 8)
     out = apply_view("event", x[None], cfg)
-    per_window = torch.stack([apply_view("event", x[k][None], dataclasses.replace(cfg, event=inner))[0]
-                              for k in range(3)])  # each window alone through the inner view: (3, 1, 3, 8, 8)
+    per_window = torch.stack(
+        [apply_view("event", x[k][None], dataclasses.replace(cfg, event=inner))[0] for k in range(3)]
+    )  # each window alone through the inner view: (3, 1, 3, 8, 8)
     assert out.shape == (1, 1, 3, 8, 8)
     torch.testing.assert_close(out[0], per_window.mean(0))  # the padding window is left out of the mean
     assert not torch.allclose(out[0], per_window[0])
@@ -93,16 +96,29 @@ def test_view_options_are_checked_and_the_default_views_ask_the_loader_for_nothi
     assert all(view_loader_options(m, ViewConfig()) == {} for m in ("image", "video", "event", "thermal", "point"))
     assert view_loader_options("audio", SURFACE) == {}
     assert view_loader_options("event", SURFACE) == {"timestamps": True}
-    for bad in ({"time_surface_tau": 0.0}, {"event_window_events": 0}, {"event_max_windows": 0},
-                {"event_window_view": "event_windows"}, {"event_window_view": "image"}):
+    for bad in (
+        {"time_surface_tau": 0.0},
+        {"event_window_events": 0},
+        {"event_max_windows": 0},
+        {"event_window_view": "event_windows"},
+        {"event_window_view": "image"},
+    ):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             ViewConfig(**bad)
     with pytest.raises(ConfigError, match="window_events"):
         apply_view("event", torch.rand(2, 2, 4, 4), WINDOWS)
 
 
-@pytest.mark.parametrize("cfg", [SURFACE, WINDOWS, dataclasses.replace(WINDOWS, event_window_view="event_time_surface"),
-                                 ViewConfig(event="event_gray")], ids=["surface", "windows", "windows-surface", "gray"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        SURFACE,
+        WINDOWS,
+        dataclasses.replace(WINDOWS, event_window_view="event_time_surface"),
+        ViewConfig(event="event_gray"),
+    ],
+    ids=["surface", "windows", "windows-surface", "gray"],
+)
 def test_open_clip_embeds_an_event_recording_through_each_event_view(tmp_path, open_clip_backbone, cfg):
     write(tmp_path / "e.bin", _stream(40))
     x = load_sample("event", tmp_path, {"path": "e.bin"}, size=32, sensor_size=8, **view_loader_options("event", cfg))
@@ -112,23 +128,33 @@ def test_open_clip_embeds_an_event_recording_through_each_event_view(tmp_path, o
     assert z.shape == (1, backbone.dim) and torch.isfinite(z).all()
     torch.testing.assert_close(z.norm(dim=-1), torch.ones(1))
     torch.testing.assert_close(backbone.embed("event", x[None].clone()), z, rtol=0, atol=0)
-    default = open_clip_backbone.embed("event", load_sample("event", tmp_path, {"path": "e.bin"}, size=32,
-                                                            sensor_size=8)[None])
+    default = open_clip_backbone.embed(
+        "event", load_sample("event", tmp_path, {"path": "e.bin"}, size=32, sensor_size=8)[None]
+    )
     assert not torch.allclose(z, default)  # another view, another vector
 
 
 def test_the_features_stage_decodes_what_the_configured_view_needs(tmp_path, tiny_open_clip, open_clip_backbone):
     """demo_event through stage_features with the time surface: the loader gets timestamps=True from the view,
     the vectors are the backbone's on that decoding, and the default views' decoding is untouched."""
-    from unibind_core.encoders.backbone.select import loader_options
     from unibind_core.core.settings import Settings
+    from unibind_core.encoders.backbone.select import loader_options
     from unibind_core.stages.common import read_manifest
     from unibind_core.stages.data import BenchmarkInputs, stage_features, stage_manifest, stage_world
     from unibind_core.storage.tables import FEATURES
 
     name, weights = tiny_open_clip
-    s = Settings(data_root=tmp_path, profile="demo", demo_max_per_class=2, backbone="open_clip", backbone_model=name,
-                 backbone_weights=str(weights), device="cpu", batch_size=8, views=SURFACE)
+    s = Settings(
+        data_root=tmp_path,
+        profile="demo",
+        demo_max_per_class=2,
+        backbone="open_clip",
+        backbone_model=name,
+        backbone_weights=str(weights),
+        device="cpu",
+        batch_size=8,
+        views=SURFACE,
+    )
     stage_world(s)
     stage_manifest(s, "demo_event")
     assert loader_options(s, "event") == {"timestamps": True}

@@ -1,6 +1,7 @@
 """Features computed in shards: the same table as one pass, resumable after SIGKILL, fan-out shards reused.
 
 Uses the tiny open_clip backbone (no pre-training needed) on the demo's image benchmark."""
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,11 @@ import numpy as np
 import pytest
 
 from unibind_core.core.settings import Settings
-from unibind_core.storage.shards import plan_shards
 from unibind_core.demo.world import build_dataset
 from unibind_core.stages.common import spec_of
 from unibind_core.stages.data import stage_manifest
 from unibind_core.stages.features import feature_rows, features_shard, stage_features
+from unibind_core.storage.shards import plan_shards
 from unibind_core.storage.tables import FEATURES
 
 BENCH = "demo_image"
@@ -28,8 +29,16 @@ REPO = Path(__file__).resolve().parents[4]
 
 def _options(root: Path, tiny_open_clip, **extra) -> dict:
     name, weights = tiny_open_clip
-    return dict(data_root=str(root), profile="demo", demo_max_per_class=6, backbone="open_clip",
-                backbone_model=name, backbone_weights=str(weights), device="cpu", **extra)
+    return dict(
+        data_root=str(root),
+        profile="demo",
+        demo_max_per_class=6,
+        backbone="open_clip",
+        backbone_model=name,
+        backbone_weights=str(weights),
+        device="cpu",
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +71,16 @@ def test_sigkilled_shards_resume_and_give_the_one_pass_table(world, tiny_open_cl
     s = Settings(**options)
     total = len(plan_shards(feature_rows(s, BENCH), 4))
     shard_dir = s.layout.shards("features", BENCH)
-    script = ("import json, sys; from pathlib import Path; from tiny_models import register_tiny_open_clip; "
-              "register_tiny_open_clip(Path(sys.argv[2])); from unibind_core.core.settings import Settings; "
-              "from unibind_core.stages.features import stage_features; "
-              f"stage_features(Settings(**json.loads(sys.argv[1])), {BENCH!r})")
+    script = (
+        "import json, sys; from pathlib import Path; from tiny_models import register_tiny_open_clip; "
+        "register_tiny_open_clip(Path(sys.argv[2])); from unibind_core.core.settings import Settings; "
+        "from unibind_core.stages.features import stage_features; "
+        f"stage_features(Settings(**json.loads(sys.argv[1])), {BENCH!r})"
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{REPO}{os.pathsep}{Path(__file__).parent}"}
-    proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(options),
-                             str(Path(tiny_open_clip[1]).parent)], env=env, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, json.dumps(options), str(Path(tiny_open_clip[1]).parent)], env=env, cwd=REPO
+    )
     deadline = time.monotonic() + 240
     while not list(shard_dir.glob("*/*.parquet")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

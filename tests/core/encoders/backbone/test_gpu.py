@@ -1,5 +1,6 @@
 """On a CUDA machine (select with -m gpu): the tiny open_clip backbone in bf16 agrees with CPU float32, and the
 features and head-training stages run on CUDA in bf16."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,29 +21,42 @@ def test_cuda_bf16_embeddings_match_cpu_fp32(tiny_open_clip, open_clip_backbone)
         assert a.dtype == torch.float32 and a.device.type == "cpu"
         assert torch.nn.functional.cosine_similarity(a, b).min() > 0.99
     texts = ["a photo of a cat", "word " * 100]
-    assert torch.nn.functional.cosine_similarity(gpu.embed_text(texts), open_clip_backbone.embed_text(texts)).min() > 0.99
+    assert (
+        torch.nn.functional.cosine_similarity(gpu.embed_text(texts), open_clip_backbone.embed_text(texts)).min() > 0.99
+    )
 
 
 def test_features_and_head_training_run_on_cuda_in_bf16(tmp_path, tiny_open_clip):
     """The pipeline path on the GPU: data_embeddings through the tiny open_clip on CUDA, then aligned_heads
     with the settings' device and dtype (bf16 autocast), recorded in the stage's metadata."""
     from unibind_core.core.settings import Settings
+    from unibind_core.stages.centres import stage_centres
     from unibind_core.stages.data import stage_features, stage_manifest, stage_world
+    from unibind_core.stages.evaluation import stage_evaluation
+    from unibind_core.stages.heads import stage_head
     from unibind_core.stages.knowledge import (
         stage_captions,
         stage_descriptions,
         stage_kb,
         stage_text_embeddings,
     )
-    from unibind_core.stages.centres import stage_centres
-    from unibind_core.stages.evaluation import stage_evaluation
-    from unibind_core.stages.heads import stage_head
 
     assert torch.cuda.is_available() and torch.cuda.is_bf16_supported(), "needs a CUDA device with bf16"
     name, weights = tiny_open_clip
-    s = Settings(data_root=tmp_path, profile="demo", demo_max_per_class=6, descriptions_per_category=6, k=3,
-                 head_epochs=3, backbone="open_clip", backbone_model=name, backbone_weights=str(weights),
-                 device="cuda", dtype="bf16", batch_size=32)
+    s = Settings(
+        data_root=tmp_path,
+        profile="demo",
+        demo_max_per_class=6,
+        descriptions_per_category=6,
+        k=3,
+        head_epochs=3,
+        backbone="open_clip",
+        backbone_model=name,
+        backbone_weights=str(weights),
+        device="cuda",
+        dtype="bf16",
+        batch_size=32,
+    )
     bench = "demo_image"
     stage_world(s)
     for stage in (stage_manifest, stage_descriptions, stage_captions, stage_kb, stage_text_embeddings):

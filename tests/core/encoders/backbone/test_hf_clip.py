@@ -1,4 +1,5 @@
 """The hf_clip backbone on a tiny CLIPModel + CLIPProcessor loaded from a local save_pretrained folder."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,12 +10,17 @@ import torch
 from PIL import Image
 from tiny_models import save_tiny_hf_clip
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone.base import BackboneChoice
 from unibind_core.encoders.backbone.hf_clip import HfClipBackbone, unwrap
-from unibind_core.core.errors import ConfigError
 
-SHAPES = {"image": (3, 3, 32, 32), "video": (2, 4, 1, 16, 16), "event": (2, 2, 32, 32), "thermal": (2, 1, 16, 16),
-          "point": (2, 128, 3)}
+SHAPES = {
+    "image": (3, 3, 32, 32),
+    "video": (2, 4, 1, 16, 16),
+    "event": (2, 2, 32, 32),
+    "thermal": (2, 1, 16, 16),
+    "point": (2, 128, 3),
+}
 
 
 @pytest.mark.parametrize("modality", sorted(SHAPES))
@@ -57,8 +63,10 @@ def test_the_id_follows_the_folders_weights(tmp_path, tiny_hf_clip):
     hashes = [i.rsplit(":", 1)[1] for i in ids]
     assert hashes[0] == hashes[1] != hashes[2]  # the weights hash follows content; the folder name is shown
     assert ids[0] == f"hf_clip:{tiny_hf_clip.name}:{hashes[0]}"
-    assert HfClipBackbone.identify(BackboneChoice("hf_clip", "openai/clip-vit-base-patch32", "abc123")) == \
-        "hf_clip:openai/clip-vit-base-patch32:abc123"
+    assert (
+        HfClipBackbone.identify(BackboneChoice("hf_clip", "openai/clip-vit-base-patch32", "abc123"))
+        == "hf_clip:openai/clip-vit-base-patch32:abc123"
+    )
     with pytest.raises(ConfigError, match="needs backbone_model"):
         HfClipBackbone(None)
 

@@ -1,4 +1,5 @@
 """The open_clip backbone on a tiny architecture with random weights loaded from a local checkpoint file."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,14 +10,18 @@ import torch
 from PIL import Image
 from tiny_models import TINY_OPEN_CLIP_CFG, save_tiny_open_clip
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone.base import BackboneChoice, BackboneText
 from unibind_core.encoders.backbone.open_clip import OpenClipBackbone, resolve
-from unibind_core.core.errors import ConfigError
 from unibind_core.evaluation.evaluate import template_classifier
 
 LOADER_BATCHES = {  # what each modality's loader yields (unibind_core/data/modalities), as the demo sizes them
-    "image": (3, 1, 16, 16), "video": (2, 4, 1, 16, 16), "event": (2, 2, 32, 32), "thermal": (2, 1, 16, 16),
-    "point": (2, 256, 3)}
+    "image": (3, 1, 16, 16),
+    "video": (2, 4, 1, 16, 16),
+    "event": (2, 2, 32, 32),
+    "thermal": (2, 1, 16, 16),
+    "point": (2, 256, 3),
+}
 
 
 @pytest.mark.parametrize("modality", sorted(LOADER_BATCHES))
@@ -42,8 +47,7 @@ def test_image_embedding_equals_the_model_on_open_clips_own_preprocessing(tiny_o
     name, weights = tiny_open_clip
     model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=str(weights))
     pixels = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
-    reference = model.eval().encode_image(torch.stack([preprocess(Image.fromarray(p)) for p in pixels]),
-                                          normalize=True)
+    reference = model.eval().encode_image(torch.stack([preprocess(Image.fromarray(p)) for p in pixels]), normalize=True)
     ours = open_clip_backbone.embed("image", torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255)
     assert torch.nn.functional.cosine_similarity(ours, reference.detach()).min() > 0.9999
 
@@ -54,8 +58,9 @@ def test_template_classifier_equals_open_clips_zero_shot_classifier(tiny_open_cl
     name, weights = tiny_open_clip
     model = open_clip.create_model(name, pretrained=str(weights)).eval()
     classes, templates = ["cat", "dog", "truck"], [lambda c: f"a photo of a {c}.", lambda c: f"a drawing of a {c}."]
-    reference = open_clip.build_zero_shot_classifier(model, open_clip.get_tokenizer(name), classes, templates,
-                                                     device="cpu", use_tqdm=False)  # (D, C)
+    reference = open_clip.build_zero_shot_classifier(
+        model, open_clip.get_tokenizer(name), classes, templates, device="cpu", use_tqdm=False
+    )  # (D, C)
     texts = [t(c) for c in classes for t in templates]
     vectors = BackboneText(open_clip_backbone).encode(texts)
     ours = template_classifier(vectors, np.repeat(np.arange(3), 2), 3)  # (C, D)
@@ -103,11 +108,14 @@ def test_a_local_model_folder_loads_without_naming_the_architecture(tmp_path, ti
     torch.testing.assert_close(loaded.embed_text(["a cat"]), open_clip_backbone.embed_text(["a cat"]))
 
 
-@pytest.mark.parametrize(("model", "weights", "message"), [
-    (None, None, "needs backbone_model"),
-    ("ViT-B-32", None, "needs backbone_weights"),
-    ("hf-hub:org/repo", "laion2b_s34b_b79k", "carries its own weights"),
-])
+@pytest.mark.parametrize(
+    ("model", "weights", "message"),
+    [
+        (None, None, "needs backbone_model"),
+        ("ViT-B-32", None, "needs backbone_weights"),
+        ("hf-hub:org/repo", "laion2b_s34b_b79k", "carries its own weights"),
+    ],
+)
 def test_incomplete_configuration_is_a_config_error(model, weights, message):
     with pytest.raises(ConfigError, match=message):
         resolve(model, weights)
@@ -115,13 +123,23 @@ def test_incomplete_configuration_is_a_config_error(model, weights, message):
 
 def test_a_pretrained_tag_is_passed_to_open_clip_and_names_the_id():
     assert resolve("ViT-B-32", "laion2b_s34b_b79k") == ("ViT-B-32", "laion2b_s34b_b79k")
-    assert OpenClipBackbone.identify(BackboneChoice("open_clip", "ViT-B-32", "laion2b_s34b_b79k")) == \
-        "open_clip:ViT-B-32:laion2b_s34b_b79k"
+    assert (
+        OpenClipBackbone.identify(BackboneChoice("open_clip", "ViT-B-32", "laion2b_s34b_b79k"))
+        == "open_clip:ViT-B-32:laion2b_s34b_b79k"
+    )
 
 
-@pytest.mark.parametrize(("modality", "shape", "views"), [
-    ("image", (2, 1, 16, 16), 1), ("video", (2, 10, 1, 16, 16), 8), ("video", (2, 4, 3, 16, 16), 4),
-    ("event", (2, 2, 32, 32), 1), ("thermal", (2, 3, 40, 40), 1), ("point", (2, 256, 3), 6)])
+@pytest.mark.parametrize(
+    ("modality", "shape", "views"),
+    [
+        ("image", (2, 1, 16, 16), 1),
+        ("video", (2, 10, 1, 16, 16), 8),
+        ("video", (2, 4, 3, 16, 16), 4),
+        ("event", (2, 2, 32, 32), 1),
+        ("thermal", (2, 3, 40, 40), 1),
+        ("point", (2, 256, 3), 6),
+    ],
+)
 def test_each_view_becomes_what_the_image_tower_reads(open_clip_backbone, modality, shape, views):
     """(B, *loader shape) -> (B, V, 3, S, S) at the model's size, normalized with its mean and std."""
     x = open_clip_backbone.preprocess(modality, torch.rand(*shape))

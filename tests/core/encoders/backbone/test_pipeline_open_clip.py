@@ -1,24 +1,25 @@
 """A demo benchmark through every stage with the tiny open_clip backbone: data and texts in one space."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from tiny_models import save_tiny_open_clip
 
-from unibind_core.knowledge.text_cache import cache_dir_for
 from unibind_core.core.errors import ConfigError
-from unibind_core.storage.io import SPACE_KEY
 from unibind_core.core.settings import Settings
+from unibind_core.knowledge.text_cache import cache_dir_for
+from unibind_core.stages.centres import stage_centres
 from unibind_core.stages.data import stage_features, stage_manifest, stage_world
+from unibind_core.stages.evaluation import stage_evaluation
+from unibind_core.stages.heads import stage_head
 from unibind_core.stages.knowledge import (
     stage_captions,
     stage_descriptions,
     stage_kb,
     stage_text_embeddings,
 )
-from unibind_core.stages.centres import stage_centres
-from unibind_core.stages.evaluation import stage_evaluation
-from unibind_core.stages.heads import stage_head
+from unibind_core.storage.io import SPACE_KEY
 from unibind_core.storage.tables import FEATURES, TEXT_EMBEDDINGS
 
 BENCH = "demo_image"
@@ -26,9 +27,20 @@ BENCH = "demo_image"
 
 def _settings(root, name, weights) -> Settings:
     # One benchmark of a pair alone: CentroBind would need its partner's features (tests/core/method/aligners).
-    return Settings(data_root=root, profile="demo", demo_max_per_class=4, descriptions_per_category=6, k=3,
-                    head_epochs=2, backbone="open_clip", backbone_model=name, backbone_weights=str(weights),
-                    device="cpu", batch_size=16, compare_aligners="exmcr")
+    return Settings(
+        data_root=root,
+        profile="demo",
+        demo_max_per_class=4,
+        descriptions_per_category=6,
+        k=3,
+        head_epochs=2,
+        backbone="open_clip",
+        backbone_model=name,
+        backbone_weights=str(weights),
+        device="cpu",
+        batch_size=16,
+        compare_aligners="exmcr",
+    )
 
 
 def test_a_demo_benchmark_runs_end_to_end_in_the_backbones_own_space(tmp_path, tiny_open_clip, open_clip_backbone):
@@ -59,8 +71,11 @@ def test_a_demo_benchmark_runs_end_to_end_in_the_backbones_own_space(tmp_path, t
     # Features from other weights (same size, another space) beside these texts: refused, both named.
     other = _settings(tmp_path, tiny_open_clip[0], save_tiny_open_clip(tmp_path, seed=3))
     assert not stage_features(other, BENCH).reused  # a new weights hash is a new key
-    with pytest.raises(ConfigError, match=r"data features are in the space of 'open_clip:.*' but text embeddings "
-                                          r"in the space of 'open_clip:"):
+    with pytest.raises(
+        ConfigError,
+        match=r"data features are in the space of 'open_clip:.*' but text embeddings "
+        r"in the space of 'open_clip:",
+    ):
         stage_centres(other, BENCH)
 
 
@@ -70,8 +85,11 @@ def test_per_modality_choice_embeds_audio_and_its_texts_with_clap(tmp_path, tiny
     import json
 
     bench = "demo_audio"  # 8 kHz clips, as the tiny CLAP's feature extractor expects
-    s = dataclasses.replace(_settings(tmp_path, *tiny_open_clip), demo_max_per_class=10, backbone_per_modality=json.dumps(
-        {"audio": {"backbone": "clap", "model": str(tiny_clap)}}))
+    s = dataclasses.replace(
+        _settings(tmp_path, *tiny_open_clip),
+        demo_max_per_class=10,
+        backbone_per_modality=json.dumps({"audio": {"backbone": "clap", "model": str(tiny_clap)}}),
+    )
     stage_world(s)
     stage_manifest(s, bench)
     for stage in (stage_descriptions, stage_captions, stage_kb):

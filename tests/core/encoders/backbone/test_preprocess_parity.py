@@ -9,6 +9,7 @@ transformers' CLIPProcessor + CLIPModel and ClapProcessor + ClapModel, cosine >=
 resampled with scipy's `resample_poly` (Kaiser 5.0, its default) to the feature extractor's rate, the random
 crop of a long clip drawn with numpy seeded to 0, one clip per processor call.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,10 @@ from scipy.signal import resample_poly
 from tiny_models import TINY_OPEN_CLIP_CFG
 from typer.testing import CliRunner
 
+from unibind_core.core.settings import Settings
 from unibind_core.encoders.backbone.hf_clip import unwrap
 from unibind_core.encoders.backbone.select import load_backbone
 from unibind_core.encoders.embed_files import embed_files
-from unibind_core.core.settings import Settings
 from unibind_core.stages.data import stage_features, stage_manifest
 from unibind_core.storage.tables import EMBEDDED, FEATURES
 
@@ -111,6 +112,7 @@ def _check(backbone: str, kinds: list[str], ours: np.ndarray, reference: np.ndar
 
 # --- open_clip ---------------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=8)
 def open_clip_library(name: str, pretrained: str | None):
     """open_clip's own (model, preprocess), built once per model for the module."""
@@ -139,8 +141,9 @@ def _local_dir(folder: Path, weights: Path, preprocess_cfg: dict) -> Path:
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": TINY_OPEN_CLIP_CFG,
-                                                              "preprocess_cfg": preprocess_cfg}))
+    (folder / "open_clip_config.json").write_text(
+        json.dumps({"model_cfg": TINY_OPEN_CLIP_CFG, "preprocess_cfg": preprocess_cfg})
+    )
     state = torch.load(weights, weights_only=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "open_clip_model.safetensors"))
     return folder
@@ -149,17 +152,27 @@ def _local_dir(folder: Path, weights: Path, preprocess_cfg: dict) -> Path:
 def test_open_clip_equals_create_model_and_transforms_on_every_image_kind(tmp_path, images, tiny_open_clip):
     name, weights = tiny_open_clip
     kinds, paths = list(images), list(images.values())
-    s = Settings(data_root=tmp_path, backbone="open_clip", backbone_model=name, backbone_weights=str(weights),
-                 device="cpu", batch_size=4)
+    s = Settings(
+        data_root=tmp_path,
+        backbone="open_clip",
+        backbone_model=name,
+        backbone_weights=str(weights),
+        device="cpu",
+        batch_size=4,
+    )
     reference = _open_clip_reference(name, str(weights), paths)
     _check("open_clip", kinds, embed_files(s, "image", paths, {}), reference)
     assert load_backbone(s, "image").model_inputs([reference_image(paths[0])]).shape == (1, 3, 32, 32)
 
 
-@pytest.mark.parametrize("preprocess_cfg", [
-    {"resize_mode": "squash", "interpolation": "bilinear", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
-    {"resize_mode": "longest", "interpolation": "bicubic", "fill_color": 0},
-], ids=["squash-bilinear", "longest-pad"])
+@pytest.mark.parametrize(
+    "preprocess_cfg",
+    [
+        {"resize_mode": "squash", "interpolation": "bilinear", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
+        {"resize_mode": "longest", "interpolation": "bicubic", "fill_color": 0},
+    ],
+    ids=["squash-bilinear", "longest-pad"],
+)
 def test_open_clip_follows_a_local_dir_preprocess_cfg(tmp_path, images, tiny_open_clip, preprocess_cfg):
     """A model folder's own preprocess_cfg (resize mode, interpolation, mean/std) as `backbone_weights`."""
     _, weights = tiny_open_clip
@@ -167,13 +180,18 @@ def test_open_clip_follows_a_local_dir_preprocess_cfg(tmp_path, images, tiny_ope
     kinds, paths = list(images), list(images.values())
     s = Settings(data_root=tmp_path, backbone="open_clip", backbone_weights=str(folder), device="cpu", batch_size=8)
     ours = embed_files(s, "image", paths, {})
-    _check(f"open_clip local-dir {preprocess_cfg['resize_mode']}", kinds, ours,
-           _open_clip_reference(f"local-dir:{folder}", None, paths))
+    _check(
+        f"open_clip local-dir {preprocess_cfg['resize_mode']}",
+        kinds,
+        ours,
+        _open_clip_reference(f"local-dir:{folder}", None, paths),
+    )
     default = _open_clip_reference(tiny_open_clip[0], str(weights), paths)
     assert torch.nn.functional.cosine_similarity(torch.from_numpy(ours), torch.from_numpy(default)).min() < 0.999
 
 
 # --- hf_clip -----------------------------------------------------------------------------------------
+
 
 def _hf_clip_reference(folder: Path, paths: list[Path]) -> np.ndarray:
     model, processor = hf_clip_library(folder)
@@ -187,8 +205,13 @@ def _restyled_processor(folder: Path, out: Path) -> Path:
     from transformers import CLIPImageProcessor
 
     shutil.copytree(folder, out)
-    CLIPImageProcessor(size={"shortest_edge": 45}, crop_size={"height": 32, "width": 32}, resample=2,
-                       image_mean=[0.4, 0.5, 0.6], image_std=[0.2, 0.3, 0.25]).save_pretrained(out)
+    CLIPImageProcessor(
+        size={"shortest_edge": 45},
+        crop_size={"height": 32, "width": 32},
+        resample=2,
+        image_mean=[0.4, 0.5, 0.6],
+        image_std=[0.2, 0.3, 0.25],
+    ).save_pretrained(out)
     return out
 
 
@@ -197,16 +220,23 @@ def test_hf_clip_equals_clip_processor_and_model_on_every_image_kind(tmp_path, i
     folder = _restyled_processor(tiny_hf_clip, tmp_path / "restyled") if restyled else tiny_hf_clip
     kinds, paths = list(images), list(images.values())
     s = Settings(data_root=tmp_path, backbone="hf_clip", backbone_model=str(folder), device="cpu", batch_size=4)
-    _check("hf_clip" + (" restyled" if restyled else ""), kinds, embed_files(s, "image", paths, {}),
-           _hf_clip_reference(folder, paths))
+    _check(
+        "hf_clip" + (" restyled" if restyled else ""),
+        kinds,
+        embed_files(s, "image", paths, {}),
+        _hf_clip_reference(folder, paths),
+    )
 
 
 # --- clap --------------------------------------------------------------------------------------------
 
 CLIPS = {  # kind -> (sample rate, seconds, channels, dtype): the tiny CLAP takes 8 kHz clips of at most 1 s
-    "8k_0.3s": (8000, 0.3, 1, np.int16), "16k_1s": (16000, 1.0, 1, np.int16),
-    "44.1k_2.5s_stereo": (44100, 2.5, 2, np.int16), "22.05k_0.7s_float": (22050, 0.7, 1, np.float32),
-    "48k_1.6s": (48000, 1.6, 1, np.int16), "11.025k_4s": (11025, 4.0, 1, np.int16),
+    "8k_0.3s": (8000, 0.3, 1, np.int16),
+    "16k_1s": (16000, 1.0, 1, np.int16),
+    "44.1k_2.5s_stereo": (44100, 2.5, 2, np.int16),
+    "22.05k_0.7s_float": (22050, 0.7, 1, np.float32),
+    "48k_1.6s": (48000, 1.6, 1, np.int16),
+    "11.025k_4s": (11025, 4.0, 1, np.int16),
 }
 
 
@@ -242,10 +272,12 @@ def _clap_reference(folder: Path, paths: list[Path]) -> np.ndarray:
     with torch.inference_mode():
         for path in paths:
             np.random.seed(0)  # the random crop of a clip longer than the model's input
-            inputs = processor(audio=reference_waveform(path, rate).astype(np.float32), sampling_rate=rate,
-                               return_tensors="pt")
-            out.append(unwrap(model.get_audio_features(input_features=inputs["input_features"],
-                                                       is_longer=inputs["is_longer"])))
+            inputs = processor(
+                audio=reference_waveform(path, rate).astype(np.float32), sampling_rate=rate, return_tensors="pt"
+            )
+            out.append(
+                unwrap(model.get_audio_features(input_features=inputs["input_features"], is_longer=inputs["is_longer"]))
+            )
     return torch.nn.functional.normalize(torch.cat(out), dim=-1).numpy()
 
 
@@ -260,8 +292,9 @@ def _clap_variant(folder: Path, out: Path, **features) -> Path:
     return out
 
 
-@pytest.mark.parametrize("variant", [{}, {"padding": "pad"}, {"padding": "repeat"}],
-                         ids=["rand_trunc-repeatpad", "pad", "repeat"])
+@pytest.mark.parametrize(
+    "variant", [{}, {"padding": "pad"}, {"padding": "repeat"}], ids=["rand_trunc-repeatpad", "pad", "repeat"]
+)
 def test_clap_equals_clap_processor_and_model_on_clips_of_many_lengths_and_rates(tmp_path, tiny_clap, variant):
     folder = _clap_variant(tiny_clap, tmp_path / "variant", **variant) if variant else tiny_clap
     clips = _write_clips(tmp_path / "clips")
@@ -275,8 +308,10 @@ def test_long_clips_are_cropped_the_same_way_whatever_their_batch(tmp_path, tiny
     from unibind_core.encoders.backbone.clap import ClapBackbone
 
     clap = ClapBackbone(str(tiny_clap), device="cpu", batch_size=2)
-    clips = [torch.from_numpy(reference_waveform(p, 8000).astype(np.float32))
-             for p in _write_clips(tmp_path / "clips").values()]
+    clips = [
+        torch.from_numpy(reference_waveform(p, 8000).astype(np.float32))
+        for p in _write_clips(tmp_path / "clips").values()
+    ]
     together = clap.embed("audio", clips, {"sample_rate": 8000})
     alone = torch.cat([clap.embed("audio", [c], {"sample_rate": 8000}) for c in reversed(clips)]).flip(0)
     torch.testing.assert_close(together, alone)
@@ -287,6 +322,7 @@ def test_long_clips_are_cropped_the_same_way_whatever_their_batch(tmp_path, tiny
 
 
 # --- the CLI and the data_embeddings stage -----------------------------------------------------------
+
 
 def test_the_data_embeddings_asset_equals_open_clips_own_pipeline(tmp_path, images, tiny_open_clip):
     """Dagster materializes demo_world, benchmark_manifest and data_embeddings (plan, shard, assemble) of the
@@ -301,13 +337,28 @@ def test_the_data_embeddings_asset_equals_open_clips_own_pipeline(tmp_path, imag
     from unibind_core.stages.common import read_manifest, spec_of
 
     name, weights = tiny_open_clip
-    resource = UnibindResource(data_root=str(tmp_path / "data"), backbone="open_clip", backbone_model=name,
-                               backbone_weights=str(weights), device="cpu", batch_size=8, demo_max_per_class=4)
+    resource = UnibindResource(
+        data_root=str(tmp_path / "data"),
+        backbone="open_clip",
+        backbone_model=name,
+        backbone_weights=str(weights),
+        device="cpu",
+        batch_size=8,
+        demo_max_per_class=4,
+    )
     s, bench = resource.settings(), "demo_image"
     with dg.DagsterInstance.ephemeral() as instance:
+
         def run(asset: str, partition: str | None) -> None:
-            assert dg.materialize(ALL_ASSETS, selection=[asset], partition_key=partition, instance=instance,
-                                  resources={"unibind": resource}, raise_on_error=True).success
+            assert dg.materialize(
+                ALL_ASSETS,
+                selection=[asset],
+                partition_key=partition,
+                instance=instance,
+                resources={"unibind": resource},
+                raise_on_error=True,
+            ).success
+
         run("demo_world", None)
         run("benchmark_manifest", bench)
         root = dataset_root(spec_of(bench), s.layout.datasets)
@@ -319,17 +370,20 @@ def test_the_data_embeddings_asset_equals_open_clips_own_pipeline(tmp_path, imag
         assert event.partition == bench and event.metadata["backbone_id"].value.startswith("open_clip:")
     table, features = FEATURES.read_vectors(s.layout.features(bench), ("sample_id",))
     by_id = dict(zip(table["sample_id"].to_pylist(), features))
-    _check("open_clip asset", list(images), np.stack([by_id[r["sample_id"]] for r in rows]),
-           _open_clip_reference(name, str(weights), [root / r["path"] for r in rows], mode="L"))
+    _check(
+        "open_clip asset",
+        list(images),
+        np.stack([by_id[r["sample_id"]] for r in rows]),
+        _open_clip_reference(name, str(weights), [root / r["path"] for r in rows], mode="L"),
+    )
     assert spec_of(bench).loader_options["channels"] == 1
 
 
 def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, tiny_open_clip, tiny_hf_clip, tiny_clap):
     """`unibind embed` and stage_features (the data_embeddings asset's stage) on a Caltech-101 copy of the
     images and an ESC-50 copy of the clips, each against the library's own pipeline."""
-    from tests.helpers.layouts import write_esc50
-
     from pipelines.cli import app
+    from tests.helpers.layouts import write_esc50
 
     name, weights = tiny_open_clip
     data = tmp_path / "data"
@@ -341,12 +395,22 @@ def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, ti
     kinds, paths = list(copies), list(copies.values())
     runner = CliRunner()
     for backbone, model_args, reference in (
-            ("open_clip", {"backbone_model": name, "backbone_weights": str(weights)},
-             lambda: _open_clip_reference(name, str(weights), paths)),
-            ("hf_clip", {"backbone_model": str(tiny_hf_clip)}, lambda: _hf_clip_reference(tiny_hf_clip, paths))):
+        (
+            "open_clip",
+            {"backbone_model": name, "backbone_weights": str(weights)},
+            lambda: _open_clip_reference(name, str(weights), paths),
+        ),
+        ("hf_clip", {"backbone_model": str(tiny_hf_clip)}, lambda: _hf_clip_reference(tiny_hf_clip, paths)),
+    ):
         expected = reference()
-        s = Settings(data_root=data, backbone=backbone, device="cpu", batch_size=4,
-                     reader_options=json.dumps({"caltech101": {"classnames": None}}), **model_args)
+        s = Settings(
+            data_root=data,
+            backbone=backbone,
+            device="cpu",
+            batch_size=4,
+            reader_options=json.dumps({"caltech101": {"classnames": None}}),
+            **model_args,
+        )
         stage_manifest(s, "caltech101")
         stage_features(s, "caltech101")
         rows, features = FEATURES.read_vectors(s.layout.features("caltech101"), ("sample_id",))
@@ -355,8 +419,24 @@ def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, ti
         out = tmp_path / f"{backbone}.parquet"
         weights_args = ["--weights", str(weights)] if backbone == "open_clip" else []
         cli = ["--model", model_args["backbone_model"], *weights_args]
-        result = runner.invoke(app, ["embed", "--backbone", backbone, *cli, "--device", "cpu", "--modality", "image",
-                                     "--benchmark", "caltech101", *map(str, paths), "--out", str(out)])
+        result = runner.invoke(
+            app,
+            [
+                "embed",
+                "--backbone",
+                backbone,
+                *cli,
+                "--device",
+                "cpu",
+                "--modality",
+                "image",
+                "--benchmark",
+                "caltech101",
+                *map(str, paths),
+                "--out",
+                str(out),
+            ],
+        )
         assert result.exit_code == 0, result.output
         _check(f"{backbone} cli", kinds, EMBEDDED.read_vectors(out, ("path",))[1], expected)
 
@@ -364,8 +444,14 @@ def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, ti
     wavs = sorted((root / "audio").iterdir())
     for wav, clip in zip(wavs, _write_clips(tmp_path / "clips").values()):
         shutil.copy(clip, wav)
-    s = Settings(data_root=data, backbone="clap", backbone_model=str(tiny_clap), device="cpu", batch_size=4,
-                 reader_options=json.dumps({"esc50": {"classnames": None}}))
+    s = Settings(
+        data_root=data,
+        backbone="clap",
+        backbone_model=str(tiny_clap),
+        device="cpu",
+        batch_size=4,
+        reader_options=json.dumps({"esc50": {"classnames": None}}),
+    )
     stage_manifest(s, "esc50")
     stage_features(s, "esc50")
     rows, features = FEATURES.read_vectors(s.layout.features("esc50"), ("sample_id",))
@@ -373,13 +459,31 @@ def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, ti
     expected = _clap_reference(tiny_clap, wavs)
     _check("clap stage", list(CLIPS), np.stack([by_id[w.stem] for w in wavs]), expected)
     out = tmp_path / "clap.parquet"
-    result = runner.invoke(app, ["embed", "--backbone", "clap", "--model", str(tiny_clap), "--device", "cpu",
-                                 "--modality", "audio", "--benchmark", "esc50", *map(str, wavs), "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "embed",
+            "--backbone",
+            "clap",
+            "--model",
+            str(tiny_clap),
+            "--device",
+            "cpu",
+            "--modality",
+            "audio",
+            "--benchmark",
+            "esc50",
+            *map(str, wavs),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     _check("clap cli", list(CLIPS), EMBEDDED.read_vectors(out, ("path",))[1], expected)
 
 
 # --- the other viewed modalities: the view's images, then the model's own step -----------------------
+
 
 def _write_video(path: Path, frames: int = 10, h: int = 36, w: int = 60) -> None:
     import av
@@ -390,7 +494,7 @@ def _write_video(path: Path, frames: int = 10, h: int = 36, w: int = 60) -> None
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for t in range(frames):
             pixels = (_texture(rng, h, w, 3) * 255).astype(np.uint8)
-            pixels[:, (5 * t) % w:] //= 2
+            pixels[:, (5 * t) % w :] //= 2
             container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
         container.mux(stream.encode(None))
 
@@ -400,11 +504,17 @@ def _library(backbone: str, tiny_open_clip, tiny_hf_clip):
     if backbone == "open_clip":
         name, weights = tiny_open_clip
         model, preprocess = open_clip_library(name, str(weights))
-        return ({"backbone_model": name, "backbone_weights": str(weights)},
-                lambda ims: model.encode_image(torch.stack([preprocess(i) for i in ims]), normalize=True))
+        return (
+            {"backbone_model": name, "backbone_weights": str(weights)},
+            lambda ims: model.encode_image(torch.stack([preprocess(i) for i in ims]), normalize=True),
+        )
     model, processor = hf_clip_library(tiny_hf_clip)
-    return ({"backbone_model": str(tiny_hf_clip)}, lambda ims: torch.nn.functional.normalize(
-        unwrap(model.get_image_features(**processor(images=ims, return_tensors="pt"))), dim=-1))
+    return (
+        {"backbone_model": str(tiny_hf_clip)},
+        lambda ims: torch.nn.functional.normalize(
+            unwrap(model.get_image_features(**processor(images=ims, return_tensors="pt"))), dim=-1
+        ),
+    )
 
 
 def _mean_of_views(embed, views: list[list[Image.Image]]) -> np.ndarray:
@@ -418,8 +528,9 @@ def _eight_bit(image: np.ndarray) -> Image.Image:
 
 
 @pytest.mark.parametrize("backbone", ["open_clip", "hf_clip"])
-def test_video_thermal_event_and_point_views_go_through_the_models_own_step(tmp_path, backbone, tiny_open_clip,
-                                                                          tiny_hf_clip):
+def test_video_thermal_event_and_point_views_go_through_the_models_own_step(
+    tmp_path, backbone, tiny_open_clip, tiny_hf_clip
+):
     import av
 
     from unibind_core.encoders.backbone.views import ViewConfig, apply_view
@@ -443,13 +554,19 @@ def test_video_thermal_event_and_point_views_go_through_the_models_own_step(tmp_
     backbone_ = load_backbone(s, "thermal")
     crop = load_sample_native(tmp_path, {"path": "ir.png", "box": [10, 5, 80, 45]}, s)
     crop_ref = Image.fromarray(np.round(thermal[5:45, 10:80] / 65535 * 255).astype(np.uint8), "L").convert("RGB")
-    _check(f"{backbone} thermal 16-bit crop", ["thermal"], backbone_.embed("thermal", [crop]),
-           _mean_of_views(embed, [[crop_ref]]))
+    _check(
+        f"{backbone} thermal 16-bit crop",
+        ["thermal"],
+        backbone_.embed("thermal", [crop]),
+        _mean_of_views(embed, [[crop_ref]]),
+    )
 
     views = ViewConfig()
     rng = torch.Generator().manual_seed(4)
-    for modality, batch in (("event", torch.poisson(torch.rand(2, 2, 34, 34, generator=rng) * 3)),
-                            ("point", torch.rand(2, 256, 3, generator=rng) * 2 - 1)):
+    for modality, batch in (
+        ("event", torch.poisson(torch.rand(2, 2, 34, 34, generator=rng) * 3)),
+        ("point", torch.rand(2, 256, 3, generator=rng) * 2 - 1),
+    ):
         images = apply_view(modality, batch, views).numpy()  # (B, V, 3, R, R)
         expected = _mean_of_views(embed, [[_eight_bit(im) for im in sample] for sample in images])
         _check(f"{backbone} {modality} view", [modality] * len(batch), backbone_.embed(modality, batch), expected)
@@ -457,8 +574,8 @@ def test_video_thermal_event_and_point_views_go_through_the_models_own_step(tmp_
 
 def load_sample_native(root: Path, row: dict, s: Settings) -> torch.Tensor:
     """A thermal crop decoded with the loader options the configured backbone asks for."""
-    from unibind_core.encoders.backbone.select import loader_options
     from unibind_core.data.modalities import load_sample
+    from unibind_core.encoders.backbone.select import loader_options
 
     return load_sample("thermal", root, row, **loader_options(s, "thermal"))
 

@@ -1,4 +1,5 @@
 """Modality views: what each turns a loader batch into, deterministically."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.backbone.views import (
     VIEWS,
     ViewConfig,
@@ -14,14 +16,18 @@ from unibind_core.encoders.backbone.views import (
     render_depth,
     sample_frames,
 )
-from unibind_core.core.errors import ConfigError
 
 CFG = ViewConfig()
 
 
 def test_every_view_yields_rgb_images_in_unit_range_deterministically():
-    batches = {"image": torch.rand(2, 1, 8, 8), "video": torch.rand(2, 10, 3, 8, 8), "event": torch.rand(2, 2, 8, 8),
-               "thermal": torch.rand(2, 1, 8, 8), "point": torch.rand(2, 64, 3) * 2 - 1}
+    batches = {
+        "image": torch.rand(2, 1, 8, 8),
+        "video": torch.rand(2, 10, 3, 8, 8),
+        "event": torch.rand(2, 2, 8, 8),
+        "thermal": torch.rand(2, 1, 8, 8),
+        "point": torch.rand(2, 64, 3) * 2 - 1,
+    }
     for modality, x in batches.items():
         out = apply_view(modality, x, CFG)
         assert out.dim() == 5 and out.shape[0] == 2 and out.shape[2] == 3, modality

@@ -1,5 +1,6 @@
 """Tiny models of each backbone family, built from configs with random weights and saved to local files,
 so the tests load them through the same path users take (no hub, no download)."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ def clip_bpe(max_merges: int | None = None) -> tuple[dict[str, int], list[str]]:
 
     with gzip.open(default_bpe()) as f:
         lines = f.read().decode("utf-8").split("\n")
-    merges = lines[1:49152 - 256 - 2 + 1][:max_merges]
+    merges = lines[1 : 49152 - 256 - 2 + 1][:max_merges]
     chars = list(bytes_to_unicode().values())
     tokens = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]
@@ -66,16 +67,26 @@ def save_tiny_hf_clip(folder: Path, seed: int = 0) -> Path:
 
     vocab, merges = clip_bpe(max_merges=2000)
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[tuple(m.split()) for m in merges])
-    text = dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=2, max_position_embeddings=77, eos_token_id=tokenizer.eos_token_id,
-                bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
-    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32,
-                  patch_size=8)
+    text = dict(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    vision = dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8
+    )
     torch.manual_seed(seed)
     model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=24))
-    processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
-                                                                 crop_size={"height": 32, "width": 32}),
-                              tokenizer=tokenizer)
+    processor = CLIPProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=tokenizer,
+    )
     out = folder / f"tiny-hf-clip-{seed}"
     model.save_pretrained(out)
     processor.save_pretrained(out)
@@ -97,16 +108,36 @@ def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     vocab = {t: i for i, t in enumerate(specials + list(bytes_to_unicode().values()))}
     tokenizer = RobertaTokenizer(vocab=vocab, merges=[])
-    audio = dict(spec_size=64, num_mel_bins=16, window_size=4, patch_size=4, patch_stride=[4, 4], hidden_size=32,
-                 patch_embeds_hidden_size=16, depths=[1, 1], num_attention_heads=[1, 2], projection_dim=16,
-                 enable_fusion=False)
-    text = dict(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                intermediate_size=32, max_position_embeddings=34, projection_dim=16, pad_token_id=1,
-                bos_token_id=0, eos_token_id=2)
+    audio = dict(
+        spec_size=64,
+        num_mel_bins=16,
+        window_size=4,
+        patch_size=4,
+        patch_stride=[4, 4],
+        hidden_size=32,
+        patch_embeds_hidden_size=16,
+        depths=[1, 1],
+        num_attention_heads=[1, 2],
+        projection_dim=16,
+        enable_fusion=False,
+    )
+    text = dict(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=34,
+        projection_dim=16,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
     torch.manual_seed(seed)
     model = ClapModel(ClapConfig(text_config=text, audio_config=audio, projection_dim=16))
-    features = ClapFeatureExtractor(feature_size=16, sampling_rate=8000, hop_length=80, max_length_s=1,
-                                    fft_window_size=512, truncation="rand_trunc")
+    features = ClapFeatureExtractor(
+        feature_size=16, sampling_rate=8000, hop_length=80, max_length_s=1, fft_window_size=512, truncation="rand_trunc"
+    )
     out = folder / f"tiny-clap-{seed}"
     model.save_pretrained(out)
     ClapProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(out)

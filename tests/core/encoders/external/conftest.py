@@ -1,4 +1,5 @@
 """Stand-in external environments, built once per session (tests/helpers/external_envs.py)."""
+
 from __future__ import annotations
 
 import pytest

@@ -10,6 +10,7 @@ what they import supplied: a torchaudio whose `load` returns our waveforms, pyto
 ConstantClipsPerVideoSampler (copied below), pkg_resources.resource_filename. Video, thermal and depth have
 no array loader in ImageBind: their inputs are built here from the shapes the model takes.
 """
+
 import ast
 import importlib.util
 import json
@@ -29,8 +30,14 @@ from torch import nn
 from torchvision import transforms
 
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
-DATA_FUNCTIONS = ("return_bpe_path", "waveform2melspec", "get_clip_timepoints", "load_and_transform_vision_data",
-                  "load_and_transform_text", "load_and_transform_audio_data")
+DATA_FUNCTIONS = (
+    "return_bpe_path",
+    "waveform2melspec",
+    "get_clip_timepoints",
+    "load_and_transform_vision_data",
+    "load_and_transform_text",
+    "load_and_transform_audio_data",
+)
 
 
 class ClipInfo(NamedTuple):
@@ -59,8 +66,10 @@ class ConstantClipsPerVideoSampler:
             self._current_clip_index += 1
             self._current_aug_index = 0
         is_last_clip = False
-        if (self._current_clip_index >= self._clips_per_video
-                or uniform_clip * self._current_clip_index > max_possible_clip_start):
+        if (
+            self._current_clip_index >= self._clips_per_video
+            or uniform_clip * self._current_clip_index > max_possible_clip_start
+        ):
             self._current_clip_index = 0
             is_last_clip = True
         if is_last_clip:
@@ -81,13 +90,24 @@ def data_functions(package: Path, waves: dict) -> types.SimpleNamespace:
     tree = ast.parse((package / "data.py").read_text())
     body = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in DATA_FUNCTIONS]
     assert {node.name for node in body} == set(DATA_FUNCTIONS), [node.name for node in body]
-    audio = types.SimpleNamespace(load=lambda path: waves[path], functional=torchaudio.functional,
-                                  compliance=torchaudio.compliance)
+    audio = types.SimpleNamespace(
+        load=lambda path: waves[path], functional=torchaudio.functional, compliance=torchaudio.compliance
+    )
     resources = types.SimpleNamespace(resource_filename=lambda pkg, name: str(package / name))
-    space = {"torch": torch, "nn": nn, "logging": logging, "math": math, "torchaudio": audio, "Image": Image,
-             "transforms": transforms, "SimpleTokenizer": SimpleTokenizer, "pkg_resources": resources,
-             "ConstantClipsPerVideoSampler": ConstantClipsPerVideoSampler, "DEFAULT_AUDIO_FRAME_SHIFT_MS": 10}
-    exec(compile(ast.Module(body=body, type_ignores=[]), str(package / "data.py"), "exec"), space)  # noqa: S102 - the package's own code
+    space = {
+        "torch": torch,
+        "nn": nn,
+        "logging": logging,
+        "math": math,
+        "torchaudio": audio,
+        "Image": Image,
+        "transforms": transforms,
+        "SimpleTokenizer": SimpleTokenizer,
+        "pkg_resources": resources,
+        "ConstantClipsPerVideoSampler": ConstantClipsPerVideoSampler,
+        "DEFAULT_AUDIO_FRAME_SHIFT_MS": 10,
+    }
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(package / "data.py"), "exec"), space)
     return types.SimpleNamespace(**{name: space[name] for name in DATA_FUNCTIONS})
 
 
@@ -110,11 +130,14 @@ def main(folder: Path) -> None:
     mean, std = torch.tensor(CLIP_MEAN).view(1, 1, 3, 1, 1), torch.tensor(CLIP_STD).view(1, 1, 3, 1, 1)
     clips = ((video - mean) / std).view(len(video), 4, 2, 3, 224, 224).permute(0, 1, 3, 2, 4, 5)
     grey = {key: torch.from_numpy(inputs[key]).mean(2, keepdim=True) for key in ("thermal", "depth")}
-    built = {"text": ("text", data.load_and_transform_text(json.loads((folder / "texts.json").read_text()), "cpu")),
-             "image": ("vision", data.load_and_transform_vision_data(paths, "cpu")),
-             "video": ("vision", clips),
-             "audio": ("audio", data.load_and_transform_audio_data(list(waves), "cpu")),
-             "thermal": ("thermal", grey["thermal"]), "depth": ("depth", grey["depth"])}
+    built = {
+        "text": ("text", data.load_and_transform_text(json.loads((folder / "texts.json").read_text()), "cpu")),
+        "image": ("vision", data.load_and_transform_vision_data(paths, "cpu")),
+        "video": ("vision", clips),
+        "audio": ("audio", data.load_and_transform_audio_data(list(waves), "cpu")),
+        "thermal": ("thermal", grey["thermal"]),
+        "depth": ("depth", grey["depth"]),
+    }
     out = {}
     with torch.inference_mode():
         for name, (key, x) in built.items():

@@ -24,6 +24,7 @@ languagebind_embed.py), so their functions are taken from the installed files' s
 written, with what they import supplied: torchvision's video transforms (what processing_video imports first),
 pytorchvideo 0.1.5's ShortSideScale (copied below), a numpy whose random.choice takes the first element.
 """
+
 import ast
 import copy
 import importlib.util
@@ -42,9 +43,13 @@ from torchvision import transforms
 from torchvision.transforms import Compose, Lambda
 from torchvision.transforms._transforms_video import CenterCropVideo, NormalizeVideo
 
-CLASSES = {"image": ("image", "LanguageBindImage"), "video": ("video", "LanguageBindVideo"),
-           "audio": ("audio", "LanguageBindAudio"), "thermal": ("thermal", "LanguageBindThermal"),
-           "depth": ("depth", "LanguageBindDepth")}
+CLASSES = {
+    "image": ("image", "LanguageBindImage"),
+    "video": ("video", "LanguageBindVideo"),
+    "audio": ("audio", "LanguageBindAudio"),
+    "thermal": ("thermal", "LanguageBindThermal"),
+    "depth": ("depth", "LanguageBindDepth"),
+}
 
 
 class ShortSideScale(nn.Module):
@@ -58,13 +63,13 @@ class ShortSideScale(nn.Module):
     def forward(self, x):
         assert len(x.shape) == 4
         assert x.dtype == torch.float32
-        c, t, h, w = x.shape  # noqa: RUF059 - as written there
+        c, t, h, w = x.shape
         if w < h:
-            new_h = int(math.floor((float(h) / w) * self._size))  # noqa: RUF046
+            new_h = int(math.floor((float(h) / w) * self._size))
             new_w = self._size
         else:
             new_h = self._size
-            new_w = int(math.floor((float(w) / h) * self._size))  # noqa: RUF046
+            new_w = int(math.floor((float(w) / h) * self._size))
         return torch.nn.functional.interpolate(x, size=(new_h, new_w), mode=self._interpolation, align_corners=False)
 
 
@@ -78,11 +83,15 @@ def package() -> Path:
 def functions(path: Path, names: tuple[str, ...], space: dict) -> types.SimpleNamespace:
     """The top-level functions and classes `names` of the file at `path`, executed in `space`."""
     tree = ast.parse(path.read_text())
-    body = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign))
-            and (getattr(node, "name", None) in names or isinstance(node, ast.Assign))]
+    body = [
+        node
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign))
+        and (getattr(node, "name", None) in names or isinstance(node, ast.Assign))
+    ]
     found = {node.name for node in body if not isinstance(node, ast.Assign)}
     assert found == set(names), (path, found)
-    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), space)  # noqa: S102 - the package's own code
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), space)
     return types.SimpleNamespace(**{name: space[name] for name in names})
 
 
@@ -94,8 +103,10 @@ def build(folder: Path, sizes: dict) -> dict:
         config_module = importlib.import_module(f"languagebind.{sub}.configuration_{sub}")
         model_module = importlib.import_module(f"languagebind.{sub}.modeling_{sub}")
         config = getattr(config_module, f"{name}Config")(
-            text_config=sizes["text"], vision_config={**sizes["vision"], **sizes["modalities"].get(modality, {})},
-            projection_dim=sizes["projection_dim"])
+            text_config=sizes["text"],
+            vision_config={**sizes["vision"], **sizes["modalities"].get(modality, {})},
+            projection_dim=sizes["projection_dim"],
+        )
         pristine = copy.deepcopy(config)  # the model's __init__ (resize_pos) turns vision image_size into a list
         torch.manual_seed(0)
         model = getattr(model_module, name)(config).eval()
@@ -137,24 +148,45 @@ def main(folder: Path) -> None:
 
     image_t = get_image_transform(models["image"].config)
     thermal_t = get_thermal_transform(models["thermal"].config)
-    depth = functions(root / "depth" / "processing_depth.py", ("DepthNorm", "get_depth_transform"),
-                      {"torch": torch, "nn": nn, "transforms": transforms}).get_depth_transform(models["depth"].config)
-    video = functions(root / "video" / "processing_video.py", ("get_video_transform",), {
-        "Compose": Compose, "Lambda": Lambda, "NormalizeVideo": NormalizeVideo, "ShortSideScale": ShortSideScale,
-        "CenterCropVideo": CenterCropVideo, "RandomHorizontalFlipVideo": lambda p: nn.Identity()})
+    depth = functions(
+        root / "depth" / "processing_depth.py",
+        ("DepthNorm", "get_depth_transform"),
+        {"torch": torch, "nn": nn, "transforms": transforms},
+    ).get_depth_transform(models["depth"].config)
+    video = functions(
+        root / "video" / "processing_video.py",
+        ("get_video_transform",),
+        {
+            "Compose": Compose,
+            "Lambda": Lambda,
+            "NormalizeVideo": NormalizeVideo,
+            "ShortSideScale": ShortSideScale,
+            "CenterCropVideo": CenterCropVideo,
+            "RandomHorizontalFlipVideo": lambda p: nn.Identity(),
+        },
+    )
     video_t = video.get_video_transform(models["video"].config)
-    fixed = types.SimpleNamespace(**{k: getattr(np, k) for k in ("array_split", "array")},
-                                  random=types.SimpleNamespace(choice=lambda r: r[0]))
-    audio = functions(root / "audio" / "processing_audio.py", ("AudioTransform",),
-                      {"torch": torch, "np": fixed, "torchaudio": torchaudio, "DEFAULT_AUDIO_FRAME_SHIFT_MS": 10})
+    fixed = types.SimpleNamespace(
+        **{k: getattr(np, k) for k in ("array_split", "array")}, random=types.SimpleNamespace(choice=lambda r: r[0])
+    )
+    audio = functions(
+        root / "audio" / "processing_audio.py",
+        ("AudioTransform",),
+        {"torch": torch, "np": fixed, "torchaudio": torchaudio, "DEFAULT_AUDIO_FRAME_SHIFT_MS": 10},
+    )
     audio_t = audio.AudioTransform(models["audio"].config.vision_config)
     rate = int(inputs["audio_rate"])
 
     frames = torch.from_numpy(inputs["video"]) * 255  # (B, F, 3, H, W): 8-bit frames, as decord gives them
     index = np.linspace(0, frames.shape[1] - 1, models["video"].config.vision_config.num_frames, dtype=int)
     clips = torch.stack([video_t(f[index].permute(1, 0, 2, 3)) for f in frames])  # (B, 3, T, 224, 224)
-    tokens = tokenizer(json.loads((folder / "texts.json").read_text()), max_length=77, padding="max_length",
-                       truncation=True, return_tensors="pt")
+    tokens = tokenizer(
+        json.loads((folder / "texts.json").read_text()),
+        max_length=77,
+        padding="max_length",
+        truncation=True,
+        return_tensors="pt",
+    )
     pixels = {
         "image": torch.stack([load_and_transform_image(p, image_t) for p in pngs("image", inputs["image"])]),
         "thermal": torch.stack([load_and_transform_thermal(p, thermal_t) for p in pngs("thermal", inputs["thermal"])]),

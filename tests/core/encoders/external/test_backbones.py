@@ -1,6 +1,7 @@
 """The imagebind and languagebind backbones through the shipped scripts, in real child interpreters whose model
 packages are stand-ins (tests/core/encoders/external/standins): our side (views, files, vectors) and the scripts'
 request handling and preprocessing (the stand-ins assert the input shapes ImageBind and LanguageBind take)."""
+
 from __future__ import annotations
 
 import json
@@ -8,13 +9,13 @@ import json
 import pytest
 import torch
 
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.progress import reporting
+from unibind_core.core.settings import Settings
 from unibind_core.encoders.backbone.imagebind import ImageBindBackbone
 from unibind_core.encoders.backbone.languagebind import LanguageBindBackbone
 from unibind_core.encoders.backbone.select import load_backbone
-from unibind_core.core.errors import ConfigError
 from unibind_core.encoders.external.envs import ExternalConfig
-from unibind_core.core.progress import reporting
-from unibind_core.core.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +35,15 @@ def imagebind_weights(tmp_path_factory):
 
 
 def test_imagebind_embeds_viewed_point_clouds_and_texts_in_one_space(venv_root, imagebind_weights, tmp_path):
-    s = Settings(data_root=tmp_path, backbone="imagebind", backbone_model=str(imagebind_weights / "small.json"),
-                 backbone_weights=str(imagebind_weights / "small.pth"), device="cpu", batch_size=2,
-                 external=ExternalConfig(venv_root=str(venv_root)))
+    s = Settings(
+        data_root=tmp_path,
+        backbone="imagebind",
+        backbone_model=str(imagebind_weights / "small.json"),
+        backbone_weights=str(imagebind_weights / "small.pth"),
+        device="cpu",
+        batch_size=2,
+        external=ExternalConfig(venv_root=str(venv_root)),
+    )
     backbone = load_backbone(s, "point")
     assert isinstance(backbone, ImageBindBackbone) and backbone.id.startswith("imagebind:small.json:")
     clouds = torch.rand(3, 200, 3) * 2 - 1
@@ -58,10 +65,16 @@ def test_languagebind_loads_each_modality_from_its_folder(venv_root, tmp_path):
     model = tmp_path / "languagebind"
     for modality, extra in {"image": {}, "video": {"num_frames": 4}}.items():
         (model / modality).mkdir(parents=True)
-        (model / modality / "config.json").write_text(json.dumps(
-            {"modality": modality, "vision_config": {"seed": 1, **extra}}))
-    backbone = LanguageBindBackbone(str(model), device="cpu", batch_size=2, work_root=tmp_path / "work",
-                                    external=ExternalConfig(venv_root=str(venv_root)))
+        (model / modality / "config.json").write_text(
+            json.dumps({"modality": modality, "vision_config": {"seed": 1, **extra}})
+        )
+    backbone = LanguageBindBackbone(
+        str(model),
+        device="cpu",
+        batch_size=2,
+        work_root=tmp_path / "work",
+        external=ExternalConfig(venv_root=str(venv_root)),
+    )
     clips = torch.rand(2, 6, 3, 32, 32)  # (B, T, C, S, S): 4 of 6 frames reach the model as (B, 3, 4, 224, 224)
     video = backbone.embed("video", clips)
     assert video.shape == (2, 12) and torch.allclose(video.norm(dim=1), torch.ones(2), atol=1e-5)

@@ -1,4 +1,5 @@
 """The environments' setup: pins per environment, dagster-pipes by Python version, the venv root option."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,13 +9,16 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from unibind_core.core.errors import ConfigError
-from unibind_core.encoders.external.envs import ENVIRONMENTS, pipes_pin, plan
 from unibind_core.core.settings import Settings
+from unibind_core.encoders.external.envs import ENVIRONMENTS, pipes_pin, plan
 
 
 def test_each_environment_installs_its_pinned_stack_into_its_own_folder(tmp_path):
-    pins = {"languagebind": "languagebind==0.1.0", "imagebind": "imagebind-unofficial==0.1.1",
-            "lavis": "salesforce-lavis==1.0.2"}
+    pins = {
+        "languagebind": "languagebind==0.1.0",
+        "imagebind": "imagebind-unofficial==0.1.1",
+        "lavis": "salesforce-lavis==1.0.2",
+    }
     assert set(ENVIRONMENTS) == set(pins)
     for name, pin in pins.items():
         venv, *_, install = plan(name, tmp_path, "/usr/bin/python3", None)

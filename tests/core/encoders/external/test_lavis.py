@@ -1,5 +1,6 @@
 """caption_with_lavis through the shipped lavis_caption.py (stand-in lavis package): captions in input order,
 unreadable images answered with their reason, and a run that dies mid-way resumes where it stopped."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,18 @@ class EnvRunner(SubprocessRunner):
         self.env = env
 
     def run(self, job: ExternalJob):
-        return super().run(ExternalJob(job.env, job.script, job.work, job.python, job.options, job.inputs,
-                                       job.outputs, {**job.extra_env, **self.env}))
+        return super().run(
+            ExternalJob(
+                job.env,
+                job.script,
+                job.work,
+                job.python,
+                job.options,
+                job.inputs,
+                job.outputs,
+                {**job.extra_env, **self.env},
+            )
+        )
 
 
 def test_captions_resume_after_a_crash_and_keep_input_order(venv_root, tmp_path):
@@ -42,12 +53,14 @@ def test_captions_resume_after_a_crash_and_keep_input_order(venv_root, tmp_path)
     options = {"micro_batch": 2, "generate": {"num_beams": 1}}
 
     with pytest.raises(ExternalScriptError, match="simulated crash"):
-        caption_with_lavis(images, "Describe", options, EnvRunner(STANDIN_LAVIS_FAIL_AFTER="2"), work=work,
-                           config=config)
+        caption_with_lavis(
+            images, "Describe", options, EnvRunner(STANDIN_LAVIS_FAIL_AFTER="2"), work=work, config=config
+        )
     assert len(lavis_records(work)) == 2  # the first micro-batch was written before the crash
 
-    captions = caption_with_lavis(images, "Describe", options, EnvRunner(STANDIN_LAVIS_CALLS=str(calls)),
-                                  work=work, config=config)
+    captions = caption_with_lavis(
+        images, "Describe", options, EnvRunner(STANDIN_LAVIS_CALLS=str(calls)), work=work, config=config
+    )
     assert [int(n) for n in calls.read_text().split()] == [1, 1]  # only the three images not yet answered
     assert captions[2] == "" and "error" in lavis_records(work)[str(broken.resolve())]
     assert captions[0].startswith("Describe: a picture whose mean is 0.000") and "beams=1" in captions[0]

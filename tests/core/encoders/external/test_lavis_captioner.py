@@ -1,12 +1,13 @@
 """The `lavis` captioner: the driver's views go to the shipped lavis_caption.py (stand-in lavis package
 in its own environment) as PNG files, and the answers come back as the benchmark's captions, cached."""
+
 from __future__ import annotations
 
 import pyarrow.compute as pc
 
-from unibind_core.knowledge.captioners.lavis import LavisModel
-from unibind_core.demo.world import build_dataset
 from unibind_core.core.settings import Settings
+from unibind_core.demo.world import build_dataset
+from unibind_core.knowledge.captioners.lavis import LavisModel
 from unibind_core.stages.common import spec_of
 from unibind_core.stages.data import stage_manifest
 from unibind_core.stages.knowledge import stage_captions
@@ -16,8 +17,15 @@ BENCH = "demo_image"
 
 
 def test_lavis_captions_a_benchmark_in_its_own_environment(venv_root, tmp_path):
-    s = Settings.from_mapping({"data_root": str(tmp_path), "profile": "demo", "demo_max_per_class": 2,
-                               "captioner": "lavis", "external": {"venv_root": str(venv_root)}})
+    s = Settings.from_mapping(
+        {
+            "data_root": str(tmp_path),
+            "profile": "demo",
+            "demo_max_per_class": 2,
+            "captioner": "lavis",
+            "external": {"venv_root": str(venv_root)},
+        }
+    )
     spec = spec_of(BENCH)
     build_dataset(spec.demo_writer, s.layout.datasets / spec.root, s.seed, s.demo_max_per_class)
     stage_manifest(s, BENCH)

@@ -1,4 +1,5 @@
 """Fixtures of the captioner tests: a small demo world, tiny models on disk, the fake OpenAI server."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,5 +1,6 @@
 """BLIP-2 and a transformers VLM from tiny configs through from_pretrained on a local folder: batched
 generation equals one-at-a-time generation (left padding right), and the captions stage end to end."""
+
 from __future__ import annotations
 
 import time
@@ -8,22 +9,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from unibind_core.core.settings import Settings
 from unibind_core.knowledge.captioners import CaptionConfig, CaptionRequest
 from unibind_core.knowledge.captioners.blip2 import Blip2Model
 from unibind_core.knowledge.captioners.hf_audio import HFAudioModel
 from unibind_core.knowledge.captioners.hf_vlm import HFVisionModel
 from unibind_core.knowledge.kb import clip_token_count
-from unibind_core.core.settings import Settings
 from unibind_core.stages.knowledge import caption_rows, captions_shard, stage_captions
 from unibind_core.storage.tables import CAPTION_QUARANTINE, CAPTIONS
 
-PROMPTS = ["Generate a detailed description of this photo", "Describe", "What is in this busy street photo today?",
-           "Generate a detailed description of this event camera recording"]
+PROMPTS = [
+    "Generate a detailed description of this photo",
+    "Describe",
+    "What is in this busy street photo today?",
+    "Generate a detailed description of this event camera recording",
+]
 
 
 def _requests(attempt: int = 0) -> list[CaptionRequest]:
-    images = [Image.fromarray((np.random.default_rng(i).random((24 + 8 * i, 40, 3)) * 255).astype(np.uint8))
-              for i in range(len(PROMPTS))]
+    images = [
+        Image.fromarray((np.random.default_rng(i).random((24 + 8 * i, 40, 3)) * 255).astype(np.uint8))
+        for i in range(len(PROMPTS))
+    ]
     return [CaptionRequest(f"k{i}:0", p, (im,), attempt=attempt) for i, (p, im) in enumerate(zip(PROMPTS, images))]
 
 
@@ -57,16 +64,22 @@ def test_an_audio_lm_captions_waveforms_batched_as_one_at_a_time(world, tiny_qwe
     model = HFAudioModel(str(tiny_qwen2_audio), device="cpu", max_new_tokens=6)
     assert model.info.accepts_audio
     rng = np.random.default_rng(0)
-    requests = [CaptionRequest(f"a{i}:0", PROMPTS[0], audio=rng.uniform(-1, 1, 8000 * (i + 1)).astype(np.float32))
-                for i in range(3)]
+    requests = [
+        CaptionRequest(f"a{i}:0", PROMPTS[0], audio=rng.uniform(-1, 1, 8000 * (i + 1)).astype(np.float32))
+        for i in range(3)
+    ]
     batched, _ = _answers(model, requests, 3)
     assert batched == _answers(model, requests, 1)[0]
     replies = [reply for _, reply in model.generate(requests)]
     lengths = [r.tokens_in for r in replies]  # the audio slot grows with the sound: 0.5 s, 1 s, 1.5 s
     assert lengths[0] < lengths[1] < lengths[2]
-    s = Settings(data_root=world, profile="demo", captioner="hf_audio", device="cpu",
-                 caption=CaptionConfig(model=str(tiny_qwen2_audio), max_new_tokens=6, batch_size=16,
-                                       keep_truncated=True))  # 6 tokens: every answer reaches the budget
+    s = Settings(
+        data_root=world,
+        profile="demo",
+        captioner="hf_audio",
+        device="cpu",
+        caption=CaptionConfig(model=str(tiny_qwen2_audio), max_new_tokens=6, batch_size=16, keep_truncated=True),
+    )  # 6 tokens: every answer reaches the budget
     result = stage_captions(s, "demo_audio")  # the auto view gives an audio model the waveform
     meta = result.metadata  # a random tiny model may have a sample flagged: it is asked, not captioned
     assert meta["asked_new"] == caption_rows(s, "demo_audio") == meta["captioned_new"] + meta["without_caption"]
@@ -107,7 +120,9 @@ def test_shards_fanned_out_fill_the_cache_the_stage_then_reads(world, tiny_blip2
     s = _blip2_settings(world, tiny_blip2)
     n = caption_rows(s, "demo_thermal")
     parts = [captions_shard(s, "demo_thermal", a, min(a + 5, n)) for a in range(0, n, 5)]
-    assert sum(p["stop"] - p["start"] for p in parts) == n and all(p["asked_new"] == p["stop"] - p["start"] for p in parts)
+    assert sum(p["stop"] - p["start"] for p in parts) == n and all(
+        p["asked_new"] == p["stop"] - p["start"] for p in parts
+    )
     with pytest.raises(ValueError, match="not a shard"):  # a range past the end is a stale plan, not clamped
         captions_shard(s, "demo_thermal", n - 1, n + 4)
     assert not s.layout.captions("demo_thermal").exists()  # a shard writes no captions table

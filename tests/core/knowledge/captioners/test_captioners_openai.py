@@ -1,5 +1,6 @@
 """openai_vision against the describers' OpenAI-compatible server on 127.0.0.1, through the real client:
 transient faults, bad answers, quota, keyframes in one request, and a SIGKILL mid-run."""
+
 from __future__ import annotations
 
 import hashlib
@@ -67,7 +68,9 @@ def test_transient_faults_are_retried_and_bad_answers_asked_again_then_flagged(w
     assert bad["empty"] == 1 and bad["refusal"] == 1 and bad["repeats_prompt"] >= 2
     assert meta["flagged"] == 1 and meta["without_caption"] == 1
     table = CAPTIONS.read(s.layout.captions("demo_image"))
-    assert table.num_rows == meta["rows"] == caption_rows(s, "demo_image") - 1 and set(table["Description"].to_pylist()) == {caption_answer("", 0)}
+    assert table.num_rows == meta["rows"] == caption_rows(s, "demo_image") - 1 and set(
+        table["Description"].to_pylist()
+    ) == {caption_answer("", 0)}
     problems = CAPTION_QUARANTINE.read(s.layout.caption_quarantine("demo_image")).to_pylist()
     assert [p["kind"] for p in problems] == [CaptionProblem.FLAGGED] and "repeats_prompt" in problems[0]["reason"]
     assert "sk-unibind" not in json.dumps(meta, default=str)  # the key never reaches the metadata
@@ -90,7 +93,9 @@ def test_video_keyframes_go_in_one_request_and_quota_stops_cleanly(world):
     with FakeOpenAI(answer=caption_answer) as server:
         stage_captions(openai_settings(world, server.base_url, keyframes=3), "demo_video")
         assert server.calls and all(len(images_of(c)) == 3 for c in server.calls)
-    quota = Fault(status=429, error={"message": "no credit", "type": "insufficient_quota", "code": "insufficient_quota"})
+    quota = Fault(
+        status=429, error={"message": "no credit", "type": "insufficient_quota", "code": "insufficient_quota"}
+    )
     with FakeOpenAI(answer=caption_answer, fault=lambda call: quota if call.n > 3 else None) as server:
         s = openai_settings(world, server.base_url)
         with pytest.raises(QuotaExhausted, match="every answer received so far is cached"):
@@ -110,8 +115,17 @@ def test_a_sigkilled_run_resumes_and_no_sample_is_captioned_twice(world):
     with FakeOpenAI(answer=caption_answer, fault=fault) as server:
         s = openai_settings(world, server.base_url)
         env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{Path(__file__).parent}"}
-        child = subprocess.Popen([sys.executable, str(Path(__file__).parent / "caption_worker.py"), str(world),
-                                  server.base_url, "demo_audio"], env=env, start_new_session=True)
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).parent / "caption_worker.py"),
+                str(world),
+                server.base_url,
+                "demo_audio",
+            ],
+            env=env,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while len(server.answered) < 5 or ResponseCache(s.layout.llm_cache).count() < 5:

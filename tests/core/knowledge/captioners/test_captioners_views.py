@@ -1,19 +1,20 @@
 """Caption views are deterministic and identify what the model sees; the judge refuses bad answers and
 keeps captions within 75 CLIP BPE tokens; the manifest captioner writes the manifest's captions as before."""
+
 from __future__ import annotations
 
 import io
 
 import pytest
 
-from unibind_core.encoders.backbone.views import ViewConfig
+from unibind_core.core.settings import Settings
 from unibind_core.data.benchmarks.build import dataset_root
+from unibind_core.encoders.backbone.views import ViewConfig
 from unibind_core.knowledge.captioners import CaptionConfig, CaptionJob
 from unibind_core.knowledge.captioners.judge import judge, merge, shorten
 from unibind_core.knowledge.captioners.views import CAPTION_VIEWS, ViewContext, view_for
 from unibind_core.knowledge.kb import clip_token_count
 from unibind_core.knowledge.llm.cache import Reply
-from unibind_core.core.settings import Settings
 from unibind_core.stages.common import spec_of
 from unibind_core.stages.knowledge import caption_rows, stage_captions
 from unibind_core.storage.tables import CAPTIONS, MANIFEST
@@ -37,10 +38,19 @@ def _png(viewed) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("bench, view, images", [
-    ("demo_image", "image", 1), ("demo_event", "paired_rgb", 1), ("demo_event", "event_frame", 1),
-    ("demo_thermal", "thermal_image", 1), ("demo_video", "keyframes", 3), ("demo_pointcloud", "point_views", 3),
-    ("demo_audio", "spectrogram", 1), ("demo_audio", "waveform", 0)])
+@pytest.mark.parametrize(
+    "bench, view, images",
+    [
+        ("demo_image", "image", 1),
+        ("demo_event", "paired_rgb", 1),
+        ("demo_event", "event_frame", 1),
+        ("demo_thermal", "thermal_image", 1),
+        ("demo_video", "keyframes", 3),
+        ("demo_pointcloud", "point_views", 3),
+        ("demo_audio", "spectrogram", 1),
+        ("demo_audio", "waveform", 0),
+    ],
+)
 def test_every_view_renders_the_same_sample_the_same_way(demo_world, bench, view, images):
     job, ctx = _job(demo_world, bench), ViewContext(CFG, ViewConfig())
     row = MANIFEST.read(demo_world / "manifests" / f"{bench}.parquet").to_pylist()[0]

@@ -1,13 +1,14 @@
 """Fixtures for the LLM describer tests: a fake OpenAI-compatible server and describers pointed at it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from fake_openai import FakeOpenAI
 from llm_testing import llm_settings
+
 from unibind_core.knowledge.llm.openai_describer import OpenAIDescriber
 
 

@@ -6,6 +6,7 @@ GET /v1/batches. Answers are a deterministic function of (prompt, seed), so two 
 requests get the same answers. Faults are injected per request by a `fault(call)` hook, which returns
 None (answer normally) or a `Fault`.
 """
+
 from __future__ import annotations
 
 import email.parser
@@ -51,8 +52,9 @@ def default_answer(prompt: str, seed: int | None) -> str:
     m = PROMPT.search(prompt)
     n, seed_sentence = (int(m.group(1)), m.group(2)) if m else (3, "Something")
     s = seed or 0
-    return "\n".join(f"{i + 1}. {seed_sentence}, {_WORDS[(s + i) % len(_WORDS)]} scene {s % 100_000}-{i}."
-                     for i in range(n))
+    return "\n".join(
+        f"{i + 1}. {seed_sentence}, {_WORDS[(s + i) % len(_WORDS)]} scene {s % 100_000}-{i}." for i in range(n)
+    )
 
 
 def text_of(content: str | list) -> str:
@@ -66,11 +68,21 @@ def completion(body: dict, text: str, refusal: str | None = None, finish: str = 
     prompt = " ".join(text_of(m.get("content", "")) for m in body.get("messages", []))
     usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-    return {"id": f"chatcmpl-{abs(hash((prompt, text))) % 10**12}", "object": "chat.completion",
-            "created": int(time.time()), "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
-                         "message": {"role": "assistant", "content": text, "refusal": refusal}}],
-            "usage": usage}
+    return {
+        "id": f"chatcmpl-{abs(hash((prompt, text))) % 10**12}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish,
+                "logprobs": None,
+                "message": {"role": "assistant", "content": text, "refusal": refusal},
+            }
+        ],
+        "usage": usage,
+    }
 
 
 class _Server(ThreadingHTTPServer):
@@ -84,8 +96,12 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """Start with `with FakeOpenAI() as server:`; point clients at `server.base_url`."""
 
-    def __init__(self, answer: Callable[[str, int | None], str] = default_answer,
-                 fault: Callable[[Call], Fault | None] | None = None, batch_polls: int = 2) -> None:
+    def __init__(
+        self,
+        answer: Callable[[str, int | None], str] = default_answer,
+        fault: Callable[[Call], Fault | None] | None = None,
+        batch_polls: int = 2,
+    ) -> None:
         self.answer, self.fault, self.batch_polls = answer, fault, batch_polls
         self.calls: list[Call] = []  # every chat completion received (sync mode)
         self.answered: list[Call] = []  # those that got a 200 answer written to the socket
@@ -99,8 +115,7 @@ class FakeOpenAI:
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -137,13 +152,29 @@ class FakeOpenAI:
     def create_batch(self, body: dict) -> dict:
         batch_id = self.new_id("batch")
         now = int(time.time())
-        batch = {"id": batch_id, "object": "batch", "endpoint": body["endpoint"], "errors": None,
-                 "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
-                 "status": "validating", "output_file_id": None, "error_file_id": None, "created_at": now,
-                 "in_progress_at": None, "expires_at": now + 86400, "finalizing_at": None, "completed_at": None,
-                 "failed_at": None, "expired_at": None, "cancelling_at": None, "cancelled_at": None,
-                 "request_counts": {"total": 0, "completed": 0, "failed": 0}, "metadata": body.get("metadata"),
-                 "_polls": 0}
+        batch = {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": body["endpoint"],
+            "errors": None,
+            "input_file_id": body["input_file_id"],
+            "completion_window": body["completion_window"],
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": now,
+            "in_progress_at": None,
+            "expires_at": now + 86400,
+            "finalizing_at": None,
+            "completed_at": None,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "metadata": body.get("metadata"),
+            "_polls": 0,
+        }
         self.batches[batch_id] = batch
         if self.hold_new_batches:
             self.batch_holds.add(batch_id)
@@ -170,20 +201,34 @@ class FakeOpenAI:
         for line in filter(None, lines):
             req = json.loads(line)
             _, status, body, _, _, _ = self.chat(req["body"], "batch")
-            item = {"id": self.new_id("batch_req"), "custom_id": req["custom_id"],
-                    "response": {"status_code": status, "request_id": self.new_id("req"), "body": body},
-                    "error": None}
+            item = {
+                "id": self.new_id("batch_req"),
+                "custom_id": req["custom_id"],
+                "response": {"status_code": status, "request_id": self.new_id("req"), "body": body},
+                "error": None,
+            }
             (out if status == 200 else err).append(json.dumps(item))
         for name, rows in (("output_file_id", out), ("error_file_id", err)):
             if rows:
                 batch[name] = self.add_file("\n".join(rows).encode() + b"\n", "batch_output", f"{name}.jsonl")
-        batch.update(status="completed", completed_at=int(time.time()),
-                     request_counts={"total": len(lines), "completed": len(out), "failed": len(err)})
+        batch.update(
+            status="completed",
+            completed_at=int(time.time()),
+            request_counts={"total": len(lines), "completed": len(out), "failed": len(err)},
+        )
 
     def add_file(self, content: bytes, purpose: str, filename: str) -> str:
         file_id = self.new_id("file")
-        self.files[file_id] = {"id": file_id, "object": "file", "bytes": len(content), "created_at": int(time.time()),
-                               "filename": filename, "purpose": purpose, "status": "processed", "content": content}
+        self.files[file_id] = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "content": content,
+        }
         return file_id
 
     def batch_requests(self) -> list[dict]:
@@ -212,8 +257,9 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, payload: dict | bytes, headers: dict | None = None) -> None:
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("content-type", "application/json" if isinstance(payload, dict) else
-                             "application/octet-stream")
+            self.send_header(
+                "content-type", "application/json" if isinstance(payload, dict) else "application/octet-stream"
+            )
             self.send_header("content-length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -223,7 +269,7 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def _body(self) -> bytes:
             return self.rfile.read(int(self.headers.get("content-length", 0)))
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             raw = self._body()
             if self.path.endswith("/chat/completions"):
                 with server.lock:
@@ -237,11 +283,15 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return
             if self.path.endswith("/files"):
                 msg = email.parser.BytesParser().parsebytes(
-                    b"content-type: " + self.headers["content-type"].encode() + b"\r\n\r\n" + raw)
+                    b"content-type: " + self.headers["content-type"].encode() + b"\r\n\r\n" + raw
+                )
                 parts = {p.get_param("name", header="content-disposition"): p for p in msg.get_payload()}
                 file_part = parts["file"]
-                file_id = server.add_file(file_part.get_payload(decode=True), parts["purpose"].get_payload(),
-                                          file_part.get_filename() or "upload.jsonl")
+                file_id = server.add_file(
+                    file_part.get_payload(decode=True),
+                    parts["purpose"].get_payload(),
+                    file_part.get_filename() or "upload.jsonl",
+                )
                 return self._send(200, _public(server.files[file_id]))
             if self.path.endswith("/batches"):
                 batch = server.create_batch(json.loads(raw))
@@ -254,7 +304,9 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
         def _chat(self, raw: bytes) -> None:
-            call, status, body, headers, delay, drop = server.chat(json.loads(raw), self.headers.get("authorization", ""))
+            call, status, body, headers, delay, drop = server.chat(
+                json.loads(raw), self.headers.get("authorization", "")
+            )
             time.sleep(delay)
             if drop:
                 self.close_connection = True
@@ -269,7 +321,7 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 with server.lock:
                     server.answered.append(call)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if m := re.fullmatch(r"/v1/files/([^/]+)/content", path):
                 return self._send(200, server.files[m.group(1)]["content"])
@@ -277,8 +329,16 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, _public(server.poll_batch(m.group(1))))
             if path == "/v1/batches":
                 data = [_public(b) for b in sorted(server.batches.values(), key=lambda b: b["id"], reverse=True)]
-                return self._send(200, {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-                                        "last_id": data[-1]["id"] if data else None, "has_more": False})
+                return self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "first_id": data[0]["id"] if data else None,
+                        "last_id": data[-1]["id"] if data else None,
+                        "has_more": False,
+                    },
+                )
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
     return Handler

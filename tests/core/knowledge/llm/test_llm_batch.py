@@ -1,12 +1,13 @@
 """The Batch API mode against the fake server's /v1/files and /v1/batches, shaped as the real API."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from fake_openai import Fault
 from llm_testing import CLASSES
+
 from unibind_core.knowledge.kb import describe_categories
 from unibind_core.knowledge.llm.batch import BatchPending, split_jsonl
 from unibind_core.knowledge.llm.cache import RequestKey
@@ -19,15 +20,15 @@ def _describe(describer, n=25):
 
 
 def test_batch_mode_submits_polls_downloads_and_ingests(server, make_describer, tmp_path):
-    describer = make_describer(server, mode="batch", batch_max_requests=4, price_in_per_1m=1.0,
-                               price_out_per_1m=1.0)
+    describer = make_describer(server, mode="batch", batch_max_requests=4, price_in_per_1m=1.0, price_out_per_1m=1.0)
     table, missing = _describe(describer)
     assert table.num_rows == 75 and sum(missing.values()) == 0
     lines = server.batch_requests()
     assert len(lines) == 9 and len({x["custom_id"] for x in lines}) == 9  # each request submitted once
     assert len(server.batches) == 3  # 9 requests in files of at most 4
-    assert all(x["method"] == "POST" and x["url"] == "/v1/chat/completions" and x["body"]["model"] == "fake-gpt"
-               for x in lines)
+    assert all(
+        x["method"] == "POST" and x["url"] == "/v1/chat/completions" and x["body"]["model"] == "fake-gpt" for x in lines
+    )
     assert all(f["purpose"] in ("batch", "batch_output") for f in server.files.values())
     assert all(b["completion_window"] == "24h" and b["status"] == "completed" for b in server.batches.values())
     assert not [c for c in server.calls if c.authorization != "batch"]  # nothing went through sync chat

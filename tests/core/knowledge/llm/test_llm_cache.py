@@ -1,4 +1,5 @@
 """The response cache: one row per request whatever happens, WAL mode, safe from many threads."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -8,8 +9,9 @@ from unibind_core.knowledge.llm.cache import Reply, RequestKey, ResponseCache
 
 
 def _key(chunk: int, category: str = "n001") -> RequestKey:
-    return RequestKey("openai", "m", "Please generate 10 sentences related to this sentence <A photo of a dog>",
-                      category, chunk)
+    return RequestKey(
+        "openai", "m", "Please generate 10 sentences related to this sentence <A photo of a dog>", category, chunk
+    )
 
 
 def test_answers_round_trip_and_a_request_keeps_exactly_one_row(tmp_path):

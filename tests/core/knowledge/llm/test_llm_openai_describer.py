@@ -1,13 +1,14 @@
 """The openai backend through the real `openai` client against a local OpenAI-compatible server."""
+
 from __future__ import annotations
 
 import threading
 import time
 
 import pytest
-
 from fake_openai import PROMPT, Fault, default_answer
 from llm_testing import CLASSES
+
 from unibind_core.knowledge.kb import describe_categories
 from unibind_core.knowledge.llm.retry import LLMError, QuotaExhausted
 
@@ -44,8 +45,10 @@ def test_normal_generation_gives_n_unique_descriptions_per_category_in_chunks(se
     texts = table["Description"].to_pylist()
     assert len(texts) == 75 and len(set(texts)) == 75
     assert all(t.startswith("A photo of a dog") for t in texts[:25])
-    assert {c.prompt for c in server.calls} == {f"Please generate 10 sentences related to this sentence <A photo of "
-                                                f"{a} {c.name}>" for a, c in zip(("a", "an", "an"), CLASSES)}
+    assert {c.prompt for c in server.calls} == {
+        f"Please generate 10 sentences related to this sentence <A photo of {a} {c.name}>"
+        for a, c in zip(("a", "an", "an"), CLASSES)
+    }
     assert len(server.calls) == 9  # ceil(25 / 10) chunks per category, no top-up needed
     assert server.max_in_flight <= 3
     report = describer.report()
@@ -79,8 +82,13 @@ def test_a_category_that_cannot_reach_n_is_flagged_not_looped_forever(server, ma
 
 
 def test_429_with_retry_after_is_honoured(server, make_describer):
-    server.fault = _fault_first(lambda c: Fault(status=429, headers={"Retry-After": "0.3"}, error={
-        "message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}))
+    server.fault = _fault_first(
+        lambda c: Fault(
+            status=429,
+            headers={"Retry-After": "0.3"},
+            error={"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"},
+        )
+    )
     describer = make_describer(server, concurrency=9)
     start = time.perf_counter()
     table, _ = _descriptions(describer)
@@ -93,8 +101,7 @@ def test_429_with_retry_after_is_honoured(server, make_describer):
 
 
 def test_500s_and_dropped_connections_are_retried(server, make_describer):
-    server.fault = _fault_first(
-        lambda c: Fault(status=500) if c.n % 2 else Fault(drop=True))
+    server.fault = _fault_first(lambda c: Fault(status=500) if c.n % 2 else Fault(drop=True))
     describer = make_describer(server)
     table, _ = _descriptions(describer)
     assert table.num_rows == 75 and describer.report()["transport_retries"] == 9
@@ -119,6 +126,7 @@ def test_persistent_server_errors_stop_the_run_after_bounded_retries(server, mak
 
 def test_malformed_empty_and_refusal_answers_are_retried_then_the_category_is_flagged(server, make_describer):
     owl = "an owl>"
+
     def fault(call):
         if owl in call.prompt:
             return Fault(content="I'm sorry, but I can't help with that.")
@@ -138,16 +146,23 @@ def test_malformed_empty_and_refusal_answers_are_retried_then_the_category_is_fl
 
 
 def test_the_refusal_field_and_content_filter_are_refusals(server, make_describer):
-    server.fault = _fault_first(lambda c: Fault(content="", refusal="I can't help with that."),
-                                key=lambda call: call.prompt)  # the first answer to each category
+    server.fault = _fault_first(
+        lambda c: Fault(content="", refusal="I can't help with that."), key=lambda call: call.prompt
+    )  # the first answer to each category
     describer = make_describer(server)
     table, _ = _descriptions(describer)
     assert table.num_rows == 75 and describer.report()["bad_answers"] == {"refusal": 3}
 
 
 def test_insufficient_quota_stops_cleanly_and_keeps_what_was_answered(server, make_describer, tmp_path):
-    quota = Fault(status=429, error={"message": "You exceeded your current quota, please check your plan.",
-                                     "type": "insufficient_quota", "code": "insufficient_quota"})
+    quota = Fault(
+        status=429,
+        error={
+            "message": "You exceeded your current quota, please check your plan.",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        },
+    )
     server.fault = lambda c: quota if c.n > 4 else None
     describer = make_describer(server, concurrency=2)
     with pytest.raises(QuotaExhausted, match="no quota left.*re-materialize"):

@@ -1,4 +1,5 @@
 """Answers as models really write them -> clean, CLIP-sized sentences; refusals told apart."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,19 +11,23 @@ from unibind_core.knowledge.llm.parse import fit_clip, is_refusal, judge, normal
 EXPECTED = ["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat."]
 
 
-@pytest.mark.parametrize("answer", [
-    "1. A dog runs on the grass.\n2. A dog sleeps by the fire.\n3. A dog barks at a cat.",
-    "Here are 3 sentences about a dog:\n\n1) A dog runs on the grass.\n2) A dog sleeps by the fire.\n"
-    "3) A dog barks at a cat.",
-    "- A dog runs on the grass.\n* A dog sleeps by the fire.\n• A dog barks at a cat.",
-    '["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat."]',
-    '```json\n{"sentences": ["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat."]}\n```',
-    "Sure! Here they are:\n[\"A dog runs on the grass.\", \"A dog sleeps by the fire.\", \"A dog barks at a cat.\"]",
-    "1. A dog runs on the grass. 2. A dog sleeps by the fire. 3. A dog barks at a cat.",
-    '1. "A dog runs on the grass."\n2. **A dog sleeps by the fire.**\n3.   A dog  barks at a cat.',
-    "A dog runs on the grass. A dog sleeps by the fire. A dog barks at a cat.",
-    '["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat.", "A dog ch',
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "1. A dog runs on the grass.\n2. A dog sleeps by the fire.\n3. A dog barks at a cat.",
+        "Here are 3 sentences about a dog:\n\n1) A dog runs on the grass.\n2) A dog sleeps by the fire.\n"
+        "3) A dog barks at a cat.",
+        "- A dog runs on the grass.\n* A dog sleeps by the fire.\n• A dog barks at a cat.",
+        '["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat."]',
+        '```json\n{"sentences": ["A dog runs on the grass.", "A dog sleeps by the fire.", '
+        '"A dog barks at a cat."]}\n```',
+        'Sure! Here they are:\n["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat."]',
+        "1. A dog runs on the grass. 2. A dog sleeps by the fire. 3. A dog barks at a cat.",
+        '1. "A dog runs on the grass."\n2. **A dog sleeps by the fire.**\n3.   A dog  barks at a cat.',
+        "A dog runs on the grass. A dog sleeps by the fire. A dog barks at a cat.",
+        '["A dog runs on the grass.", "A dog sleeps by the fire.", "A dog barks at a cat.", "A dog ch',
+    ],
+)
 def test_numbered_bulleted_and_json_answers_parse_to_the_same_sentences(answer):
     assert parse_sentences(answer) == EXPECTED
 
@@ -33,20 +38,25 @@ def test_a_truncated_answer_loses_its_cut_off_last_item():
     assert judge(Reply(answer, finish_reason="length")).sentences == tuple(EXPECTED[:2])
 
 
-@pytest.mark.parametrize("reply, reason", [
-    (Reply("I'm sorry, but I can't help with that request."), "refusal"),
-    (Reply("", refusal="I cannot comply."), "refusal"),
-    (Reply("1. a dog", finish_reason="content_filter"), "refusal"),
-    (Reply("   \n "), "empty"),
-    (Reply("1.\n2.\n---\n42"), "malformed"),
-])
+@pytest.mark.parametrize(
+    "reply, reason",
+    [
+        (Reply("I'm sorry, but I can't help with that request."), "refusal"),
+        (Reply("", refusal="I cannot comply."), "refusal"),
+        (Reply("1. a dog", finish_reason="content_filter"), "refusal"),
+        (Reply("   \n "), "empty"),
+        (Reply("1.\n2.\n---\n42"), "malformed"),
+    ],
+)
 def test_refusals_empty_and_malformed_answers_are_rejected_with_a_reason(reply, reason):
     assert judge(reply).reason == reason
 
 
 def test_a_list_that_opens_with_an_apology_is_still_an_answer():
-    reply = Reply("Sorry, I can only write three:\n1. A dog runs on the grass.\n2. A dog sleeps by the fire.\n"
-                  "3. A dog barks at a cat.")
+    reply = Reply(
+        "Sorry, I can only write three:\n1. A dog runs on the grass.\n2. A dog sleeps by the fire.\n"
+        "3. A dog barks at a cat."
+    )
     assert not is_refusal(reply) and judge(reply).sentences == tuple(EXPECTED)
 
 

@@ -1,6 +1,7 @@
 """Kill-and-resume: a describer process SIGKILLed mid-run, then run again (here, in the test process, from
 the same data root), loses nothing, duplicates nothing and re-sends no request that was answered; its
 result equals an uninterrupted run's."""
+
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from fake_openai import FakeOpenAI, Fault, default_answer
 from llm_testing import CLASSES, llm_settings
+
 from unibind_core.knowledge.describe import build_describer
 from unibind_core.knowledge.kb import describe_categories
 
@@ -30,7 +32,8 @@ CHILD = textwrap.dedent("""
     from unibind_core.knowledge.kb import describe_categories
 
     root, base_url = Path(sys.argv[1]), sys.argv[2]
-    describe_categories(build_describer(llm_settings(root, base_url, concurrency=4)), CLASSES, "photo", {n}, "d", "image")
+    describer = build_describer(llm_settings(root, base_url, concurrency=4))
+    describe_categories(describer, CLASSES, "photo", {n}, "d", "image")
 """).format(here=str(HERE), n=N)
 
 
@@ -59,8 +62,9 @@ def _killer(server: FakeOpenAI, root: Path, child: dict):
         with lock:
             if not state["killed"]:
                 deadline = time.monotonic() + 20
-                while (len(server.answered) < KILL_AT - 1 or _cached_rows(root) < KILL_AT - 1) \
-                        and time.monotonic() < deadline:
+                while (
+                    len(server.answered) < KILL_AT - 1 or _cached_rows(root) < KILL_AT - 1
+                ) and time.monotonic() < deadline:
                     time.sleep(0.01)
                 os.kill(child["pid"], signal.SIGKILL)
                 state["killed"] = True
@@ -72,8 +76,9 @@ def _killer(server: FakeOpenAI, root: Path, child: dict):
 def _kill_child_mid_run(root: Path, server: FakeOpenAI) -> None:
     child: dict = {}
     server.fault = _killer(server, root, child)
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(root), server.base_url], stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(root), server.base_url], stderr=subprocess.PIPE, text=True
+    )
     child["pid"] = proc.pid
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, err[-2000:]
@@ -82,8 +87,9 @@ def _kill_child_mid_run(root: Path, server: FakeOpenAI) -> None:
 def test_a_killed_run_resumes_without_losing_duplicating_or_re_requesting(tmp_path):
     reference_root, root = tmp_path / "reference", tmp_path / "killed"
     with FakeOpenAI(answer=_half_shared) as server:  # the uninterrupted run, for comparison
-        reference = describe_categories(build_describer(llm_settings(reference_root, server.base_url)),
-                                        CLASSES, "photo", N, "d", "image")[0]
+        reference = describe_categories(
+            build_describer(llm_settings(reference_root, server.base_url)), CLASSES, "photo", N, "d", "image"
+        )[0]
         reference_requests = len(server.answered)
     assert reference_requests > 15  # top-up rounds happened
 

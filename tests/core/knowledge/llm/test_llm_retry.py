@@ -1,4 +1,5 @@
 """Backoff: exponential with jitter, capped, never sooner than the server's Retry-After."""
+
 from __future__ import annotations
 
 import email.utils
@@ -38,7 +39,10 @@ def test_transient_errors_are_retried_and_others_raised_at_once():
         return "ok"
 
     fast = Backoff(max_retries=5, base_s=0.001, max_s=0.002)
-    transient = lambda e: 0.0 if isinstance(e, TimeoutError) else None  # noqa: E731
+
+    def transient(e: BaseException) -> float | None:
+        return 0.0 if isinstance(e, TimeoutError) else None
+
     assert call_with_retry(flaky, fast, transient) == "ok" and len(calls) == 3
     with pytest.raises(ValueError):
         call_with_retry(lambda: (_ for _ in ()).throw(ValueError("bad request")), fast, transient)

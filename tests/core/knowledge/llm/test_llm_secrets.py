@@ -1,4 +1,5 @@
 """The API key reaches the server and nothing else: no log line, metadata, table, error or repr shows it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,9 +8,9 @@ import logging
 import traceback
 
 import pytest
-
 from fake_openai import Fault
 from llm_testing import API_KEY, BENCH, CLASSES, llm_settings, write_classes
+
 from unibind_core.knowledge.describe import build_describer
 from unibind_core.knowledge.kb import describe_categories
 from unibind_core.knowledge.llm.retry import LLMError
@@ -28,17 +29,28 @@ def test_the_key_is_sent_but_never_logged_stored_or_reported(server, tmp_path, c
     assert result.metadata["rows"] == 36 and result.metadata["requests_sent"] == 6
     assert "Sending HTTP Request" in caplog.text and "retry 1/6" in caplog.text  # the logs were captured
     assert "cost_usd_est" in result.metadata and "flagged" in result.metadata
-    leaks = {"logs": caplog.text, "metadata": json.dumps(result.metadata, default=str), "settings": repr(s),
-             "llm config": str(s.llm), "table": s.layout.descriptions(BENCH).read_bytes().decode("latin-1"),
-             "cache": (tmp_path / "cache" / "llm" / "responses.sqlite").read_bytes().decode("latin-1")}
+    leaks = {
+        "logs": caplog.text,
+        "metadata": json.dumps(result.metadata, default=str),
+        "settings": repr(s),
+        "llm config": str(s.llm),
+        "table": s.layout.descriptions(BENCH).read_bytes().decode("latin-1"),
+        "cache": (tmp_path / "cache" / "llm" / "responses.sqlite").read_bytes().decode("latin-1"),
+    }
     assert {where for where, text in leaks.items() if API_KEY in text} == set()
     assert API_KEY[3:12] not in leaks["logs"] + leaks["metadata"]
 
 
 def test_an_error_that_echoes_the_key_is_scrubbed(server, make_describer):
     def echo(call):  # a server that quotes the credentials it was given, as some do
-        return Fault(status=401, error={"message": f"Incorrect API key provided: {call.authorization[7:]}",
-                                        "type": "invalid_request_error", "code": "invalid_api_key"})
+        return Fault(
+            status=401,
+            error={
+                "message": f"Incorrect API key provided: {call.authorization[7:]}",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            },
+        )
 
     server.fault = echo
     with pytest.raises(LLMError) as info:

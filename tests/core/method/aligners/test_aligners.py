@@ -1,18 +1,19 @@
 """Each aligner lowers its own loss on demo-like data, starts at zero-shot and round-trips through safetensors."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from unibind_core.core.errors import ConfigError
+from unibind_core.core.settings import Settings
 from unibind_core.method.aligners import ALIGNERS, AlignData
 from unibind_core.method.aligners.centrobind import CentroBind
 from unibind_core.method.aligners.exmcr import ExMCR, aggregate
+from unibind_core.method.aligners.loop import HeadConfig, fit
 from unibind_core.method.aligners.store import embed, load_aligned, metadata, save_aligned
 from unibind_core.method.centres import normalize
-from unibind_core.core.errors import ConfigError
-from unibind_core.method.aligners.loop import HeadConfig, fit
-from unibind_core.core.settings import Settings
 
 
 def _demo_like(seed: int = 0, n_classes: int = 4, per_class: int = 48, dim: int = 16) -> AlignData:
@@ -27,8 +28,9 @@ def _demo_like(seed: int = 0, n_classes: int = 4, per_class: int = 48, dim: int 
     texts = normalize(np.repeat(text_means, 12, 0) + 0.25 * rng.normal(size=(12 * n_classes, dim))).astype(np.float32)
     centres, centre_class = texts, np.repeat(np.arange(n_classes), 12)
     tr, ev = np.arange(len(y)) % 4 != 0, np.arange(len(y)) % 4 == 0
-    return AlignData(x[tr], y[tr], captions[tr], np.arange(int(tr.sum())), centres, centre_class, x[ev], y[ev],
-                     texts=texts)
+    return AlignData(
+        x[tr], y[tr], captions[tr], np.arange(int(tr.sum())), centres, centre_class, x[ev], y[ev], texts=texts
+    )
 
 
 def _loss(aligner, data: AlignData, module) -> float:
@@ -62,6 +64,7 @@ def test_eval_every_n_steps_evaluates_at_those_steps_and_keeps_the_best():
     total = 3 * steps_per_epoch
     assert [r["step"] for r in every] == sorted(set(range(0, total + 1, 2)) | {total})  # and the last step
     from unibind_core.method.centres import predict_with_centres
+
     kept = (predict_with_centres(embed(module, data.eval_x), data.centres, data.centre_class) == data.eval_y).mean()
     assert kept == pytest.approx(max(r["eval_accuracy"] for r in every))
 
@@ -93,8 +96,9 @@ def test_exmcr_pseudo_pairs_come_through_the_texts_without_captions_or_labels():
     # a sample's pseudo text is its nearest texts' weighted mean: with k = 1 exactly its nearest text
     nearest = data.texts[(data.train_x @ data.texts.T).argmax(1)]
     np.testing.assert_allclose(aggregate(data.train_x, data.texts, 1, 0.05), nearest, atol=1e-6)
-    shuffled = AlignData(**{**data.__dict__, "train_y": np.zeros_like(data.train_y),
-                            "captions": np.roll(data.captions, 7, 0)})
+    shuffled = AlignData(
+        **{**data.__dict__, "train_y": np.zeros_like(data.train_y), "captions": np.roll(data.captions, 7, 0)}
+    )
     np.testing.assert_array_equal(ExMCR().pseudo_pairs(shuffled)[2], text)  # labels and captions are not used
     with pytest.raises(ValueError, match="knowledge-base text"):
         ExMCR().pseudo_pairs(AlignData(**{**data.__dict__, "texts": None}))
@@ -126,8 +130,14 @@ def test_exmcr_caps_sample_the_pairs_and_pools_and_change_nothing_below_them():
 
 
 def test_aligners_are_chosen_by_name_from_the_settings(tmp_path):
-    s = Settings.from_mapping({"data_root": tmp_path, "aligner": "centrobind", "compare_aligners": "lcl, exmcr,lcl",
-                               "alignment": {"detach_anchor": False, "exmcr_top_k": 3}})
+    s = Settings.from_mapping(
+        {
+            "data_root": tmp_path,
+            "aligner": "centrobind",
+            "compare_aligners": "lcl, exmcr,lcl",
+            "alignment": {"detach_anchor": False, "exmcr_top_k": 3},
+        }
+    )
     assert s.aligner_names() == ["centrobind", "lcl", "exmcr"]
     assert ALIGNERS.from_settings("centrobind", s).detach_anchor is False
     assert ALIGNERS.from_settings("exmcr", s).top_k == 3

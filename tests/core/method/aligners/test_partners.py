@@ -1,6 +1,7 @@
 """CentroBind's paired member on the demo's image <-> event pair: the head stage joins each recording's image
 (and each image's recording) from the partner's frozen features, records how many samples had one, and the
 anchor then differs from the anchor without a partner."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ import pyarrow as pa
 import pytest
 import torch
 
-from unibind_core.method.aligners.centrobind import CentroBind
-from unibind_core.method.aligners.store import metadata
-from unibind_core.data.benchmarks.spec import BENCHMARKS, partners_of
-from unibind_core.method.centres import normalize
-from unibind_core.method.aligners.loop import HeadConfig, fit
 from unibind_core.core.settings import Settings
+from unibind_core.data.benchmarks.spec import BENCHMARKS, partners_of
+from unibind_core.method.aligners.centrobind import CentroBind
+from unibind_core.method.aligners.loop import HeadConfig, fit
+from unibind_core.method.aligners.store import metadata
+from unibind_core.method.centres import normalize
 from unibind_core.storage.tables import CENTRES, FEATURES, HEAD_HISTORY, TEXT_EMBEDDINGS, RowKind, Split
 
 DIM = 16
@@ -42,22 +43,50 @@ def pair(tmp_path_factory) -> Settings:
         x = normalize(means[y] + 0.4 * rng.normal(size=(len(y), DIM))).astype(np.float32)
         if bench == "demo_event":
             x = normalize(x @ rotation).astype(np.float32)
-        FEATURES.write(FEATURES.table({"sample_id": [r["sample_id"] for r in m], "split": [r["split"] for r in m],
-                                       "class_index": y.tolist()}, x), s.layout.features(bench))
+        FEATURES.write(
+            FEATURES.table(
+                {"sample_id": [r["sample_id"] for r in m], "split": [r["split"] for r in m], "class_index": y.tolist()},
+                x,
+            ),
+            s.layout.features(bench),
+        )
         classes = read_classes(s, bench)
         rows = [(r["sample_id"], r["class_key"], RowKind.CAPTION) for r in m]
         rows += [(f"{c.key}:{j}", c.key, RowKind.DESCRIPTION) for c in classes for j in range(3)]
-        vectors = np.concatenate([normalize(means[y] + 0.3 * rng.normal(size=(len(y), DIM))),
-                                  normalize(np.repeat(means, 3, 0) + 0.2 * rng.normal(size=(30, DIM)))])
-        TEXT_EMBEDDINGS.write(TEXT_EMBEDDINGS.table(
-            {"ID": [r[0] for r in rows], "Category": [r[1] for r in rows], "kind": [str(r[2]) for r in rows],
-             "text": [r[0] for r in rows], "text_hash": [r[0] for r in rows]}, vectors.astype(np.float32)),
-            s.layout.text_embeddings(bench))
-        CENTRES.write(CENTRES.table({"class_index": np.repeat(np.arange(10), 3).tolist(),
-                                     "class_key": [c.key for c in classes for _ in range(3)],
-                                     "rank": [0, 1, 2] * 10, "k": [3] * 30, "ID": [f"c{i}" for i in range(30)],
-                                     "text": [f"c{i}" for i in range(30)], "score": [1.0] * 30},
-                                    vectors[len(y):].astype(np.float32)), s.layout.centres(bench))
+        vectors = np.concatenate(
+            [
+                normalize(means[y] + 0.3 * rng.normal(size=(len(y), DIM))),
+                normalize(np.repeat(means, 3, 0) + 0.2 * rng.normal(size=(30, DIM))),
+            ]
+        )
+        TEXT_EMBEDDINGS.write(
+            TEXT_EMBEDDINGS.table(
+                {
+                    "ID": [r[0] for r in rows],
+                    "Category": [r[1] for r in rows],
+                    "kind": [str(r[2]) for r in rows],
+                    "text": [r[0] for r in rows],
+                    "text_hash": [r[0] for r in rows],
+                },
+                vectors.astype(np.float32),
+            ),
+            s.layout.text_embeddings(bench),
+        )
+        CENTRES.write(
+            CENTRES.table(
+                {
+                    "class_index": np.repeat(np.arange(10), 3).tolist(),
+                    "class_key": [c.key for c in classes for _ in range(3)],
+                    "rank": [0, 1, 2] * 10,
+                    "k": [3] * 30,
+                    "ID": [f"c{i}" for i in range(30)],
+                    "text": [f"c{i}" for i in range(30)],
+                    "score": [1.0] * 30,
+                },
+                vectors[len(y) :].astype(np.float32),
+            ),
+            s.layout.centres(bench),
+        )
     return s
 
 
@@ -120,13 +149,16 @@ def test_a_partner_test_split_is_never_joined_and_a_changed_partner_retrains(pai
 
     stage_head(s, "demo_event")
     rows, x = FEATURES.read_vectors(s.layout.features("demo_image"), ("sample_id", "split", "class_index"))
-    FEATURES.write(FEATURES.table({c: rows[c].to_pylist() for c in rows.column_names}, x[::-1].copy()),
-                   s.layout.features("demo_image"))
+    FEATURES.write(
+        FEATURES.table({c: rows[c].to_pylist() for c in rows.column_names}, x[::-1].copy()),
+        s.layout.features("demo_image"),
+    )
     assert not stage_head(s, "demo_event").reused  # CentroBind read the partner: its head is trained again
     lcl_only = Settings(data_root=s.data_root, aligner="lcl", compare_aligners="", head_epochs=8)
     stage_head(lcl_only, "demo_event")
-    FEATURES.write(FEATURES.table({c: rows[c].to_pylist() for c in rows.column_names}, x),
-                   s.layout.features("demo_image"))
+    FEATURES.write(
+        FEATURES.table({c: rows[c].to_pylist() for c in rows.column_names}, x), s.layout.features("demo_image")
+    )
     assert stage_head(lcl_only, "demo_event").reused  # lcl never reads the partner
 
 

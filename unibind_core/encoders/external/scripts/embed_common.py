@@ -9,6 +9,7 @@ Output: `vectors` (.npy, (N, D) float32 unit vectors).
 Run with `--worker` (pipes_io.serve_requests) the script answers many requests in one process; `loaded`
 keeps each model it built, by the options that name it, so a benchmark's features cost one load per model.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -47,18 +48,26 @@ def device_and_dtype(options: dict[str, Any]) -> tuple[Any, Any]:
     """`auto` device: CUDA when present; `auto` dtype: bf16 (else fp16) on CUDA, fp32 on the CPU."""
     torch = need("torch")
     device = options.get("device", "auto")
-    device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                          "cpu" if device == "auto" else device)
-    names = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
-             "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+    device = torch.device(
+        "cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device
+    )
+    names = {
+        "fp32": torch.float32,
+        "float32": torch.float32,
+        "fp16": torch.float16,
+        "float16": torch.float16,
+        "bf16": torch.bfloat16,
+        "bfloat16": torch.bfloat16,
+    }
     dtype = options.get("dtype", "auto")
     if dtype == "auto":
         dtype = "fp32" if device.type == "cpu" else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
     return device, names[dtype]
 
 
-def square_images(x: Any, size: int, mean: Sequence[float] | None = OPENAI_MEAN,
-                  std: Sequence[float] | None = OPENAI_STD) -> Any:
+def square_images(
+    x: Any, size: int, mean: Sequence[float] | None = OPENAI_MEAN, std: Sequence[float] | None = OPENAI_STD
+) -> Any:
     """(N, C, H, W) in [0, 1] -> (N, C, size, size): bicubic resize of the shorter side, centre crop, and the
     channel mean/std (None: values kept in [0, 1]), as the models' own image transforms do."""
     torch = need("torch")
@@ -66,15 +75,20 @@ def square_images(x: Any, size: int, mean: Sequence[float] | None = OPENAI_MEAN,
     h, w = x.shape[-2:]
     scale = size / min(h, w)
     if (h, w) != (size, size):
-        x = f.interpolate(x, size=(max(size, round(h * scale)), max(size, round(w * scale))), mode="bicubic",
-                          align_corners=False, antialias=True)
+        x = f.interpolate(
+            x,
+            size=(max(size, round(h * scale)), max(size, round(w * scale))),
+            mode="bicubic",
+            align_corners=False,
+            antialias=True,
+        )
         top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-        x = x[..., top:top + size, left:left + size]
+        x = x[..., top : top + size, left : left + size]
     x = x.clamp(0, 1)
     if mean is None:
         return x
-    m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)[:, :x.shape[1]]
-    s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)[:, :x.shape[1]]
+    m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)[:, : x.shape[1]]
+    s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)[:, : x.shape[1]]
     return (x - m) / s
 
 
@@ -100,8 +114,9 @@ def loaded(key: str, build: Callable[[], Any]) -> Any:
 
 def model_key(options: dict[str, Any], device: Any, dtype: Any, *names: str) -> str:
     """`loaded`'s key: the named options (what picks the model and its weights) with the device and dtype."""
-    return json.dumps({**{n: options.get(n) for n in names}, "device": str(device), "dtype": str(dtype)},
-                      sort_keys=True, default=str)
+    return json.dumps(
+        {**{n: options.get(n) for n in names}, "device": str(device), "dtype": str(dtype)}, sort_keys=True, default=str
+    )
 
 
 def serve(load: Callable[[Session, str, Any, Any], Encoder], name: str) -> None:
@@ -137,8 +152,16 @@ def embed(s: Session, load: Callable[[Session, str, Any, Any], Encoder], name: s
         np.save(fh, vectors)
     out.with_suffix(".tmp").replace(out)
     took = time.monotonic() - ready
-    s.report(model=name, kind=kind, rows=len(rows), dim=int(vectors.shape[1]) if len(rows) else 0,
-             device=str(device), load_s=round(ready - start, 3), embed_s=round(took, 3),
-             rows_per_s=round(len(rows) / took, 2) if took > 0 else None, model_loads=len(LOADS),
-             pid=os.getpid())
+    s.report(
+        model=name,
+        kind=kind,
+        rows=len(rows),
+        dim=int(vectors.shape[1]) if len(rows) else 0,
+        device=str(device),
+        load_s=round(ready - start, 3),
+        embed_s=round(took, 3),
+        rows_per_s=round(len(rows) / took, 2) if took > 0 else None,
+        model_loads=len(LOADS),
+        pid=os.getpid(),
+    )
     s.log(f"{name}: embedded {len(rows)} {kind} rows in {took:.1f}s")

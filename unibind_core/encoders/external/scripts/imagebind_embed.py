@@ -5,7 +5,8 @@ Loading: `imagebind.models.imagebind_model.imagebind_huge` (option `model`, the 
 file of `ImageBindModel` keyword arguments (other sizes) with its `weights`. Inputs per `kind`, float32:
 
     text     texts.jsonl                  -> (N, 77) tokens of imagebind.models.multimodal_preprocessors.
-                                             SimpleTokenizer with the package's BPE file (= data.load_and_transform_text)
+                                             SimpleTokenizer with the package's BPE file
+                                             (= data.load_and_transform_text)
     vision   (N, V, 3, H, W) in [0, 1]    -> (N, V, 3, 224, 224), CLIP mean/std; V views averaged by the model
     video    (N, F, 3, H, W) in [0, 1]    -> (N, S, 3, 2, 224, 224): S = `clips` two-frame clips
     thermal  (N, V, 3, H, W) in [0, 1]    -> (N, V, 1, 224, 224) intensity (the view did the normalization)
@@ -22,6 +23,7 @@ followed below line for line; tests/core/encoders/external/test_imagebind_real.p
 package's own source). So the environment runs our torch 2.14 and the script registers the package without
 executing its __init__ (`imagebind_package`).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +40,7 @@ else:  # run by path
     from pipes_io import Session, need
 
 # imagebind.data.load_and_transform_audio_data's defaults (clip_s an int there: the clip times are Fractions)
-AUDIO = {"rate": 16000, "mel_bins": 128, "target_length": 204, "clip_s": 2, "clips": 3, "mean": -4.268,
-         "std": 9.138}
+AUDIO = {"rate": 16000, "mel_bins": 128, "target_length": 204, "clip_s": 2, "clips": 3, "mean": -4.268, "std": 9.138}
 BPE = ("bpe", "bpe_simple_vocab_16e6.txt.gz")  # inside the package (data.return_bpe_path)
 FBANK_FRAME = 400  # samples of one 25 ms kaldi frame at 16 kHz: a shorter clip has no frame at all
 
@@ -94,9 +95,17 @@ def waveform2melspec(waveform: Any, sample_rate: int, num_mel_bins: int, target_
     waveform, as in load_and_transform_audio_data."""
     torch, kaldi = need("torch"), need("torchaudio.compliance.kaldi")
     waveform -= waveform.mean()
-    fbank = kaldi.fbank(waveform, htk_compat=True, sample_frequency=sample_rate, use_energy=False,
-                        window_type="hanning", num_mel_bins=num_mel_bins, dither=0.0, frame_length=25,
-                        frame_shift=10)
+    fbank = kaldi.fbank(
+        waveform,
+        htk_compat=True,
+        sample_frequency=sample_rate,
+        use_energy=False,
+        window_type="hanning",
+        num_mel_bins=num_mel_bins,
+        dither=0.0,
+        frame_length=25,
+        frame_shift=10,
+    )
     fbank = fbank.transpose(0, 1)
     p = target_length - fbank.size(1)
     if p > 0:
@@ -116,8 +125,10 @@ def audio_clips(wave: Any, source_rate: int) -> Any:
         wave = need("torchaudio.functional").resample(wave, orig_freq=source_rate, new_freq=AUDIO["rate"])
     if wave.shape[1] < FBANK_FRAME:  # ImageBind fails there (no fbank frame); one frame of padding instead
         wave = torch.nn.functional.pad(wave, (0, FBANK_FRAME - wave.shape[1]))
-    mels = [waveform2melspec(wave[:, a:b], AUDIO["rate"], AUDIO["mel_bins"], AUDIO["target_length"])
-            for a, b in clip_bounds(wave.shape[1], AUDIO["rate"])]
+    mels = [
+        waveform2melspec(wave[:, a:b], AUDIO["rate"], AUDIO["mel_bins"], AUDIO["target_length"])
+        for a, b in clip_bounds(wave.shape[1], AUDIO["rate"])
+    ]
     return (torch.stack(mels) - AUDIO["mean"]) / AUDIO["std"]
 
 

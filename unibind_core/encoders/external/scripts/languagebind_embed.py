@@ -34,6 +34,7 @@ and pillow (processing_image/thermal), torchaudio (fbank), transformers<5, einop
 pytorchvideo. What is followed instead of imported (video's ShortSideScale and crop, AudioTransform's fbank)
 is checked against the installed package's source by tests/core/encoders/external/test_languagebind_real.py.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,12 +49,25 @@ else:  # run by path
     from embed_common import OPENAI_MEAN, OPENAI_STD, loaded, model_key, package_without_init, serve
     from pipes_io import Session, need
 
-CLASSES = {"image": "LanguageBindImage", "video": "LanguageBindVideo", "audio": "LanguageBindAudio",
-           "thermal": "LanguageBindThermal", "depth": "LanguageBindDepth"}
-CHECKPOINTS = {"image": "LanguageBind_Image", "video": "LanguageBind_Video_FT", "audio": "LanguageBind_Audio_FT",
-               "thermal": "LanguageBind_Thermal", "depth": "LanguageBind_Depth"}
-TRANSFORMS = {"image": ("image", "get_image_transform"), "thermal": ("thermal", "get_thermal_transform"),
-              "depth": ("image", "get_image_transform")}  # processing_depth imports cv2: see the docstring
+CLASSES = {
+    "image": "LanguageBindImage",
+    "video": "LanguageBindVideo",
+    "audio": "LanguageBindAudio",
+    "thermal": "LanguageBindThermal",
+    "depth": "LanguageBindDepth",
+}
+CHECKPOINTS = {
+    "image": "LanguageBind_Image",
+    "video": "LanguageBind_Video_FT",
+    "audio": "LanguageBind_Audio_FT",
+    "thermal": "LanguageBind_Thermal",
+    "depth": "LanguageBind_Depth",
+}
+TRANSFORMS = {
+    "image": ("image", "get_image_transform"),
+    "thermal": ("thermal", "get_thermal_transform"),
+    "depth": ("image", "get_image_transform"),
+}  # processing_depth imports cv2: see the docstring
 FRAME_SHIFT_MS = 10  # processing_audio.DEFAULT_AUDIO_FRAME_SHIFT_MS
 CROP = 224  # the package's transforms resize and crop to 224 whatever the config's image_size
 
@@ -90,8 +104,10 @@ def image_transform(model: Any, modality: str) -> Any:
     compose = getattr(module(f"{sub}.processing_{sub}"), name)(model.config)
     first, rest = compose.transforms[0], compose.transforms[1:]
     if type(first).__name__ != "ToTensor":
-        raise SystemExit(f"languagebind_embed: {sub}.processing_{sub}.{name} no longer starts with ToTensor "
-                         f"({compose}); the script's image path needs a look")
+        raise SystemExit(
+            f"languagebind_embed: {sub}.processing_{sub}.{name} no longer starts with ToTensor "
+            f"({compose}); the script's image path needs a look"
+        )
     return type(compose)(rest)
 
 
@@ -108,10 +124,11 @@ def video_clips(x: Any, frames: int) -> Any:
     clip = (clip - mean) / std
     n, c, t, h, w = clip.shape
     new_h, new_w = (math.floor(h / w * CROP), CROP) if w < h else (CROP, math.floor(w / h * CROP))
-    clip = torch.nn.functional.interpolate(clip.reshape(n * c, t, h, w), size=(new_h, new_w), mode="bilinear",
-                                           align_corners=False).view(n, c, t, new_h, new_w)
+    clip = torch.nn.functional.interpolate(
+        clip.reshape(n * c, t, h, w), size=(new_h, new_w), mode="bilinear", align_corners=False
+    ).view(n, c, t, new_h, new_w)
     top, left = round((new_h - CROP) / 2.0), round((new_w - CROP) / 2.0)  # int(round(...)) there
-    return clip[..., top:top + CROP, left:left + CROP]
+    return clip[..., top : top + CROP, left : left + CROP]
 
 
 def audio_features(config: Any, wave: Any, rate: int) -> Any:
@@ -124,14 +141,22 @@ def audio_features(config: Any, wave: Any, rate: int) -> Any:
     if rate != cfg.audio_sample_rate:
         wave = torchaudio.functional.resample(wave, orig_freq=rate, new_freq=cfg.audio_sample_rate)
     wave = wave - wave.mean()
-    mel = torchaudio.compliance.kaldi.fbank(wave, htk_compat=True, sample_frequency=cfg.audio_sample_rate,
-                                            use_energy=False, window_type="hanning", num_mel_bins=cfg.num_mel_bins,
-                                            dither=0.0, frame_length=25, frame_shift=FRAME_SHIFT_MS)  # (T, mel_bins)
+    mel = torchaudio.compliance.kaldi.fbank(
+        wave,
+        htk_compat=True,
+        sample_frequency=cfg.audio_sample_rate,
+        use_energy=False,
+        window_type="hanning",
+        num_mel_bins=cfg.num_mel_bins,
+        dither=0.0,
+        frame_length=25,
+        frame_shift=FRAME_SHIFT_MS,
+    )  # (T, mel_bins)
     size = int(cfg.target_length)
     if mel.shape[0] > size:
         ranges = np.array_split(np.arange(mel.shape[0] - size + 1), 3)
         starts = [int(r[0]) if len(r) else 0 for r in ranges]
-        chunks = torch.stack([mel[s:s + size] for s in starts])
+        chunks = torch.stack([mel[s : s + size] for s in starts])
     else:
         mel = mel.repeat(size // mel.shape[0] + 1, 1)[:size]
         chunks = torch.stack([mel, mel, mel])
@@ -163,13 +188,19 @@ def load(s: Session, kind: str, device: Any, dtype: Any) -> Any:
         return media(video_clips(torch.as_tensor(rows), int(model.config.vision_config.num_frames)))
 
     cache = {"cache_dir": s.options["cache_dir"]} if s.options.get("cache_dir") else {}
-    tokenizer = (module("image.tokenization_image").LanguageBindImageTokenizer.from_pretrained(
-        source(s.options, "image"), **cache) if kind == "text" else None)
+    tokenizer = (
+        module("image.tokenization_image").LanguageBindImageTokenizer.from_pretrained(
+            source(s.options, "image"), **cache
+        )
+        if kind == "text"
+        else None
+    )
 
     def text(rows: Any) -> Any:
         tokens = tokenizer(list(rows), max_length=77, padding="max_length", truncation=True, return_tensors="pt")
-        return model.get_text_features(input_ids=tokens["input_ids"].to(device),
-                                       attention_mask=tokens["attention_mask"].to(device))
+        return model.get_text_features(
+            input_ids=tokens["input_ids"].to(device), attention_mask=tokens["attention_mask"].to(device)
+        )
 
     def audio(rows: Any) -> Any:
         return media(torch.stack([audio_features(model.config, w, rate) for w in rows]))

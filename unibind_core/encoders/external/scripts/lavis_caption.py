@@ -7,6 +7,7 @@ e.g. num_beams, max_length, use_nucleus_sampling). Input `images`: JSON lines {"
 `captions`: JSON lines {"path": ..., "caption": ...} (or {"path": ..., "error": ...} for an image that cannot be
 read), appended and flushed after every micro-batch, so a killed run resumes with the images not yet written.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,9 +45,12 @@ def caption_all(s: Session) -> None:
     s.log(f"lavis: {len(done)} of {len(paths)} images already captioned, {len(todo)} to go")
     device, _ = device_and_dtype(o)
     start = time.monotonic()
-    model, vis, _ = models.load_model_and_preprocess(name=o.get("name") or "blip2_opt",
-                                                     model_type=o.get("model_type") or "pretrain_opt2.7b",
-                                                     is_eval=True, device=device)
+    model, vis, _ = models.load_model_and_preprocess(
+        name=o.get("name") or "blip2_opt",
+        model_type=o.get("model_type") or "pretrain_opt2.7b",
+        is_eval=True,
+        device=device,
+    )
     loaded = time.monotonic()
     s.log(f"lavis: {o.get('name') or 'blip2_opt'} loaded on {device} in {loaded - start:.1f}s")
     prompt, generate = o.get("prompt") or "", dict(o.get("generate") or {})
@@ -77,9 +81,16 @@ def caption_all(s: Session) -> None:
 
     batched(run, len(todo), int(o.get("micro_batch", 8)), lambda n: s.progress(len(done) + n, len(paths), "image"))
     took = time.monotonic() - loaded
-    s.report(model="lavis:" + (o.get("model_type") or "pretrain_opt2.7b"), images=len(paths), resumed=len(done),
-             captioned=len(todo) - errors, unreadable=errors, load_s=round(loaded - start, 3),
-             caption_s=round(took, 3), images_per_s=round(len(todo) / took, 3) if todo and took > 0 else None)
+    s.report(
+        model="lavis:" + (o.get("model_type") or "pretrain_opt2.7b"),
+        images=len(paths),
+        resumed=len(done),
+        captioned=len(todo) - errors,
+        unreadable=errors,
+        load_s=round(loaded - start, 3),
+        caption_s=round(took, 3),
+        images_per_s=round(len(todo) / took, 3) if todo and took > 0 else None,
+    )
     s.log(f"lavis: captioned {len(todo) - errors} images in {took:.1f}s ({errors} unreadable)")
 
 

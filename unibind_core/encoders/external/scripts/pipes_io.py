@@ -7,11 +7,13 @@ work folder, writes its outputs there and `result.json` (its metadata) last. Lau
 log; launched by the plain runner it prints them (progress on stdout, text on stderr).
 
 Worker mode (`python <script> --worker`, `serve_requests`): the process stays up and reads one request path per
-line on stdin, answers each with its outputs, result.json, the line `@done {"request": path}` on stderr (the launcher reads
-stderr on its own thread: the marker tells it the request's log lines are all in) and `@reply {...}` on stdout, and
+line on stdin, answers each with its outputs, result.json, the line `@done {"request": path}` on stderr (the
+launcher reads stderr on its own thread: the marker tells it the request's log lines are all in) and
+`@reply {...}` on stdout, and
 exits at the end of stdin. A failing request ends the process (traceback on stderr, exit code 1 or
 MISSING_PACKAGE_EXIT), exactly as a one-shot launch fails, so the launcher reports both the same way.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,7 +39,7 @@ class _Tee:
     """sys.stderr that also appends to a file (the Pipes runner quotes its tail when the script fails)."""
 
     def __init__(self, stream: Any, path: str) -> None:
-        self.stream, self.copy = stream, open(path, "a", buffering=1)  # noqa: SIM115 - open for the process
+        self.stream, self.copy = stream, open(path, "a", buffering=1)
 
     def write(self, text: str) -> int:
         self.copy.write(text)

@@ -17,6 +17,7 @@ identifies itself as the plain `image` view of that frame, so Caltech-101 and N-
     spectrogram  a log-mel spectrogram image of that waveform (image models)      -> 1 image
     auto         sounds: waveform when the model takes audio, else spectrogram
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from unibind_core.encoders.backbone.views import ViewConfig
+from unibind_core.core.modality import Modality
+from unibind_core.core.registry import Registry
 from unibind_core.data.benchmarks.manifest import resolve_inside, split_member
+from unibind_core.encoders.backbone.views import ViewConfig
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.config import CaptionConfig
 from unibind_core.storage.io import content_hash, file_hash
-from unibind_core.core.registry import Registry
-from unibind_core.core.modality import Modality
 
 
 @dataclass(frozen=True)
@@ -89,17 +90,21 @@ def mosaic(images: tuple[Image.Image, ...]) -> Image.Image:
     return grid
 
 
-CAPTION_VIEWS: Registry[type] = Registry("caption view", {
-    "image": "unibind_core.knowledge.captioners.views.image:ImageView",
-    "paired_rgb": "unibind_core.knowledge.captioners.views.paired_rgb:PairedRGBView",
-    "event_frame": "unibind_core.knowledge.captioners.views.event_frame:EventFrameView",
-    "thermal_image": "unibind_core.knowledge.captioners.views.thermal_image:ThermalImageView",
-    "keyframes": "unibind_core.knowledge.captioners.views.keyframes:KeyframesView",
-    "point_views": "unibind_core.knowledge.captioners.views.point_views:PointViews",
-    "waveform": "unibind_core.knowledge.captioners.views.sound:WaveformView",
-    "spectrogram": "unibind_core.knowledge.captioners.views.sound:SpectrogramView",
-    "auto": "unibind_core.knowledge.captioners.views.sound:AutoSoundView",
-})
+CAPTION_VIEWS: Registry[type] = Registry(
+    "caption view",
+    {
+        "image": "unibind_core.knowledge.captioners.views.image:ImageView",
+        "paired_rgb": "unibind_core.knowledge.captioners.views.paired_rgb:PairedRGBView",
+        "event_frame": "unibind_core.knowledge.captioners.views.event_frame:EventFrameView",
+        "thermal_image": "unibind_core.knowledge.captioners.views.thermal_image:ThermalImageView",
+        "keyframes": "unibind_core.knowledge.captioners.views.keyframes:KeyframesView",
+        "point_views": "unibind_core.knowledge.captioners.views.point_views:PointViews",
+        "waveform": "unibind_core.knowledge.captioners.views.sound:WaveformView",
+        "spectrogram": "unibind_core.knowledge.captioners.views.sound:SpectrogramView",
+        "auto": "unibind_core.knowledge.captioners.views.sound:AutoSoundView",
+    },
+)
+
 
 def view_for(modality: Modality, cfg: CaptionConfig) -> CaptionView:
     """The configured view of `modality` (the option `caption.views.<modality>`)."""

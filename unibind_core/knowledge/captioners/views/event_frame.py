@@ -1,6 +1,9 @@
 """An event recording as the colour event frame the backbones see (EventCLIP style, hot pixels removed)."""
+
 from __future__ import annotations
 
+from unibind_core.core.modality import Modality
+from unibind_core.data.modalities import load_sample
 from unibind_core.encoders.backbone.views import event_color_view
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.views import (
@@ -10,8 +13,6 @@ from unibind_core.knowledge.captioners.views import (
     source_hash,
     to_pil,
 )
-from unibind_core.data.modalities import load_sample
-from unibind_core.core.modality import Modality
 
 
 class EventFrameView:

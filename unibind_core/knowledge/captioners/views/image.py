@@ -1,4 +1,5 @@
 """The image as is: the file's full resolution (the row's box cropped), so the model sees every detail."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +7,9 @@ from pathlib import Path
 from PIL import Image
 
 from unibind_core.data.benchmarks.manifest import resolve_inside
+from unibind_core.data.modalities.image import clamp_box
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.views import Identity, ViewContext, Viewed, source_hash
-from unibind_core.data.modalities.image import clamp_box
 
 
 def open_rgb(root: Path, row: dict, column: str = "path") -> Image.Image:

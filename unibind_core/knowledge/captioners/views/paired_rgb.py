@@ -4,8 +4,10 @@
 benchmark's own root (LLVIP and KAIST `visible/`); the thermal box is cropped from the aligned frame.
 A row without a frame falls back to the modality's rendered view.
 """
+
 from __future__ import annotations
 
+from unibind_core.core.modality import Modality
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.views import (
     CAPTION_VIEWS,
@@ -15,7 +17,6 @@ from unibind_core.knowledge.captioners.views import (
     source_hash,
 )
 from unibind_core.knowledge.captioners.views.image import open_rgb
-from unibind_core.core.modality import Modality
 
 FALLBACK = {Modality.EVENT: "event_frame", Modality.THERMAL: "thermal_image"}  # modality -> view when there is no frame
 

@@ -1,8 +1,11 @@
 """A point cloud as K depth renders from the axis directions (backbone/views.py point_depth, PointCLIP style)."""
+
 from __future__ import annotations
 
 import dataclasses
 
+from unibind_core.core.modality import Modality
+from unibind_core.data.modalities import load_sample
 from unibind_core.encoders.backbone.views import point_depth_view
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.views import (
@@ -12,8 +15,6 @@ from unibind_core.knowledge.captioners.views import (
     source_hash,
     to_pil,
 )
-from unibind_core.data.modalities import load_sample
-from unibind_core.core.modality import Modality
 
 
 class PointViews:
@@ -22,8 +23,11 @@ class PointViews:
 
     def identify(self, row: dict, job: CaptionJob, ctx: ViewContext) -> Identity:
         c = ctx.caption
-        return Identity(source_hash(job.root, row), f"point_views:{min(c.keyframes, 6)}:{c.render_size}:"
-                        f"{self._points(job)}", job.noun)
+        return Identity(
+            source_hash(job.root, row),
+            f"point_views:{min(c.keyframes, 6)}:{c.render_size}:{self._points(job)}",
+            job.noun,
+        )
 
     def render(self, row: dict, job: CaptionJob, ctx: ViewContext) -> Viewed:
         c = ctx.caption

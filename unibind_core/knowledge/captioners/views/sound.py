@@ -1,8 +1,11 @@
 """Sounds: the 16 kHz waveform for models that take audio, else a log-mel spectrogram image."""
+
 from __future__ import annotations
 
 import torch
 
+from unibind_core.core.modality import Modality
+from unibind_core.data.modalities import load_sample
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.views import (
     Identity,
@@ -11,8 +14,6 @@ from unibind_core.knowledge.captioners.views import (
     source_hash,
     to_pil,
 )
-from unibind_core.data.modalities import load_sample
-from unibind_core.core.modality import Modality
 
 SAMPLE_RATE = 16000  # what audio LMs (Qwen2-Audio's Whisper encoder) and OpenAI audio input expect
 MELS = 64
@@ -24,13 +25,20 @@ def _seconds(job: CaptionJob) -> float:
 
 
 def waveform(row: dict, job: CaptionJob) -> torch.Tensor:
-    return load_sample(Modality.AUDIO, job.root, row, sample_rate=SAMPLE_RATE, num_samples=int(_seconds(job) * SAMPLE_RATE))
+    return load_sample(
+        Modality.AUDIO, job.root, row, sample_rate=SAMPLE_RATE, num_samples=int(_seconds(job) * SAMPLE_RATE)
+    )
 
 
 def mel_filters(n_fft: int, mels: int, sr: int) -> torch.Tensor:
     """(mels, n_fft // 2 + 1) triangular filters evenly spaced on the mel scale."""
-    mel = lambda f: 2595 * torch.log10(1 + f / 700)
-    hz = lambda m: 700 * (10 ** (m / 2595) - 1)
+
+    def mel(f: torch.Tensor) -> torch.Tensor:
+        return 2595 * torch.log10(1 + f / 700)
+
+    def hz(m: torch.Tensor) -> torch.Tensor:
+        return 700 * (10 ** (m / 2595) - 1)
+
     points = hz(torch.linspace(0, float(mel(torch.tensor(sr / 2))), mels + 2))
     freqs = torch.linspace(0, sr / 2, n_fft // 2 + 1)
     low, mid, high = points[:-2, None], points[1:-1, None], points[2:, None]

@@ -1,8 +1,11 @@
 """A thermal crop as an image: intensity stretched to [0, 1] per image (thermal_gray, minmax)."""
+
 from __future__ import annotations
 
 import dataclasses
 
+from unibind_core.core.modality import Modality
+from unibind_core.data.modalities import load_sample
 from unibind_core.encoders.backbone.views import thermal_gray_view
 from unibind_core.knowledge.captioners.base import CaptionJob
 from unibind_core.knowledge.captioners.views import (
@@ -12,8 +15,6 @@ from unibind_core.knowledge.captioners.views import (
     source_hash,
     to_pil,
 )
-from unibind_core.data.modalities import load_sample
-from unibind_core.core.modality import Modality
 
 
 class ThermalImageView:

@@ -1,4 +1,6 @@
-"""Stand-in languagebind models: per-modality classes loaded from local folders (a config.json each); shapes asserted."""
+"""Stand-in languagebind models: per-modality classes loaded from local folders (a config.json each); shapes
+asserted."""
+
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -71,8 +73,9 @@ class LanguageBindImageTokenizer:
         return cls()
 
     def __call__(self, texts, max_length, padding, truncation, return_tensors):
-        ids = torch.tensor([[min(255, ord(c)) for c in t[:max_length]] + [0] * (max_length - len(t[:max_length]))
-                            for t in texts])
+        ids = torch.tensor(
+            [[min(255, ord(c)) for c in t[:max_length]] + [0] * (max_length - len(t[:max_length])) for t in texts]
+        )
         return {"input_ids": ids, "attention_mask": (ids > 0).long()}
 
 
@@ -80,6 +83,11 @@ def get_image_transform(config):
     """processing_image.get_image_transform's list (ToTensor first, as the script expects)."""
     from torchvision import transforms
 
-    return transforms.Compose([transforms.ToTensor(), transforms.Resize(224, interpolation=transforms.InterpolationMode.BICUBIC),
-                               transforms.CenterCrop(224),
-                               transforms.Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))])
+    return transforms.Compose(
+        [
+            transforms.ToTensor(),
+            transforms.Resize(224, interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(224),
+            transforms.Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+        ]
+    )

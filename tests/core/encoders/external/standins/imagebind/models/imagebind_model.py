@@ -1,11 +1,11 @@
 """Stand-in ImageBindModel: per modality a seeded linear map of pooled inputs; asserts ImageBind's input shapes."""
+
 from types import SimpleNamespace
 
 import torch
 from torch import nn
 
-ModalityType = SimpleNamespace(VISION="vision", TEXT="text", AUDIO="audio", THERMAL="thermal", DEPTH="depth",
-                               IMU="imu")
+ModalityType = SimpleNamespace(VISION="vision", TEXT="text", AUDIO="audio", THERMAL="thermal", DEPTH="depth", IMU="imu")
 SHAPES = {"vision": (3, 224, 224), "thermal": (1, 224, 224), "depth": (1, 224, 224), "audio": (1, 128, 204)}
 
 
@@ -13,12 +13,15 @@ class ImageBindModel(nn.Module):
     def __init__(self, out_embed_dim=16, **_):
         super().__init__()
         g = torch.Generator().manual_seed(0)
-        self.heads = nn.ParameterDict({
-            "vision": nn.Parameter(torch.randn(3 * 16, out_embed_dim, generator=g)),
-            "thermal": nn.Parameter(torch.randn(16, out_embed_dim, generator=g)),
-            "depth": nn.Parameter(torch.randn(16, out_embed_dim, generator=g)),
-            "audio": nn.Parameter(torch.randn(16, out_embed_dim, generator=g)),
-            "text": nn.Parameter(torch.randn(77, out_embed_dim, generator=g))})
+        self.heads = nn.ParameterDict(
+            {
+                "vision": nn.Parameter(torch.randn(3 * 16, out_embed_dim, generator=g)),
+                "thermal": nn.Parameter(torch.randn(16, out_embed_dim, generator=g)),
+                "depth": nn.Parameter(torch.randn(16, out_embed_dim, generator=g)),
+                "audio": nn.Parameter(torch.randn(16, out_embed_dim, generator=g)),
+                "text": nn.Parameter(torch.randn(77, out_embed_dim, generator=g)),
+            }
+        )
 
     def forward(self, inputs):
         out = {}

@@ -1,4 +1,5 @@
 """Stand-in imagebind.models.multimodal_preprocessors: SimpleTokenizer as a byte tokenizer padded to 77."""
+
 import torch
 
 
@@ -9,6 +10,9 @@ class SimpleTokenizer:
 
     def __call__(self, texts, context_length=None):
         n = context_length or self.context_length
-        rows = [[min(255, ord(c)) for c in t[:n]] + [0] * (n - len(t[:n])) for t in ([texts] if isinstance(texts, str) else texts)]
+        rows = [
+            [min(255, ord(c)) for c in t[:n]] + [0] * (n - len(t[:n]))
+            for t in ([texts] if isinstance(texts, str) else texts)
+        ]
         out = torch.tensor(rows, dtype=torch.long)
         return out[0] if len(out) == 1 else out

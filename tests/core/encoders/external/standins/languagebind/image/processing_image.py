@@ -1,1 +1,1 @@
-from languagebind._standin import get_image_transform  # noqa: F401
+from languagebind._standin import get_image_transform  # noqa: F401 - the module path languagebind's code imports

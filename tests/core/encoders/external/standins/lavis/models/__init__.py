@@ -2,6 +2,7 @@
 
 STANDIN_LAVIS_CALLS (a file) records each captioned path; STANDIN_LAVIS_FAIL_AFTER=n fails once n images
 have been captioned, like a run killed mid-way."""
+
 import os
 
 import numpy as np
@@ -22,8 +23,10 @@ class _Model:
         if fail_after and self.done + len(image) > fail_after:
             raise RuntimeError("stand-in: simulated crash")
         self.done += len(image)
-        return [f"{prompt}: a picture whose mean is {float(x.mean()):.3f} (beams={kwargs.get('num_beams', 5)})"
-                for x in image]
+        return [
+            f"{prompt}: a picture whose mean is {float(x.mean()):.3f} (beams={kwargs.get('num_beams', 5)})"
+            for x in image
+        ]
 
 
 def _eval_processor(img):
@@ -42,5 +45,6 @@ def load_model_and_preprocess(name, model_type, is_eval=False, device="cpu"):
             with open(calls, "a") as fh:
                 fh.write(f"{len(out)}\n")
             return out
+
         model.generate = logged
     return model, {"eval": _eval_processor}, {}
