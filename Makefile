@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: demo readme-results test install env-languagebind env-imagebind env-lavis
+.PHONY: demo readme-results test test-fast lint install env-languagebind env-imagebind env-lavis
 
 install: $(STAMP)
 
@@ -41,6 +41,18 @@ ENV_STAMPS  := $(TESTED_ENVS:%=$(VENV_ROOT)/%/.unibind-ready)
 test: $(STAMP) $(ENV_STAMPS)
 	@scripts/ensure_chromium.sh
 	UNIBIND_VENV_ROOT=$(abspath $(VENV_ROOT)) $(BIN)/python -m pytest -q
+
+# The inner loop: unit tests and one small end-to-end materialization; no external environments, no browser,
+# nothing marked slow (README, "Tests"). A test selected anyway whose environment is missing skips, naming the
+# command that creates it.
+FAST := not slow and not external and not ui and not gpu and not network
+test-fast: $(STAMP)
+	UNIBIND_TEST_LANE=fast $(BIN)/python -m pytest -q -m "$(FAST)"
+
+# ruff: lint and format check (pyproject.toml [tool.ruff]); .ci/run runs it before the tests
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 $(VENV_ROOT)/%/.unibind-ready: unibind_core/encoders/external/envs.py | $(STAMP)
 	$(BIN)/unibind env create $* --venv-root $(VENV_ROOT)

@@ -11,6 +11,8 @@ from automation_testing import all_requested, drain
 from pipelines.definitions import ALL_ASSETS
 from unibind_core.knowledge.describe import DESCRIBERS, Description, TemplateDescriber
 
+pytestmark = pytest.mark.slow  # its own demo world and the sensor's ticks: ~80 s on 2 cores
+
 BENCH = "demo_audio"
 DOWNSTREAM = (
     "knowledge_base",

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+import pytest
 from instance_testing import instance_env
+
+pytestmark = pytest.mark.slow  # the dagster CLI in subprocesses: ~2 min on 2 cores
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -12,6 +12,8 @@ from assets.curated import curated_inputs_sensor
 from pipelines.definitions import ALL_ASSETS
 from unibind_core.storage.tables import KNOWLEDGE_BASE
 
+pytestmark = pytest.mark.slow  # re-runs of a demo chain: ~15 s on 2 cores
+
 BENCH = "demo_image"  # test_automation edits demo_audio; this test owns demo_image
 KB_CHAIN = (
     "knowledge_base",

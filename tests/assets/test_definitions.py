@@ -4,6 +4,7 @@ numeric metadata, row counts, column schemas, check results that name their part
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from assets.materialize import to_materialize_result
 from assets.partitions import BENCHMARKS
@@ -76,6 +77,7 @@ def test_retrieval_is_an_asset_of_the_evaluation_job_upstream_of_the_results():
     assert order.index("aligned_heads") < order.index("retrieval_evaluation") < order.index("results_table")
 
 
+@pytest.mark.slow  # loads the paper profile's definitions: ~9 s
 def test_the_paper_profile_has_no_demo_assets_and_features_follow_the_manifest_alone():
     """The demo world and the demo encoders are demo-profile assets: a paper run starts at the user's data."""
     import json

@@ -145,7 +145,7 @@ def test_own_folders_run_every_stage_from_the_cli_and_predict_classifies_new_fil
     assert {("retrieval_evaluation", None), ("results_table", None)} <= done
     assert seen["checks"] and all(c["passed"] for c in seen["checks"]), [c for c in seen["checks"] if not c["passed"]]
 
-    # No caption shipped: each training sample's caption is its class prompt (benchmarks/user.py), so heads train.
+    # No caption shipped: each training sample's caption is its class prompt (data/benchmarks/user.py), so heads train.
     captions = pq.read_table(Layout(data).captions("own_sounds")).to_pylist()
     assert captions and {(r["Category"], r["Description"]) for r in captions} <= {
         (k, f"A sound of a {k.replace('_', ' ')}.") for k in TONES

@@ -144,6 +144,7 @@ with dg.DagsterInstance.get() as instance:
 """
 
 
+@pytest.mark.slow  # a driver killed in a subprocess: ~8 s
 def test_runs_of_a_killed_driver_are_marked_failed(tmp_path):
     env = _env(tmp_path)
     proc = subprocess.Popen(
@@ -164,6 +165,7 @@ def test_runs_of_a_killed_driver_are_marked_failed(tmp_path):
         assert fail_orphaned_runs(instance) == []  # idempotent
 
 
+@pytest.mark.slow  # a demo in a subprocess: ~18 s
 def test_a_failing_demo_prints_one_line_and_exits_at_once(tmp_path):
     start = time.monotonic()
     out = subprocess.run(
@@ -190,6 +192,7 @@ def test_a_failing_demo_prints_one_line_and_exits_at_once(tmp_path):
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
+@pytest.mark.slow  # the CLI in a subprocess: ~7 s
 def test_an_unknown_benchmark_is_one_line_listing_the_known_ones(tmp_path):
     out = subprocess.run(
         [str(BIN / "unibind"), "manifest", "shapenetpart", str(tmp_path), "--out", str(tmp_path / "m.parquet")],

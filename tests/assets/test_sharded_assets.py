@@ -9,12 +9,15 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pytest
 
 from assets.resources import UnibindResource
 from pipelines.definitions import ALL_ASSETS
 from unibind_core.knowledge.text_cache import cache_dir_for
 from unibind_core.stages.features import feature_rows
 from unibind_core.storage.tables import FEATURES, TEXT_EMBEDDINGS
+
+pytestmark = pytest.mark.slow  # the multiprocess executor: ~45 s on 2 cores
 
 BENCH = "demo_image"
 # The executor's child processes import the job from this folder (tests are not a package).

@@ -1,6 +1,7 @@
-"""What the real-package tests of the external backbones share (tests/core/encoders/external/test_*_real.py): the
-environment's interpreter (a missing one fails the test, naming its setup command: nothing else runs the real
-package), the model's own outputs computed in that environment, and the comparison with ours."""
+"""What the real-package tests of the external backbones share (tests/core/encoders/external/test_*_real.py):
+the environment's interpreter (a missing one fails the test in `make test` and skips it in `make test-fast`,
+naming its setup command: nothing else runs the real package), the model's own outputs computed in that
+environment, and the comparison with ours."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 
+from tests.helpers.lanes import missing
 from unibind_core.encoders.external.envs import setup_command, venv_python
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,9 +30,9 @@ def env_python(name: str) -> Path:
     """The interpreter of environment `name`; the test fails (not skips) without it."""
     python = venv_python(venv_root(), name)
     if not python.is_file():
-        pytest.fail(
-            f"the {name} environment is missing ({python}): create it with `{setup_command(name)}` "
-            f"(UNIBIND_VENV_ROOT={venv_root()}); this test runs the real {name} package there"
+        missing(
+            f"the {name} environment ({python}, UNIBIND_VENV_ROOT={venv_root()}) that runs the real {name} package",
+            setup_command(name),
         )
     return python
 

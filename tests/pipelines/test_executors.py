@@ -35,6 +35,7 @@ def test_unknown_executor_and_missing_package_are_clear(monkeypatch):
         selected_executor("k8s")
 
 
+@pytest.mark.slow  # a code location per executor in subprocesses: ~7 s
 def test_the_environment_picks_the_executor_of_the_code_location():
     env = {**os.environ, "UNIBIND_EXECUTOR": "k8s", "PYTHONPATH": str(REPO)}
     out = subprocess.run(

@@ -9,6 +9,8 @@ import dagster as dg
 import pytest
 from ui_testing import chromium_path, dagster_dev, materialize_tiny_demo
 
+from tests.helpers.lanes import missing
+
 pytestmark = pytest.mark.ui
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency (make install)")
 
@@ -18,7 +20,7 @@ PARTITION = "demo_image"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     if chromium_path() is None:
-        pytest.fail("no Chromium on PATH: apt-get install -y chromium (.ci/run does), or set UNIBIND_CHROMIUM")
+        missing("Chromium (on PATH, or UNIBIND_CHROMIUM)", "scripts/ensure_chromium.sh")
     home, data = tmp_path_factory.mktemp("dagster_home"), tmp_path_factory.mktemp("unibind_data")
     materialize_tiny_demo(home, data)
     with dagster_dev(home, data) as url, sync_api.sync_playwright() as pw:

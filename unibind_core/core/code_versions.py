@@ -41,7 +41,7 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
     "world": ("demo", "stages.data", *_STORAGE),
     # manifests: readers, split assignment, class lists
     "manifest": ("data.benchmarks", "stages.data", *_STORAGE),
-    # decoded inputs (features.py inputs_key, the decoded-input cache): the modality loaders
+    # decoded inputs (data/decoding.py inputs_key, the decoded-input cache): the modality loaders
     "decode": ("data.modalities", "data.decoding", *_STORAGE),
     # the demo encoders pre-trained on decoded inputs and the text tower's prompt vectors
     "demo_backbone": (
@@ -63,7 +63,8 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
         "core.numeric_env",
         *_STORAGE,
     ),
-    # a text's vector (embed.py's per-text cache): the text towers of every backbone, not their data views
+    # a text's vector (knowledge/text_cache.py's per-text cache): the text towers of every backbone, not their
+    # data views
     "text_tower": (
         "encoders.text",
         "knowledge.text_cache",
@@ -86,7 +87,7 @@ CODE_PATHS: dict[str, tuple[str, ...]] = {
         "encoders.external.scripts.pipes_io",
         *_STORAGE,
     ),
-    # one sample's caption (captioners/cache.py): views, model wrappers, the judge
+    # one sample's caption (knowledge/captioners/cache.py): views, model wrappers, the judge
     "captioner": (
         "knowledge.captioners",
         "encoders.external.lavis",

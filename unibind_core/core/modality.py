@@ -18,5 +18,8 @@ class Modality(StrEnum):
     EVENT = "event"  # event-camera recordings
     TEXT = "text"  # the language side every other modality is bound to
 
+    def __repr__(self) -> str:  # in messages and reprs a modality reads as the name users write: 'image'
+        return repr(self.value)
+
 
 DATA_MODALITIES: tuple[Modality, ...] = tuple(m for m in Modality if m is not Modality.TEXT)

@@ -1,12 +1,12 @@
 """Evaluation metrics with LAION CLIP_benchmark's definitions, from a score matrix (docs/method.md §5).
 
-Classification (clip_benchmark `metrics/zeroshot_classification.py`): from (N, C) scores and (N,)
+Classification (clip_benchmark `evaluation/metrics/zeroshot_classification.py`): from (N, C) scores and (N,)
 targets, acc@k is the fraction of samples whose target is among the k best-scored classes (acc@5 is
 NaN when there are fewer than 5 classes); mean per-class recall is scikit-learn's
 `balanced_accuracy_score(target, argmax)`: the recall of each class *present in the targets*,
 averaged with equal weight (a class only ever predicted adds nothing).
 
-Retrieval (clip_benchmark `metrics/zeroshot_retrieval.py`): from (Q, G) query-gallery scores and the
+Retrieval (clip_benchmark `evaluation/metrics/zeroshot_retrieval.py`): from (Q, G) query-gallery scores and the
 positive pairs, recall@k is the fraction of queries with at least one positive among their k
 best-scored gallery items (CLIP papers' recall, not positives-found / positives). A query with no
 positive counts as a miss, as there (0 / 0 is not > 0).

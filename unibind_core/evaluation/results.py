@@ -122,8 +122,7 @@ def metrics_table(evals: pa.Table) -> pa.Table:
 
 
 def retrieval_summary(retrieval: pa.Table) -> pa.Table:
-    """One row per (direction, setting, protocol, split), recall@k across (for people): the fixed test split,
-    and for a cross-validated pair each test fold and their mean."""
+    """One row per (direction, setting, protocol, split), recall@k across (for people): the fixed test split."""
     ks = sorted(set(retrieval["k"].to_pylist()))
     cols = ", ".join(f'max(recall) FILTER (WHERE k = {k}) AS "R@{k}"' for k in ks)
     return (
@@ -207,7 +206,7 @@ def write_catalogue(db_path: Path, views: dict[str, str]) -> None:
 
 def paper_results() -> pa.Table:
     """The paper's numbers (PAPER_RESULTS_SCHEMA, percent), read from the package."""
-    data = resources.files("unibind_core").joinpath("paper/results.tsv").read_bytes()
+    data = resources.files("unibind_core.evaluation").joinpath("paper/results.tsv").read_bytes()
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(use_threads=False),

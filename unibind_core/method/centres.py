@@ -81,7 +81,7 @@ CENTRE_RANKINGS: Registry[Ranking] = Registry(
 
 
 def top_k_inner_product(candidates: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS exact search (nn_search.py: GPU when available): (M, D) candidates, (D,) query -> scores (k,),
+    """FAISS exact search (method/nn_search.py: GPU when available): (M, D) candidates, (D,) query -> scores (k,),
     indices (k,), best first."""
     scores, idx = search_inner_product(candidates, query[None], k)
     return scores[0], idx[0]

@@ -1,7 +1,7 @@
 """Exact inner-product nearest neighbours through one helper: a FAISS GPU index when the `faiss-gpu` build
 and a GPU are present, else faiss-cpu's IndexFlatIP, with the same results (both exact, float32).
 
-Centre selection and centre prediction (centres.py) search here; install the `gpu` extra
+Centre selection and centre prediction (method/centres.py) search here; install the `gpu` extra
 (`pip install unibind[gpu]`, faiss-gpu in place of faiss-cpu) to move them onto the GPU.
 """
 

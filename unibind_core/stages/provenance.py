@@ -3,7 +3,7 @@
 Code (git commit, dirty or not), models (ids and weight hashes), who wrote descriptions and captions,
 class lists and prompt sets (hashes), seeds, each benchmark's split definition (reader, its options
 with their defaults, counts per split), and the numeric environment (CPU, kernels, threads: the figures
-depend on them, numeric_env.py).
+depend on them, core/numeric_env.py).
 """
 
 from __future__ import annotations

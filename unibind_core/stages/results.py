@@ -64,7 +64,7 @@ def stage_results(s: Settings, benches: list[str]) -> StageResult:
         + f"\n\nAligners side by side (top-1 with centres; primary {s.aligner!r}; cross-validation: mean ± std "
         "over the official folds):\n\n"
         + aligner_markdown(aligners)
-        + "\n\nRetrieval recall@k (fixed test split; a cross-validated pair also per test fold and their mean):\n\n"
+        + "\n\nRetrieval recall@k (fixed test split):\n\n"
         + to_markdown(retrieval_summary(retrieval))
         + "\n\nBeside the paper (percent; paper_comparison.md has the reproducibility record):\n\n"
         + to_markdown(comparison.drop_columns(["note"]), digits=2)

@@ -1,7 +1,6 @@
 """The retrieval stage: recall@k both ways between every paired benchmark of the profile (one table).
 
-The fixed split always (the headline and the paper comparison); where both sides of a pair run their
-official folds, each test fold through each side's fold head and the mean over the folds as well.
+The fixed test split, zero-shot and through each side's primary head (the headline and the paper comparison).
 """
 
 from __future__ import annotations
@@ -10,13 +9,12 @@ import numpy as np
 import pyarrow as pa
 
 from unibind_core.core.settings import Settings
-from unibind_core.evaluation.retrieval import FoldedSide, Side, both_directions, cross_validated_rows, manifest_pairs
+from unibind_core.evaluation.retrieval import Side, both_directions, manifest_pairs
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import manifest_column, spec_of
 from unibind_core.stages.evaluation import FIXED_SPLIT
 from unibind_core.stages.head_inputs import split_features
-from unibind_core.stages.heads import fine_tuned, through
-from unibind_core.stages.runs import HeadRun, all_features, fold_protocol
+from unibind_core.stages.heads import fine_tuned
 from unibind_core.storage.io import table_hash
 from unibind_core.storage.tables import RETRIEVAL, Setting, Split, SplitProtocol
 
@@ -56,58 +54,21 @@ def fixed_rows(s: Settings, bench: str, other: str) -> list[dict]:
     return [{**r, "protocol": str(SplitProtocol.FIXED), "fold": None, "split_definition": FIXED_SPLIT} for r in rows]
 
 
-def fold_rows(s: Settings, bench: str, other: str) -> list[dict]:
-    """Each official test fold of a pair whose two sides are both cross-validated (their folds agree by
-    number), through each side's primary-aligner head of that fold, and the mean over the folds; [] when
-    either side is not cross-validated (its fixed head may have trained on a test fold's samples)."""
-    cv_a, cv_b = fold_protocol(s, bench), fold_protocol(s, other)
-    if cv_a is None or cv_b is None:
-        return []
-    runs_a, runs_b = {r.fold: r for r in cv_a[1]}, {r.fold: r for r in cv_b[1]}
-    if set(runs_a) != set(runs_b):
-        raise ValueError(f"{bench} <-> {other}: their official folds differ ({sorted(runs_a)} vs {sorted(runs_b)})")
-    sides = []
-    for b in (bench, other):
-        rows, x, folds = all_features(s, b)
-        sides.append((rows["sample_id"].to_pylist(), FoldedSide(b, spec_of(b).modality, x, folds)))
-    (a_ids, a), (b_ids, b) = sides
-    runs = {bench: runs_a, other: runs_b}
-
-    def head(name: str, fold: int, x: np.ndarray) -> np.ndarray:
-        return through(s, name, HeadRun(s.aligner, SplitProtocol.CROSS_VALIDATION, runs[name][fold]).path(s, name), x)
-
-    return cross_validated_rows(
-        a, b, _pairs(s, bench, a_ids, other, b_ids), {f: r.definition for f, r in runs_a.items()}, head
-    )
-
-
 def stage_retrieval(s: Settings, benches: list[str]) -> StageResult:
-    """Every pair of `benches`: the fixed split, and its official folds where both sides have them."""
+    """Every pair of `benches` on its fixed test split."""
     rows: list[dict] = []
     for bench, other in retrieval_pairs(benches):
-        rows += fixed_rows(s, bench, other) + fold_rows(s, bench, other)
+        rows += fixed_rows(s, bench, other)
     table = RETRIEVAL.conform(pa.Table.from_pylist(rows, schema=RETRIEVAL.schema))
     RETRIEVAL.write(table, s.layout.retrieval)
-    summary = [r for r in rows if r["fold"] is None]  # the fixed split and the folds' means
-    tag = {str(SplitProtocol.FIXED): "", str(SplitProtocol.CROSS_VALIDATION): "cv/"}
     metrics = {
-        f"{tag[r['protocol']]}{r['query_benchmark']}->{r['gallery_benchmark']}/{r['setting']}/{r['metric']}": r[
-            "recall"
-        ]
-        for r in summary
+        f"{r['query_benchmark']}->{r['gallery_benchmark']}/{r['setting']}/{r['metric']}": r["recall"] for r in rows
     }
     return StageResult(
         table_hash(table),
         {
             "pairs": [f"{a}<->{b}" for a, b in retrieval_pairs(benches)],
-            "n_queries": {
-                f"{r['query_benchmark']}->{r['gallery_benchmark']}": r["n_queries"]
-                for r in rows
-                if r["protocol"] == SplitProtocol.FIXED
-            },
-            "cross_validated_pairs": sorted(
-                {f"{r['query_benchmark']}<->{r['gallery_benchmark']}" for r in rows if r["fold"] is not None}
-            ),
+            "n_queries": {f"{r['query_benchmark']}->{r['gallery_benchmark']}": r["n_queries"] for r in rows},
         },
         metrics=metrics,
         row_count=table.num_rows,

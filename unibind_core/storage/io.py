@@ -134,7 +134,7 @@ def file_hash(path: str | Path) -> str:
 
 
 INPUTS_KEY = "unibind_inputs_key"
-SPACE_KEY = "unibind_space"  # the embedding space of a table's vectors (backbone/select.py space_id)
+SPACE_KEY = "unibind_space"  # the embedding space of a table's vectors (encoders/backbone/select.py space_id)
 
 
 def stored_inputs_key(path: str | Path) -> str | None:

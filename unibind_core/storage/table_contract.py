@@ -1,4 +1,4 @@
-"""One typed reader/writer per persisted table: the mechanism behind every contract in tables.py.
+"""One typed reader/writer per persisted table: the mechanism behind every contract in storage/tables.py.
 
 A `TableContract` writes a table conformed to its schema (columns in order, types cast, sorted by its
 key) atomically, and reads it back with column projection and filter pushdown. Tables with a vector

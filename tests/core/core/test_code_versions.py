@@ -36,7 +36,7 @@ def _covered(module: str, names: set[str]) -> bool:
 def test_every_library_module_is_on_a_code_path_or_declared_output_neutral():
     on_paths = {m for p in cv.CODE_PATHS for m in cv.path_modules(p)}
     missing = [m for m in _library_modules() if not _covered(m, on_paths | set(cv.OUTPUT_NEUTRAL))]
-    assert not missing, f"assign these modules to a code path in code_versions.py or to OUTPUT_NEUTRAL: {missing}"
+    assert not missing, f"assign these modules to a code path in core/code_versions.py or to OUTPUT_NEUTRAL: {missing}"
     for name in on_paths | set(cv.OUTPUT_NEUTRAL):  # every name resolves to a file or package
         assert cv.module_files(name)
     assert not set(cv.OUTPUT_NEUTRAL) & on_paths, "a module is either neutral or on a path, not both"

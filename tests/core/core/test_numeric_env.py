@@ -1,4 +1,4 @@
-"""One numeric environment whatever the machine asks for: the kernels and threads numeric_env.py pins.
+"""One numeric environment whatever the machine asks for: the kernels and threads core/numeric_env.py pins.
 
 "Another machine" is emulated by the variables that steer the libraries' kernel choice (a workplace may
 set OPENBLAS_CORETYPE or OMP_NUM_THREADS; an AVX2-only CPU picks the AVX2 kernels that pinning picks). Each
@@ -77,6 +77,7 @@ def _flags() -> set[str]:
 x86_avx2 = pytest.mark.skipif("avx2" not in _flags(), reason="the pinned kernels are x86-64 AVX2 ones")
 
 
+@pytest.mark.slow  # trainings in fresh processes: ~15 s
 @x86_avx2
 def test_pinned_training_is_bitwise_equal_whatever_the_machine_asks_for_and_native_is_not():
     here, elsewhere = _probe(), _probe(**ELSEWHERE)

@@ -38,7 +38,7 @@ class BenchmarkSpec:
     train: TrainSpec = TrainSpec()
     aliases: tuple[str, ...] = ()  # other folder names of the dataset's distributions (ROOT_ALIASES)
     # A sample the data ships no caption for gets this one ("{class_name}" filled in): your own benchmarks'
-    # offline default (benchmarks/user.py, docs/method.md "Your own data"); None: it keeps none.
+    # offline default (data/benchmarks/user.py, docs/method.md "Your own data"); None: it keeps none.
     caption_template: str | None = None
 
     @property
@@ -146,7 +146,7 @@ BUILT_IN_PROFILES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 
 def _with_user_benchmarks() -> Mapping[str, tuple[str, ...]]:
-    """Your own benchmarks (the file UNIBIND_BENCHMARKS names, benchmarks/user.py) join the registry and
+    """Your own benchmarks (the file UNIBIND_BENCHMARKS names, data/benchmarks/user.py) join the registry and
     form their profile; without the file, the built-in profiles only."""
     from unibind_core.data.benchmarks.user import from_environment
 

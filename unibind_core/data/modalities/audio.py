@@ -7,7 +7,7 @@ codecs scipy refuses (4-bit IMA ADPCM and the like, which some Freesound uploads
 FFmpeg through PyAV.
 Resampling is polyphase (scipy's resample_poly), exact in length up to rounding; the clip is then
 centre-cropped or zero-padded at the end to a fixed length (`num_samples`; None keeps the whole clip, for a
-backbone whose feature extractor pads and truncates as its model was trained, backbone/clap.py).
+backbone whose feature extractor pads and truncates as its model was trained, encoders/backbone/clap.py).
 """
 from __future__ import annotations
 

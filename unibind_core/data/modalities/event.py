@@ -6,7 +6,7 @@ Channel 0 counts OFF events (darker), channel 1 ON events (brighter), each on th
 the grid is area-resized to S x S so image-style backbones can read it (as ImageBind and UniBind do).
 
 Two options, off by default (so the default output, and every cache keyed by it, is unchanged), keep what
-the counts lose; a view that needs them asks for them (backbone/views.py, `View.loader_options`):
+the counts lose; a view that needs them asks for them (encoders/backbone/views.py, `View.loader_options`):
 
     timestamps=True     (4, S, S)     channels 2, 3: recency of the last OFF / ON event of each pixel
     window_events=N     (K, C, S, S)  the recording cut into windows of N events, K = max_windows of them

@@ -4,7 +4,7 @@ Two outputs, by the `size` option:
 
     size=S (default 224)  (C, S, S) float32 in [0, 1], squashed bilinearly: what the demo encoders read
     size=None             (C, H, W) as decoded, no resize: uint8 for 8-bit files, float32 in [0, 1] for
-                          16-bit ones. The image-text backbones ask for this (backbone/base.py,
+                          16-bit ones. The image-text backbones ask for this (encoders/backbone/base.py,
                           DECODED_AT_NATIVE_SIZE) and resize with their own model's preprocessing.
 
 Decoding is what torchvision's `pil_loader` (and so CLIP_benchmark) does: Pillow's `convert("RGB")` (grey

@@ -3,7 +3,7 @@
 Frames are decoded with PyAV, but only the chosen ones are converted to pixels, which is where the
 time goes for full-resolution clips. Each frame is resized on its short side and centre-cropped, the
 usual evaluation view for UCF-101-style clips; with `size` None the frames stay as decoded, (T, C, H, W)
-uint8, for a backbone that resizes with its own model's preprocessing (backbone/base.py).
+uint8, for a backbone that resizes with its own model's preprocessing (encoders/backbone/base.py).
 """
 from __future__ import annotations
 

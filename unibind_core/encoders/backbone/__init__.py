@@ -2,7 +2,7 @@
 
 A backbone maps a batch of loader tensors of one modality to unit vectors of one embedding space, and
 texts to the same space through its text tower (the demo's space is the configured text tower's, which
-its encoders were trained into). backbone/select.py resolves which backbone embeds a modality.
+its encoders were trained into). encoders/backbone/select.py resolves which backbone embeds a modality.
 """
 
 from __future__ import annotations

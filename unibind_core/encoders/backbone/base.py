@@ -96,7 +96,7 @@ class MicroBatcher:
 
 
 # Loader options of a backbone that resizes with its model's own preprocessing: images, thermal crops and
-# video frames are decoded at their native size (modalities/image.py, video.py), never squashed first.
+# video frames are decoded at their native size (data/modalities/image.py, video.py), never squashed first.
 DECODED_AT_NATIVE_SIZE: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {Modality.IMAGE: {"size": None}, Modality.THERMAL: {"size": None}, Modality.VIDEO: {"size": None}}
 )
@@ -187,7 +187,7 @@ class ImageTextBackbone:
 
 
 class OwnTextTower:
-    """Registry interface (backbone/select.py) of a backbone that brings its own text tower: the text space
+    """Registry interface (encoders/backbone/select.py) of a backbone that brings its own text tower: the text space
     is the backbone itself, so its id names the space, keys the caches, and its text tower embeds the texts.
     `decoded_options`: loader options per modality its own preprocessing needs (DECODED_AT_NATIVE_SIZE)."""
 

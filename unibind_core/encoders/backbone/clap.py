@@ -1,6 +1,6 @@
 """clap backbone: a transformers ClapModel + ClapProcessor (hub id or local folder) for audio, with its own
 text tower. The loader decodes whole clips at the rate of the model's feature extractor (`loader_options`;
-our one resampler, modalities/audio.py RESAMPLER); each clip then goes through the saved ClapFeatureExtractor
+our one resampler, data/modalities/audio.py RESAMPLER); each clip then goes through the saved ClapFeatureExtractor
 alone, as `ClapProcessor(audios=clip)` does: its truncation (rand_trunc, fusion) and padding (repeatpad, pad,
 repeat) as configured. The random crop of a clip longer than the model's input is drawn with numpy's
 generator seeded to 0 for each clip, so a clip's vector depends neither on the run nor on its batch.

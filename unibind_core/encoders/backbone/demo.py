@@ -85,7 +85,7 @@ class DemoBackbone:
             raise ValueError("this demo backbone was loaded without its text tower")
         return torch.from_numpy(self.text.encode(list(texts)))
 
-    # --- the registry interface (backbone/select.py) ---
+    # --- the registry interface (encoders/backbone/select.py) ---
     @staticmethod
     def _weights(choice: Any, s: Any) -> Path:
         if choice.weights is None and s.profile != "demo":

@@ -3,7 +3,7 @@
 Each `embed` call writes the batch as .npy (after our view of the modality, where the model has no native
 input for it: events as an event image, point clouds as rendered depth views), launches the family's script
 (unibind_core/encoders/external/scripts/), which does the model's own preprocessing and micro-batching, and reads the
-(B, D) vectors back, re-normalized and checked. The script runs as a long-lived worker (external/worker.py),
+(B, D) vectors back, re-normalized and checked. The script runs as a long-lived worker (encoders/external/worker.py),
 one per environment and model options, so the model loads once per step however many batches and modalities
 it is sent; the features stage calls `embed` with `call_rows` rows at a time and the text tower sends
 `TEXT_CALL_ROWS` texts per request.

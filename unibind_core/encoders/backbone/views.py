@@ -2,7 +2,7 @@
 
 Every image-text backbone (open_clip, hf_clip) embeds a non-image modality the same way: a view turns
 the loader's tensor into V images per sample, (B, *loader shape) -> (B, V, 3, H, W) in [0, 1]; the
-backbone hands each image to its own model's preprocessing (resize, crop, normalize: backbone/base.py),
+backbone hands each image to its own model's preprocessing (resize, crop, normalize: encoders/backbone/base.py),
 embeds the B*V images and averages the V unit vectors per sample (re-normalized). Decoded images at their
 native size differ in size, so a batch may be a list of (*loader shape) tensors: `view_samples` views each
 on its own. A loader's uint8 pixels (as decoded) read as value / 255. Views are chosen by name (VIEWS) per
@@ -20,7 +20,7 @@ modality in `ViewConfig`, so a new rendering is a new entry, never a branch in a
 
 A view that reads more of a recording than the loader gives by default (event timestamps, windows) says
 so in `NeedsLoader.options`; the features stage merges those loader options into the benchmark's, so the
-decoded inputs (and their cache key) change only when such a view is chosen (modalities/event.py).
+decoded inputs (and their cache key) change only when such a view is chosen (data/modalities/event.py).
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def event_gray_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
 
 
 def event_time_surface_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
-    """(B, 4, S, S) OFF/ON counts and recencies (modalities/event.py, `timestamps`) -> (B, 1, 3, S, S):
+    """(B, 4, S, S) OFF/ON counts and recencies (data/modalities/event.py, `timestamps`) -> (B, 1, 3, S, S):
     red the ON surface, green the OFF surface, blue the grey count image. A surface pixel is
     exp(-(1 - recency) / tau): 1 where the pixel fired last in the recording, 0 where it never fired; hot
     pixels (by count) are cleared in all three. The count is the third channel because the surfaces say
@@ -201,7 +201,7 @@ def event_time_surface_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
 
 
 def event_windows_view(x: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
-    """(B, K, C, S, S) fixed-count windows (modalities/event.py, `window_events`) -> (B, V, 3, S, S):
+    """(B, K, C, S, S) fixed-count windows (data/modalities/event.py, `window_events`) -> (B, V, 3, S, S):
     each window rendered by `event_window_view`, the frames averaged over the windows holding events
     (padding windows of a short recording are left out; a recording with none keeps them all)."""
     if x.dim() != 5:

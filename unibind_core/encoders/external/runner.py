@@ -16,7 +16,7 @@ Script side of the protocol (scripts/pipes_io.py): progress lines `@progress {"d
 `MISSING_PACKAGE_EXIT` when its own stack is not importable.
 
 A job with a `worker_key` is served by a long-lived worker process instead of a launch of its own
-(external/worker.py): the same request.json and outputs, one model load per worker. A runner's workers end
+(encoders/external/worker.py): the same request.json and outputs, one model load per worker. A runner's workers end
 when `close()` is called; `using_runner` calls it when its block ends (a Dagster step: assets/materialize.py),
 and the runner used outside any block is closed when the process exits.
 """

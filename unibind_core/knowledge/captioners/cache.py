@@ -4,7 +4,7 @@ A shard is written atomically as soon as a batch of answers is judged, so a run 
 (SIGKILL included) loses at most the batch in flight, and a rerun — or another benchmark showing the
 same images (Caltech-101 and N-Caltech101 through its paired RGB frames) — asks only for samples whose
 key is in no shard. Keys are content hashes of what the model is shown, never paths. As the text cache
-(embed.py) does, an unreadable shard is renamed `*.corrupt` and its samples are simply captioned again.
+(knowledge/text_cache.py) does, an unreadable shard is renamed `*.corrupt` and its samples are simply captioned again.
 Processes captioning shards of one benchmark in parallel write disjoint shard files; when a folder holds
 more than `COMPACT_OVER` shards, the first reader folds them into one, under a file lock.
 """

@@ -4,7 +4,7 @@ Because the backbone is frozen and nothing is augmented, training on cached feat
 gradients of training through the backbone. AdamW, linear decay to 0 without warm-up, global gradient
 clip; evaluation on the eval split at step 0, then every `eval_every` steps (default: every epoch), and
 the module best on eval is kept. Runs on the configured device; on CUDA under bf16 autocast when the
-dtype resolves to bf16 (torch_setup.py).
+dtype resolves to bf16 (core/torch_setup.py).
 """
 
 from __future__ import annotations

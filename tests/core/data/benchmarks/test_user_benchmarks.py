@@ -1,4 +1,4 @@
-"""Your own benchmarks declared in a config file (benchmarks/user.py): the specs they become, the class-prompt
+"""Your own benchmarks declared in a config file (data/benchmarks/user.py): the specs they become, the class-prompt
 captions of data that ships none, and one error line naming the file, the entry and the field."""
 from __future__ import annotations
 

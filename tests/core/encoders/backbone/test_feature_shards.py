@@ -65,6 +65,7 @@ def _one_pass(world: Path, tiny_open_clip) -> tuple[list, np.ndarray]:
     return result
 
 
+@pytest.mark.slow  # SIGKILLed shard processes: ~19 s
 def test_sigkilled_shards_resume_and_give_the_one_pass_table(world, tiny_open_clip):
     expected_rows, expected = _one_pass(world, tiny_open_clip)
     options = _options(world, tiny_open_clip, shard_size=4, batch_size=1)

@@ -43,6 +43,7 @@ def _settings(root, name, weights) -> Settings:
     )
 
 
+@pytest.mark.slow  # every stage of a benchmark: ~11 s
 def test_a_demo_benchmark_runs_end_to_end_in_the_backbones_own_space(tmp_path, tiny_open_clip, open_clip_backbone):
     s = _settings(tmp_path, *tiny_open_clip)
     stage_world(s)
@@ -79,6 +80,7 @@ def test_a_demo_benchmark_runs_end_to_end_in_the_backbones_own_space(tmp_path, t
         stage_centres(other, BENCH)
 
 
+@pytest.mark.slow  # every stage of a benchmark: ~7 s
 def test_per_modality_choice_embeds_audio_and_its_texts_with_clap(tmp_path, tiny_open_clip, tiny_clap, clap_backbone):
     """One run: open_clip for the vision-like benchmarks, CLAP for audio; each benchmark in its own space."""
     import dataclasses

@@ -379,6 +379,7 @@ def test_the_data_embeddings_asset_equals_open_clips_own_pipeline(tmp_path, imag
     assert spec_of(bench).loader_options["channels"] == 1
 
 
+@pytest.mark.slow  # the CLI in a subprocess: ~9 s
 def test_the_cli_and_the_features_stage_equal_the_libraries(tmp_path, images, tiny_open_clip, tiny_hf_clip, tiny_clap):
     """`unibind embed` and stage_features (the data_embeddings asset's stage) on a Caltech-101 copy of the
     images and an ESC-50 copy of the clips, each against the library's own pipeline."""

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from tests.helpers.real_envs import (
@@ -28,6 +29,8 @@ from unibind_core.encoders.backbone.select import load_backbone
 from unibind_core.encoders.backbone.views import ViewConfig, apply_view
 from unibind_core.encoders.external.envs import ExternalConfig
 from unibind_core.encoders.external.runner import SubprocessRunner, using_runner
+
+pytestmark = pytest.mark.external  # the real package in .venvs: make test only
 
 DIRECT = Path(__file__).resolve().parent / "imagebind_direct.py"
 TINY = {

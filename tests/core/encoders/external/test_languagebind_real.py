@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import open_clip
+import pytest
 import torch
 
 from tests.helpers.real_envs import (
@@ -32,6 +33,8 @@ from unibind_core.encoders.backbone.select import load_backbone
 from unibind_core.encoders.backbone.views import ViewConfig, apply_view
 from unibind_core.encoders.external.envs import ExternalConfig
 from unibind_core.encoders.external.runner import SubprocessRunner, using_runner
+
+pytestmark = pytest.mark.external  # the real package in .venvs: make test only
 
 DIRECT = Path(__file__).resolve().parent / "languagebind_direct.py"
 LAYERS = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}

@@ -40,6 +40,7 @@ class EnvRunner(SubprocessRunner):
         )
 
 
+@pytest.mark.slow  # a crashed script relaunched: ~8 s
 def test_captions_resume_after_a_crash_and_keep_input_order(venv_root, tmp_path):
     paths = []
     for i, value in enumerate((0, 80, 160, 240)):

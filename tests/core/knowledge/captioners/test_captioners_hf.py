@@ -116,6 +116,7 @@ def test_blip2_captions_a_benchmark_caches_them_and_shares_paired_rgb_frames(wor
     assert set(events["prompt"].to_pylist()) == {"Generate a detailed description of this photo"}
 
 
+@pytest.mark.slow  # shard steps of a captioner: ~8 s
 def test_shards_fanned_out_fill_the_cache_the_stage_then_reads(world, tiny_blip2):
     s = _blip2_settings(world, tiny_blip2)
     n = caption_rows(s, "demo_thermal")

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from fake_openai import FakeOpenAI, Fault, default_answer
 from llm_testing import CLASSES, llm_settings
 
@@ -84,6 +85,7 @@ def _kill_child_mid_run(root: Path, server: FakeOpenAI) -> None:
     assert proc.returncode == -signal.SIGKILL, err[-2000:]
 
 
+@pytest.mark.slow  # a killed describer process: ~7 s
 def test_a_killed_run_resumes_without_losing_duplicating_or_re_requesting(tmp_path):
     reference_root, root = tmp_path / "reference", tmp_path / "killed"
     with FakeOpenAI(answer=_half_shared) as server:  # the uninterrupted run, for comparison

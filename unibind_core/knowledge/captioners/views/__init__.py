@@ -9,10 +9,10 @@ identifies itself as the plain `image` view of that frame, so Caltech-101 and N-
     image        the image file as is (the row's box cropped)                     -> 1 image
     paired_rgb   the aligned RGB frame (LLVIP/KAIST visible/, N-Caltech101 -> Caltech-101), else the
                  modality's rendered fallback (event_frame, thermal_image)        -> 1 image
-    event_frame  the colour event frame (backbone/views.py event_color)           -> 1 image
+    event_frame  the colour event frame (encoders/backbone/views.py event_color)           -> 1 image
     thermal_image  the infrared crop stretched to [0, 1] (thermal_gray, minmax)   -> 1 image
     keyframes    K frames spread evenly over the clip                             -> K images
-    point_views  K depth renders of the cloud (backbone/views.py point_depth)     -> K images
+    point_views  K depth renders of the cloud (encoders/backbone/views.py point_depth)     -> K images
     waveform     the mono waveform at 16 kHz (audio models)                       -> audio
     spectrogram  a log-mel spectrogram image of that waveform (image models)      -> 1 image
     auto         sounds: waveform when the model takes audio, else spectrogram

@@ -1,4 +1,5 @@
-"""A point cloud as K depth renders from the axis directions (backbone/views.py point_depth, PointCLIP style)."""
+"""A point cloud as K depth renders from the axis directions (encoders/backbone/views.py point_depth,
+PointCLIP style)."""
 
 from __future__ import annotations
 
