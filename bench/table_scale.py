@@ -200,13 +200,22 @@ def run_stage(tree: Path, root: Path, stage: str, k: int, aligners: str, max_rss
         tree=str(tree), root=str(root), k=k, stage=stage, bench=BENCH, aligners=aligners, module=STAGE_MODULES[stage]
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(tree)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tree
-    )
+    returncode, stdout, stderr, killed = watched([sys.executable, "-c", code], env, tree, max_rss_gib)
+    if killed:
+        return {"error": f"killed at {killed:.1f} GiB RSS (limit {max_rss_gib})"}
+    if returncode:
+        return {"error": (stderr.strip().splitlines() or ["?"])[-1][:120]}
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def watched(argv: list[str], env: dict, cwd: Path, max_rss_gib: float | None) -> tuple[int, str, str, float | None]:
+    """Run `argv`, killing it past `max_rss_gib` of RSS (None: no limit) -> (exit code, stdout, stderr, the RSS
+    it was killed at or None). bench/text_scale.py runs its stage through it too."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     killed: list[float] = []
 
     def watch() -> None:
-        while proc.poll() is None:
+        while max_rss_gib and proc.poll() is None:
             rss = _rss_gib(proc.pid)
             if rss > max_rss_gib:
                 killed.append(rss)
@@ -215,11 +224,7 @@ def run_stage(tree: Path, root: Path, stage: str, k: int, aligners: str, max_rss
 
     threading.Thread(target=watch, daemon=True).start()
     stdout, stderr = proc.communicate()
-    if killed:
-        return {"error": f"killed at {killed[0]:.1f} GiB RSS (limit {max_rss_gib})"}
-    if proc.returncode:
-        return {"error": (stderr.strip().splitlines() or ["?"])[-1][:120]}
-    return json.loads(stdout.strip().splitlines()[-1])
+    return proc.returncode, stdout, stderr, (killed[0] if killed else None)
 
 
 def compare_outputs(roots: dict[str, Path]) -> list[str]:

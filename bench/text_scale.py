@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -28,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from table_scale import watched  # bench/ is this script's folder, first on sys.path
 
 BENCH = "imagenet1k"
 
@@ -112,33 +112,10 @@ print(json.dumps({"s": time.perf_counter() - start, "cpu_s": end.user - cpu.user
 def run(code: str, args: dict, max_rss_gib: float | None = None) -> dict:
     """`code` in a fresh interpreter with `args` as JSON; killed past `max_rss_gib` of RSS."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, json.dumps(args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    killed: list[float] = []
-
-    def watch() -> None:
-        while max_rss_gib and proc.poll() is None:
-            try:
-                with open(f"/proc/{proc.pid}/status") as fh:
-                    rss = next(int(x.split()[1]) for x in fh if x.startswith("VmRSS:")) / 2**20
-            except (FileNotFoundError, StopIteration):
-                break
-            if rss > max_rss_gib:
-                killed.append(rss)
-                proc.kill()
-            time.sleep(0.2)
-
-    threading.Thread(target=watch, daemon=True).start()
-    stdout, stderr = proc.communicate()
+    returncode, stdout, stderr, killed = watched([sys.executable, "-c", code, json.dumps(args)], env, ROOT, max_rss_gib)
     if killed:
-        return {"error": f"killed at {killed[0]:.1f} GiB RSS (limit {max_rss_gib})"}
-    if proc.returncode:
+        return {"error": f"killed at {killed:.1f} GiB RSS (limit {max_rss_gib})"}
+    if returncode:
         raise SystemExit(stderr[-3000:])
     return json.loads(stdout.strip().splitlines()[-1])
 
