@@ -43,7 +43,7 @@ test: $(STAMP) $(ENV_STAMPS)
 	UNIBIND_VENV_ROOT=$(abspath $(VENV_ROOT)) $(BIN)/python -m pytest -q
 
 # The inner loop: unit tests and one small end-to-end materialization; no external environments, no browser,
-# nothing marked slow (README, "Tests"). A test selected anyway whose environment is missing skips, naming the
+# nothing marked slow (README, "Two commands"). A test selected anyway whose environment is missing skips, naming the
 # command that creates it.
 FAST := not slow and not external and not ui and not gpu and not network
 test-fast: $(STAMP)

@@ -1,4 +1,5 @@
-"""Curated knowledge-base inputs as observable sources: their data version is their files' content hash.
+"""Curated knowledge-base inputs as observable sources: their data version is their files' content hash
+(knowledge/curated.py reads and applies them: the same idea, here at the Dagster layer).
 
 `curated_descriptions` (overrides table) feeds `knowledge_base`; `curated_prompts` (templates file) feeds
 `kb_text_embeddings`. The `curated_inputs` sensor hashes the files of every benchmark each tick and

@@ -1,4 +1,4 @@
-"""The test lanes (README, "Tests"): `make test` runs everything a CPU machine can and fails on a missing
+"""The test lanes (README, "Two commands"): `make test` runs everything a CPU machine can and fails on a missing
 environment; `make test-fast` (UNIBIND_TEST_LANE=fast) deselects the heavy markers and skips, naming the command
 that creates it, a test whose environment is missing when it is selected anyway."""
 

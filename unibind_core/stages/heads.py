@@ -16,7 +16,7 @@ from unibind_core.core.settings import Settings
 from unibind_core.core.torch_setup import resolve_device, resolve_dtype
 from unibind_core.method.aligners import ALIGNERS, options_of
 from unibind_core.method.aligners.loop import HeadConfig, config_record, fit
-from unibind_core.method.aligners.store import embed, load_aligned, save_aligned
+from unibind_core.method.aligners.store import load_aligned, project, save_aligned
 from unibind_core.stages import StageResult
 from unibind_core.stages.common import artifact_version, require_artifact, require_one_space, reusable, spec_of
 from unibind_core.stages.head_inputs import HeadInputs, align_data, uncaptioned
@@ -140,7 +140,7 @@ def stage_head(s: Settings, bench: str) -> StageResult:
 
 def through(s: Settings, bench: str, path: Path, x: np.ndarray) -> np.ndarray:
     _, module = load_aligned(require_artifact(path, f"head of {bench}", "aligned_heads"), x.shape[1])
-    return embed(module, x)
+    return project(module, x)
 
 
 def fine_tuned(s: Settings, bench: str, x: np.ndarray) -> np.ndarray:

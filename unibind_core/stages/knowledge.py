@@ -1,4 +1,5 @@
-"""Knowledge-side stages: category descriptions, data captions, the knowledge base, text embeddings."""
+"""Knowledge-side stages: category descriptions, data captions, the knowledge base, text embeddings (the
+knowledge/ package at the stage layer: what it computes, read from and written to the stored tables)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The retrieval stage: recall@k both ways between every paired benchmark of the profile (one table).
+"""The retrieval stage: recall@k both ways between every paired benchmark of the profile (one table); the
+scoring is evaluation/retrieval.py, this module the same idea at the stage layer (stored tables in and out).
 
 The fixed test split, zero-shot and through each side's primary head (the headline and the paper comparison).
 """

@@ -30,7 +30,7 @@ from unibind_core.data.decoding import decode_rows, embed_inputs
 from unibind_core.encoders.backbone.select import backbone_id, load_backbone, space_id
 from unibind_core.encoders.backbone.select import loader_options as view_options
 from unibind_core.evaluation.evaluate import Classifiers
-from unibind_core.method.aligners.store import embed, load_aligned
+from unibind_core.method.aligners.store import load_aligned, project
 from unibind_core.storage.io import SPACE_KEY
 from unibind_core.storage.tables import FEATURES, PREDICTIONS, Classifier, Setting
 
@@ -158,7 +158,7 @@ def embed_decoded(
     if head is None:
         return x
     _, module = load_aligned(head, x.shape[1])
-    return embed(module, x)
+    return project(module, x)
 
 
 def rank(

@@ -111,7 +111,7 @@ def test_a_bad_mode_or_thread_count_is_one_line_naming_the_variable():
 def test_a_library_loaded_before_unibind_core_is_named_in_a_warning_and_the_record():
     code = (
         "import numpy, warnings\nwarnings.simplefilter('always')\nimport unibind_core\n"
-        "from unibind_core import numeric_env\nprint(numeric_env.apply()['late'])"
+        "from unibind_core.core import numeric_env\nprint(numeric_env.apply()['late'])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -2,8 +2,8 @@
 
 An aligner is a small frozen record of its options. `build(dim)` makes its trainable map of the frozen
 (N, D) features (identity at step 0, so step 0 is zero-shot); `objective(data, device)` precomputes
-what its loss needs and returns the loss of a batch of item indices. The training loop (heads.fit),
-saving, loading and embedding for evaluation (aligners.store) are the same for all of them, so
+what its loss needs and returns the loss of a batch of item indices. The training loop (aligners/loop.py `fit`),
+saving, loading and projecting features for evaluation (aligners.store) are the same for all of them, so
 evaluation never assumes one head type.
 """
 

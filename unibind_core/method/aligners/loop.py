@@ -20,7 +20,7 @@ from unibind_core.core.progress import Tracker
 from unibind_core.core.torch_setup import resolve_device, resolve_dtype
 from unibind_core.method.aligners.base import AlignData, Aligner, identity_linear
 from unibind_core.method.aligners.lcl import LCL
-from unibind_core.method.aligners.store import embed
+from unibind_core.method.aligners.store import project
 from unibind_core.method.centres import predict_with_centres
 
 
@@ -45,7 +45,7 @@ def make_head(dim: int, identity_init: bool) -> nn.Linear:
 
 def apply_head(head: nn.Module, x: np.ndarray) -> np.ndarray:
     """(N, D) features -> (N, D) unit vectors through any aligner's module."""
-    return embed(head, x)
+    return project(head, x)
 
 
 def fit(aligner: Aligner, data: AlignData, cfg: HeadConfig, label: str = "head") -> tuple[nn.Module, list[dict]]:
@@ -65,7 +65,7 @@ def fit(aligner: Aligner, data: AlignData, cfg: HeadConfig, label: str = "head")
     every = cfg.eval_every or steps_per_epoch
 
     def eval_acc() -> float:
-        pred = predict_with_centres(embed(module, data.eval_x), data.centres, data.centre_class)
+        pred = predict_with_centres(project(module, data.eval_x), data.centres, data.centre_class)
         return float((pred == data.eval_y).mean()) if len(data.eval_y) else 0.0
 
     best = {"epoch": 0, "step": 0, "eval_accuracy": eval_acc(), "loss": float("nan")}

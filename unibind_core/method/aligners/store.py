@@ -48,7 +48,7 @@ def load_aligned(path: Path, dim: int) -> tuple[Any, nn.Module]:
     return aligner, module.eval()
 
 
-def embed(module: nn.Module, x: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
+def project(module: nn.Module, x: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
     """(N, D) frozen features -> (N, D) unit vectors through the module (on its device), float32 numpy."""
     device = next(module.parameters()).device
     out = []

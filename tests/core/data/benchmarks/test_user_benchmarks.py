@@ -105,6 +105,7 @@ def test_a_file_that_is_not_yaml_or_missing_is_named(tmp_path):
         from_environment(BENCHMARKS, BUILT_IN_PROFILES, {"UNIBIND_BENCHMARKS": str(tmp_path / "nope.yaml")})
 
 
+@pytest.mark.slow  # the CLI in a subprocess: ~3 s
 def test_the_cli_refuses_a_bad_file_in_one_line(tmp_path):
     bad = tmp_path / "benchmarks.yaml"
     bad.write_text(GOOD.replace("modality: image", "modality: imagery"))

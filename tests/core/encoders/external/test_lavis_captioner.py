@@ -4,6 +4,7 @@ in its own environment) as PNG files, and the answers come back as the benchmark
 from __future__ import annotations
 
 import pyarrow.compute as pc
+import pytest
 
 from unibind_core.core.settings import Settings
 from unibind_core.demo.world import build_dataset
@@ -16,6 +17,7 @@ from unibind_core.storage.tables import CAPTIONS
 BENCH = "demo_image"
 
 
+@pytest.mark.slow  # a captioning script in a venv: ~4 s
 def test_lavis_captions_a_benchmark_in_its_own_environment(venv_root, tmp_path):
     s = Settings.from_mapping(
         {

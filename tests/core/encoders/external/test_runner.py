@@ -53,6 +53,7 @@ def test_the_installed_runner_is_the_one_used():
     assert isinstance(current_runner(), SubprocessRunner)
 
 
+@pytest.mark.slow  # worker processes started and killed: ~7 s
 def test_a_worker_serves_every_request_of_its_model_and_a_dead_one_names_its_environment(tmp_path):
     venvs = tmp_path / "venvs"
     make_env(venvs, "imagebind")

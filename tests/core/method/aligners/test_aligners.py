@@ -12,7 +12,7 @@ from unibind_core.method.aligners import ALIGNERS, AlignData
 from unibind_core.method.aligners.centrobind import CentroBind
 from unibind_core.method.aligners.exmcr import ExMCR, aggregate
 from unibind_core.method.aligners.loop import HeadConfig, fit
-from unibind_core.method.aligners.store import embed, load_aligned, metadata, save_aligned
+from unibind_core.method.aligners.store import load_aligned, metadata, project, save_aligned
 from unibind_core.method.centres import normalize
 
 
@@ -44,7 +44,7 @@ def test_each_aligner_lowers_its_loss_starts_at_zero_shot_and_round_trips(name, 
     data = _demo_like()
     aligner = ALIGNERS[name]()
     start = aligner.build(data.train_x.shape[1])
-    np.testing.assert_allclose(embed(start, data.eval_x), data.eval_x, atol=1e-5)  # step 0 is zero-shot
+    np.testing.assert_allclose(project(start, data.eval_x), data.eval_x, atol=1e-5)  # step 0 is zero-shot
     module, history = fit(aligner, data, HeadConfig(batch_size=32, lr=5e-3, epochs=6), label=name)
     assert history[0]["step"] == 0 and history[-1]["step"] > 0
     assert _loss(aligner, data, module) < _loss(aligner, data, start) - 0.05
@@ -52,7 +52,7 @@ def test_each_aligner_lowers_its_loss_starts_at_zero_shot_and_round_trips(name, 
     assert metadata(path)["aligner"] == name
     loaded_aligner, loaded = load_aligned(path, data.train_x.shape[1])
     assert loaded_aligner == aligner and type(loaded) is type(module)
-    np.testing.assert_array_equal(embed(loaded, data.eval_x), embed(module, data.eval_x))
+    np.testing.assert_array_equal(project(loaded, data.eval_x), project(module, data.eval_x))
 
 
 def test_eval_every_n_steps_evaluates_at_those_steps_and_keeps_the_best():
@@ -65,7 +65,7 @@ def test_eval_every_n_steps_evaluates_at_those_steps_and_keeps_the_best():
     assert [r["step"] for r in every] == sorted(set(range(0, total + 1, 2)) | {total})  # and the last step
     from unibind_core.method.centres import predict_with_centres
 
-    kept = (predict_with_centres(embed(module, data.eval_x), data.centres, data.centre_class) == data.eval_y).mean()
+    kept = (predict_with_centres(project(module, data.eval_x), data.centres, data.centre_class) == data.eval_y).mean()
     assert kept == pytest.approx(max(r["eval_accuracy"] for r in every))
 
 
