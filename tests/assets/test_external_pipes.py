@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -19,6 +20,7 @@ from unibind_core.encoders.external.runner import current_runner
 from unibind_core.stages import StageResult
 
 
+@pytest.mark.slow  # a script under Dagster Pipes in a stand-in venv: ~3.5 s
 def test_a_lavis_caption_run_reports_through_pipes(tmp_path):
     make_env(tmp_path / "venvs", "lavis")
     image = tmp_path / "grey.png"
@@ -44,6 +46,7 @@ def test_a_lavis_caption_run_reports_through_pipes(tmp_path):
     assert "Describe: a picture whose mean is 0.502" in str(meta["captions"].value)
 
 
+@pytest.mark.slow  # a script under Dagster Pipes in a stand-in venv: ~3.5 s
 def test_a_failing_script_under_pipes_quotes_its_stderr(tmp_path):
     make_env(tmp_path / "venvs", "lavis")
 
@@ -63,6 +66,7 @@ def test_a_failing_script_under_pipes_quotes_its_stderr(tmp_path):
     assert "lavis_caption.py" in text and "AssertionError: not_a_model" in text  # the script's stderr tail
 
 
+@pytest.mark.slow  # a script under Dagster Pipes in a stand-in venv: ~3.5 s
 def test_an_embedding_step_sends_every_batch_to_one_worker_through_pipes(tmp_path):
     make_env(tmp_path / "venvs", "imagebind")
     (tmp_path / "small.json").write_text('{"out_embed_dim": 8}')

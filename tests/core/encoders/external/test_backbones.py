@@ -34,6 +34,7 @@ def imagebind_weights(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow  # a worker in a stand-in venv: ~3 s
 def test_imagebind_embeds_viewed_point_clouds_and_texts_in_one_space(venv_root, imagebind_weights, tmp_path):
     s = Settings(
         data_root=tmp_path,
@@ -61,6 +62,7 @@ def test_imagebind_embeds_viewed_point_clouds_and_texts_in_one_space(venv_root, 
     assert not list((tmp_path / "cache" / "external" / "imagebind").iterdir())  # work folders removed
 
 
+@pytest.mark.slow  # a worker in a stand-in venv: ~3 s
 def test_languagebind_loads_each_modality_from_its_folder(venv_root, tmp_path):
     model = tmp_path / "languagebind"
     for modality, extra in {"image": {}, "video": {"num_frames": 4}}.items():
