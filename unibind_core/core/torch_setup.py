@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 
@@ -33,3 +36,15 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if dtype not in _DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; use auto, {', '.join(sorted(_DTYPES))}")
     return _DTYPES[dtype]
+
+
+@contextmanager
+def exact_float32() -> Iterator[None]:
+    """CUDA matmuls in full float32 inside (TF32 off), the previous setting restored after: GPU scores then
+    equal the CPU's BLAS figures to float32 round-off."""
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous

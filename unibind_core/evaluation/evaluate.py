@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from unibind_core.core.torch_setup import resolve_device
+from unibind_core.core.torch_setup import exact_float32, resolve_device
 from unibind_core.evaluation.metrics import CLASSIFICATION_DEFINITION, classification_metrics
 from unibind_core.method.centres import normalize, predict_with_centres
 from unibind_core.storage.tables import Classifier, Metric, Setting
@@ -112,12 +112,8 @@ def _gpu_tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
 
 def _torch_scores(x: np.ndarray, weights: np.ndarray, device: torch.device) -> np.ndarray:
     """(N, D) @ (C, D).T on `device` in float32 (TF32 off) -> (N, C) numpy."""
-    previous = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
+    with exact_float32():
         return (_gpu_tensor(x, device) @ _gpu_tensor(weights, device).T).cpu().numpy()
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = previous
 
 
 def padded_centres(sorted_centres: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -145,15 +141,11 @@ def _class_max_torch(
     runs, width, dim = padded.shape
     centres = _gpu_tensor(padded.reshape(runs * width, dim), device)
     step = max(_MIN_BLOCK_ROWS, _SCORES_PER_BATCH // (runs * width))
-    previous = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        blocks = []
+    blocks = []
+    with exact_float32():
         for i in range(0, len(x), step):
             sims = _gpu_tensor(x[i : i + step], device) @ centres.T  # (block, R x K_max)
             blocks.append(sims.view(len(sims), runs, width).amax(-1).cpu())
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = previous
     out[:, run_class] = torch.cat(blocks).numpy()
     return out
 
